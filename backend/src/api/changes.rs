@@ -1,0 +1,51 @@
+//! `/changes`: the changes the master has seen.
+
+use std::sync::Arc;
+
+use poem::web::Data;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::{Object, OpenApi};
+
+use crate::engine::Engine;
+use super::types::Change;
+use super::{ApiError, Tag, page};
+use crate::db;
+use crate::model::ChangeId;
+
+/// The changes resource.
+#[derive(Debug)]
+pub struct ChangesApi;
+
+/// A page of changes.
+#[derive(Debug, Object)]
+pub struct ChangeList {
+    /// Newest first.
+    pub changes: Vec<Change>,
+}
+
+#[OpenApi(tag = "Tag::Changes")]
+impl ChangesApi {
+    /// Lists changes, newest first.
+    #[oai(path = "/changes", method = "get", operation_id = "list_changes")]
+    async fn list_changes(&self, engine: Data<&Arc<Engine>>,
+        /// Page size (default 50, at most 1000).
+        limit: Query<Option<i64>>,
+        /// Changes to skip.
+        offset: Query<Option<i64>>,
+    ) -> Result<Json<ChangeList>, ApiError> {
+        let mut conn = engine.db.acquire().await?;
+        let changes = db::changes::list(conn.conn(), page(limit.0, 50), offset.0.unwrap_or(0).max(0)).await?;
+        Ok(Json(ChangeList { changes: changes.into_iter().map(Change::from).collect() }))
+    }
+
+    /// One change.
+    #[oai(path = "/changes/:id", method = "get", operation_id = "get_change")]
+    async fn get_change(&self, engine: Data<&Arc<Engine>>, id: Path<i64>) -> Result<Json<Change>, ApiError> {
+        let mut conn = engine.db.acquire().await?;
+        match db::changes::get(conn.conn(), ChangeId(id.0)).await {
+            Err(db::DbError::NotFound) => Err(ApiError::not_found(format!("no change {}", id.0))),
+            other => Ok(Json(other?.into())),
+        }
+    }
+}

@@ -1,0 +1,93 @@
+//! The API's one error type: every status an operation can answer with, each with the JSON
+//! body `{ "error": code, "message": text }`, decided in one place from the lower layers' errors.
+
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object};
+
+use crate::db::DbError;
+use crate::engine::EngineError;
+
+/// The body of every error answer.
+#[derive(Debug, Object)]
+pub struct ErrorBody {
+    /// A stable, machine-readable code ("not_found", "forbidden", ...).
+    pub error: String,
+    /// What went wrong, for people.
+    pub message: String,
+}
+
+/// Every error an API operation can answer with.
+#[derive(Debug, ApiResponse)]
+pub enum ApiError {
+    /// The request is malformed.
+    #[oai(status = 400)]
+    BadRequest(Json<ErrorBody>),
+    /// A login would help.
+    #[oai(status = 401)]
+    Unauthorized(Json<ErrorBody>),
+    /// Logged in, but not allowed.
+    #[oai(status = 403)]
+    Forbidden(Json<ErrorBody>),
+    /// No such resource.
+    #[oai(status = 404)]
+    NotFound(Json<ErrorBody>),
+    /// The resource's state does not allow this.
+    #[oai(status = 409)]
+    Conflict(Json<ErrorBody>),
+    /// The body is well-formed but wrong.
+    #[oai(status = 422)]
+    Unprocessable(Json<ErrorBody>),
+    /// The master failed; details are in its log.
+    #[oai(status = 500)]
+    Internal(Json<ErrorBody>),
+}
+
+fn body(error: &str, message: impl Into<String>) -> Json<ErrorBody> {
+    Json(ErrorBody { error: error.into(), message: message.into() })
+}
+
+impl ApiError {
+    /// 404 with a message.
+    pub fn not_found(message: impl Into<String>) -> ApiError {
+        ApiError::NotFound(body("not_found", message))
+    }
+
+    /// 400 with a message.
+    pub fn bad_request(message: impl Into<String>) -> ApiError {
+        ApiError::BadRequest(body("bad_request", message))
+    }
+
+    /// 403 with a message.
+    pub fn forbidden(message: impl Into<String>) -> ApiError {
+        ApiError::Forbidden(body("forbidden", message))
+    }
+
+    /// 401 with a message.
+    pub fn unauthorized(message: impl Into<String>) -> ApiError {
+        ApiError::Unauthorized(body("unauthorized", message))
+    }
+}
+
+impl From<DbError> for ApiError {
+    fn from(e: DbError) -> Self {
+        match e {
+            DbError::NotFound => ApiError::not_found("not found"),
+            DbError::Conflict(m) => ApiError::Conflict(body("conflict", m)),
+            other => {
+                tracing::error!(error = ?other, "database error");
+                ApiError::Internal(body("internal", "internal error; see the master's log"))
+            }
+        }
+    }
+}
+
+impl From<EngineError> for ApiError {
+    fn from(e: EngineError) -> Self {
+        match e {
+            EngineError::Db(db) => db.into(),
+            EngineError::NotFound(m) => ApiError::not_found(m),
+            EngineError::Conflict(m) => ApiError::Conflict(body("conflict", m)),
+            EngineError::Invalid(m) => ApiError::Unprocessable(body("invalid", m)),
+        }
+    }
+}

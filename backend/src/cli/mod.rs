@@ -1,0 +1,145 @@
+//! The command line: `cascade init`, `checkconfig`, `start`, `openapi`. Each subcommand
+//! is a small function; errors reach the user as one clear message and a non-zero exit.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+
+use crate::config;
+use crate::db::{Db, redact_url};
+use crate::engine::Engine;
+use crate::engine::clock::SystemClock;
+
+/// The example configuration `cascade init` writes (the quickstart's own).
+pub const EXAMPLE_CONFIG: &str = include_str!("../../../examples/quickstart/cascade.toml");
+
+/// Cascade: a continuous-integration master with Buildbot's status targets.
+#[derive(Debug, Parser)]
+#[command(name = "cascade", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write a commented cascade.toml that runs as is into DIR.
+    Init {
+        /// The directory (created if missing).
+        dir: PathBuf,
+        /// Replace an existing cascade.toml.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Check a configuration file and report every error with its file, line and key.
+    Checkconfig {
+        /// The configuration file.
+        #[arg(default_value = "cascade.toml")]
+        file: PathBuf,
+    },
+    /// Run a master in the foreground until SIGINT or SIGTERM.
+    Start {
+        /// The configuration file.
+        #[arg(long, short, default_value = "cascade.toml", env = "CASCADE_CONFIG")]
+        config: PathBuf,
+    },
+    /// Print the OpenAPI document of the JSON API.
+    Openapi,
+}
+
+/// Runs the parsed command line.
+pub async fn run(cli: Cli) -> ExitCode {
+    let result = match cli.command {
+        Command::Init { dir, force } => init(&dir, force),
+        Command::Checkconfig { file } => return checkconfig(&file),
+        Command::Start { config } => start(&config).await,
+        Command::Openapi => {
+            println!("{}", crate::api::spec_json());
+            Ok(())
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init(dir: &Path, force: bool) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let path = dir.join("cascade.toml");
+    if path.exists() && !force {
+        bail!("{} already exists (use --force to replace it)", path.display());
+    }
+    std::fs::write(&path, EXAMPLE_CONFIG).with_context(|| format!("cannot write {}", path.display()))?;
+    println!("Wrote {}.\nStart the master with:\n  cascade start --config {}", path.display(), path.display());
+    Ok(())
+}
+
+fn checkconfig(file: &Path) -> ExitCode {
+    match config::load(file) {
+        Ok(cfg) => {
+            println!(
+                "{}: OK ({} builders, {} workers, {} schedulers)",
+                file.display(),
+                cfg.builders.len(),
+                cfg.workers.len(),
+                cfg.schedulers.len()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn start(path: &Path) -> Result<()> {
+    let cfg = Arc::new(config::load(path).map_err(|e| anyhow::anyhow!("{e}"))?);
+    let url = &cfg.db.url;
+    let db = Db::connect(url).await.map_err(|e| {
+        let hint = if url.starts_with("postgres") {
+            "\nIs the PostgreSQL server running and does the database exist? (e.g. `createdb` it, or use sqlite://cascade.sqlite)"
+        } else {
+            ""
+        };
+        anyhow::anyhow!("cannot open the database {}: {e}{hint}", redact_url(url))
+    })?;
+    db.migrate().await.context("cannot apply the database migrations")?;
+    let engine = Engine::start(cfg.clone(), db.clone(), Arc::new(SystemClock)).await.context("cannot start the engine")?;
+    let (acceptor, bound) = crate::server::bind(&cfg.web.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", cfg.web.listen.join(", ")))?;
+    for addr in &bound {
+        println!("Cascade master \"{}\" listening on http://{addr}/", cfg.title);
+    }
+    println!("Open http://{}/waterfall to watch the builds; stop with Ctrl-C.", bound.first().map(String::as_str).unwrap_or("?"));
+    let server = crate::server::serve(acceptor, engine.clone(), shutdown_signal());
+    server.await.context("the web server failed")?;
+    tracing::info!("shutting down");
+    engine.stop().await;
+    db.close().await;
+    println!("Cascade master stopped.");
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => return std::future::pending().await,
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}

@@ -1,0 +1,350 @@
+//! Turns the document into a [`Config`]: deserializes each section and array element on its
+//! own (through `Doc`), then checks what serde cannot: name syntax, duplicates, references
+//! between workers, builders and schedulers, URLs and ranges. Every problem is recorded and
+//! checking goes on. Builders and steps are in `validate/builders.rs`, schedulers and the
+//! change hook in `validate/schedulers.rs`.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use super::doc::{Doc, KeyPath};
+use super::raw::{RawAccessLog, RawAuth, RawAuthz, RawConfig, RawDb, RawWeb, RawWorker};
+use super::types::{AccessLog, AuthConfig, AuthzConfig, Config, DbConfig, WebConfig, WorkerConfig};
+
+mod builders;
+mod schedulers;
+
+/// Checks the whole document; `None` only if issues were recorded.
+pub(crate) fn validate(doc: &mut Doc<'_>, path: PathBuf, dir: PathBuf) -> Option<Config> {
+    let mut v = Validator { doc, dir };
+    let root = KeyPath::default();
+    let top = v.doc.unit::<RawConfig>(&root);
+    let base_url = top
+        .as_ref()
+        .map(|t| v.base_url(&t.base_url, &root.key("base_url")));
+    let db = v.db();
+    let web = v.web();
+    let auth = v.auth();
+    let authz = v.authz();
+    let workers = v.workers();
+    let builders = v.builders();
+    let schedulers = v.schedulers();
+    let change_hook = v.change_hook();
+    let dir = v.dir;
+    let top = top?;
+    Some(Config {
+        path,
+        dir,
+        title: top.title,
+        title_url: top.title_url,
+        base_url: base_url??,
+        db: db?,
+        web: web?,
+        auth: auth?,
+        authz: authz?,
+        workers: workers?,
+        builders: builders?,
+        schedulers: schedulers?,
+        change_hook: change_hook?,
+    })
+}
+
+pub(crate) struct Validator<'d, 'i> {
+    pub(crate) doc: &'d mut Doc<'i>,
+    pub(crate) dir: PathBuf,
+}
+
+impl Validator<'_, '_> {
+    fn base_url(&mut self, url: &str, at: &KeyPath) -> Option<String> {
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            self.doc.issue(at, "must start with http:// or https://");
+            return None;
+        }
+        Some(if url.ends_with('/') {
+            url.to_owned()
+        } else {
+            format!("{url}/")
+        })
+    }
+
+    fn db(&mut self) -> Option<DbConfig> {
+        let at = KeyPath::default().key("db");
+        let raw = self.doc.unit::<RawDb>(&at)?;
+        match db_url(&raw.url, &self.dir) {
+            Ok(url) => Some(DbConfig { url }),
+            Err(message) => {
+                self.doc.issue(&at.key("url"), message);
+                None
+            }
+        }
+    }
+
+    fn web(&mut self) -> Option<WebConfig> {
+        let at = KeyPath::default().key("web");
+        let raw = self.doc.unit::<RawWeb>(&at)?;
+        let mut ok = true;
+        if raw.listen.is_empty() {
+            self.doc.issue(
+                &at.key("listen"),
+                "needs at least one address such as \"127.0.0.1:8010\"",
+            );
+            ok = false;
+        }
+        for (i, addr) in raw.listen.iter().enumerate() {
+            if addr.parse::<SocketAddr>().is_err() {
+                let message =
+                    format!("`{addr}` is not a socket address such as \"127.0.0.1:8010\"");
+                self.doc.issue(&at.key("listen").index(i), message);
+                ok = false;
+            }
+        }
+        let access_log = raw.access_log.map(
+            |RawAccessLog {
+                 path,
+                 rotate_length,
+                 max_rotated_files,
+             }| {
+                AccessLog {
+                    path: self.absolute(path),
+                    rotate_length,
+                    max_rotated_files,
+                }
+            },
+        );
+        ok.then(|| WebConfig {
+            listen: raw.listen,
+            public_html: raw.public_html.map(|p| self.absolute(p)),
+            num_builds: raw.num_builds,
+            num_events: raw.num_events,
+            num_events_max: raw.num_events_max,
+            order_console_by_time: raw.order_console_by_time,
+            revlink: raw.revlink,
+            changecommentlink: raw.changecommentlink,
+            projects: raw.projects,
+            repositories: raw.repositories,
+            access_log,
+        })
+    }
+
+    fn auth(&mut self) -> Option<AuthConfig> {
+        let raw = self.doc.unit::<RawAuth>(&KeyPath::default().key("auth"))?;
+        Some(AuthConfig {
+            users: raw.users,
+            htpasswd: raw.htpasswd.map(|p| self.absolute(p)),
+            db_users: raw.db_users,
+            trusted_header: raw.trusted_header,
+            login_url: raw.login_url,
+        })
+    }
+
+    fn authz(&mut self) -> Option<AuthzConfig> {
+        let r = self
+            .doc
+            .unit::<RawAuthz>(&KeyPath::default().key("authz"))?;
+        Some(AuthzConfig {
+            view: r.view,
+            force_build: r.force_build,
+            force_all_builds: r.force_all_builds,
+            ping_builder: r.ping_builder,
+            graceful_shutdown: r.graceful_shutdown,
+            pause_worker: r.pause_worker,
+            stop_build: r.stop_build,
+            stop_all_builds: r.stop_all_builds,
+            cancel_pending_build: r.cancel_pending_build,
+            cancel_all_pending_builds: r.cancel_all_pending_builds,
+            stop_change: r.stop_change,
+            clean_shutdown: r.clean_shutdown,
+            show_users_page: r.show_users_page,
+            roles: r.roles,
+        })
+    }
+
+    fn workers(&mut self) -> Option<Vec<WorkerConfig>> {
+        let list = KeyPath::default().key("workers");
+        let mut workers = Some(Vec::new());
+        for i in 0..self.doc.array_len(&list) {
+            let at = list.index(i);
+            let worker = self
+                .doc
+                .unit::<RawWorker>(&at)
+                .and_then(|raw| self.worker(raw, &at));
+            push_or_fail(&mut workers, worker);
+        }
+        self.check_unique("worker", &list);
+        workers
+    }
+
+    fn worker(&mut self, raw: RawWorker, at: &KeyPath) -> Option<WorkerConfig> {
+        let mut ok = self.check_name(&raw.name, &at.key("name"));
+        if raw.max_builds == 0 {
+            self.doc.issue(&at.key("max_builds"), "must be at least 1");
+            ok = false;
+        }
+        match (&raw.password, raw.embedded) {
+            (None, false) => {
+                let message = "missing required key `password` (workers that are not embedded log in with it)";
+                self.doc.issue(&at.key("password"), message);
+                ok = false;
+            }
+            (Some(_), true) => {
+                self.doc
+                    .issue(&at.key("password"), "an embedded worker takes no password");
+                ok = false;
+            }
+            _ => {}
+        }
+        let password = raw.password.map(|s| s.relative_to(&self.dir));
+        ok.then_some(WorkerConfig {
+            name: raw.name,
+            embedded: raw.embedded,
+            max_builds: raw.max_builds,
+            password,
+        })
+    }
+
+    /// Names are used in URLs, so they are limited to letters, digits, `-`, `_` and `.`.
+    pub(crate) fn check_name(&mut self, name: &str, at: &KeyPath) -> bool {
+        let ok = !name.is_empty()
+            && name.chars().any(|c| c != '.')
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        if !ok {
+            let message =
+                format!("invalid name `{name}`: use letters, digits, `-`, `_` and `.` only");
+            self.doc.issue(at, message);
+        }
+        ok
+    }
+
+    /// The string `name`s of the tables in the array at `list`, straight from the document so
+    /// that an entry with some other mistake still counts as defined.
+    pub(crate) fn names(&self, list: &KeyPath) -> Vec<String> {
+        let mut names = Vec::new();
+        for i in 0.. {
+            let Some(entry) = self.doc.get(&list.index(i)) else {
+                break;
+            };
+            if let Some(name) = entry
+                .get_ref()
+                .get("name")
+                .and_then(|n| n.get_ref().as_str())
+            {
+                names.push(name.to_owned());
+            }
+        }
+        names
+    }
+
+    /// Reports every entry of the array at `list` whose name an earlier entry already used.
+    pub(crate) fn check_unique(&mut self, what: &str, list: &KeyPath) {
+        let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+        for i in 0.. {
+            let Some(entry) = self.doc.get(&list.index(i)) else {
+                break;
+            };
+            let Some(name) = entry
+                .get_ref()
+                .get("name")
+                .and_then(|n| n.get_ref().as_str())
+            else {
+                continue;
+            };
+            let name = name.to_owned();
+            if let Some(first) = seen.get(&name) {
+                let message =
+                    format!("duplicate {what} name `{name}` (first used by {list}[{first}])");
+                self.doc.issue(&list.index(i).key("name"), message);
+            } else {
+                seen.insert(name, i);
+            }
+        }
+    }
+
+    pub(crate) fn absolute(&self, path: PathBuf) -> PathBuf {
+        if path.is_relative() {
+            self.dir.join(path)
+        } else {
+            path
+        }
+    }
+}
+
+/// Adds `item` to the list, or marks the list failed for good once an item failed.
+pub(crate) fn push_or_fail<T>(list: &mut Option<Vec<T>>, item: Option<T>) {
+    match (list.as_mut(), item) {
+        (Some(items), Some(item)) => items.push(item),
+        _ => *list = None,
+    }
+}
+
+/// Checks the scheme and makes a relative SQLite path absolute. Messages never repeat the URL,
+/// which may hold a password.
+fn db_url(url: &str, dir: &Path) -> Result<String, String> {
+    let scheme = url.split_once(':').map(|(s, _)| s).unwrap_or_default();
+    match scheme {
+        "postgres" | "postgresql" => Ok(url.to_owned()),
+        "sqlite" => {
+            let rest = url
+                .strip_prefix("sqlite://")
+                .or_else(|| url.strip_prefix("sqlite:"))
+                .unwrap_or_default();
+            let (file, query) = match rest.split_once('?') {
+                Some((file, query)) => (file, format!("?{query}")),
+                None => (rest, String::new()),
+            };
+            if file.is_empty() {
+                return Err("a SQLite URL needs a file, e.g. \"sqlite://cascade.sqlite\"".into());
+            }
+            if file == ":memory:" || Path::new(file).is_absolute() {
+                return Ok(url.to_owned());
+            }
+            Ok(format!("sqlite://{}{query}", dir.join(file).display()))
+        }
+        "" => Err("not a database URL: expected sqlite://FILE or postgres://…".into()),
+        other => Err(format!(
+            "unsupported database URL scheme `{other}:` (expected sqlite: or postgres:)"
+        )),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn db_url_makes_relative_sqlite_paths_absolute() {
+        let dir = Path::new("/srv/ci");
+        assert_eq!(
+            db_url("sqlite://cascade.sqlite", dir).unwrap(),
+            "sqlite:///srv/ci/cascade.sqlite"
+        );
+        assert_eq!(
+            db_url("sqlite:state/db.sqlite?mode=rwc", dir).unwrap(),
+            "sqlite:///srv/ci/state/db.sqlite?mode=rwc"
+        );
+        assert_eq!(
+            db_url("sqlite:///var/db.sqlite", dir).unwrap(),
+            "sqlite:///var/db.sqlite"
+        );
+        assert_eq!(db_url("sqlite::memory:", dir).unwrap(), "sqlite::memory:");
+        assert_eq!(
+            db_url("postgres://u:p@h/db", dir).unwrap(),
+            "postgres://u:p@h/db"
+        );
+        assert_eq!(
+            db_url("postgresql://h/db", dir).unwrap(),
+            "postgresql://h/db"
+        );
+    }
+
+    #[test]
+    fn db_url_rejects_other_schemes_without_echoing_the_url() {
+        let e = db_url("mysql://root:hunter2@h/db", Path::new("/")).unwrap_err();
+        assert!(e.contains("`mysql:`") && !e.contains("hunter2"), "{e}");
+        assert!(db_url("cascade.sqlite", Path::new("/")).is_err());
+        assert!(db_url("sqlite://", Path::new("/")).is_err());
+    }
+}

@@ -1,0 +1,93 @@
+//! Build requests: one per builder of a buildset, claimed atomically by the master that runs it.
+
+use std::collections::HashMap;
+
+use sqlx::FromRow;
+
+use super::{Conn, DbResult, on_conn};
+use crate::model::{BuildRequestId, BuildSetId, BuilderId, MasterId, Results};
+
+/// A claimed request, ready to become a build.
+#[derive(Clone, Debug, FromRow)]
+pub struct Claimed {
+    /// Its id.
+    pub id: i64,
+    /// Its buildset.
+    pub buildset_id: i64,
+    /// Its builder.
+    pub builder_id: i64,
+}
+
+impl Claimed {
+    /// Typed id.
+    pub fn request(&self) -> BuildRequestId {
+        BuildRequestId(self.id)
+    }
+    /// Typed buildset id.
+    pub fn buildset(&self) -> BuildSetId {
+        BuildSetId(self.buildset_id)
+    }
+}
+
+const INSERT: &str = "insert into buildrequests (buildset_id, builder_id, priority, submitted_at) \
+    values ($1, $2, $3, $4) returning id";
+
+/// Queues a request for `builder`.
+pub async fn insert(conn: Conn<'_>, buildset: BuildSetId, builder: BuilderId, priority: i64, now: i64) -> DbResult<BuildRequestId> {
+    let id: i64 = on_conn!(conn, c => sqlx::query_scalar(INSERT).bind(buildset.0).bind(builder.0).bind(priority).bind(now).fetch_one(&mut *c).await?);
+    Ok(BuildRequestId(id))
+}
+
+// The inner select picks the oldest, highest-priority unclaimed request; the outer
+// `claimed_by is null` makes the claim atomic, so two masters never take the same request.
+const CLAIM_NEXT: &str = "update buildrequests set claimed_by = $2, claimed_at = $3 \
+    where id = (select id from buildrequests where builder_id = $1 and complete = 0 \
+    and claimed_by is null order by priority desc, id limit 1) and claimed_by is null \
+    returning id, buildset_id, builder_id";
+
+/// Claims the next pending request of `builder` for `master`, if any.
+pub async fn claim_next(conn: Conn<'_>, builder: BuilderId, master: MasterId, now: i64) -> DbResult<Option<Claimed>> {
+    Ok(on_conn!(conn, c => sqlx::query_as(CLAIM_NEXT).bind(builder.0).bind(master.0).bind(now).fetch_optional(&mut *c).await?))
+}
+
+const COMPLETE: &str = "update buildrequests set complete = 1, complete_at = $2, results = $3 where id = $1";
+
+/// Marks a request done with the results of its build.
+pub async fn complete(conn: Conn<'_>, id: BuildRequestId, results: Results, now: i64) -> DbResult<()> {
+    on_conn!(conn, c => sqlx::query(COMPLETE).bind(id.0).bind(now).bind(results.as_i64()).execute(&mut *c).await.map(|_| ())?);
+    Ok(())
+}
+
+const UNCLAIM: &str = "update buildrequests set claimed_by = null, claimed_at = null where id = $1 and complete = 0";
+
+/// Puts a request back in the queue (its build ended `retry`).
+pub async fn unclaim(conn: Conn<'_>, id: BuildRequestId) -> DbResult<()> {
+    on_conn!(conn, c => sqlx::query(UNCLAIM).bind(id.0).execute(&mut *c).await.map(|_| ())?);
+    Ok(())
+}
+
+const PENDING_COUNTS: &str = "select builder_id, count(*) from buildrequests \
+    where complete = 0 and claimed_by is null group by builder_id";
+
+/// Unclaimed requests per builder.
+pub async fn pending_counts(conn: Conn<'_>) -> DbResult<HashMap<i64, i64>> {
+    let rows: Vec<(i64, i64)> = on_conn!(conn, c => sqlx::query_as(PENDING_COUNTS).fetch_all(&mut *c).await?);
+    Ok(rows.into_iter().collect())
+}
+
+const BUILDSET_OF: &str = "select buildset_id from buildrequests where id = $1";
+
+/// The buildset a request belongs to.
+pub async fn buildset_of(conn: Conn<'_>, id: BuildRequestId) -> DbResult<BuildSetId> {
+    let bs: i64 = on_conn!(conn, c => sqlx::query_scalar(BUILDSET_OF).bind(id.0).fetch_one(&mut *c).await?);
+    Ok(BuildSetId(bs))
+}
+
+const UNCLAIM_ALL: &str = "update buildrequests set claimed_by = null, claimed_at = null \
+    where claimed_by = $1 and complete = 0";
+
+/// Returns every unfinished request a master had claimed to the queue (at its start or stop).
+pub async fn unclaim_all(conn: Conn<'_>, master: MasterId) -> DbResult<()> {
+    on_conn!(conn, c => sqlx::query(UNCLAIM_ALL).bind(master.0).execute(&mut *c).await.map(|_| ())?);
+    Ok(())
+}

@@ -1,0 +1,104 @@
+//! Buildsets, the source stamps they build and the changes they were made for.
+
+use std::collections::BTreeMap;
+
+use super::{Conn, DbResult, on_conn, to_json};
+use crate::model::{BuildSetId, ChangeId, Results, SourceStampId};
+
+/// What a scheduler decided to build.
+#[derive(Clone, Debug, Default)]
+pub struct NewBuildSet {
+    /// Why ("The SingleBranchScheduler named 'main' triggered this build").
+    pub reason: String,
+    /// The scheduler's name.
+    pub scheduler: String,
+    /// Who asked for it.
+    pub owner: Option<String>,
+    /// Properties every build of the set gets.
+    pub properties: BTreeMap<String, serde_json::Value>,
+}
+
+/// The source to build.
+#[derive(Clone, Debug, Default)]
+pub struct NewSourceStamp {
+    /// Codebase name.
+    pub codebase: String,
+    /// Repository URL.
+    pub repository: String,
+    /// Branch; `None` for the default.
+    pub branch: Option<String>,
+    /// Revision; `None` for the branch head.
+    pub revision: Option<String>,
+    /// Project.
+    pub project: String,
+}
+
+const INSERT: &str = "insert into buildsets (reason, scheduler, submitted_at, properties, owner) \
+    values ($1, $2, $3, $4, $5) returning id";
+const INSERT_SS: &str = "insert into sourcestamps (codebase, repository, branch, revision, project, created_at) \
+    values ($1, $2, $3, $4, $5, $6) returning id";
+const LINK_SS: &str = "insert into buildset_sourcestamps (buildset_id, sourcestamp_id) values ($1, $2)";
+const LINK_CHANGE: &str = "insert into buildset_changes (buildset_id, change_id) values ($1, $2)";
+
+/// Stores a buildset with its source stamps and changes.
+pub async fn insert(
+    conn: Conn<'_>,
+    set: &NewBuildSet,
+    stamps: &[NewSourceStamp],
+    changes: &[ChangeId],
+    now: i64,
+) -> DbResult<(BuildSetId, Vec<SourceStampId>)> {
+    let properties = to_json(&set.properties);
+    on_conn!(conn, c => {
+        let id: i64 = sqlx::query_scalar(INSERT)
+            .bind(&set.reason).bind(&set.scheduler).bind(now).bind(&properties).bind(&set.owner)
+            .fetch_one(&mut *c).await?;
+        let mut ss_ids = Vec::with_capacity(stamps.len());
+        for ss in stamps {
+            let ss_id: i64 = sqlx::query_scalar(INSERT_SS)
+                .bind(&ss.codebase).bind(&ss.repository).bind(&ss.branch).bind(&ss.revision)
+                .bind(&ss.project).bind(now)
+                .fetch_one(&mut *c).await?;
+            sqlx::query(LINK_SS).bind(id).bind(ss_id).execute(&mut *c).await?;
+            ss_ids.push(SourceStampId(ss_id));
+        }
+        for change in changes {
+            sqlx::query(LINK_CHANGE).bind(id).bind(change.0).execute(&mut *c).await?;
+        }
+        Ok((BuildSetId(id), ss_ids))
+    })
+}
+
+const FIRST_SS: &str = "select ss.branch, ss.revision from sourcestamps ss \
+    join buildset_sourcestamps bss on bss.sourcestamp_id = ss.id \
+    where bss.buildset_id = $1 order by ss.id limit 1";
+
+/// Branch and revision of a buildset's first source stamp.
+pub async fn first_source(conn: Conn<'_>, id: BuildSetId) -> DbResult<(Option<String>, Option<String>)> {
+    let row: Option<(Option<String>, Option<String>)> =
+        on_conn!(conn, c => sqlx::query_as(FIRST_SS).bind(id.0).fetch_optional(&mut *c).await?);
+    Ok(row.unwrap_or((None, None)))
+}
+
+const PROPERTIES: &str = "select reason, properties, owner from buildsets where id = $1";
+
+/// A buildset's reason, properties and owner.
+pub async fn get_reason_properties(conn: Conn<'_>, id: BuildSetId) -> DbResult<(String, String, Option<String>)> {
+    Ok(on_conn!(conn, c => sqlx::query_as(PROPERTIES).bind(id.0).fetch_one(&mut *c).await?))
+}
+
+const COMPLETE_IF_DONE: &str = "update buildsets set complete = 1, complete_at = $2, results = \
+    (select max(results) from buildrequests where buildset_id = $1) \
+    where id = $1 and complete = 0 and not exists \
+    (select 1 from buildrequests where buildset_id = $1 and complete = 0)";
+
+/// Marks the buildset complete once all its requests are; returns whether it did.
+pub async fn complete_if_done(conn: Conn<'_>, id: BuildSetId, now: i64) -> DbResult<bool> {
+    let done = on_conn!(conn, c => sqlx::query(COMPLETE_IF_DONE).bind(id.0).bind(now).execute(&mut *c).await?.rows_affected());
+    Ok(done > 0)
+}
+
+/// The buildset's results once complete: the worst of its requests' results.
+pub fn combine(results: &[Results]) -> Results {
+    results.iter().copied().fold(Results::Success, Results::worst)
+}

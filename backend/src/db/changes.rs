@@ -1,0 +1,144 @@
+//! Changes and their files.
+
+use sqlx::FromRow;
+
+use super::{Conn, DbResult, from_json, on_conn, to_json};
+use crate::model::{Change, ChangeId, NewChange};
+
+#[derive(FromRow)]
+struct Row {
+    id: i64,
+    author: String,
+    committer: Option<String>,
+    comments: String,
+    revision: Option<String>,
+    branch: Option<String>,
+    repository: String,
+    project: String,
+    codebase: String,
+    category: Option<String>,
+    revlink: Option<String>,
+    when_ts: i64,
+    created_at: i64,
+    properties: String,
+}
+
+impl Row {
+    fn into_change(self, files: Vec<String>) -> Change {
+        Change {
+            id: ChangeId(self.id),
+            created_at: self.created_at,
+            fields: NewChange {
+                author: self.author,
+                committer: self.committer,
+                comments: self.comments,
+                revision: self.revision,
+                branch: self.branch,
+                repository: self.repository,
+                project: self.project,
+                codebase: self.codebase,
+                category: self.category,
+                revlink: self.revlink,
+                when: Some(self.when_ts),
+                files,
+                properties: from_json(&self.properties),
+            },
+        }
+    }
+}
+
+const INSERT: &str = "insert into changes (author, committer, comments, revision, branch, \
+    repository, project, codebase, category, revlink, when_ts, created_at, properties) \
+    values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) returning id";
+const INSERT_FILE: &str = "insert into change_files (change_id, filename) values ($1, $2)";
+
+/// Stores a change and its files; `when` defaults to `now`.
+pub async fn insert(conn: Conn<'_>, change: &NewChange, now: i64) -> DbResult<ChangeId> {
+    let properties = to_json(&change.properties);
+    let id: i64 = on_conn!(conn, c => {
+        let id: i64 = sqlx::query_scalar(INSERT)
+            .bind(&change.author)
+            .bind(&change.committer)
+            .bind(&change.comments)
+            .bind(&change.revision)
+            .bind(&change.branch)
+            .bind(&change.repository)
+            .bind(&change.project)
+            .bind(&change.codebase)
+            .bind(&change.category)
+            .bind(&change.revlink)
+            .bind(change.when.unwrap_or(now))
+            .bind(now)
+            .bind(&properties)
+            .fetch_one(&mut *c)
+            .await?;
+        for file in &change.files {
+            sqlx::query(INSERT_FILE).bind(id).bind(file).execute(&mut *c).await?;
+        }
+        id
+    });
+    Ok(ChangeId(id))
+}
+
+const GET: &str = "select id, author, committer, comments, revision, branch, repository, project, \
+    codebase, category, revlink, when_ts, created_at, properties from changes where id = $1";
+const FILES: &str = "select filename from change_files where change_id = $1 order by filename";
+
+/// One change, with its files.
+pub async fn get(conn: Conn<'_>, id: ChangeId) -> DbResult<Change> {
+    on_conn!(conn, c => {
+        let row: Row = sqlx::query_as(GET).bind(id.0).fetch_one(&mut *c).await?;
+        let files: Vec<String> = sqlx::query_scalar(FILES).bind(id.0).fetch_all(&mut *c).await?;
+        Ok(row.into_change(files))
+    })
+}
+
+const LIST: &str = "select id, author, committer, comments, revision, branch, repository, project, \
+    codebase, category, revlink, when_ts, created_at, properties from changes \
+    order by id desc limit $1 offset $2";
+const LIST_FOR_BUILDSET: &str = "select c.id, c.author, c.committer, c.comments, c.revision, \
+    c.branch, c.repository, c.project, c.codebase, c.category, c.revlink, c.when_ts, c.created_at, \
+    c.properties from changes c join buildset_changes bc on bc.change_id = c.id \
+    where bc.buildset_id = $1 order by c.id";
+const FILES_BETWEEN: &str = "select change_id, filename from change_files \
+    where change_id between $1 and $2 order by change_id, filename";
+
+/// The newest changes first, paged.
+pub async fn list(conn: Conn<'_>, limit: i64, offset: i64) -> DbResult<Vec<Change>> {
+    on_conn!(conn, c => {
+        let rows: Vec<Row> = sqlx::query_as(LIST).bind(limit).bind(offset).fetch_all(&mut *c).await?;
+        attach_files(rows, |lo, hi| sqlx::query_as(FILES_BETWEEN).bind(lo).bind(hi).fetch_all(&mut *c)).await
+    })
+}
+
+/// The changes a buildset was made for (its builds' blamelist), oldest first.
+pub async fn list_for_buildset(conn: Conn<'_>, buildset_id: i64) -> DbResult<Vec<Change>> {
+    on_conn!(conn, c => {
+        let rows: Vec<Row> = sqlx::query_as(LIST_FOR_BUILDSET).bind(buildset_id).fetch_all(&mut *c).await?;
+        attach_files(rows, |lo, hi| sqlx::query_as(FILES_BETWEEN).bind(lo).bind(hi).fetch_all(&mut *c)).await
+    })
+}
+
+/// Loads the files of a page of changes with one range query instead of one per change.
+async fn attach_files<F, Fut>(rows: Vec<Row>, fetch: F) -> DbResult<Vec<Change>>
+where
+    F: FnOnce(i64, i64) -> Fut,
+    Fut: std::future::Future<Output = Result<Vec<(i64, String)>, sqlx::Error>>,
+{
+    let (Some(lo), Some(hi)) = (rows.iter().map(|r| r.id).min(), rows.iter().map(|r| r.id).max()) else {
+        return Ok(Vec::new());
+    };
+    let files = fetch(lo, hi).await?;
+    let wanted: std::collections::HashSet<i64> = rows.iter().map(|r| r.id).collect();
+    let mut by_change: std::collections::HashMap<i64, Vec<String>> = std::collections::HashMap::new();
+    for (id, name) in files.into_iter().filter(|(id, _)| wanted.contains(id)) {
+        by_change.entry(id).or_default().push(name);
+    }
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let files = by_change.remove(&r.id).unwrap_or_default();
+            r.into_change(files)
+        })
+        .collect())
+}

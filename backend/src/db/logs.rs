@@ -1,0 +1,107 @@
+//! Logs and their zstd-compressed chunks. A chunk holds a run of lines, each stored as one
+//! channel byte, the text and a newline; readers decompress only the chunks they need.
+
+use sqlx::FromRow;
+
+use super::{Conn, DbResult, on_conn};
+use crate::model::{LogId, LogInfo, StepId};
+
+#[derive(FromRow)]
+struct InfoRow {
+    id: i64,
+    step_id: i64,
+    name: String,
+    slug: String,
+    num_lines: i64,
+    complete: i64,
+}
+
+impl From<InfoRow> for LogInfo {
+    fn from(r: InfoRow) -> Self {
+        LogInfo {
+            id: LogId(r.id),
+            step_id: StepId(r.step_id),
+            name: r.name,
+            slug: r.slug,
+            num_lines: r.num_lines,
+            complete: r.complete != 0,
+        }
+    }
+}
+
+/// One stored chunk.
+#[derive(Clone, Debug, FromRow)]
+pub struct Chunk {
+    /// Number of its first line.
+    pub first_line: i64,
+    /// Number of its last line.
+    pub last_line: i64,
+    /// zstd-compressed lines.
+    pub content: Vec<u8>,
+}
+
+const INSERT: &str = "insert into logs (step_id, name, slug, kind) values ($1, $2, $3, 's') returning id";
+
+/// Creates an empty stdio log for a step.
+pub async fn insert(conn: Conn<'_>, step: StepId, name: &str, slug: &str) -> DbResult<LogId> {
+    let id: i64 = on_conn!(conn, c => sqlx::query_scalar(INSERT).bind(step.0).bind(name).bind(slug).fetch_one(&mut *c).await?);
+    Ok(LogId(id))
+}
+
+const APPEND: &str = "insert into log_chunks (log_id, first_line, last_line, content) values ($1, $2, $3, $4)";
+const GROW: &str = "update logs set num_lines = $2 + 1, raw_bytes = raw_bytes + $3 where id = $1";
+
+/// Stores one chunk of lines `first..=last` and advances the log's line count.
+pub async fn append(conn: Conn<'_>, log: LogId, first: i64, last: i64, content: &[u8], raw_bytes: i64) -> DbResult<()> {
+    on_conn!(conn, c => {
+        sqlx::query(APPEND).bind(log.0).bind(first).bind(last).bind(content).execute(&mut *c).await?;
+        sqlx::query(GROW).bind(log.0).bind(last).bind(raw_bytes).execute(&mut *c).await?;
+    });
+    Ok(())
+}
+
+const FINISH: &str = "update logs set complete = 1 where id = $1";
+
+/// Marks a log complete.
+pub async fn finish(conn: Conn<'_>, log: LogId) -> DbResult<()> {
+    on_conn!(conn, c => sqlx::query(FINISH).bind(log.0).execute(&mut *c).await.map(|_| ())?);
+    Ok(())
+}
+
+const GET: &str = "select l.id, l.step_id, l.name, l.slug, l.num_lines, l.complete from logs l \
+    join steps s on s.id = l.step_id join builds b on b.id = s.build_id \
+    join builders bl on bl.id = b.builder_id \
+    where bl.name = $1 and b.number = $2 and s.number = $3 and l.slug = $4";
+
+/// A log addressed the way URLs address it: builder name, build number, step number, slug.
+pub async fn get(conn: Conn<'_>, builder: &str, build: i64, step: i64, slug: &str) -> DbResult<LogInfo> {
+    let row: InfoRow = on_conn!(conn, c => sqlx::query_as(GET).bind(builder).bind(build).bind(step).bind(slug).fetch_one(&mut *c).await?);
+    Ok(row.into())
+}
+
+const GET_BY_ID: &str = "select id, step_id, name, slug, num_lines, complete from logs where id = $1";
+
+/// A log by id.
+pub async fn get_by_id(conn: Conn<'_>, id: LogId) -> DbResult<LogInfo> {
+    let row: InfoRow = on_conn!(conn, c => sqlx::query_as(GET_BY_ID).bind(id.0).fetch_one(&mut *c).await?);
+    Ok(row.into())
+}
+
+// Chunks are keyed by (log_id, first_line): the subquery finds the chunk holding line `from`
+// through the primary key, so reading a log's tail never scans the chunks before it.
+const OVERLAPPING: &str = "select first_line, last_line, content from log_chunks \
+    where log_id = $1 and first_line < $3 and first_line >= coalesce((select max(first_line) \
+    from log_chunks where log_id = $1 and first_line <= $2), 0) order by first_line";
+
+/// The chunks holding any line in `from..to`.
+pub async fn chunks_overlapping(conn: Conn<'_>, log: LogId, from: i64, to: i64) -> DbResult<Vec<Chunk>> {
+    Ok(on_conn!(conn, c => sqlx::query_as(OVERLAPPING).bind(log.0).bind(from).bind(to).fetch_all(&mut *c).await?))
+}
+
+const NEXT: &str = "select first_line, last_line, content from log_chunks \
+    where log_id = $1 and first_line >= $2 order by first_line limit 1";
+
+/// The first chunk starting at or after line `from`; used to stream a log one chunk at a time.
+pub async fn next_chunk(conn: Conn<'_>, log: LogId, from: i64) -> DbResult<Option<Chunk>> {
+    Ok(on_conn!(conn, c => sqlx::query_as(NEXT).bind(log.0).bind(from).fetch_optional(&mut *c).await?))
+}

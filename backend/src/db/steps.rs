@@ -1,0 +1,118 @@
+//! Steps of a build, with their logs' metadata.
+
+use std::collections::HashMap;
+
+use sqlx::FromRow;
+
+use super::{Conn, DbResult, on_conn};
+use crate::model::{BuildId, LogId, LogInfo, Results, Step, StepId};
+
+#[derive(FromRow)]
+struct Row {
+    id: i64,
+    build_id: i64,
+    number: i64,
+    name: String,
+    state_text: String,
+    results: Option<i64>,
+    started_at: Option<i64>,
+    finished_at: Option<i64>,
+}
+
+#[derive(FromRow)]
+struct LogRow {
+    id: i64,
+    step_id: i64,
+    name: String,
+    slug: String,
+    num_lines: i64,
+    complete: i64,
+}
+
+impl From<LogRow> for LogInfo {
+    fn from(r: LogRow) -> Self {
+        LogInfo {
+            id: LogId(r.id),
+            step_id: StepId(r.step_id),
+            name: r.name,
+            slug: r.slug,
+            num_lines: r.num_lines,
+            complete: r.complete != 0,
+        }
+    }
+}
+
+fn assemble(rows: Vec<Row>, logs: Vec<LogRow>) -> Vec<Step> {
+    let mut by_step: HashMap<i64, Vec<LogInfo>> = HashMap::new();
+    for log in logs {
+        by_step.entry(log.step_id).or_default().push(log.into());
+    }
+    rows.into_iter()
+        .map(|r| Step {
+            id: StepId(r.id),
+            build_id: BuildId(r.build_id),
+            number: r.number,
+            name: r.name,
+            state_text: r.state_text,
+            results: r.results.and_then(Results::from_i64),
+            started_at: r.started_at,
+            finished_at: r.finished_at,
+            logs: by_step.remove(&r.id).unwrap_or_default(),
+        })
+        .collect()
+}
+
+const INSERT: &str = "insert into steps (build_id, number, name, state_text, started_at) \
+    values ($1, $2, $3, 'running', $4) returning id";
+
+/// Starts a step.
+pub async fn insert(conn: Conn<'_>, build: BuildId, number: i64, name: &str, now: i64) -> DbResult<StepId> {
+    let id: i64 = on_conn!(conn, c => sqlx::query_scalar(INSERT).bind(build.0).bind(number).bind(name).bind(now).fetch_one(&mut *c).await?);
+    Ok(StepId(id))
+}
+
+const FINISH: &str = "update steps set finished_at = $2, results = $3, state_text = $4 where id = $1";
+
+/// Ends a step.
+pub async fn finish(conn: Conn<'_>, id: StepId, results: Results, state_text: &str, now: i64) -> DbResult<()> {
+    on_conn!(conn, c => sqlx::query(FINISH).bind(id.0).bind(now).bind(results.as_i64()).bind(state_text).execute(&mut *c).await.map(|_| ())?);
+    Ok(())
+}
+
+const GET: &str = "select id, build_id, number, name, state_text, results, started_at, finished_at \
+    from steps where id = $1";
+const LOGS_OF_STEP: &str = "select id, step_id, name, slug, num_lines, complete from logs where step_id = $1 order by id";
+
+/// One step with its logs.
+pub async fn get(conn: Conn<'_>, id: StepId) -> DbResult<Step> {
+    on_conn!(conn, c => {
+        let row: Row = sqlx::query_as(GET).bind(id.0).fetch_one(&mut *c).await?;
+        let logs: Vec<LogRow> = sqlx::query_as(LOGS_OF_STEP).bind(id.0).fetch_all(&mut *c).await?;
+        assemble(vec![row], logs).pop().ok_or(super::DbError::NotFound)
+    })
+}
+
+const LIST_FOR_BUILDS: &str = "select id, build_id, number, name, state_text, results, started_at, \
+    finished_at from steps where build_id between $1 and $2 order by build_id, number";
+const LOGS_FOR_BUILDS: &str = "select l.id, l.step_id, l.name, l.slug, l.num_lines, l.complete \
+    from logs l join steps s on s.id = l.step_id where s.build_id between $1 and $2 order by l.id";
+
+/// The steps (with logs) of the given builds, keyed by build id, with two range queries.
+pub async fn list_for_builds(conn: Conn<'_>, builds: &[BuildId]) -> DbResult<HashMap<BuildId, Vec<Step>>> {
+    let (Some(lo), Some(hi)) = (builds.iter().min(), builds.iter().max()) else {
+        return Ok(HashMap::new());
+    };
+    let (rows, logs): (Vec<Row>, Vec<LogRow>) = on_conn!(conn, c => {
+        let rows = sqlx::query_as(LIST_FOR_BUILDS).bind(lo.0).bind(hi.0).fetch_all(&mut *c).await?;
+        let logs = sqlx::query_as(LOGS_FOR_BUILDS).bind(lo.0).bind(hi.0).fetch_all(&mut *c).await?;
+        (rows, logs)
+    });
+    let wanted: std::collections::HashSet<BuildId> = builds.iter().copied().collect();
+    let mut out: HashMap<BuildId, Vec<Step>> = HashMap::new();
+    for step in assemble(rows, logs) {
+        if wanted.contains(&step.build_id) {
+            out.entry(step.build_id).or_default().push(step);
+        }
+    }
+    Ok(out)
+}

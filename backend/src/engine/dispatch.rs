@@ -1,0 +1,128 @@
+//! Dispatch: pending build requests go to idle workers. A request is claimed in the
+//! database (so two masters never run the same one) in the same transaction that starts
+//! its build.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::bus::Event;
+use super::{Engine, EngineError};
+use crate::db::{self, builds::NewBuild};
+use crate::model::{Build, WorkerId};
+use crate::worker::embedded::Link;
+use crate::worker::protocol::WorkerMsg;
+
+/// Looks for work whenever woken, and every second in case another master queued some.
+pub(super) async fn run(engine: Arc<Engine>) {
+    loop {
+        engine.dispatch_once().await;
+        tokio::select! {
+            _ = engine.wake.notified() => {}
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+        }
+    }
+}
+
+impl Engine {
+    async fn dispatch_once(self: &Arc<Self>) {
+        for builder in &self.config.builders {
+            while let Some((worker, worker_id)) = self.workers.reserve(&builder.workers) {
+                match self.claim_and_start(&builder.name, worker_id, &worker).await {
+                    Ok(Some(build)) => {
+                        let engine = self.clone();
+                        self.spawn(engine.run_build(build, worker));
+                    }
+                    Ok(None) => {
+                        self.workers.release(&worker);
+                        break;
+                    }
+                    Err(e) => {
+                        tracing::error!(error = ?e, builder = builder.name, "could not start a build");
+                        self.workers.release(&worker);
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Claims the builder's next request and starts its build, in one transaction.
+    async fn claim_and_start(&self, builder: &str, worker_id: WorkerId, worker: &str) -> Result<Option<Build>, EngineError> {
+        let Some(builder_id) = self.builder_id(builder) else { return Ok(None) };
+        let now = self.clock.now();
+        let mut tx = self.db.begin().await?;
+        let Some(claimed) = db::buildrequests::claim_next(tx.conn(), builder_id, self.master, now).await? else {
+            return Ok(None);
+        };
+        let (branch, revision) = db::buildsets::first_source(tx.conn(), claimed.buildset()).await?;
+        let (reason, set_properties, _owner) = db::buildsets::get_reason_properties(tx.conn(), claimed.buildset()).await?;
+        let mut properties: BTreeMap<String, serde_json::Value> = serde_json::from_str(&set_properties).unwrap_or_default();
+        if let Some(cfg) = self.config.builder(builder) {
+            for (k, v) in &cfg.properties {
+                properties.entry(k.clone()).or_insert_with(|| v.clone().into());
+            }
+        }
+        properties.insert("buildername".into(), builder.into());
+        properties.insert("workername".into(), worker.into());
+        if let Some(b) = &branch {
+            properties.insert("branch".into(), b.clone().into());
+        }
+        if let Some(r) = &revision {
+            properties.insert("revision".into(), r.clone().into());
+        }
+        let new = NewBuild {
+            builder_id,
+            buildrequest_id: claimed.request(),
+            worker_id,
+            master_id: self.master,
+            reason: &reason,
+            properties: &properties,
+            branch: branch.as_deref(),
+            revision: revision.as_deref(),
+        };
+        let (id, _number) = db::builds::insert(tx.conn(), &new, now).await?;
+        let build = db::builds::get(tx.conn(), id).await?;
+        tx.commit().await?;
+        self.bus.publish(Event::BuildStarted(build.clone()));
+        Ok(Some(build))
+    }
+
+    /// Takes over a worker connection: waits for its hello, registers it, routes its
+    /// messages to the steps they belong to, and unregisters it when it goes away.
+    pub fn attach_worker(self: &Arc<Self>, link: Link) {
+        let engine = self.clone();
+        self.spawn(async move {
+            let Link { to_worker, mut from_worker } = link;
+            let Some(WorkerMsg::Hello { name, info, version }) = from_worker.recv().await else { return };
+            let Some(id) = engine.workers.connect(&name, to_worker, info.clone(), version.clone()) else {
+                tracing::warn!(worker = name, "a worker that is not configured tried to connect");
+                return;
+            };
+            if let Ok(mut conn) = engine.db.acquire().await {
+                let info = serde_json::to_value(&info).unwrap_or_default();
+                let _ = db::workers::set_connected(conn.conn(), id, engine.master, &info, &version, engine.clock.now()).await;
+            }
+            tracing::info!(worker = name, "worker connected");
+            engine.bus.publish(Event::WorkerConnected { name: name.clone() });
+            engine.wake();
+            while let Some(msg) = from_worker.recv().await {
+                match msg {
+                    WorkerMsg::Output { step, stream, data } => {
+                        engine.workers.deliver(step, super::workers::StepEvent::Output(stream, data));
+                    }
+                    WorkerMsg::StepFinished { step, exit_code, error } => {
+                        engine.workers.deliver(step, super::workers::StepEvent::Finished { exit_code, error });
+                    }
+                    WorkerMsg::Pong { .. } | WorkerMsg::Hello { .. } => {}
+                }
+            }
+            engine.workers.disconnect(&name);
+            if let Ok(mut conn) = engine.db.acquire().await {
+                let _ = db::workers::set_disconnected(conn.conn(), id, engine.clock.now()).await;
+            }
+            tracing::info!(worker = name, "worker disconnected");
+            engine.bus.publish(Event::WorkerDisconnected { name });
+        });
+    }
+}

@@ -1,0 +1,273 @@
+//! The build engine: changes go to schedulers, schedulers make buildsets and build
+//! requests, the dispatcher claims requests for free workers, the runner drives each build
+//! step by step, and every state change is published on the bus.
+
+pub mod bus;
+pub mod clock;
+mod dispatch;
+mod error;
+pub mod logs;
+mod runner;
+pub mod schedulers;
+mod timers;
+pub mod views;
+pub mod workers;
+
+pub use error::EngineError;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::config::{Config, SchedulerKind};
+use crate::db::buildsets::{NewBuildSet, NewSourceStamp};
+use crate::db::{self, Db, Tx};
+use crate::model::{BuildRequestId, BuildSetId, BuilderId, ChangeId, ForceRequest, MasterId, NewChange};
+use bus::{Bus, Event};
+use clock::Clock;
+use schedulers::Decision;
+use workers::Registry;
+
+/// The running master's engine, shared by the API, the hooks and its own tasks.
+#[derive(Debug)]
+pub struct Engine {
+    /// The database.
+    pub db: Db,
+    /// The configuration it runs.
+    pub config: Arc<Config>,
+    /// Where every state change is published.
+    pub bus: Bus,
+    /// "Now".
+    pub clock: Arc<dyn Clock>,
+    /// This master's id.
+    pub master: MasterId,
+    /// This master's name.
+    pub master_name: String,
+    /// Connected workers and running steps.
+    pub workers: Registry,
+    builder_ids: HashMap<String, BuilderId>,
+    wake: Notify,
+    shutdown: CancellationToken,
+    tasks: TaskTracker,
+}
+
+impl Engine {
+    /// Registers the master, its builders and workers, recovers from an unclean stop and
+    /// starts the dispatcher, the scheduler timers and the embedded workers.
+    pub async fn start(config: Arc<Config>, db: Db, clock: Arc<dyn Clock>) -> Result<Arc<Engine>, EngineError> {
+        let now = clock.now();
+        let host = hostname::get().map(|h| h.to_string_lossy().into_owned()).unwrap_or_else(|_| "localhost".into());
+        let master_name = format!("{host}:{}", config.dir.display());
+        let mut tx = db.begin().await?;
+        let master = db::masters::upsert(tx.conn(), &master_name, now).await?;
+        let mut builder_ids = HashMap::new();
+        for b in &config.builders {
+            let id = db::builders::upsert(tx.conn(), &b.name, b.description.as_deref(), &b.tags).await?;
+            builder_ids.insert(b.name.clone(), id);
+        }
+        let registry = Registry::default();
+        for w in &config.workers {
+            let id = db::workers::upsert(tx.conn(), &w.name).await?;
+            registry.configure(&w.name, id, w.max_builds as usize);
+        }
+        db::workers::disconnect_all(tx.conn(), master).await?;
+        tx.commit().await?;
+
+        let engine = Arc::new(Engine {
+            db,
+            config,
+            bus: Bus::new(),
+            clock,
+            master,
+            master_name,
+            workers: registry,
+            builder_ids,
+            wake: Notify::new(),
+            shutdown: CancellationToken::new(),
+            tasks: TaskTracker::new(),
+        });
+        engine.recover().await?;
+        for w in engine.config.workers.iter().filter(|w| w.embedded) {
+            let basedir = engine.config.dir.join("workers").join(&w.name);
+            let link = crate::worker::embedded::spawn(w.name.clone(), basedir);
+            engine.attach_worker(link);
+        }
+        engine.spawn(dispatch::run(engine.clone()));
+        engine.spawn(timers::run(engine.clone()));
+        engine.bus.publish(Event::MasterStarted { name: engine.master_name.clone() });
+        Ok(engine)
+    }
+
+    /// Runs a task until the engine stops.
+    fn spawn<F>(&self, task: F)
+    where
+        F: std::future::Future<Output = ()> + Send + 'static,
+    {
+        let token = self.shutdown.clone();
+        self.tasks.spawn(async move {
+            tokio::select! {
+                _ = token.cancelled() => {}
+                _ = task => {}
+            }
+        });
+    }
+
+    /// Asks the dispatcher to look for work now.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// The database id of a configured builder.
+    pub fn builder_id(&self, name: &str) -> Option<BuilderId> {
+        self.builder_ids.get(name).copied()
+    }
+
+    /// Builds that a previous run of this master left running end `retry`, and their
+    /// requests go back to the queue.
+    async fn recover(&self) -> Result<(), EngineError> {
+        let now = self.clock.now();
+        let mut tx = self.db.begin().await?;
+        let stale = db::builds::unfinished_for_master(tx.conn(), self.master).await?;
+        for build in &stale {
+            db::builds::finish(tx.conn(), build.id, crate::model::Results::Retry, "interrupted by a master restart", now).await?;
+            db::buildrequests::unclaim(tx.conn(), build.buildrequest_id).await?;
+        }
+        db::buildrequests::unclaim_all(tx.conn(), self.master).await?;
+        tx.commit().await?;
+        if !stale.is_empty() {
+            tracing::warn!(builds = stale.len(), "builds interrupted by the last stop will run again");
+        }
+        Ok(())
+    }
+
+    /// Stops taking work, interrupts running steps, marks their builds `retry` so they run
+    /// again at the next start, and waits for the engine's tasks.
+    pub async fn stop(&self) {
+        self.bus.publish(Event::MasterStopping { name: self.master_name.clone() });
+        self.shutdown.cancel();
+        self.workers.interrupt_all().await;
+        self.tasks.close();
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), self.tasks.wait()).await;
+        if let Err(e) = self.recover().await {
+            tracing::error!(error = ?e, "could not mark interrupted builds");
+        }
+        if let Ok(mut conn) = self.db.acquire().await {
+            let _ = db::masters::set_inactive(conn.conn(), self.master, self.clock.now()).await;
+        }
+    }
+
+    /// Stores changes and lets every scheduler decide on them, in one transaction per call.
+    pub async fn add_changes(&self, changes: Vec<NewChange>) -> Result<Vec<ChangeId>, EngineError> {
+        let now = self.clock.now();
+        let mut events = Vec::new();
+        let mut ids = Vec::with_capacity(changes.len());
+        let mut tx = self.db.begin().await?;
+        for change in &changes {
+            let id = db::changes::insert(tx.conn(), change, now).await?;
+            ids.push(id);
+            for scheduler in &self.config.schedulers {
+                match schedulers::decide(scheduler, change) {
+                    Decision::Ignore => {}
+                    Decision::Hold { .. } => db::scheduler_changes::insert(tx.conn(), &scheduler.name, id).await?,
+                    Decision::BuildNow => {
+                        let set = NewBuildSet { reason: schedulers::reason(scheduler), scheduler: scheduler.name.clone(), ..Default::default() };
+                        let stamp = stamp_of(change);
+                        self.create_buildset(&mut tx, &set, &stamp, &[id], &scheduler.builders, &mut events).await?;
+                    }
+                }
+            }
+        }
+        tx.commit().await?;
+        let mut conn = self.db.acquire().await?;
+        for id in &ids {
+            let change = db::changes::get(conn.conn(), *id).await?;
+            self.bus.publish(Event::ChangeNew(change));
+        }
+        self.publish_all(events);
+        Ok(ids)
+    }
+
+    /// Queues a build of `builder` as its force scheduler would.
+    pub async fn force(&self, builder: &str, request: ForceRequest) -> Result<(BuildSetId, Vec<BuildRequestId>), EngineError> {
+        if self.config.builder(builder).is_none() {
+            return Err(EngineError::NotFound(format!("no builder named `{builder}`")));
+        }
+        let scheduler = self
+            .config
+            .schedulers
+            .iter()
+            .find(|s| matches!(s.kind, SchedulerKind::Force { .. }) && s.builders.iter().any(|b| b == builder))
+            .ok_or_else(|| EngineError::Conflict(format!("no force scheduler lists builder `{builder}`")))?;
+        let mut properties: BTreeMap<String, serde_json::Value> =
+            request.properties.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect();
+        if let Some(owner) = &request.owner {
+            properties.insert("owner".into(), owner.clone().into());
+        }
+        let reason = if request.reason.trim().is_empty() { "forced".to_owned() } else { request.reason.clone() };
+        let by = request.owner.as_deref().unwrap_or("anonymous");
+        let set = NewBuildSet {
+            reason: format!("The web-page 'force build' button was pressed by '{by}': {reason}"),
+            scheduler: scheduler.name.clone(),
+            owner: request.owner.clone(),
+            properties,
+        };
+        let stamp = NewSourceStamp { branch: request.branch.clone(), revision: request.revision.clone(), ..Default::default() };
+        let mut events = Vec::new();
+        let mut tx = self.db.begin().await?;
+        let (set_id, requests) =
+            self.create_buildset(&mut tx, &set, &stamp, &[], &[builder.to_owned()], &mut events).await?;
+        db::events::insert(tx.conn(), "force_build", self.clock.now(), request.owner.as_deref(),
+            &serde_json::json!({ "builder": builder, "reason": reason, "buildset": set_id.0 })).await?;
+        tx.commit().await?;
+        self.publish_all(events);
+        Ok((set_id, requests))
+    }
+
+    /// Stores a buildset and one request per builder inside `tx`; events are returned to
+    /// be published once the transaction commits.
+    async fn create_buildset(
+        &self,
+        tx: &mut Tx,
+        set: &NewBuildSet,
+        stamp: &NewSourceStamp,
+        changes: &[ChangeId],
+        builders: &[String],
+        events: &mut Vec<Event>,
+    ) -> Result<(BuildSetId, Vec<BuildRequestId>), EngineError> {
+        let now = self.clock.now();
+        let (set_id, _) = db::buildsets::insert(tx.conn(), set, std::slice::from_ref(stamp), changes, now).await?;
+        events.push(Event::BuildsetNew { id: set_id, scheduler: set.scheduler.clone(), reason: set.reason.clone() });
+        let mut requests = Vec::new();
+        for name in builders {
+            let builder = self.builder_id(name).ok_or_else(|| EngineError::NotFound(format!("no builder named `{name}`")))?;
+            let id = db::buildrequests::insert(tx.conn(), set_id, builder, 0, now).await?;
+            events.push(Event::BuildRequestNew { id, builder: name.clone() });
+            requests.push(id);
+        }
+        Ok((set_id, requests))
+    }
+
+    fn publish_all(&self, events: Vec<Event>) {
+        let wake = !events.is_empty();
+        for e in events {
+            self.bus.publish(e);
+        }
+        if wake {
+            self.wake();
+        }
+    }
+}
+
+/// The source stamp a change asks to build.
+fn stamp_of(change: &NewChange) -> NewSourceStamp {
+    NewSourceStamp {
+        codebase: change.codebase.clone(),
+        repository: change.repository.clone(),
+        branch: change.branch.clone(),
+        revision: change.revision.clone(),
+        project: change.project.clone(),
+    }
+}

@@ -1,0 +1,326 @@
+//! Runs one build: its steps in order on the chosen worker, their output into logs, their
+//! results into the build's, and every transition onto the bus.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use regex::Regex;
+
+use super::bus::Event;
+use super::logs::{self, LogBuffer};
+use super::workers::StepEvent;
+use super::{Engine, EngineError};
+use crate::config::{BuilderConfig, Command, GitMode, StepConfig, StepKind};
+use crate::db;
+use crate::model::{Build, Channel, Results};
+use crate::worker::protocol::{RunStep, StepError, Stream};
+
+/// How often buffered output is stored while a step runs.
+const FLUSH_EVERY: Duration = Duration::from_millis(200);
+
+/// The step's results from how its command ended and whether warning lines were seen.
+pub fn step_results(exit_code: Option<i32>, error: Option<&StepError>, warnings: usize) -> Results {
+    match (error, exit_code) {
+        (Some(StepError::Interrupted(_)), _) => Results::Cancelled,
+        (Some(_), _) => Results::Failure,
+        (None, Some(0)) if warnings > 0 => Results::Warnings,
+        (None, Some(0)) => Results::Success,
+        (None, _) => Results::Failure,
+    }
+}
+
+/// What a step's results do to the build's results, following the step's
+/// `flunk_on_failure`, `warn_on_failure` and `halt_on_failure` flags.
+pub fn apply_step(build: Results, step: Results, cfg: &StepConfig) -> (Results, bool) {
+    match step {
+        Results::Failure => {
+            let effect = if cfg.flunk_on_failure {
+                Results::Failure
+            } else if cfg.warn_on_failure {
+                Results::Warnings
+            } else {
+                Results::Success
+            };
+            (build.worst(effect), cfg.halt_on_failure)
+        }
+        Results::Exception | Results::Retry | Results::Cancelled => (build.worst(step), true),
+        other => (build.worst(other), false),
+    }
+}
+
+/// The build's state text once finished.
+pub fn build_state_text(results: Results, last_step: Option<&str>) -> String {
+    match (results, last_step) {
+        (Results::Success, _) => "build successful".into(),
+        (Results::Warnings, _) => "warnings".into(),
+        (Results::Failure, Some(step)) => format!("failed {step}"),
+        (Results::Exception, Some(step)) => format!("exception {step}"),
+        (Results::Retry, _) => "retry: worker lost".into(),
+        (Results::Cancelled, _) => "cancelled".into(),
+        (r, _) => r.name().into(),
+    }
+}
+
+fn step_state_text(name: &str, results: Results, exit_code: Option<i32>, error: Option<&StepError>) -> String {
+    match (results, error) {
+        (Results::Success, _) => name.to_owned(),
+        (Results::Warnings, _) => format!("{name} (warnings)"),
+        (_, Some(StepError::Timeout(_))) => format!("{name} timed out"),
+        (_, Some(StepError::Spawn(_))) => format!("{name} could not start"),
+        (Results::Failure, None) => match exit_code {
+            Some(code) => format!("{name} failed (exit {code})"),
+            None => format!("{name} failed (killed)"),
+        },
+        (r, _) => format!("{name} {}", r.name()),
+    }
+}
+
+/// The command line a step runs.
+fn argv(step: &StepConfig, build: &Build) -> Vec<String> {
+    match &step.kind {
+        StepKind::Shell(Command::Argv(argv)) => argv.clone(),
+        StepKind::Shell(Command::Shell(script)) => vec!["/bin/sh".into(), "-c".into(), script.clone()],
+        StepKind::Git(git) => {
+            let mode = match git.mode {
+                GitMode::Full => "full",
+                GitMode::Incremental => "incremental",
+            };
+            let branch = build.branch.clone().or_else(|| git.branch.clone()).unwrap_or_default();
+            vec![
+                "/bin/sh".into(),
+                "-c".into(),
+                GIT_SCRIPT.into(),
+                "cascade-git".into(),
+                git.repo_url.clone(),
+                branch,
+                build.revision.clone().unwrap_or_default(),
+                mode.into(),
+            ]
+        }
+    }
+}
+
+/// Clone or fetch, then check out the revision, the branch head or the default head.
+const GIT_SCRIPT: &str = r#"set -e
+repo="$1"; branch="$2"; rev="$3"; mode="$4"
+if [ "$mode" = full ]; then find . -mindepth 1 -maxdepth 1 -exec rm -rf {} +; fi
+if [ -d .git ]; then git fetch --tags origin; else git clone "$repo" .; fi
+if [ -n "$rev" ]; then git checkout -f "$rev"
+elif [ -n "$branch" ]; then git checkout -f -B "$branch" "origin/$branch"
+else git checkout -f "$(git rev-parse origin/HEAD)"; fi
+git log -1 --format='checked out %H %s'"#;
+
+impl Engine {
+    /// Drives a started build to its end and releases its worker slot.
+    pub(super) async fn run_build(self: Arc<Self>, build: Build, worker: String) {
+        let Some(builder) = self.config.builder(&build.builder).cloned() else { return };
+        let (results, last_step) = match self.run_steps(&build, &builder, &worker).await {
+            Ok(done) => done,
+            Err(e) => {
+                tracing::error!(error = ?e, build = build.id.0, "build failed inside the master");
+                (Results::Exception, None)
+            }
+        };
+        if let Err(e) = self.finish_build(&build, results, last_step.as_deref()).await {
+            tracing::error!(error = ?e, build = build.id.0, "could not record the end of a build");
+        }
+        self.workers.release(&worker);
+        self.wake();
+    }
+
+    async fn run_steps(&self, build: &Build, builder: &BuilderConfig, worker: &str) -> Result<(Results, Option<String>), EngineError> {
+        let mut results = Results::Success;
+        let mut last = None;
+        for (i, cfg) in builder.steps.iter().enumerate() {
+            let step_results = self.run_step(build, i as i64 + 1, cfg, worker).await?;
+            let (combined, halt) = apply_step(results, step_results, cfg);
+            if combined != results || step_results != Results::Success {
+                last = Some(cfg.name.clone());
+            }
+            results = combined;
+            if halt {
+                break;
+            }
+        }
+        Ok((results, last))
+    }
+
+    async fn run_step(&self, build: &Build, number: i64, cfg: &StepConfig, worker: &str) -> Result<Results, EngineError> {
+        let now = self.clock.now();
+        let (step_id, log_id) = {
+            let mut tx = self.db.begin().await?;
+            let step_id = db::steps::insert(tx.conn(), build.id, number, &cfg.name, now).await?;
+            let log_id = db::logs::insert(tx.conn(), step_id, "stdio", "stdio").await?;
+            tx.commit().await?;
+            (step_id, log_id)
+        };
+        self.publish_step(build, step_id, true).await?;
+
+        let argv = argv(cfg, build);
+        let workdir = format!("{}/{}", build.builder, cfg.workdir.as_deref().unwrap_or("build"));
+        let mut env: BTreeMap<String, String> = cfg.env.clone();
+        env.insert("BUILDBOT_BUILDER".into(), build.builder.clone());
+        env.insert("CASCADE_BUILD_NUMBER".into(), build.number.to_string());
+        let mut buffer = LogBuffer::new();
+        buffer.push(Channel::Header, &format!("argv: {argv:?}\nworkdir: {workdir}\n"));
+        for (k, v) in &cfg.env {
+            buffer.push(Channel::Header, &format!(" {k}={v}\n"));
+        }
+        let warn_on = cfg.warn_on.as_deref().and_then(|p| Regex::new(p).ok());
+        let started = Instant::now();
+        let run = RunStep { step: 0, argv, env, workdir, timeout: cfg.timeout };
+        let mut rx = self.workers.start_step(worker, run).await;
+        let mut warnings = 0usize;
+        let mut partial = String::new();
+        let mut flush = tokio::time::interval(FLUSH_EVERY);
+        let (exit_code, error, lost) = loop {
+            tokio::select! {
+                event = rx.recv() => match event {
+                    Some(StepEvent::Output(stream, data)) => {
+                        let channel = match stream {
+                            Stream::Stdout => Channel::Stdout,
+                            Stream::Stderr => Channel::Stderr,
+                            Stream::Header => Channel::Header,
+                        };
+                        if let Some(re) = &warn_on {
+                            warnings += count_matches(re, &mut partial, &data);
+                        }
+                        buffer.push(channel, &data);
+                        if buffer.is_full() {
+                            self.flush_log(build, number, log_id, &mut buffer).await?;
+                        }
+                    }
+                    Some(StepEvent::Finished { exit_code, error }) => break (exit_code, error, false),
+                    Some(StepEvent::Lost) | None => break (None, None, true),
+                },
+                _ = flush.tick() => self.flush_log(build, number, log_id, &mut buffer).await?,
+            }
+        };
+        if let Some(re) = &warn_on
+            && re.is_match(&partial)
+        {
+            warnings += 1;
+        }
+        let results = if lost { Results::Retry } else { step_results(exit_code, error.as_ref(), warnings) };
+        let mut tail = String::new();
+        match (&error, exit_code, lost) {
+            (_, _, true) => tail.push_str("\nworker lost while the step ran\n"),
+            (Some(StepError::Timeout(m) | StepError::Interrupted(m) | StepError::Spawn(m)), _, _) => tail = format!("\n{m}\n"),
+            (None, Some(code), _) => tail = format!("\nprogram finished with exit code {code}\n"),
+            (None, None, _) => tail.push_str("\nprogram was killed by a signal\n"),
+        }
+        buffer.close();
+        buffer.push(Channel::Header, &format!("{tail}elapsedTime={:.6}\n", started.elapsed().as_secs_f64()));
+        buffer.close();
+        self.flush_log(build, number, log_id, &mut buffer).await?;
+        let text = step_state_text(&cfg.name, results, exit_code, error.as_ref());
+        let mut tx = self.db.begin().await?;
+        db::logs::finish(tx.conn(), log_id).await?;
+        db::steps::finish(tx.conn(), step_id, results, &text, self.clock.now()).await?;
+        tx.commit().await?;
+        self.publish_step(build, step_id, false).await?;
+        Ok(results)
+    }
+
+    async fn flush_log(&self, build: &Build, step_number: i64, log: crate::model::LogId, buffer: &mut LogBuffer) -> Result<(), EngineError> {
+        let Some(chunk) = buffer.take_chunk() else { return Ok(()) };
+        logs::store_chunk(&self.db, log, chunk).await?;
+        let mut conn = self.db.acquire().await?;
+        let info = db::logs::get_by_id(conn.conn(), log).await?;
+        self.bus.publish(Event::LogAppended { builder: build.builder.clone(), build_number: build.number, step_number, log: info });
+        Ok(())
+    }
+
+    async fn publish_step(&self, build: &Build, step: crate::model::StepId, started: bool) -> Result<(), EngineError> {
+        let mut conn = self.db.acquire().await?;
+        let step = db::steps::get(conn.conn(), step).await?;
+        let build = build.clone();
+        self.bus.publish(if started { Event::StepStarted { build, step } } else { Event::StepFinished { build, step } });
+        Ok(())
+    }
+
+    async fn finish_build(&self, build: &Build, results: Results, last_step: Option<&str>) -> Result<(), EngineError> {
+        let now = self.clock.now();
+        let text = build_state_text(results, last_step);
+        let mut tx = self.db.begin().await?;
+        db::builds::finish(tx.conn(), build.id, results, &text, now).await?;
+        if results == Results::Retry {
+            db::buildrequests::unclaim(tx.conn(), build.buildrequest_id).await?;
+        } else {
+            db::buildrequests::complete(tx.conn(), build.buildrequest_id, results, now).await?;
+            let set = db::buildrequests::buildset_of(tx.conn(), build.buildrequest_id).await?;
+            db::buildsets::complete_if_done(tx.conn(), set, now).await?;
+        }
+        let finished = db::builds::get(tx.conn(), build.id).await?;
+        tx.commit().await?;
+        self.bus.publish(Event::BuildFinished(finished));
+        Ok(())
+    }
+}
+
+/// Counts complete lines of `data` (continuing `partial`) that match `re`.
+fn count_matches(re: &Regex, partial: &mut String, data: &str) -> usize {
+    partial.push_str(data);
+    let Some(end) = partial.rfind('\n') else { return 0 };
+    let n = partial[..end].lines().filter(|l| re.is_match(l)).count();
+    partial.drain(..=end);
+    n
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(halt: bool, flunk: bool, warn: bool) -> StepConfig {
+        StepConfig {
+            name: "s".into(),
+            kind: StepKind::Shell(Command::Shell("true".into())),
+            env: BTreeMap::new(),
+            workdir: None,
+            timeout: None,
+            halt_on_failure: halt,
+            flunk_on_failure: flunk,
+            warn_on_failure: warn,
+            warn_on: None,
+        }
+    }
+
+    #[test]
+    fn exit_codes_map_to_results() {
+        assert_eq!(step_results(Some(0), None, 0), Results::Success);
+        assert_eq!(step_results(Some(0), None, 2), Results::Warnings);
+        assert_eq!(step_results(Some(1), None, 0), Results::Failure);
+        assert_eq!(step_results(None, None, 0), Results::Failure);
+        assert_eq!(step_results(None, Some(&StepError::Timeout("t".into())), 0), Results::Failure);
+        assert_eq!(step_results(None, Some(&StepError::Interrupted("i".into())), 0), Results::Cancelled);
+    }
+
+    #[test]
+    fn a_failing_step_halts_and_fails_by_default() {
+        assert_eq!(apply_step(Results::Success, Results::Failure, &cfg(true, true, false)), (Results::Failure, true));
+    }
+
+    #[test]
+    fn flags_soften_a_failure() {
+        assert_eq!(apply_step(Results::Success, Results::Failure, &cfg(false, false, true)), (Results::Warnings, false));
+        assert_eq!(apply_step(Results::Success, Results::Failure, &cfg(false, false, false)), (Results::Success, false));
+        assert_eq!(apply_step(Results::Warnings, Results::Success, &cfg(true, true, false)), (Results::Warnings, false));
+    }
+
+    #[test]
+    fn a_lost_worker_makes_the_build_retry() {
+        assert_eq!(apply_step(Results::Success, Results::Retry, &cfg(true, true, false)), (Results::Retry, true));
+        assert_eq!(build_state_text(Results::Retry, None), "retry: worker lost");
+        assert_eq!(build_state_text(Results::Failure, Some("test")), "failed test");
+    }
+
+    #[test]
+    fn warn_on_counts_whole_lines_across_pieces() {
+        let re = Regex::new("^warning:").unwrap();
+        let mut partial = String::new();
+        assert_eq!(count_matches(&re, &mut partial, "ok\nwarn"), 0);
+        assert_eq!(count_matches(&re, &mut partial, "ing: x\nwarning: y\n"), 2);
+        assert!(partial.is_empty());
+    }
+}

@@ -1,0 +1,124 @@
+//! Read models that combine configuration, live worker state and stored builds into what
+//! one page shows, so each view is one round trip.
+
+use crate::config::SchedulerKind;
+use crate::db;
+use crate::model::{Build, BuildId, Step};
+
+use super::{Engine, EngineError};
+
+/// A builder's current state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BuilderState {
+    /// Nothing running, a worker is connected.
+    Idle,
+    /// At least one build running.
+    Building,
+    /// None of its workers is connected.
+    Offline,
+}
+
+/// A builder with what the builders list and the waterfall header show.
+#[derive(Clone, Debug)]
+pub struct BuilderOverview {
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub description: Option<String>,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// Workers it may use.
+    pub workers: Vec<String>,
+    /// Current state.
+    pub state: BuilderState,
+    /// Requests waiting.
+    pub pending: i64,
+    /// Builds running.
+    pub running: i64,
+    /// Whether a force scheduler lists it.
+    pub can_force: bool,
+    /// Its last finished build.
+    pub last_build: Option<Build>,
+}
+
+/// A build with its steps.
+#[derive(Clone, Debug)]
+pub struct BuildWithSteps {
+    /// The build.
+    pub build: Build,
+    /// Its steps in order.
+    pub steps: Vec<Step>,
+}
+
+impl Engine {
+    /// Every configured builder, in configuration order.
+    pub async fn builders_overview(&self) -> Result<Vec<BuilderOverview>, EngineError> {
+        let mut conn = self.db.acquire().await?;
+        let pending = db::buildrequests::pending_counts(conn.conn()).await?;
+        let running = db::builds::running_counts(conn.conn()).await?;
+        let mut out = Vec::with_capacity(self.config.builders.len());
+        for b in &self.config.builders {
+            let Some(id) = self.builder_id(&b.name) else { continue };
+            let last_build = db::builds::last_finished(conn.conn(), id).await?;
+            let running = running.get(&id.0).copied().unwrap_or(0);
+            let state = if running > 0 {
+                BuilderState::Building
+            } else if b.workers.iter().any(|w| self.workers.is_connected(w)) {
+                BuilderState::Idle
+            } else {
+                BuilderState::Offline
+            };
+            out.push(BuilderOverview {
+                name: b.name.clone(),
+                description: b.description.clone(),
+                tags: b.tags.clone(),
+                workers: b.workers.clone(),
+                state,
+                pending: pending.get(&id.0).copied().unwrap_or(0),
+                running,
+                can_force: self.config.schedulers.iter().any(|s| {
+                    matches!(s.kind, SchedulerKind::Force { .. }) && s.builders.contains(&b.name)
+                }),
+                last_build,
+            });
+        }
+        Ok(out)
+    }
+
+    /// One builder's overview.
+    pub async fn builder_overview(&self, name: &str) -> Result<BuilderOverview, EngineError> {
+        self.builders_overview()
+            .await?
+            .into_iter()
+            .find(|b| b.name == name)
+            .ok_or_else(|| EngineError::NotFound(format!("no builder named `{name}`")))
+    }
+
+    /// Builds (newest first) with their steps, filtered like the builds list.
+    pub async fn builds_with_steps(&self, filter: &db::builds::Filter, limit: i64) -> Result<Vec<BuildWithSteps>, EngineError> {
+        let mut conn = self.db.acquire().await?;
+        let builds = db::builds::list(conn.conn(), filter, limit, 0).await?;
+        let ids: Vec<BuildId> = builds.iter().map(|b| b.id).collect();
+        let mut steps = db::steps::list_for_builds(conn.conn(), &ids).await?;
+        Ok(builds
+            .into_iter()
+            .map(|build| {
+                let steps = steps.remove(&build.id).unwrap_or_default();
+                BuildWithSteps { build, steps }
+            })
+            .collect())
+    }
+
+    /// One build, by builder name and number, with its steps.
+    pub async fn build_detail(&self, builder: &str, number: i64) -> Result<BuildWithSteps, EngineError> {
+        let mut conn = self.db.acquire().await?;
+        let build = match db::builds::get_by_number(conn.conn(), builder, number).await {
+            Err(db::DbError::NotFound) => {
+                return Err(EngineError::NotFound(format!("builder `{builder}` has no build {number}")));
+            }
+            other => other?,
+        };
+        let mut steps = db::steps::list_for_builds(conn.conn(), &[build.id]).await?;
+        Ok(BuildWithSteps { steps: steps.remove(&build.id).unwrap_or_default(), build })
+    }
+}

@@ -1,0 +1,13 @@
+//! Cascade: a continuous-integration master with Buildbot's status targets.
+//! One module per concern; see DESIGN.md §1 for the map.
+
+pub mod api;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod engine;
+pub mod hooks;
+pub mod model;
+pub mod server;
+pub mod web;
+pub mod worker;

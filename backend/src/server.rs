@@ -1,0 +1,58 @@
+//! The HTTP server: one listener (or several) serving the API, the hooks and the SPA, with
+//! a graceful shutdown.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use poem::listener::{Acceptor, Listener, TcpListener};
+use poem::middleware::Tracing;
+use poem::{Endpoint, EndpointExt, IntoEndpoint, Route, get, handler, post};
+
+use crate::engine::Engine;
+use crate::{api, hooks, web};
+
+#[handler]
+fn healthz() -> &'static str {
+    "ok"
+}
+
+/// The whole HTTP surface of a master.
+pub fn app(engine: Arc<Engine>) -> impl Endpoint {
+    let service = api::service();
+    let spec = service.spec_endpoint();
+    let docs = service.swagger_ui();
+    Route::new()
+        .nest("/api/v1", service)
+        .at("/api/openapi.json", spec)
+        .nest("/api/docs", docs)
+        .at("/change_hook/:dialect", post(hooks::change_hook).get(hooks::change_hook))
+        .at("/healthz", get(healthz))
+        .at("/robots.txt", get(web::spa::robots))
+        .at("/*", get(web::spa::serve))
+        .at("/", get(web::spa::serve))
+        .data(engine)
+        .with(Tracing)
+        .into_endpoint()
+}
+
+/// Binds every listen address and returns the acceptor and the addresses actually bound
+/// (a port of 0 picks a free one).
+pub async fn bind(listen: &[String]) -> std::io::Result<(impl Acceptor + 'static, Vec<String>)> {
+    let mut addrs = listen.iter();
+    let first = addrs.next().ok_or_else(|| std::io::Error::other("no listen address configured"))?;
+    let mut listener = TcpListener::bind(first.clone()).boxed();
+    for addr in addrs {
+        listener = listener.combine(TcpListener::bind(addr.clone())).boxed();
+    }
+    let acceptor = listener.into_acceptor().await?;
+    let bound = acceptor.local_addr().iter().map(|a| a.to_string().trim_start_matches("socket://").to_owned()).collect();
+    Ok((acceptor, bound))
+}
+
+/// Serves until `shutdown` resolves, then lets open requests finish for a few seconds.
+pub async fn serve(acceptor: impl Acceptor + 'static, engine: Arc<Engine>, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    poem::Server::new_with_acceptor(acceptor)
+        .run_with_graceful_shutdown(app(engine), shutdown, Some(Duration::from_secs(5)))
+        .await
+}

@@ -1,0 +1,115 @@
+// A small typed fetch client. Response types come from the generated `paths`.
+import type { paths } from './schema';
+
+type Method = 'get' | 'post';
+type Success<R> = R extends { 200: { content: infer C } }
+  ? C[keyof C]
+  : R extends { 202: { content: infer C } }
+    ? C[keyof C]
+    : R extends { 201: { content: infer C } }
+      ? C[keyof C]
+      : never;
+type Op<P extends keyof paths, M extends Method> = paths[P][M] extends { responses: infer R }
+  ? R
+  : never;
+type Body<P extends keyof paths> = paths[P]['post'] extends {
+  requestBody?: { content: infer C };
+}
+  ? C[keyof C]
+  : never;
+
+/** The JSON body of a successful answer to `M P`. */
+export type ApiResponse<P extends keyof paths, M extends Method = 'get'> = Success<Op<P, M>>;
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+/** The spec's `servers` entry: every path of `paths` lives under it. */
+export const API_BASE = '/api/v1';
+
+type Query = Record<string, string | number | boolean | null | undefined>;
+
+/** Fill `{name}` placeholders (URL-encoded) and append the query. */
+export function buildUrl(path: string, params: Query = {}, query: Query = {}): string {
+  const filled = path.replace(/\{(\w+)\}/g, (_, k: string) => {
+    const v = params[k];
+    if (v == null) throw new Error(`missing path parameter ${k}`);
+    return encodeURIComponent(String(v));
+  });
+  const qs = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) {
+    if (v != null && v !== '') qs.append(k, String(v));
+  }
+  const s = qs.toString();
+  return s ? `${filled}?${s}` : filled;
+}
+
+async function parseError(res: Response): Promise<ApiError> {
+  let code = `http_${res.status}`;
+  let message = res.statusText || `HTTP ${res.status}`;
+  try {
+    const body = (await res.json()) as { error?: unknown; message?: unknown };
+    if (typeof body.error === 'string') code = body.error;
+    if (typeof body.message === 'string') message = body.message;
+  } catch {
+    // not JSON: keep the status text
+  }
+  return new ApiError(res.status, code, message);
+}
+
+async function request<T>(url: string, init: RequestInit = {}): Promise<T> {
+  const res = await fetch(url, {
+    credentials: 'same-origin',
+    ...init,
+    headers: { Accept: 'application/json', ...(init.headers ?? {}) },
+  });
+  if (!res.ok) throw await parseError(res);
+  return (await res.json()) as T;
+}
+
+export interface Options {
+  params?: Query;
+  query?: Query;
+  signal?: AbortSignal;
+}
+
+export function apiGet<P extends keyof paths>(
+  path: P,
+  opts: Options = {},
+): Promise<ApiResponse<P, 'get'>> {
+  return request(API_BASE + buildUrl(path, opts.params, opts.query), { signal: opts.signal });
+}
+
+export function apiPost<P extends keyof paths>(
+  path: P,
+  body: Body<P>,
+  opts: Options = {},
+): Promise<ApiResponse<P, 'post'>> {
+  return request(API_BASE + buildUrl(path, opts.params, opts.query), {
+    method: 'POST',
+    body: JSON.stringify(body),
+    headers: { 'Content-Type': 'application/json' },
+    signal: opts.signal,
+  });
+}
+
+/** URL of a log's plain-text download. */
+export function rawLogUrl(builder: string, number: number, step: number, log: string): string {
+  return (
+    API_BASE +
+    buildUrl('/builders/{name}/builds/{number}/steps/{step}/logs/{log}/raw', {
+      name: builder,
+      number,
+      step,
+      log,
+    })
+  );
+}

@@ -1,0 +1,55 @@
+import { pure } from '~/components/common/pure';
+import type { BuildDetail } from '~/api/types';
+import { LABELS, statusOf, statusStyle, stepStatus } from '~/lib/results';
+import { clock, parseTime } from '~/lib/time';
+import { paths } from '~/router';
+
+/**
+ * One build in the waterfall: a header with number and result, then its steps as coloured
+ * cells, newest step on top (time runs upwards as in the whole waterfall).
+ */
+function BuildBoxImpl({ build }: { build: BuildDetail }) {
+  const status = statusOf(build);
+  const href = paths.build(build.builder, build.number);
+  const started = parseTime(build.started_at);
+  const steps = build.steps.slice().reverse();
+  return (
+    <div
+      class="build-box"
+      data-testid="build-box"
+      data-builder={build.builder}
+      data-build={build.number}
+      data-results={status}
+      style={{ borderColor: statusStyle(status).borderColor }}
+    >
+      <a class="build-head" href={href} style={statusStyle(status)}>
+        <strong>#{build.number}</strong> {build.complete ? LABELS[status] : build.state_text}
+      </a>
+      {steps.map((s) => {
+        const st = stepStatus(s);
+        return (
+          <a
+            key={s.number}
+            class="step-cell"
+            href={`${href}#step-${s.number}`}
+            style={statusStyle(st)}
+            data-step={s.number}
+            data-results={st}
+            title={`${s.name}: ${s.state_text}`}
+          >
+            <span class="step-name">{s.name}</span>
+            {s.state_text && s.state_text !== s.name && (
+              <span class="step-text">{s.state_text}</span>
+            )}
+          </a>
+        );
+      })}
+      <div class="build-start">
+        {started != null ? clock(started) : ''}
+        {build.worker ? ` · ${build.worker}` : ''}
+      </div>
+    </div>
+  );
+}
+
+export const BuildBox = pure(BuildBoxImpl);

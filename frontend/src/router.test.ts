@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { isServerPath, matchRoute, paths } from './router';
+
+describe('router', () => {
+  it('matches the implemented routes', () => {
+    expect(matchRoute('/').name).toBe('home');
+    expect(matchRoute('/waterfall').name).toBe('waterfall');
+    expect(matchRoute('/builders/a%20b/builds/3')).toEqual({
+      name: 'build',
+      params: { builder: 'a b', number: '3' },
+    });
+    expect(matchRoute('/builders/q/builds/3/steps/1/logs/stdio')).toEqual({
+      name: 'log',
+      params: { builder: 'q', number: '3', step: '1', log: 'stdio' },
+    });
+  });
+
+  it('marks the other 0.8.9 routes as not yet available', () => {
+    for (const p of [
+      '/grid',
+      '/tgrid',
+      '/console',
+      '/builders',
+      '/builders/q',
+      '/builders/q/builds/3/steps/1',
+      '/buildstatus',
+      '/changes',
+      '/changes/4',
+      '/workers',
+      '/buildslaves',
+      '/one_line_per_build',
+      '/users',
+      '/users/7',
+      '/users/table/x/y',
+      '/about',
+      '/login',
+    ])
+      expect(matchRoute(p).name, p).toBe('notYet');
+  });
+
+  it('reports unknown routes', () => {
+    expect(matchRoute('/nope').name).toBe('notFound');
+    expect(matchRoute('/builders/q/builds').name).toBe('notFound');
+    expect(matchRoute('/builders/%E0%A4%A/builds/1').name).toBe('notFound');
+  });
+
+  it('knows server paths', () => {
+    expect(isServerPath('/api/v1/builders')).toBe(true);
+    expect(isServerPath('/rss')).toBe(true);
+    expect(isServerPath('/waterfall')).toBe(false);
+  });
+
+  it('builds paths', () => {
+    expect(paths.log('a/b', 1, 2, 'stdio')).toBe('/builders/a%2Fb/builds/1/steps/2/logs/stdio');
+  });
+});

@@ -1,0 +1,137 @@
+// History routing: the route table (0.8.9's URL space), URL matching, and navigation.
+import { useEffect, useState } from 'preact/hooks';
+
+export type RouteName = 'home' | 'waterfall' | 'build' | 'log' | 'notYet' | 'notFound';
+
+export interface Match {
+  name: RouteName;
+  params: Record<string, string>;
+}
+
+const ROUTES: [string, RouteName][] = [
+  ['/', 'home'],
+  ['/waterfall', 'waterfall'],
+  ['/builders/:builder/builds/:number', 'build'],
+  ['/builders/:builder/builds/:number/steps/:step/logs/:log', 'log'],
+  // DESIGN §6 routes that are not written yet.
+  ['/grid', 'notYet'],
+  ['/tgrid', 'notYet'],
+  ['/console', 'notYet'],
+  ['/builders', 'notYet'],
+  ['/builders/:builder', 'notYet'],
+  ['/builders/:builder/builds/:number/steps/:step', 'notYet'],
+  ['/buildstatus', 'notYet'],
+  ['/changes', 'notYet'],
+  ['/changes/:id', 'notYet'],
+  ['/workers', 'notYet'],
+  ['/buildslaves', 'notYet'],
+  ['/one_line_per_build', 'notYet'],
+  ['/users', 'notYet'],
+  ['/users/table/*', 'notYet'],
+  ['/users/:uid', 'notYet'],
+  ['/about', 'notYet'],
+  ['/login', 'notYet'],
+];
+
+/** Paths served by the server itself, never by the SPA. */
+const SERVER_PREFIXES = [
+  '/api/',
+  '/change_hook',
+  '/rss',
+  '/atom',
+  '/png',
+  '/badges/',
+  '/plots/',
+  '/json',
+  '/robots.txt',
+];
+
+function matchPattern(pattern: string, path: string): Record<string, string> | null {
+  const p = pattern.split('/').filter(Boolean);
+  const s = path.split('/').filter(Boolean);
+  const params: Record<string, string> = {};
+  for (let i = 0; i < p.length; i++) {
+    if (p[i] === '*') return s.length >= i ? params : null;
+    if (i >= s.length) return null;
+    if (p[i].startsWith(':')) {
+      try {
+        params[p[i].slice(1)] = decodeURIComponent(s[i]);
+      } catch {
+        return null;
+      }
+    } else if (p[i] !== s[i]) return null;
+  }
+  return p.length === s.length ? params : null;
+}
+
+export function matchRoute(path: string): Match {
+  for (const [pattern, name] of ROUTES) {
+    const params = matchPattern(pattern, path);
+    if (params) return { name, params };
+  }
+  return { name: 'notFound', params: {} };
+}
+
+export function isServerPath(path: string): boolean {
+  return SERVER_PREFIXES.some((p) => path === p.replace(/\/$/, '') || path.startsWith(p));
+}
+
+const listeners = new Set<() => void>();
+
+export function navigate(url: string, replace = false): void {
+  if (replace) history.replaceState(null, '', url);
+  else history.pushState(null, '', url);
+  for (const l of listeners) l();
+  window.scrollTo(0, 0);
+}
+
+export interface Location {
+  path: string;
+  query: URLSearchParams;
+}
+
+function current(): Location {
+  return { path: location.pathname, query: new URLSearchParams(location.search) };
+}
+
+export function useLocation(): Location {
+  const [loc, setLoc] = useState(current);
+  useEffect(() => {
+    const update = () => setLoc(current());
+    listeners.add(update);
+    window.addEventListener('popstate', update);
+    return () => {
+      listeners.delete(update);
+      window.removeEventListener('popstate', update);
+    };
+  }, []);
+  return loc;
+}
+
+/** Turn clicks on same-origin SPA links into history navigation. */
+export function interceptLinks(root: HTMLElement): () => void {
+  const onClick = (e: MouseEvent) => {
+    if (e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey)
+      return;
+    const a = (e.target as Element | null)?.closest?.('a');
+    if (!a || !a.href || a.target || a.hasAttribute('download') || a.dataset.native != null) return;
+    const url = new URL(a.href);
+    if (url.origin !== location.origin || isServerPath(url.pathname)) return;
+    e.preventDefault();
+    if (url.pathname + url.search !== location.pathname + location.search)
+      navigate(url.pathname + url.search + url.hash);
+  };
+  root.addEventListener('click', onClick);
+  return () => root.removeEventListener('click', onClick);
+}
+
+/** Path helpers so links are built in one place. */
+export const paths = {
+  build: (builder: string, number: number) =>
+    `/builders/${encodeURIComponent(builder)}/builds/${number}`,
+  step: (builder: string, number: number, step: number) =>
+    `${paths.build(builder, number)}/steps/${step}`,
+  log: (builder: string, number: number, step: number, log: string) =>
+    `${paths.step(builder, number, step)}/logs/${encodeURIComponent(log)}`,
+  builder: (builder: string) => `/builders/${encodeURIComponent(builder)}`,
+};

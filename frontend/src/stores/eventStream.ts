@@ -1,0 +1,95 @@
+// The page's single EventSource on /api/v1/events, shared by every view; reconnects on error.
+import { EVENT_TYPES, type ServerEvent } from './eventTypes';
+
+export type Listener = (ev: ServerEvent) => void;
+export type ConnectionState = 'connecting' | 'open' | 'closed';
+
+const URL_EVENTS = '/api/v1/events';
+const listeners = new Set<Listener>();
+const reconnectListeners = new Set<() => void>();
+const stateListeners = new Set<(s: ConnectionState) => void>();
+
+let source: EventSource | null = null;
+let retryTimer: ReturnType<typeof setTimeout> | null = null;
+let retryDelay = 1000;
+let everOpened = false;
+let connState: ConnectionState = 'closed';
+
+function setState(s: ConnectionState): void {
+  connState = s;
+  for (const l of stateListeners) l(s);
+}
+
+function dispatch(e: MessageEvent<string>): void {
+  let ev: ServerEvent;
+  try {
+    ev = JSON.parse(e.data) as ServerEvent;
+  } catch {
+    return;
+  }
+  if (!ev.type) ev.type = e.type;
+  for (const l of listeners) l(ev);
+}
+
+function connect(): void {
+  if (source || typeof EventSource === 'undefined') return;
+  setState('connecting');
+  const es = new EventSource(URL_EVENTS);
+  source = es;
+  for (const t of EVENT_TYPES) es.addEventListener(t, dispatch as EventListener);
+  es.onmessage = dispatch;
+  es.onopen = () => {
+    retryDelay = 1000;
+    setState('open');
+    // Events may have been missed while disconnected: let views resynchronise.
+    if (everOpened) for (const l of reconnectListeners) l();
+    everOpened = true;
+  };
+  es.onerror = () => {
+    if (es.readyState === EventSource.CLOSED) {
+      // The browser gave up (e.g. a 5xx answer): retry ourselves with backoff.
+      es.close();
+      source = null;
+      setState('closed');
+      retryTimer = setTimeout(() => {
+        retryTimer = null;
+        if (listeners.size > 0) connect();
+      }, retryDelay);
+      retryDelay = Math.min(retryDelay * 2, 30_000);
+    } else {
+      setState('connecting');
+    }
+  };
+}
+
+function disconnectIfIdle(): void {
+  if (listeners.size > 0) return;
+  source?.close();
+  source = null;
+  if (retryTimer) clearTimeout(retryTimer);
+  retryTimer = null;
+  setState('closed');
+}
+
+/** Receive every server event; opens the stream on the first subscriber. */
+export function subscribe(l: Listener): () => void {
+  listeners.add(l);
+  connect();
+  return () => {
+    listeners.delete(l);
+    // Keep the stream while navigating between views; close only when nothing listens.
+    setTimeout(disconnectIfIdle, 5000);
+  };
+}
+
+/** Called after the stream reopens following a disconnect. */
+export function onReconnect(l: () => void): () => void {
+  reconnectListeners.add(l);
+  return () => reconnectListeners.delete(l);
+}
+
+export function onConnectionState(l: (s: ConnectionState) => void): () => void {
+  stateListeners.add(l);
+  l(connState);
+  return () => stateListeners.delete(l);
+}
