@@ -177,7 +177,7 @@ test('force a build from the waterfall and follow it to its log', async (t) => {
   await step.locator('a[data-log]').first().click();
   await page.waitForURL(`**/builders/quick/builds/${number}/steps/*/logs/*`);
   const log = page.getByTestId('log-lines');
-  await log.getByText('hello from cascade').waitFor({ timeout: 15_000 });
+  await log.getByText('hello from cascade', { exact: true }).waitFor({ timeout: 15_000 });
   await log.getByText('done', { exact: true }).waitFor({ timeout: 15_000 });
 
   // The raw link serves the text.

@@ -11,35 +11,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description ok */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["BuilderList"];
-                    };
-                };
-                /** @description nf */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ApiError"];
-                    };
-                };
-            };
-        };
+        /** Lists the builders with their current state and last build. */
+        get: operations["list_builders"];
         put?: never;
         post?: never;
         delete?: never;
@@ -55,322 +28,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    name: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description ok */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["Builder"];
-                    };
-                };
-                /** @description nf */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ApiError"];
-                    };
-                };
-            };
-        };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/builds": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get: {
-            parameters: {
-                query?: {
-                    builder?: string;
-                    branch?: string;
-                    results?: string;
-                    limit?: number;
-                    offset?: number;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description ok */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["BuildList"];
-                    };
-                };
-                /** @description nf */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ApiError"];
-                    };
-                };
-            };
-        };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/builders/{name}/builds/{number}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    name: string;
-                    number: number;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description ok */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["BuildDetail"];
-                    };
-                };
-                /** @description nf */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ApiError"];
-                    };
-                };
-            };
-        };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/builders/{name}/builds/{number}/steps/{step}/logs/{log}/lines": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get: {
-            parameters: {
-                query?: {
-                    offset?: number;
-                    limit?: number;
-                };
-                header?: never;
-                path: {
-                    name: string;
-                    number: number;
-                    step: number;
-                    log: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description ok */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["LogLines"];
-                    };
-                };
-                /** @description nf */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ApiError"];
-                    };
-                };
-            };
-        };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/views/waterfall": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get: {
-            parameters: {
-                query?: {
-                    num_builds?: number;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description ok */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["Waterfall"];
-                    };
-                };
-                /** @description nf */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ApiError"];
-                    };
-                };
-            };
-        };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/changes": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description ok */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ChangeList"];
-                    };
-                };
-                /** @description nf */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ApiError"];
-                    };
-                };
-            };
-        };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/changes/{id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: number;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description ok */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["Change"];
-                    };
-                };
-                /** @description nf */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ApiError"];
-                    };
-                };
-            };
-        };
+        /** One builder. */
+        get: operations["get_builder"];
         put?: never;
         post?: never;
         delete?: never;
@@ -388,41 +47,147 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    name: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: {
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["ForceBody"];
-                };
-            };
-            responses: {
-                /** @description ok */
-                202: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["Forced"];
-                    };
-                };
-                /** @description nf */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ApiError"];
-                    };
-                };
-            };
+        /** Queues a build of the builder, as its force scheduler's form would. */
+        post: operations["force_build"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/builds": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
         };
+        /** Lists builds newest first; repeated filters OR together. */
+        get: operations["list_builds"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/builders/{name}/builds/{number}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One build with its steps. */
+        get: operations["get_build"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/builders/{name}/builds/{number}/steps/{step}/logs/{log}/lines": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Lines of a log; a negative offset counts from the end (`-1000` is the last 1,000). */
+        get: operations["get_log_lines"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/builders/{name}/builds/{number}/steps/{step}/logs/{log}/raw": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The whole log as plain text (header lines left out), streamed. */
+        get: operations["get_log_raw"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Lists changes, newest first. */
+        get: operations["list_changes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/changes/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One change. */
+        get: operations["get_change"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/views/waterfall": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The builders and their recent builds with steps. */
+        get: operations["get_waterfall"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every state change of the master as it happens (Server-Sent Events; the SSE event
+         *     name is the event's `type`).
+         */
+        get: operations["stream_events"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -433,153 +198,385 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        /** @enum {string} */
-        Results: "success" | "warnings" | "failure" | "skipped" | "exception" | "retry" | "cancelled";
+        /**
+         * Build
+         * @description One run of a builder.
+         */
         Build: {
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Global id.
+             */
             id: number;
+            /** @description Builder name. */
             builder: string;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Number within the builder, from 1.
+             */
             number: number;
+            /** @description The worker it runs on. */
             worker?: string;
+            /**
+             * Format: date-time
+             * @description When it started.
+             */
             started_at: string;
+            /**
+             * Format: date-time
+             * @description When it finished; absent while running.
+             */
             finished_at?: string;
+            /** @description Whether it has finished. */
             complete: boolean;
-            results?: components["schemas"]["Results"];
+            /** @description Absent while running. */
+            results?: components["schemas"]["Results"] & unknown;
+            /** @description Human-readable state. */
             state_text: string;
+            /** @description Why it ran. */
             reason: string;
+            /** @description Branch built. */
             branch?: string;
+            /** @description Revision built. */
             revision?: string;
+            /** @description Build properties. */
+            properties: unknown;
         };
-        LogInfo: {
-            name: string;
-            slug: string;
-            /** Format: int64 */
-            num_lines: number;
-            complete: boolean;
-        };
-        Step: {
-            /** Format: int64 */
-            number: number;
-            name: string;
-            state_text: string;
-            results?: components["schemas"]["Results"];
-            started_at?: string;
-            finished_at?: string;
-            complete: boolean;
-            logs: components["schemas"]["LogInfo"][];
-        };
+        /**
+         * BuildDetail
+         * @description A build with its steps.
+         */
         BuildDetail: {
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Global id.
+             */
             id: number;
+            /** @description Builder name. */
             builder: string;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Number within the builder, from 1.
+             */
             number: number;
+            /** @description The worker it runs on. */
             worker?: string;
+            /**
+             * Format: date-time
+             * @description When it started.
+             */
             started_at: string;
+            /**
+             * Format: date-time
+             * @description When it finished; absent while running.
+             */
             finished_at?: string;
+            /** @description Whether it has finished. */
             complete: boolean;
-            results?: components["schemas"]["Results"];
+            /** @description Absent while running. */
+            results?: components["schemas"]["Results"] & unknown;
+            /** @description Human-readable state. */
             state_text: string;
+            /** @description Why it ran. */
             reason: string;
+            /** @description Branch built. */
             branch?: string;
+            /** @description Revision built. */
             revision?: string;
+            /** @description Build properties. */
+            properties: unknown;
+            /** @description Its steps in order. */
             steps: components["schemas"]["Step"][];
         };
-        Builder: {
-            name: string;
-            description?: string;
-            tags: string[];
-            workers: string[];
-            /** @enum {string} */
-            state: "idle" | "building" | "offline";
-            /** Format: int64 */
-            pending: number;
-            /** Format: int64 */
-            running: number;
-            can_force: boolean;
-            last_build?: components["schemas"]["Build"];
-        };
-        BuilderList: {
-            builders: components["schemas"]["Builder"][];
-        };
+        /**
+         * BuildList
+         * @description A page of builds.
+         */
         BuildList: {
+            /** @description Newest first. */
             builds: components["schemas"]["Build"][];
-            next_offset: number | null;
+            /**
+             * Format: int64
+             * @description The `offset` of the next page, absent on the last one.
+             */
+            next_offset?: number;
         };
-        LogLine: {
-            /** Format: int64 */
-            number: number;
-            /** @enum {string} */
-            channel: "o" | "e" | "h";
-            text: string;
+        /**
+         * Builder
+         * @description A builder.
+         */
+        Builder: {
+            /** @description Name. */
+            name: string;
+            /** @description Description. */
+            description?: string;
+            /** @description Tags. */
+            tags: string[];
+            /** @description Workers it may run on. */
+            workers: string[];
+            /** @description Current state. */
+            state: components["schemas"]["BuilderStateName"] & unknown;
+            /**
+             * Format: int64
+             * @description Requests waiting for a worker.
+             */
+            pending: number;
+            /**
+             * Format: int64
+             * @description Builds running now.
+             */
+            running: number;
+            /** @description Whether it can be forced. */
+            can_force: boolean;
+            /** @description Its last finished build. */
+            last_build?: components["schemas"]["Build"] & unknown;
         };
-        LogLines: {
-            lines: components["schemas"]["LogLine"][];
-            /** Format: int64 */
-            offset: number;
-            /** Format: int64 */
-            total: number;
-            complete: boolean;
-        };
-        Waterfall: {
+        /**
+         * BuilderList
+         * @description The builders list.
+         */
+        BuilderList: {
+            /** @description Builders in configuration order. */
             builders: components["schemas"]["Builder"][];
-            builds: components["schemas"]["BuildDetail"][];
         };
-        Change: {
-            /** Format: int64 */
-            id: number;
-            author: string;
-            committer?: string;
-            comments: string;
-            revision?: string;
-            branch?: string;
-            repository: string;
-            project: string;
-            codebase: string;
-            category?: string;
-            revlink?: string;
-            when: string;
-            files: string[];
-            properties: {
-                [key: string]: unknown;
-            };
-        };
-        ChangeList: {
-            changes: components["schemas"]["Change"][];
-        };
-        ForceBody: {
-            reason?: string;
-            branch?: string;
-            revision?: string;
-            properties?: {
-                [key: string]: string;
-            } | null;
-        };
-        Forced: {
-            /** Format: int64 */
-            buildset_id: number;
-            buildrequest_ids: number[];
-        };
+        /**
+         * @description What a builder is doing.
+         * @enum {string}
+         */
+        BuilderStateName: "idle" | "building" | "offline";
+        /**
+         * BusEvent
+         * @description One event of the stream; which fields are present depends on `type`.
+         */
         BusEvent: {
+            /**
+             * @description change.new, buildset.new, buildrequest.new, build.started, build.finished,
+             *     step.started, step.finished, log.appended, worker.connected, worker.disconnected,
+             *     master.started or master.stopping.
+             */
             type: string;
+            /**
+             * Format: date-time
+             * @description When it happened.
+             */
             at: string;
+            /** @description The builder concerned. */
             builder?: string;
-            build?: components["schemas"]["Build"];
-            /** Format: int64 */
+            /** @description The build (build.* events, and the build of step.* events). */
+            build?: components["schemas"]["Build"] & unknown;
+            /**
+             * Format: int64
+             * @description The build's number (step.* and log.appended).
+             */
             build_number?: number;
-            step?: components["schemas"]["Step"];
-            /** Format: int64 */
+            /** @description The step (step.* events). */
+            step?: components["schemas"]["Step"] & unknown;
+            /**
+             * Format: int64
+             * @description The step's number (log.appended).
+             */
             step_number?: number;
-            log?: components["schemas"]["LogInfo"];
-            change?: components["schemas"]["Change"];
+            /** @description The log with its new line count (log.appended). */
+            log?: components["schemas"]["LogInfo"] & unknown;
+            /** @description The change (change.new). */
+            change?: components["schemas"]["Change"] & unknown;
+            /** @description A worker's, master's or scheduler's name. */
             name?: string;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description The id of a buildset or build request.
+             */
             id?: number;
         };
-        ApiError: {
+        /**
+         * Change
+         * @description A change.
+         */
+        Change: {
+            /**
+             * Format: int64
+             * @description Id.
+             */
+            id: number;
+            /** @description Author. */
+            author: string;
+            /** @description Committer. */
+            committer?: string;
+            /** @description Commit message. */
+            comments: string;
+            /** @description Revision. */
+            revision?: string;
+            /** @description Branch. */
+            branch?: string;
+            /** @description Repository. */
+            repository: string;
+            /** @description Project. */
+            project: string;
+            /** @description Codebase. */
+            codebase: string;
+            /** @description Category. */
+            category?: string;
+            /** @description Link to the revision. */
+            revlink?: string;
+            /**
+             * Format: date-time
+             * @description Commit time.
+             */
+            when: string;
+            /** @description Files touched. */
+            files: string[];
+            /** @description Properties. */
+            properties: unknown;
+        };
+        /**
+         * ChangeList
+         * @description A page of changes.
+         */
+        ChangeList: {
+            /** @description Newest first. */
+            changes: components["schemas"]["Change"][];
+        };
+        /**
+         * @description Where a line came from.
+         * @enum {string}
+         */
+        Channel: "o" | "e" | "h";
+        /**
+         * ErrorBody
+         * @description The body of every error answer.
+         */
+        ErrorBody: {
+            /** @description A stable, machine-readable code ("not_found", "forbidden", ...). */
             error: string;
+            /** @description What went wrong, for people. */
             message: string;
+        };
+        /**
+         * ForceBody
+         * @description The force form.
+         */
+        ForceBody: {
+            /** @description Why. */
+            reason?: string;
+            /** @description Branch to build. */
+            branch?: string;
+            /** @description Revision to build. */
+            revision?: string;
+            /** @description Extra properties. */
+            properties?: {
+                [key: string]: string;
+            };
+        };
+        /**
+         * Forced
+         * @description What a force created.
+         */
+        Forced: {
+            /**
+             * Format: int64
+             * @description The new buildset.
+             */
+            buildset_id: number;
+            /** @description Its build requests. */
+            buildrequest_ids: number[];
+        };
+        /**
+         * LogInfo
+         * @description A log's metadata.
+         */
+        LogInfo: {
+            /** @description Display name. */
+            name: string;
+            /** @description URL name. */
+            slug: string;
+            /**
+             * Format: int64
+             * @description Lines stored so far.
+             */
+            num_lines: number;
+            /** @description Whether it is finished. */
+            complete: boolean;
+        };
+        /**
+         * LogLine
+         * @description One line.
+         */
+        LogLine: {
+            /**
+             * Format: int64
+             * @description Line number, from 0.
+             */
+            number: number;
+            /** @description Its channel. */
+            channel: components["schemas"]["Channel"] & unknown;
+            /** @description Its text. */
+            text: string;
+        };
+        /**
+         * LogLines
+         * @description A window of a log.
+         */
+        LogLines: {
+            /** @description The lines. */
+            lines: components["schemas"]["LogLine"][];
+            /**
+             * Format: int64
+             * @description Number of the first line asked for.
+             */
+            offset: number;
+            /**
+             * Format: int64
+             * @description Lines in the log so far.
+             */
+            total: number;
+            /** @description Whether the log is finished. */
+            complete: boolean;
+        };
+        /**
+         * @description A step's or build's outcome.
+         * @enum {string}
+         */
+        Results: "success" | "warnings" | "failure" | "skipped" | "exception" | "retry" | "cancelled";
+        /**
+         * Step
+         * @description One step of a build.
+         */
+        Step: {
+            /**
+             * Format: int64
+             * @description Position, from 1.
+             */
+            number: number;
+            /** @description Name. */
+            name: string;
+            /** @description Human-readable state. */
+            state_text: string;
+            /** @description Absent while running. */
+            results?: components["schemas"]["Results"] & unknown;
+            /**
+             * Format: date-time
+             * @description When it started.
+             */
+            started_at?: string;
+            /**
+             * Format: date-time
+             * @description When it finished.
+             */
+            finished_at?: string;
+            /** @description Whether it has finished. */
+            complete: boolean;
+            /** @description Its logs. */
+            logs: components["schemas"]["LogInfo"][];
+        };
+        /**
+         * Waterfall
+         * @description The waterfall's data.
+         */
+        Waterfall: {
+            /** @description The columns. */
+            builders: components["schemas"]["Builder"][];
+            /** @description Recent builds with their steps, newest first. */
+            builds: components["schemas"]["BuildDetail"][];
         };
     };
     responses: never;
@@ -589,4 +586,900 @@ export interface components {
     pathItems: never;
 }
 export type $defs = Record<string, never>;
-export type operations = Record<string, never>;
+export interface operations {
+    list_builders: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["BuilderList"];
+                };
+            };
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A login would help. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Logged in, but not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The resource's state does not allow this. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is well-formed but wrong. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The master failed; details are in its log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_builder: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Builder"];
+                };
+            };
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A login would help. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Logged in, but not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The resource's state does not allow this. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is well-formed but wrong. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The master failed; details are in its log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    force_build: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["ForceBody"];
+            };
+        };
+        responses: {
+            /** @description Queued. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Forced"];
+                };
+            };
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A login would help. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Logged in, but not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The resource's state does not allow this. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is well-formed but wrong. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The master failed; details are in its log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_builds: {
+        parameters: {
+            query: {
+                /** @description Builder names. */
+                builder: string[];
+                /** @description Branches. */
+                branch: string[];
+                /** @description Results. */
+                results: components["schemas"]["Results"][];
+                /** @description Page size (default 50, at most 1000). */
+                limit?: number;
+                /** @description Builds to skip. */
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["BuildList"];
+                };
+            };
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A login would help. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Logged in, but not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The resource's state does not allow this. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is well-formed but wrong. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The master failed; details are in its log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_build: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+                number: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["BuildDetail"];
+                };
+            };
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A login would help. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Logged in, but not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The resource's state does not allow this. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is well-formed but wrong. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The master failed; details are in its log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_log_lines: {
+        parameters: {
+            query?: {
+                /** @description First line (from 0), or negative to count from the end. */
+                offset?: number;
+                /** @description Lines to return (default 1000, at most 1000). */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                name: string;
+                number: number;
+                step: number;
+                log: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["LogLines"];
+                };
+            };
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A login would help. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Logged in, but not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The resource's state does not allow this. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is well-formed but wrong. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The master failed; details are in its log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_log_raw: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+                number: number;
+                step: number;
+                log: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The log's stdout and stderr as plain text. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain; charset=utf-8": string;
+                };
+            };
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A login would help. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Logged in, but not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The resource's state does not allow this. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is well-formed but wrong. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The master failed; details are in its log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_changes: {
+        parameters: {
+            query?: {
+                /** @description Page size (default 50, at most 1000). */
+                limit?: number;
+                /** @description Changes to skip. */
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ChangeList"];
+                };
+            };
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A login would help. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Logged in, but not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The resource's state does not allow this. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is well-formed but wrong. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The master failed; details are in its log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_change: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Change"];
+                };
+            };
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A login would help. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Logged in, but not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The resource's state does not allow this. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is well-formed but wrong. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The master failed; details are in its log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_waterfall: {
+        parameters: {
+            query: {
+                /** @description Only these builders (repeatable). */
+                builder: string[];
+                /** @description Builds to show (default `[web] num_builds` × 5, at most `num_events_max`). */
+                num_builds?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Waterfall"];
+                };
+            };
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A login would help. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Logged in, but not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The resource's state does not allow this. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is well-formed but wrong. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The master failed; details are in its log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    stream_events: {
+        parameters: {
+            query: {
+                /** @description Only events about these builders (repeatable). */
+                builder: string[];
+                /** @description Only these event types, or type prefixes such as `build` (repeatable). */
+                type: string[];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": components["schemas"]["BusEvent"][];
+                };
+            };
+        };
+    };
+}

@@ -36,6 +36,7 @@ function build(number: number, over: Partial<Build> = {}): Build {
     complete: false,
     state_text: 'building',
     reason: 'forced',
+    properties: {},
     ...over,
   };
 }
