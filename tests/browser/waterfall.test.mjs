@@ -3,23 +3,17 @@
 // Needs the SPA built (`npm run build` in frontend/) and the binary built (`cargo build`);
 // CASCADE_BIN overrides the binary, CHROMIUM_PATH the browser. Never downloads a browser.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
+import { REPO, assertBinary, makeTempDir, removeDir, startMaster, writeConfig } from '../lib/master.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const repo = resolve(here, '../..');
 // playwright-core is a dev dependency of the frontend package.
-const require = createRequire(join(repo, 'frontend', 'package.json'));
+const require = createRequire(join(REPO, 'frontend', 'package.json'));
 const { chromium } = require('playwright-core');
 
-const BIN = process.env.CASCADE_BIN ?? join(repo, 'target', 'debug', 'cascade');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const START_DEADLINE_MS = 60_000;
 
 const CONFIG = `title = "Browser test"
 [db]
@@ -43,63 +37,15 @@ builders = ["quick"]
 
 let dir;
 let server;
-let serverOutput = '';
 let baseUrl;
 let browser;
 
-/** Start the binary and resolve with the URL it prints once it listens. */
-function startServer() {
-  return new Promise((resolvePromise, reject) => {
-    server = spawn(BIN, ['start', '--config', join(dir, 'cascade.toml')], {
-      cwd: dir,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'info', NO_COLOR: '1' },
-    });
-    const timer = setTimeout(
-      () =>
-        reject(
-          new Error(`no "listening on" line within ${START_DEADLINE_MS} ms:\n${serverOutput}`),
-        ),
-      START_DEADLINE_MS,
-    );
-    const onData = (chunk) => {
-      serverOutput += chunk.toString();
-      const m = serverOutput.match(/listening on (http:\/\/\S+)/);
-      if (m) {
-        clearTimeout(timer);
-        resolvePromise(m[1].replace(/\/$/, ''));
-      }
-    };
-    server.stdout.on('data', onData);
-    server.stderr.on('data', onData);
-    server.on('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    server.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`cascade exited early (${code ?? signal}):\n${serverOutput}`));
-    });
-  });
-}
-
-async function stopServer() {
-  if (!server || server.exitCode != null || server.signalCode != null) return;
-  const exited = new Promise((r) => server.once('exit', r));
-  process.kill(server.pid, 'SIGTERM');
-  const timeout = new Promise((r) => setTimeout(r, 10_000, 'timeout'));
-  if ((await Promise.race([exited, timeout])) === 'timeout') {
-    process.kill(server.pid, 'SIGKILL');
-    await exited;
-  }
-}
-
 before(async () => {
-  assert.ok(existsSync(BIN), `cascade binary not found at ${BIN} (run cargo build)`);
+  assertBinary();
   assert.ok(existsSync(CHROMIUM), `chromium not found at ${CHROMIUM}`);
-  dir = mkdtempSync(join(tmpdir(), 'cascade-browser-'));
-  writeFileSync(join(dir, 'cascade.toml'), CONFIG);
-  baseUrl = await startServer();
+  dir = await makeTempDir('cascade-browser-');
+  server = await startMaster(await writeConfig(dir, CONFIG));
+  baseUrl = server.url;
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: [
@@ -117,8 +63,8 @@ before(async () => {
 
 after(async () => {
   await browser?.close().catch(() => undefined);
-  await stopServer();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await server?.stop();
+  await removeDir(dir);
 });
 
 test('force a build from the waterfall and follow it to its log', async (t) => {

@@ -102,3 +102,11 @@ pub async fn complete_if_done(conn: Conn<'_>, id: BuildSetId, now: i64) -> DbRes
 pub fn combine(results: &[Results]) -> Results {
     results.iter().copied().fold(Results::Success, Results::worst)
 }
+
+const IDS_FOR_SCHEDULER: &str = "select id from buildsets where scheduler = $1 order by id";
+
+/// The buildsets a scheduler made, oldest first.
+pub async fn ids_for_scheduler(conn: Conn<'_>, scheduler: &str) -> DbResult<Vec<BuildSetId>> {
+    let ids: Vec<i64> = on_conn!(conn, c => sqlx::query_scalar(IDS_FOR_SCHEDULER).bind(scheduler).fetch_all(&mut *c).await?);
+    Ok(ids.into_iter().map(BuildSetId).collect())
+}

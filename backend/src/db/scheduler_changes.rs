@@ -23,8 +23,8 @@ pub async fn list(conn: Conn<'_>, scheduler: &str) -> DbResult<Vec<(ChangeId, i6
 
 const CLEAR: &str = "delete from scheduler_changes where scheduler = $1 and change_id <= $2";
 
-/// Forgets the changes up to `last` once they have been built.
-pub async fn clear(conn: Conn<'_>, scheduler: &str, last: ChangeId) -> DbResult<()> {
-    on_conn!(conn, c => sqlx::query(CLEAR).bind(scheduler).bind(last.0).execute(&mut *c).await.map(|_| ())?);
-    Ok(())
+/// Forgets the changes up to `last` once they have been built; returns how many it forgot,
+/// so that of two ticks racing to build the same changes only one goes on.
+pub async fn clear(conn: Conn<'_>, scheduler: &str, last: ChangeId) -> DbResult<u64> {
+    Ok(on_conn!(conn, c => sqlx::query(CLEAR).bind(scheduler).bind(last.0).execute(&mut *c).await?.rows_affected()))
 }

@@ -35,7 +35,7 @@ impl Engine {
                 SchedulerKind::Periodic { interval, branch } => {
                     let last = self.last_run(scheduler).await?;
                     if schedulers::periodic_due(last, *interval, self.clock.now()) {
-                        self.fire_timed(scheduler, branch.clone()).await?;
+                        self.fire_timed(scheduler, branch.clone(), last).await?;
                     }
                 }
                 SchedulerKind::Nightly { minute, hour, day_of_month, month, day_of_week, branch } => {
@@ -45,7 +45,7 @@ impl Engine {
                     let fields = [minute.as_str(), hour.as_str(), day_of_month.as_str(), month.as_str(), day_of_week.as_str()];
                     let last = self.last_run(scheduler).await?;
                     if cron::matches(fields, &local) && last.is_none_or(|l| l < minute_start) {
-                        self.fire_timed(scheduler, branch.clone()).await?;
+                        self.fire_timed(scheduler, branch.clone(), last).await?;
                     }
                 }
                 _ => {}
@@ -60,15 +60,20 @@ impl Engine {
         Ok(value.and_then(|v| v.parse().ok()))
     }
 
-    /// A periodic or nightly scheduler builds its branch now.
-    async fn fire_timed(&self, scheduler: &SchedulerConfig, branch: Option<String>) -> Result<(), EngineError> {
+    /// A periodic or nightly scheduler builds its branch now, unless another tick (or
+    /// another master) already did since `last` was read.
+    async fn fire_timed(&self, scheduler: &SchedulerConfig, branch: Option<String>, last: Option<i64>) -> Result<(), EngineError> {
         let now = self.clock.now();
+        let object = format!("scheduler:{}", scheduler.name);
+        let last = last.map(|l| l.to_string());
         let set = NewBuildSet { reason: schedulers::reason(scheduler), scheduler: scheduler.name.clone(), ..Default::default() };
         let stamp = NewSourceStamp { branch, ..Default::default() };
         let mut events = Vec::new();
         let mut tx = self.db.begin().await?;
+        if !db::state::compare_and_set(tx.conn(), &object, "last_run", last.as_deref(), &now.to_string()).await? {
+            return Ok(());
+        }
         self.create_buildset(&mut tx, &set, &stamp, &[], &scheduler.builders, &mut events).await?;
-        db::state::set(tx.conn(), &format!("scheduler:{}", scheduler.name), "last_run", &now.to_string()).await?;
         tx.commit().await?;
         self.publish_all(events);
         Ok(())
@@ -87,11 +92,13 @@ impl Engine {
         let ids: Vec<_> = held.iter().map(|(id, _)| *id).collect();
         let Some(&last) = ids.last() else { return Ok(()) };
         let mut tx = self.db.begin().await?;
+        if db::scheduler_changes::clear(tx.conn(), &scheduler.name, last).await? != ids.len() as u64 {
+            return Ok(());
+        }
         let newest = db::changes::get(tx.conn(), last).await?;
         let set = NewBuildSet { reason: schedulers::reason(scheduler), scheduler: scheduler.name.clone(), ..Default::default() };
         let mut events = Vec::new();
         self.create_buildset(&mut tx, &set, &stamp_of(&newest.fields), &ids, &scheduler.builders, &mut events).await?;
-        db::scheduler_changes::clear(tx.conn(), &scheduler.name, last).await?;
         tx.commit().await?;
         self.publish_all(events);
         Ok(())

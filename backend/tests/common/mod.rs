@@ -1,0 +1,140 @@
+//! Test support shared by the backend's integration tests: a fresh database per test on
+//! SQLite (default) or PostgreSQL (`CASCADE_TEST_DATABASE_URL=postgres://...`), and a
+//! running engine on a configuration written for the test.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use cascade::config::{self, Config};
+use cascade::db::Db;
+use cascade::engine::Engine;
+use cascade::engine::bus::Event;
+use cascade::engine::clock::{Clock, SystemClock};
+use cascade::model::Build;
+
+/// A database that exists for one test.
+pub struct TestDb {
+    pub db: Db,
+    pub url: String,
+    admin_url: Option<String>,
+    name: String,
+    _dir: tempfile::TempDir,
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+impl TestDb {
+    /// A migrated, empty database.
+    pub async fn new() -> TestDb {
+        let dir = tempfile::tempdir().unwrap();
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let name = format!("cascade_test_{}_{n}_{}", std::process::id(), rand_suffix());
+        let (url, admin_url) = match std::env::var("CASCADE_TEST_DATABASE_URL") {
+            Ok(admin) if admin.starts_with("postgres") => {
+                let pool = sqlx::PgPool::connect(&admin).await.expect("cannot reach the test PostgreSQL server");
+                sqlx::query(sqlx::AssertSqlSafe(format!("create database {name}"))).execute(&pool).await.unwrap();
+                pool.close().await;
+                (replace_db_name(&admin, &name), Some(admin))
+            }
+            _ => (format!("sqlite://{}", dir.path().join("test.sqlite").display()), None),
+        };
+        let db = Db::connect(&url).await.unwrap();
+        db.migrate().await.unwrap();
+        TestDb { db, url, admin_url, name, _dir: dir }
+    }
+}
+
+fn rand_suffix() -> u32 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0)
+}
+
+fn replace_db_name(url: &str, name: &str) -> String {
+    let (base, query) = url.split_once('?').map(|(b, q)| (b, Some(q))).unwrap_or((url, None));
+    let slash = base.rfind('/').unwrap();
+    let mut out = format!("{}/{name}", &base[..slash]);
+    if let Some(q) = query {
+        out.push('?');
+        out.push_str(q);
+    }
+    out
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some(admin) = self.admin_url.clone() else { return };
+        let name = self.name.clone();
+        // Drop runs inside the test's runtime, so the cleanup gets a thread and runtime of its own.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async {
+                if let Ok(pool) = sqlx::PgPool::connect(&admin).await {
+                    let sql = format!("drop database if exists {name} with (force)");
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&pool).await;
+                    pool.close().await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// A config for tests: the given TOML plus an embedded worker named `local`, parsed as if
+/// it lived in `dir`, with its database replaced by the test's.
+pub fn config(dir: &Path, body: &str, db_url: &str) -> Config {
+    let text = format!(
+        "title = \"test\"\n[web]\nlisten = [\"127.0.0.1:0\"]\n[authz]\nforce_build = true\n[[workers]]\nname = \"local\"\nembedded = true\nmax_builds = 4\n{body}"
+    );
+    let path = dir.join("cascade.toml");
+    std::fs::write(&path, &text).unwrap();
+    let mut cfg = config::load(&path).unwrap_or_else(|e| panic!("test config is invalid:\n{e}"));
+    cfg.db.url = db_url.to_owned();
+    cfg
+}
+
+/// A running engine with its database and working directory.
+pub struct TestMaster {
+    pub engine: Arc<Engine>,
+    pub tdb: TestDb,
+    pub dir: tempfile::TempDir,
+}
+
+impl TestMaster {
+    /// Starts an engine on `body` (builders, schedulers) with the system clock.
+    pub async fn start(body: &str) -> TestMaster {
+        Self::start_with_clock(body, Arc::new(SystemClock)).await
+    }
+
+    /// Starts an engine on `body` with the given clock.
+    pub async fn start_with_clock(body: &str, clock: Arc<dyn Clock>) -> TestMaster {
+        let tdb = TestDb::new().await;
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = Arc::new(config(dir.path(), body, &tdb.url));
+        let engine = Engine::start(cfg, tdb.db.clone(), clock).await.unwrap();
+        TestMaster { engine, tdb, dir }
+    }
+}
+
+/// Waits (up to `secs`) for the next `build.finished` of `builder`.
+pub async fn wait_finished(rx: &mut tokio::sync::broadcast::Receiver<Arc<cascade::engine::bus::Stamped>>, builder: &str, secs: u64) -> Build {
+    tokio::time::timeout(Duration::from_secs(secs), async {
+        loop {
+            match rx.recv().await {
+                Ok(ev) => {
+                    if let Event::BuildFinished(b) = &ev.event
+                        && b.builder == builder
+                    {
+                        return b.clone();
+                    }
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(e) => panic!("bus closed: {e}"),
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("no build of {builder} finished within {secs} s"))
+}
