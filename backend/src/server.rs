@@ -5,9 +5,10 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use poem::endpoint::BoxEndpoint;
 use poem::listener::{Acceptor, Listener, TcpListener};
 use poem::middleware::Tracing;
-use poem::{Endpoint, EndpointExt, IntoEndpoint, Route, get, handler, post};
+use poem::{EndpointExt, Route, get, handler, post};
 
 use crate::engine::Engine;
 use crate::{api, hooks, web};
@@ -18,7 +19,7 @@ fn healthz() -> &'static str {
 }
 
 /// The whole HTTP surface of a master.
-pub fn app(engine: Arc<Engine>) -> impl Endpoint {
+pub fn app(engine: Arc<Engine>) -> BoxEndpoint<'static> {
     let service = api::service();
     let spec = service.spec_endpoint();
     let docs = service.swagger_ui();
@@ -33,7 +34,7 @@ pub fn app(engine: Arc<Engine>) -> impl Endpoint {
         .at("/", get(web::spa::serve))
         .data(engine)
         .with(Tracing)
-        .into_endpoint()
+        .boxed()
 }
 
 /// Binds every listen address and returns the acceptor and the addresses actually bound
@@ -46,12 +47,17 @@ pub async fn bind(listen: &[String]) -> std::io::Result<(impl Acceptor + 'static
         listener = listener.combine(TcpListener::bind(addr.clone())).boxed();
     }
     let acceptor = listener.into_acceptor().await?;
-    let bound = acceptor.local_addr().iter().map(|a| a.to_string().trim_start_matches("socket://").to_owned()).collect();
+    let bound =
+        acceptor.local_addr().iter().map(|a| a.to_string().trim_start_matches("socket://").to_owned()).collect();
     Ok((acceptor, bound))
 }
 
 /// Serves until `shutdown` resolves, then lets open requests finish for a few seconds.
-pub async fn serve(acceptor: impl Acceptor + 'static, engine: Arc<Engine>, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+pub async fn serve(
+    acceptor: impl Acceptor + 'static,
+    engine: Arc<Engine>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     poem::Server::new_with_acceptor(acceptor)
         .run_with_graceful_shutdown(app(engine), shutdown, Some(Duration::from_secs(5)))
         .await

@@ -78,10 +78,20 @@ async fn every_state_change_is_one_event_in_order() {
     .await
     .unwrap();
     // Log and worker events interleave with the rest depending on timing.
-    let without_logs: Vec<_> = kinds.iter().copied().filter(|k| *k != "log.appended" && !k.starts_with("worker.")).collect();
+    let without_logs: Vec<_> =
+        kinds.iter().copied().filter(|k| *k != "log.appended" && !k.starts_with("worker.")).collect();
     assert_eq!(
         without_logs,
-        vec!["buildset.new", "buildrequest.new", "build.started", "step.started", "step.finished", "step.started", "step.finished", "build.finished"]
+        vec![
+            "buildset.new",
+            "buildrequest.new",
+            "build.started",
+            "step.started",
+            "step.finished",
+            "step.started",
+            "step.finished",
+            "build.finished"
+        ]
     );
     assert!(kinds.contains(&"log.appended"));
 }
@@ -90,7 +100,12 @@ async fn every_state_change_is_one_event_in_order() {
 async fn a_change_on_the_branch_builds_and_others_do_not() {
     let m = TestMaster::start(TWO_STEPS).await;
     let mut rx = m.engine.bus.subscribe();
-    let change = NewChange { author: "bob".into(), branch: Some("main".into()), revision: Some("deadbeef".into()), ..Default::default() };
+    let change = NewChange {
+        author: "bob".into(),
+        branch: Some("main".into()),
+        revision: Some("deadbeef".into()),
+        ..Default::default()
+    };
     let other = NewChange { author: "bob".into(), branch: Some("dev".into()), ..Default::default() };
     let ids = m.engine.add_changes(vec![change, other]).await.unwrap();
     assert_eq!(ids.len(), 2);
@@ -219,7 +234,12 @@ async fn the_tree_stable_timer_merges_changes_and_periodic_runs_on_time() {
     m.engine.tick().await.unwrap();
     assert_eq!(buildset_count(&m.engine, "every-hour").await, 1, "a periodic scheduler runs at start");
 
-    let change = |rev: &str| NewChange { author: "a".into(), branch: Some("main".into()), revision: Some(rev.into()), ..Default::default() };
+    let change = |rev: &str| NewChange {
+        author: "a".into(),
+        branch: Some("main".into()),
+        revision: Some(rev.into()),
+        ..Default::default()
+    };
     m.engine.add_changes(vec![change("r1")]).await.unwrap();
     clock.advance(30);
     m.engine.add_changes(vec![change("r2")]).await.unwrap();
@@ -262,7 +282,16 @@ async fn builds_left_running_by_a_crash_end_retry_and_run_again() {
     let orphan = db::buildrequests::insert(c.conn(), set, builder, 0, 1).await.unwrap();
     let claimed = db::buildrequests::claim_next(c.conn(), builder, m.engine.master, 1).await.unwrap().unwrap();
     assert_eq!(claimed.request(), orphan);
-    let new = NewBuild { builder_id: builder, buildrequest_id: orphan, worker_id: worker, master_id: m.engine.master, reason: "r", properties: &props, branch: None, revision: None };
+    let new = NewBuild {
+        builder_id: builder,
+        buildrequest_id: orphan,
+        worker_id: worker,
+        master_id: m.engine.master,
+        reason: "r",
+        properties: &props,
+        branch: None,
+        revision: None,
+    };
     let (stale, number) = db::builds::insert(c.conn(), &new, 1).await.unwrap();
     assert_eq!(number, 2);
     drop(c);

@@ -7,7 +7,11 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use cascade::db::{self, DbError, buildsets::{NewBuildSet, NewSourceStamp}, builds::NewBuild};
+use cascade::db::{
+    self, DbError,
+    builds::NewBuild,
+    buildsets::{NewBuildSet, NewSourceStamp},
+};
 use cascade::engine::logs::{self, LogBuffer};
 use cascade::model::{BuildSetId, Channel, NewChange, Results};
 use common::TestDb;
@@ -123,7 +127,11 @@ async fn build_numbers_count_per_builder_and_buildsets_complete() {
     let filter = db::builds::Filter { results: vec![Results::Success], ..Default::default() };
     let ok = db::builds::list(c.conn(), &filter, 10, 0).await.unwrap();
     assert_eq!(ok.iter().map(|b| b.number).collect::<Vec<_>>(), vec![1]);
-    let filter = db::builds::Filter { builders: vec!["b".into(), "other".into()], branches: vec!["main".into()], ..Default::default() };
+    let filter = db::builds::Filter {
+        builders: vec!["b".into(), "other".into()],
+        branches: vec!["main".into()],
+        ..Default::default()
+    };
     assert_eq!(db::builds::list(c.conn(), &filter, 10, 0).await.unwrap().len(), 2);
     assert_eq!(db::builds::list(c.conn(), &filter, 1, 1).await.unwrap()[0].number, 1);
 }
@@ -167,7 +175,16 @@ async fn logs_are_stored_in_chunks_and_read_by_window() {
     let worker = db::workers::upsert(c.conn(), "w").await.unwrap();
     let claimed = db::buildrequests::claim_next(c.conn(), bid, master, 1).await.unwrap().unwrap();
     let props = BTreeMap::new();
-    let new = NewBuild { builder_id: bid, buildrequest_id: claimed.request(), worker_id: worker, master_id: master, reason: "r", properties: &props, branch: None, revision: None };
+    let new = NewBuild {
+        builder_id: bid,
+        buildrequest_id: claimed.request(),
+        worker_id: worker,
+        master_id: master,
+        reason: "r",
+        properties: &props,
+        branch: None,
+        revision: None,
+    };
     let (build, _) = db::builds::insert(c.conn(), &new, 1).await.unwrap();
     let step = db::steps::insert(c.conn(), build, 1, "compile", 1).await.unwrap();
     let log = db::logs::insert(c.conn(), step, "stdio", "stdio").await.unwrap();

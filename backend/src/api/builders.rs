@@ -9,10 +9,10 @@ use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 
-use crate::engine::Engine;
 use super::types::Builder;
 use super::{ApiError, Tag};
 use crate::config::AuthzRule;
+use crate::engine::Engine;
 use crate::model::ForceRequest;
 
 /// The builders resource.
@@ -73,7 +73,12 @@ impl BuildersApi {
 
     /// Queues a build of the builder, as its force scheduler's form would.
     #[oai(path = "/builders/:name/force", method = "post", operation_id = "force_build")]
-    async fn force_build(&self, engine: Data<&Arc<Engine>>, name: Path<String>, body: Json<ForceBody>) -> Result<ForceResponse, ApiError> {
+    async fn force_build(
+        &self,
+        engine: Data<&Arc<Engine>>,
+        name: Path<String>,
+        body: Json<ForceBody>,
+    ) -> Result<ForceResponse, ApiError> {
         if engine.config.authz.force_build != AuthzRule::Allow {
             return Err(ApiError::forbidden("forcing builds is not allowed ([authz] force_build)"));
         }

@@ -7,10 +7,10 @@ use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
 
-use crate::engine::Engine;
 use super::types::{Build, BuildDetail, Results};
 use super::{ApiError, Tag, page};
 use crate::db;
+use crate::engine::Engine;
 
 /// The builds resource.
 #[derive(Debug)]
@@ -29,7 +29,9 @@ pub struct BuildList {
 impl BuildsApi {
     /// Lists builds newest first; repeated filters OR together.
     #[oai(path = "/builds", method = "get", operation_id = "list_builds")]
-    async fn list_builds(&self, engine: Data<&Arc<Engine>>,
+    async fn list_builds(
+        &self,
+        engine: Data<&Arc<Engine>>,
         /// Builder names.
         builder: Query<Vec<String>>,
         /// Branches.
@@ -58,7 +60,12 @@ impl BuildsApi {
 
     /// One build with its steps.
     #[oai(path = "/builders/:name/builds/:number", method = "get", operation_id = "get_build")]
-    async fn get_build(&self, engine: Data<&Arc<Engine>>, name: Path<String>, number: Path<i64>) -> Result<Json<BuildDetail>, ApiError> {
+    async fn get_build(
+        &self,
+        engine: Data<&Arc<Engine>>,
+        name: Path<String>,
+        number: Path<i64>,
+    ) -> Result<Json<BuildDetail>, ApiError> {
         Ok(Json(engine.build_detail(&name, number.0).await?.into()))
     }
 }

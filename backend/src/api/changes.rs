@@ -7,10 +7,10 @@ use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
 
-use crate::engine::Engine;
 use super::types::Change;
 use super::{ApiError, Tag, page};
 use crate::db;
+use crate::engine::Engine;
 use crate::model::ChangeId;
 
 /// The changes resource.
@@ -28,7 +28,9 @@ pub struct ChangeList {
 impl ChangesApi {
     /// Lists changes, newest first.
     #[oai(path = "/changes", method = "get", operation_id = "list_changes")]
-    async fn list_changes(&self, engine: Data<&Arc<Engine>>,
+    async fn list_changes(
+        &self,
+        engine: Data<&Arc<Engine>>,
         /// Page size (default 50, at most 1000).
         limit: Query<Option<i64>>,
         /// Changes to skip.

@@ -5,17 +5,17 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
 use futures::StreamExt;
-use poem::web::sse::Event as SseEvent;
 use poem::web::Data;
+use poem::web::sse::Event as SseEvent;
 use poem_openapi::param::Query;
 use poem_openapi::payload::EventStream;
 use poem_openapi::types::ToJSON;
 use poem_openapi::{Object, OpenApi};
 use tokio_stream::wrappers::BroadcastStream;
 
-use crate::engine::Engine;
-use super::types::{Build, Change, LogInfo, Step};
 use super::Tag;
+use super::types::{Build, Change, LogInfo, Step};
+use crate::engine::Engine;
 use crate::engine::bus::{Event, Stamped};
 
 /// The events resource.
@@ -103,7 +103,8 @@ impl From<&Stamped> for BusEvent {
 
 fn wanted(event: &Stamped, builders: &[String], types: &[String]) -> bool {
     let builder_ok = builders.is_empty() || event.event.builder().is_some_and(|b| builders.iter().any(|x| x == b));
-    let type_ok = types.is_empty() || types.iter().any(|t| t == event.event.kind() || event.event.kind().starts_with(&format!("{t}.")));
+    let type_ok = types.is_empty()
+        || types.iter().any(|t| t == event.event.kind() || event.event.kind().starts_with(&format!("{t}.")));
     builder_ok && type_ok
 }
 
@@ -112,7 +113,9 @@ impl EventsApi {
     /// Every state change of the master as it happens (Server-Sent Events; the SSE event
     /// name is the event's `type`).
     #[oai(path = "/events", method = "get", operation_id = "stream_events")]
-    async fn stream_events(&self, engine: Data<&Arc<Engine>>,
+    async fn stream_events(
+        &self,
+        engine: Data<&Arc<Engine>>,
         /// Only events about these builders (repeatable).
         builder: Query<Vec<String>>,
         /// Only these event types, or type prefixes such as `build` (repeatable).

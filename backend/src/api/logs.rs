@@ -8,9 +8,9 @@ use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::{Binary, Json};
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 
-use crate::engine::Engine;
 use super::{ApiError, Tag, page};
 use crate::db;
+use crate::engine::Engine;
 use crate::engine::logs;
 use crate::model::{self, LogInfo};
 
@@ -66,9 +66,9 @@ impl LogsApi {
     async fn log(engine: &Engine, name: &str, number: i64, step: i64, log: &str) -> Result<LogInfo, ApiError> {
         let mut conn = engine.db.acquire().await?;
         match db::logs::get(conn.conn(), name, number, step, log).await {
-            Err(db::DbError::NotFound) => Err(ApiError::not_found(format!(
-                "no log `{log}` in step {step} of build {number} of builder `{name}`"
-            ))),
+            Err(db::DbError::NotFound) => {
+                Err(ApiError::not_found(format!("no log `{log}` in step {step} of build {number} of builder `{name}`")))
+            }
             other => Ok(other?),
         }
     }
@@ -77,8 +77,15 @@ impl LogsApi {
 #[OpenApi(tag = "Tag::Logs")]
 impl LogsApi {
     /// Lines of a log; a negative offset counts from the end (`-1000` is the last 1,000).
-    #[oai(path = "/builders/:name/builds/:number/steps/:step/logs/:log/lines", method = "get", operation_id = "get_log_lines")]
-    async fn get_log_lines(&self, engine: Data<&Arc<Engine>>,
+    #[allow(clippy::too_many_arguments)]
+    #[oai(
+        path = "/builders/:name/builds/:number/steps/:step/logs/:log/lines",
+        method = "get",
+        operation_id = "get_log_lines"
+    )]
+    async fn get_log_lines(
+        &self,
+        engine: Data<&Arc<Engine>>,
         name: Path<String>,
         number: Path<i64>,
         step: Path<i64>,
@@ -111,8 +118,19 @@ impl LogsApi {
     }
 
     /// The whole log as plain text (header lines left out), streamed.
-    #[oai(path = "/builders/:name/builds/:number/steps/:step/logs/:log/raw", method = "get", operation_id = "get_log_raw")]
-    async fn get_log_raw(&self, engine: Data<&Arc<Engine>>, name: Path<String>, number: Path<i64>, step: Path<i64>, log: Path<String>) -> Result<RawLog, ApiError> {
+    #[oai(
+        path = "/builders/:name/builds/:number/steps/:step/logs/:log/raw",
+        method = "get",
+        operation_id = "get_log_raw"
+    )]
+    async fn get_log_raw(
+        &self,
+        engine: Data<&Arc<Engine>>,
+        name: Path<String>,
+        number: Path<i64>,
+        step: Path<i64>,
+        log: Path<String>,
+    ) -> Result<RawLog, ApiError> {
         let info = Self::log(&engine, &name, number.0, step.0, &log).await?;
         let stream = logs::stream_text(engine.db.clone(), info.id);
         Ok(RawLog::Ok(Binary(Body::from_bytes_stream(stream))))

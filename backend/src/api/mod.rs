@@ -32,12 +32,20 @@ pub enum Tag {
 }
 
 /// All API resources.
-pub type Apis = (builders::BuildersApi, builds::BuildsApi, logs::LogsApi, changes::ChangesApi, views::ViewsApi, events::EventsApi);
+pub type Apis =
+    (builders::BuildersApi, builds::BuildsApi, logs::LogsApi, changes::ChangesApi, views::ViewsApi, events::EventsApi);
 
 /// The OpenAPI service serving `/api/v1`; handlers find the engine as request data.
 pub fn service() -> OpenApiService<Apis, ()> {
     OpenApiService::new(
-        (builders::BuildersApi, builds::BuildsApi, logs::LogsApi, changes::ChangesApi, views::ViewsApi, events::EventsApi),
+        (
+            builders::BuildersApi,
+            builds::BuildsApi,
+            logs::LogsApi,
+            changes::ChangesApi,
+            views::ViewsApi,
+            events::EventsApi,
+        ),
         "Cascade",
         env!("CARGO_PKG_VERSION"),
     )

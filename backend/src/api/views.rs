@@ -7,10 +7,10 @@ use poem_openapi::param::Query;
 use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
 
-use crate::engine::Engine;
 use super::types::{BuildDetail, Builder};
 use super::{ApiError, Tag};
 use crate::db;
+use crate::engine::Engine;
 
 /// The views resource.
 #[derive(Debug)]
@@ -29,7 +29,9 @@ pub struct Waterfall {
 impl ViewsApi {
     /// The builders and their recent builds with steps.
     #[oai(path = "/views/waterfall", method = "get", operation_id = "get_waterfall")]
-    async fn get_waterfall(&self, engine: Data<&Arc<Engine>>,
+    async fn get_waterfall(
+        &self,
+        engine: Data<&Arc<Engine>>,
         /// Only these builders (repeatable).
         builder: Query<Vec<String>>,
         /// Builds to show (default `[web] num_builds` × 5, at most `num_events_max`).

@@ -114,14 +114,18 @@ async fn start(path: &Path) -> Result<()> {
         anyhow::anyhow!("cannot open the database {}: {e}{hint}", redact_url(url))
     })?;
     db.migrate().await.context("cannot apply the database migrations")?;
-    let engine = Engine::start(cfg.clone(), db.clone(), Arc::new(SystemClock)).await.context("cannot start the engine")?;
+    let engine =
+        Engine::start(cfg.clone(), db.clone(), Arc::new(SystemClock)).await.context("cannot start the engine")?;
     let (acceptor, bound) = crate::server::bind(&cfg.web.listen)
         .await
         .with_context(|| format!("cannot listen on {}", cfg.web.listen.join(", ")))?;
     for addr in &bound {
         println!("Cascade master \"{}\" listening on http://{addr}/", cfg.title);
     }
-    println!("Open http://{}/waterfall to watch the builds; stop with Ctrl-C.", bound.first().map(String::as_str).unwrap_or("?"));
+    println!(
+        "Open http://{}/waterfall to watch the builds; stop with Ctrl-C.",
+        bound.first().map(String::as_str).unwrap_or("?")
+    );
     let server = crate::server::serve(acceptor, engine.clone(), shutdown_signal());
     server.await.context("the web server failed")?;
     tracing::info!("shutting down");

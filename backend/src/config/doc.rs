@@ -53,14 +53,8 @@ impl fmt::Display for KeyPath {
                     if i > 0 {
                         f.write_str(".")?;
                     }
-                    let bare = !k.is_empty()
-                        && k.chars()
-                            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-                    if bare {
-                        f.write_str(k)?
-                    } else {
-                        write!(f, "{k:?}")?
-                    }
+                    let bare = !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+                    if bare { f.write_str(k)? } else { write!(f, "{k:?}")? }
                 }
             }
         }
@@ -83,22 +77,12 @@ impl<'i> Doc<'i> {
             Ok(table) => {
                 let span = table.span();
                 let root = Spanned::new(span, DeValue::Table(table.into_inner()));
-                Ok(Doc {
-                    text,
-                    file,
-                    root,
-                    issues: Vec::new(),
-                })
+                Ok(Doc { text, file, root, issues: Vec::new() })
             }
             Err(e) => {
                 let line = e.span().map(|s| line_of(text, s.start));
                 let message = format!("TOML syntax error: {}", e.message().trim_end());
-                Err(ConfigError::Invalid(vec![ConfigIssue {
-                    file,
-                    line,
-                    key: String::new(),
-                    message,
-                }]))
+                Err(ConfigError::Invalid(vec![ConfigIssue { file, line, key: String::new(), message }]))
             }
         }
     }
@@ -154,12 +138,7 @@ impl<'i> Doc<'i> {
 
     fn push(&mut self, key: String, line: Option<usize>, message: String) {
         let file = self.file.clone();
-        self.issues.push(ConfigIssue {
-            file,
-            line,
-            key,
-            message,
-        });
+        self.issues.push(ConfigIssue { file, line, key, message });
     }
 
     /// Deserializes the value at `path` (an empty table if absent) as `T`, recording every
@@ -167,8 +146,7 @@ impl<'i> Doc<'i> {
     pub(crate) fn unit<T: DeserializeOwned>(&mut self, path: &KeyPath) -> Option<T> {
         let present = self.get(path).cloned();
         let synthetic = present.is_none();
-        let mut value =
-            present.unwrap_or_else(|| Spanned::new(0..0, DeValue::Table(DeTable::new())));
+        let mut value = present.unwrap_or_else(|| Spanned::new(0..0, DeValue::Table(DeTable::new())));
         let mut dropped: Vec<String> = Vec::new();
         loop {
             let err = match T::deserialize(ValueDeserializer::from(value.clone())) {
@@ -176,24 +154,18 @@ impl<'i> Doc<'i> {
                 Err(err) => err,
             };
             let (at, line) = match err.span() {
-                Some(span) if !synthetic => {
-                    (self.find(span.start), Some(line_of(self.text, span.start)))
-                }
+                Some(span) if !synthetic => (self.find(span.start), Some(line_of(self.text, span.start))),
                 _ => (path.clone(), None),
             };
-            let at = if at.0.starts_with(&path.0) {
-                at
-            } else {
-                path.clone()
-            };
+            let at = if at.0.starts_with(&path.0) { at } else { path.clone() };
             let (at, message) = humanize(err.message(), at);
             // The key directly under the unit that holds the problem; drop it and retry.
             let child = match at.0.get(path.0.len()) {
                 Some(Seg::Key(k)) => Some(k.clone()),
                 _ => None,
             };
-            let missing_dropped = child.as_ref().is_some_and(|k| dropped.contains(k))
-                && message.starts_with("missing required key");
+            let missing_dropped =
+                child.as_ref().is_some_and(|k| dropped.contains(k)) && message.starts_with("missing required key");
             if !missing_dropped {
                 self.push(at.to_string(), line, message);
             }
@@ -263,17 +235,9 @@ fn humanize(message: &str, at: KeyPath) -> (KeyPath, String) {
     if message.starts_with("unknown field") {
         let name = ticked.first().copied().unwrap_or_default();
         let allowed = ticked.get(1..).unwrap_or_default().join(", ");
-        let hint = if allowed.is_empty() {
-            String::new()
-        } else {
-            format!(" (allowed: {allowed})")
-        };
+        let hint = if allowed.is_empty() { String::new() } else { format!(" (allowed: {allowed})") };
         // A custom deserializer reports the span of the whole table rather than of the key.
-        let at = if at.0.last() == Some(&Seg::Key(name.to_owned())) {
-            at
-        } else {
-            at.key(name)
-        };
+        let at = if at.0.last() == Some(&Seg::Key(name.to_owned())) { at } else { at.key(name) };
         return (at, format!("unknown key `{name}`{hint}"));
     }
     let mut text = message.to_owned();
@@ -298,17 +262,9 @@ mod tests {
 
     #[test]
     fn key_path_quotes_keys_that_are_not_bare() {
-        let p = KeyPath::default()
-            .key("builders")
-            .index(1)
-            .key("steps")
-            .index(0)
-            .key("timeout");
+        let p = KeyPath::default().key("builders").index(1).key("steps").index(0).key("timeout");
         assert_eq!(p.to_string(), "builders[1].steps[0].timeout");
-        let p = KeyPath::default()
-            .key("web")
-            .key("repositories")
-            .key("https://x/y");
+        let p = KeyPath::default().key("web").key("repositories").key("https://x/y");
         assert_eq!(p.to_string(), r#"web.repositories."https://x/y""#);
     }
 

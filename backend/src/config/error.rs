@@ -86,12 +86,7 @@ mod tests {
     use super::*;
 
     fn issue(line: Option<usize>, key: &str, message: &str) -> ConfigIssue {
-        ConfigIssue {
-            file: PathBuf::from("cascade.toml"),
-            line,
-            key: key.into(),
-            message: message.into(),
-        }
+        ConfigIssue { file: PathBuf::from("cascade.toml"), line, key: key.into(), message: message.into() }
     }
 
     #[test]

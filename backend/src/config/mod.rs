@@ -17,18 +17,14 @@ mod validate;
 pub use error::{ConfigError, ConfigIssue};
 pub use secret::Secret;
 pub use types::{
-    AccessLog, AuthConfig, AuthzConfig, AuthzRule, BaseDialect, BuilderConfig, ChangeFilter,
-    ChangeHookConfig, Command, CommentLink, Config, ConfigUser, DbConfig, GitMode, GitStep,
-    HookAuth, HookDialects, HookUser, Revlink, SchedulerConfig, SchedulerKind, StepConfig,
-    StepKind, WebConfig, WorkerConfig,
+    AccessLog, AuthConfig, AuthzConfig, AuthzRule, BaseDialect, BuilderConfig, ChangeFilter, ChangeHookConfig, Command,
+    CommentLink, Config, ConfigUser, DbConfig, GitMode, GitStep, HookAuth, HookDialects, HookUser, Revlink,
+    SchedulerConfig, SchedulerKind, StepConfig, StepKind, WebConfig, WorkerConfig,
 };
 
 /// Reads, parses and validates the configuration file at `path`.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
-        path: path.to_owned(),
-        source,
-    })?;
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io { path: path.to_owned(), source })?;
     parse(&text, path)
 }
 
@@ -38,9 +34,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
     // Issues name the file as the user gave it; the config keeps it absolute.
     let shown = path.to_owned();
     let path = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
-    let dir = path
-        .parent()
-        .map_or_else(|| PathBuf::from("/"), Path::to_path_buf);
+    let dir = path.parent().map_or_else(|| PathBuf::from("/"), Path::to_path_buf);
     let mut doc = doc::Doc::parse(text, shown.clone())?;
     let config = validate::validate(&mut doc, path, dir);
     let issues = doc.into_issues();

@@ -372,9 +372,7 @@ impl<'de> Deserialize<'de> for AuthzRule {
                         other => return Err(de::Error::unknown_field(other, &["roles"])),
                     }
                 }
-                roles
-                    .map(AuthzRule::Roles)
-                    .ok_or_else(|| de::Error::missing_field("roles"))
+                roles.map(AuthzRule::Roles).ok_or_else(|| de::Error::missing_field("roles"))
             }
         }
         d.deserialize_any(V)

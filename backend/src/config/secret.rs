@@ -26,15 +26,10 @@ impl Secret {
     pub fn resolve(&self) -> Result<String, ConfigError> {
         match self {
             Secret::Literal(value) => Ok(value.clone()),
-            Secret::Env(name) => std::env::var(name).map_err(|source| ConfigError::Env {
-                name: name.clone(),
-                source,
-            }),
+            Secret::Env(name) => std::env::var(name).map_err(|source| ConfigError::Env { name: name.clone(), source }),
             Secret::File(path) => {
-                let mut text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
-                    path: path.clone(),
-                    source,
-                })?;
+                let mut text =
+                    std::fs::read_to_string(path).map_err(|source| ConfigError::Io { path: path.clone(), source })?;
                 if text.ends_with('\n') {
                     text.pop();
                     if text.ends_with('\r') {
@@ -97,14 +92,10 @@ impl<'de> Visitor<'de> for SecretVisitor {
                 other => return Err(de::Error::unknown_field(other, SECRET_KEYS)),
             };
             if found.replace(secret).is_some() {
-                return Err(de::Error::custom(
-                    "a secret takes exactly one of `env` or `file`",
-                ));
+                return Err(de::Error::custom("a secret takes exactly one of `env` or `file`"));
             }
         }
-        found.ok_or_else(|| {
-            de::Error::custom(r#"a secret table needs `env = "NAME"` or `file = "path"`"#)
-        })
+        found.ok_or_else(|| de::Error::custom(r#"a secret table needs `env = "NAME"` or `file = "path"`"#))
     }
 }
 
@@ -147,9 +138,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("cascade-secret-test-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("token"), "s3cret\n").unwrap();
-        let s = secret(r#"s = { file = "token" }"#)
-            .unwrap()
-            .relative_to(&dir);
+        let s = secret(r#"s = { file = "token" }"#).unwrap().relative_to(&dir);
         assert_eq!(s, Secret::File(dir.join("token")));
         assert_eq!(s.resolve().unwrap(), "s3cret");
         assert!(!format!("{s:?}").contains("s3cret"));

@@ -18,11 +18,7 @@ fn parse_ok(text: &str) -> Config {
 fn issues(text: &str) -> Vec<String> {
     match parse(text, Path::new("cascade.toml")) {
         Ok(_) => panic!("expected errors"),
-        Err(e) => e
-            .issues()
-            .iter()
-            .map(|i| format!("{}: {}: {}", i.line.unwrap_or(0), i.key, i.message))
-            .collect(),
+        Err(e) => e.issues().iter().map(|i| format!("{}: {}: {}", i.line.unwrap_or(0), i.key, i.message)).collect(),
     }
 }
 
@@ -49,30 +45,13 @@ fn quickstart_parses_without_issues() {
     assert_eq!(c.authz.force_build, AuthzRule::Allow);
     assert_eq!(c.builders.len(), 2);
     assert_eq!(c.schedulers.len(), 3);
-    assert!(
-        c.worker("local")
-            .is_some_and(|w| w.embedded && w.max_builds == 2)
-    );
+    assert!(c.worker("local").is_some_and(|w| w.embedded && w.max_builds == 2));
     let compile = c.builder("compile").unwrap();
     assert_eq!(compile.steps[1].timeout, Some(120));
     assert!(matches!(&compile.steps[0].kind, StepKind::Shell(Command::Argv(a)) if a[0] == "sh"));
-    assert!(matches!(
-        &compile.steps[1].kind,
-        StepKind::Shell(Command::Shell(_))
-    ));
-    assert_eq!(
-        c.builder("flaky-tests").unwrap().steps[1]
-            .warn_on
-            .as_deref(),
-        Some("^warning:")
-    );
-    assert!(matches!(
-        c.schedulers[1].kind,
-        SchedulerKind::Periodic {
-            interval: 30,
-            branch: None
-        }
-    ));
+    assert!(matches!(&compile.steps[1].kind, StepKind::Shell(Command::Shell(_))));
+    assert_eq!(c.builder("flaky-tests").unwrap().steps[1].warn_on.as_deref(), Some("^warning:"));
+    assert!(matches!(c.schedulers[1].kind, SchedulerKind::Periodic { interval: 30, branch: None }));
     assert!(c.change_hook.dialects.base.is_some());
 }
 
@@ -84,10 +63,7 @@ fn defaults_fill_everything_left_out() {
     assert_eq!(c.base_url, "http://localhost:8010/");
     assert_eq!(c.db.url, "sqlite:///srv/ci/cascade.sqlite");
     assert_eq!(c.web.listen, ["127.0.0.1:8010"]);
-    assert_eq!(
-        (c.web.num_builds, c.web.num_events, c.web.num_events_max),
-        (20, 200, 1000)
-    );
+    assert_eq!((c.web.num_builds, c.web.num_events, c.web.num_events_max), (20, 200, 1000));
     assert!(!c.web.order_console_by_time && c.web.revlink.is_none() && c.web.access_log.is_none());
     assert!(c.auth.users.is_empty() && !c.auth.db_users);
     assert_eq!(c.authz.view, AuthzRule::Allow);
@@ -109,19 +85,13 @@ fn base_url_gets_a_trailing_slash_and_paths_become_absolute() {
     );
     let c = parse_ok(&text);
     assert_eq!(c.base_url, "https://ci.example.org/");
-    assert_eq!(
-        c.web.public_html.as_deref(),
-        Some(Path::new("/srv/ci/html"))
-    );
+    assert_eq!(c.web.public_html.as_deref(), Some(Path::new("/srv/ci/html")));
     let log = c.web.access_log.unwrap();
     assert_eq!(
         (log.path.as_path(), log.rotate_length, log.max_rotated_files),
         (Path::new("/var/log/http.log"), 10_000_000, 10)
     );
-    assert_eq!(
-        c.auth.htpasswd.as_deref(),
-        Some(Path::new("/srv/ci/users.htpasswd"))
-    );
+    assert_eq!(c.auth.htpasswd.as_deref(), Some(Path::new("/srv/ci/users.htpasswd")));
 }
 
 #[test]
@@ -135,20 +105,9 @@ fn authz_accepts_bool_auth_and_roles_and_rejects_other_strings() {
     assert_eq!(c.authz.stop_build, AuthzRule::Roles(vec!["admins".into()]));
     assert_eq!(c.authz.roles["admins"], ["alice"]);
 
-    let found = issues(&format!(
-        "[authz]\nforce_build = \"admins\"\nstop_build = {{ role = [] }}\n{MINIMAL}"
-    ));
-    assert!(
-        has(&found, "2: authz.force_build: invalid rule \"admins\""),
-        "{found:#?}"
-    );
-    assert!(
-        has(
-            &found,
-            "3: authz.stop_build.role: unknown key `role` (allowed: roles)"
-        ),
-        "{found:#?}"
-    );
+    let found = issues(&format!("[authz]\nforce_build = \"admins\"\nstop_build = {{ role = [] }}\n{MINIMAL}"));
+    assert!(has(&found, "2: authz.force_build: invalid rule \"admins\""), "{found:#?}");
+    assert!(has(&found, "3: authz.stop_build.role: unknown key `role` (allowed: roles)"), "{found:#?}");
 }
 
 #[test]
@@ -199,9 +158,7 @@ builders = ["a", "nope"]
 
 #[test]
 fn several_mistakes_in_one_table_are_all_reported() {
-    let found = issues(&format!(
-        "[web]\ncolour = 1\nshape = 2\nnum_builds = \"x\"\n{MINIMAL}"
-    ));
+    let found = issues(&format!("[web]\ncolour = 1\nshape = 2\nnum_builds = \"x\"\n{MINIMAL}"));
     assert!(has(&found, "2: web.colour: unknown key"), "{found:#?}");
     assert!(has(&found, "3: web.shape: unknown key"), "{found:#?}");
     assert!(has(&found, "4: web.num_builds: invalid type"), "{found:#?}");
@@ -223,29 +180,15 @@ steps = [
 ]
 "#;
     let found = issues(text);
-    assert!(
-        has(
-            &found,
-            "9: builders[0].steps[0]: a step takes either `command` or `git`, not both"
-        ),
-        "{found:#?}"
-    );
-    assert!(
-        has(&found, "10: builders[0].steps[1]: a step needs `command"),
-        "{found:#?}"
-    );
+    assert!(has(&found, "9: builders[0].steps[0]: a step takes either `command` or `git`, not both"), "{found:#?}");
+    assert!(has(&found, "10: builders[0].steps[1]: a step needs `command"), "{found:#?}");
     assert_eq!(found.len(), 2, "{found:#?}");
 }
 
 #[test]
 fn bad_db_scheme_is_reported_at_db_url() {
-    let found = issues(&format!(
-        "[db]\nurl = \"mysql://root@localhost/ci\"\n{MINIMAL}"
-    ));
-    assert_eq!(
-        found,
-        ["2: db.url: unsupported database URL scheme `mysql:` (expected sqlite: or postgres:)"]
-    );
+    let found = issues(&format!("[db]\nurl = \"mysql://root@localhost/ci\"\n{MINIMAL}"));
+    assert_eq!(found, ["2: db.url: unsupported database URL scheme `mysql:` (expected sqlite: or postgres:)"]);
 }
 
 #[test]
@@ -253,10 +196,7 @@ fn toml_syntax_error_gives_its_line() {
     let found = issues("title = \"x\"\n[web]\nlisten = [\"a\",\nnum_builds = 3\n");
     assert_eq!(found.len(), 1, "{found:#?}");
     assert!(found[0].contains("TOML syntax error"), "{found:#?}");
-    assert!(
-        found[0].starts_with("3: ") || found[0].starts_with("4: "),
-        "{found:#?}"
-    );
+    assert!(found[0].starts_with("3: ") || found[0].starts_with("4: "), "{found:#?}");
 }
 
 #[test]
@@ -330,10 +270,7 @@ fn wrong_shapes_never_panic() {
         "title = 1\nfoo = 2\nbar = 3",
     ] {
         let result = parse(text, Path::new("c.toml"));
-        assert!(
-            matches!(result, Err(ConfigError::Invalid(ref i)) if !i.is_empty()),
-            "{text:?}: {result:?}"
-        );
+        assert!(matches!(result, Err(ConfigError::Invalid(ref i)) if !i.is_empty()), "{text:?}: {result:?}");
     }
 }
 
@@ -359,39 +296,14 @@ auth = {{ users = [{{ username = "hook", password = {{ env = "HOOK_PW" }} }}] }}
 "#
     );
     let c = parse_ok(&text);
-    let SchedulerKind::AnyBranch {
-        tree_stable_timer,
-        filter,
-    } = &c.schedulers[0].kind
-    else {
-        panic!()
-    };
+    let SchedulerKind::AnyBranch { tree_stable_timer, filter } = &c.schedulers[0].kind else { panic!() };
     assert_eq!(*tree_stable_timer, 60);
     assert_eq!(filter.branches, ["main", "dev"]);
     assert_eq!(filter.projects, ["app"]);
     assert!(filter.repositories.is_empty());
-    let SchedulerKind::Nightly {
-        minute,
-        hour,
-        day_of_week,
-        month,
-        ..
-    } = &c.schedulers[1].kind
-    else {
-        panic!()
-    };
-    assert_eq!(
-        (
-            minute.as_str(),
-            hour.as_str(),
-            day_of_week.as_str(),
-            month.as_str()
-        ),
-        ("0", "3", "1-5", "*")
-    );
-    assert!(
-        matches!(&c.change_hook.auth, Some(HookAuth::Users(u)) if u[0].password == Secret::Env("HOOK_PW".into()))
-    );
+    let SchedulerKind::Nightly { minute, hour, day_of_week, month, .. } = &c.schedulers[1].kind else { panic!() };
+    assert_eq!((minute.as_str(), hour.as_str(), day_of_week.as_str(), month.as_str()), ("0", "3", "1-5", "*"));
+    assert!(matches!(&c.change_hook.auth, Some(HookAuth::Users(u)) if u[0].password == Secret::Env("HOOK_PW".into())));
 }
 
 #[test]
@@ -411,12 +323,7 @@ fn every_truncation_of_the_quickstart_is_handled_without_panicking() {
         let _ = parse(&QUICKSTART[..end], Path::new("c.toml"));
     }
     for skip in 0..QUICKSTART.lines().count() {
-        let text: Vec<&str> = QUICKSTART
-            .lines()
-            .enumerate()
-            .filter(|(i, _)| *i != skip)
-            .map(|(_, l)| l)
-            .collect();
+        let text: Vec<&str> = QUICKSTART.lines().enumerate().filter(|(i, _)| *i != skip).map(|(_, l)| l).collect();
         let _ = parse(&text.join("\n"), Path::new("c.toml"));
     }
 }

@@ -67,12 +67,7 @@ impl fmt::Debug for DbConfig {
             (Some(s), Some(at)) if s + 3 < at => {
                 let auth = &self.url[s + 3..at];
                 match auth.find(':') {
-                    Some(c) => format!(
-                        "{}{}:<redacted>{}",
-                        &self.url[..s + 3],
-                        &auth[..c],
-                        &self.url[at..]
-                    ),
+                    Some(c) => format!("{}{}:<redacted>{}", &self.url[..s + 3], &auth[..c], &self.url[at..]),
                     None => self.url.clone(),
                 }
             }

@@ -20,9 +20,7 @@ pub(crate) fn validate(doc: &mut Doc<'_>, path: PathBuf, dir: PathBuf) -> Option
     let mut v = Validator { doc, dir };
     let root = KeyPath::default();
     let top = v.doc.unit::<RawConfig>(&root);
-    let base_url = top
-        .as_ref()
-        .map(|t| v.base_url(&t.base_url, &root.key("base_url")));
+    let base_url = top.as_ref().map(|t| v.base_url(&t.base_url, &root.key("base_url")));
     let db = v.db();
     let web = v.web();
     let auth = v.auth();
@@ -61,11 +59,7 @@ impl Validator<'_, '_> {
             self.doc.issue(at, "must start with http:// or https://");
             return None;
         }
-        Some(if url.ends_with('/') {
-            url.to_owned()
-        } else {
-            format!("{url}/")
-        })
+        Some(if url.ends_with('/') { url.to_owned() } else { format!("{url}/") })
     }
 
     fn db(&mut self) -> Option<DbConfig> {
@@ -85,33 +79,21 @@ impl Validator<'_, '_> {
         let raw = self.doc.unit::<RawWeb>(&at)?;
         let mut ok = true;
         if raw.listen.is_empty() {
-            self.doc.issue(
-                &at.key("listen"),
-                "needs at least one address such as \"127.0.0.1:8010\"",
-            );
+            self.doc.issue(&at.key("listen"), "needs at least one address such as \"127.0.0.1:8010\"");
             ok = false;
         }
         for (i, addr) in raw.listen.iter().enumerate() {
             if addr.parse::<SocketAddr>().is_err() {
-                let message =
-                    format!("`{addr}` is not a socket address such as \"127.0.0.1:8010\"");
+                let message = format!("`{addr}` is not a socket address such as \"127.0.0.1:8010\"");
                 self.doc.issue(&at.key("listen").index(i), message);
                 ok = false;
             }
         }
-        let access_log = raw.access_log.map(
-            |RawAccessLog {
-                 path,
-                 rotate_length,
-                 max_rotated_files,
-             }| {
-                AccessLog {
-                    path: self.absolute(path),
-                    rotate_length,
-                    max_rotated_files,
-                }
-            },
-        );
+        let access_log = raw.access_log.map(|RawAccessLog { path, rotate_length, max_rotated_files }| AccessLog {
+            path: self.absolute(path),
+            rotate_length,
+            max_rotated_files,
+        });
         ok.then(|| WebConfig {
             listen: raw.listen,
             public_html: raw.public_html.map(|p| self.absolute(p)),
@@ -139,9 +121,7 @@ impl Validator<'_, '_> {
     }
 
     fn authz(&mut self) -> Option<AuthzConfig> {
-        let r = self
-            .doc
-            .unit::<RawAuthz>(&KeyPath::default().key("authz"))?;
+        let r = self.doc.unit::<RawAuthz>(&KeyPath::default().key("authz"))?;
         Some(AuthzConfig {
             view: r.view,
             force_build: r.force_build,
@@ -165,10 +145,7 @@ impl Validator<'_, '_> {
         let mut workers = Some(Vec::new());
         for i in 0..self.doc.array_len(&list) {
             let at = list.index(i);
-            let worker = self
-                .doc
-                .unit::<RawWorker>(&at)
-                .and_then(|raw| self.worker(raw, &at));
+            let worker = self.doc.unit::<RawWorker>(&at).and_then(|raw| self.worker(raw, &at));
             push_or_fail(&mut workers, worker);
         }
         self.check_unique("worker", &list);
@@ -188,31 +165,22 @@ impl Validator<'_, '_> {
                 ok = false;
             }
             (Some(_), true) => {
-                self.doc
-                    .issue(&at.key("password"), "an embedded worker takes no password");
+                self.doc.issue(&at.key("password"), "an embedded worker takes no password");
                 ok = false;
             }
             _ => {}
         }
         let password = raw.password.map(|s| s.relative_to(&self.dir));
-        ok.then_some(WorkerConfig {
-            name: raw.name,
-            embedded: raw.embedded,
-            max_builds: raw.max_builds,
-            password,
-        })
+        ok.then_some(WorkerConfig { name: raw.name, embedded: raw.embedded, max_builds: raw.max_builds, password })
     }
 
     /// Names are used in URLs, so they are limited to letters, digits, `-`, `_` and `.`.
     pub(crate) fn check_name(&mut self, name: &str, at: &KeyPath) -> bool {
         let ok = !name.is_empty()
             && name.chars().any(|c| c != '.')
-            && name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
         if !ok {
-            let message =
-                format!("invalid name `{name}`: use letters, digits, `-`, `_` and `.` only");
+            let message = format!("invalid name `{name}`: use letters, digits, `-`, `_` and `.` only");
             self.doc.issue(at, message);
         }
         ok
@@ -226,11 +194,7 @@ impl Validator<'_, '_> {
             let Some(entry) = self.doc.get(&list.index(i)) else {
                 break;
             };
-            if let Some(name) = entry
-                .get_ref()
-                .get("name")
-                .and_then(|n| n.get_ref().as_str())
-            {
+            if let Some(name) = entry.get_ref().get("name").and_then(|n| n.get_ref().as_str()) {
                 names.push(name.to_owned());
             }
         }
@@ -244,17 +208,12 @@ impl Validator<'_, '_> {
             let Some(entry) = self.doc.get(&list.index(i)) else {
                 break;
             };
-            let Some(name) = entry
-                .get_ref()
-                .get("name")
-                .and_then(|n| n.get_ref().as_str())
-            else {
+            let Some(name) = entry.get_ref().get("name").and_then(|n| n.get_ref().as_str()) else {
                 continue;
             };
             let name = name.to_owned();
             if let Some(first) = seen.get(&name) {
-                let message =
-                    format!("duplicate {what} name `{name}` (first used by {list}[{first}])");
+                let message = format!("duplicate {what} name `{name}` (first used by {list}[{first}])");
                 self.doc.issue(&list.index(i).key("name"), message);
             } else {
                 seen.insert(name, i);
@@ -263,11 +222,7 @@ impl Validator<'_, '_> {
     }
 
     pub(crate) fn absolute(&self, path: PathBuf) -> PathBuf {
-        if path.is_relative() {
-            self.dir.join(path)
-        } else {
-            path
-        }
+        if path.is_relative() { self.dir.join(path) } else { path }
     }
 }
 
@@ -286,10 +241,7 @@ fn db_url(url: &str, dir: &Path) -> Result<String, String> {
     match scheme {
         "postgres" | "postgresql" => Ok(url.to_owned()),
         "sqlite" => {
-            let rest = url
-                .strip_prefix("sqlite://")
-                .or_else(|| url.strip_prefix("sqlite:"))
-                .unwrap_or_default();
+            let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or_default();
             let (file, query) = match rest.split_once('?') {
                 Some((file, query)) => (file, format!("?{query}")),
                 None => (rest, String::new()),
@@ -303,9 +255,7 @@ fn db_url(url: &str, dir: &Path) -> Result<String, String> {
             Ok(format!("sqlite://{}{query}", dir.join(file).display()))
         }
         "" => Err("not a database URL: expected sqlite://FILE or postgres://…".into()),
-        other => Err(format!(
-            "unsupported database URL scheme `{other}:` (expected sqlite: or postgres:)"
-        )),
+        other => Err(format!("unsupported database URL scheme `{other}:` (expected sqlite: or postgres:)")),
     }
 }
 
@@ -317,27 +267,15 @@ mod tests {
     #[test]
     fn db_url_makes_relative_sqlite_paths_absolute() {
         let dir = Path::new("/srv/ci");
-        assert_eq!(
-            db_url("sqlite://cascade.sqlite", dir).unwrap(),
-            "sqlite:///srv/ci/cascade.sqlite"
-        );
+        assert_eq!(db_url("sqlite://cascade.sqlite", dir).unwrap(), "sqlite:///srv/ci/cascade.sqlite");
         assert_eq!(
             db_url("sqlite:state/db.sqlite?mode=rwc", dir).unwrap(),
             "sqlite:///srv/ci/state/db.sqlite?mode=rwc"
         );
-        assert_eq!(
-            db_url("sqlite:///var/db.sqlite", dir).unwrap(),
-            "sqlite:///var/db.sqlite"
-        );
+        assert_eq!(db_url("sqlite:///var/db.sqlite", dir).unwrap(), "sqlite:///var/db.sqlite");
         assert_eq!(db_url("sqlite::memory:", dir).unwrap(), "sqlite::memory:");
-        assert_eq!(
-            db_url("postgres://u:p@h/db", dir).unwrap(),
-            "postgres://u:p@h/db"
-        );
-        assert_eq!(
-            db_url("postgresql://h/db", dir).unwrap(),
-            "postgresql://h/db"
-        );
+        assert_eq!(db_url("postgres://u:p@h/db", dir).unwrap(), "postgres://u:p@h/db");
+        assert_eq!(db_url("postgresql://h/db", dir).unwrap(), "postgresql://h/db");
     }
 
     #[test]

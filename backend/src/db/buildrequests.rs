@@ -33,7 +33,13 @@ const INSERT: &str = "insert into buildrequests (buildset_id, builder_id, priori
     values ($1, $2, $3, $4) returning id";
 
 /// Queues a request for `builder`.
-pub async fn insert(conn: Conn<'_>, buildset: BuildSetId, builder: BuilderId, priority: i64, now: i64) -> DbResult<BuildRequestId> {
+pub async fn insert(
+    conn: Conn<'_>,
+    buildset: BuildSetId,
+    builder: BuilderId,
+    priority: i64,
+    now: i64,
+) -> DbResult<BuildRequestId> {
     let id: i64 = on_conn!(conn, c => sqlx::query_scalar(INSERT).bind(buildset.0).bind(builder.0).bind(priority).bind(now).fetch_one(&mut *c).await?);
     Ok(BuildRequestId(id))
 }
@@ -47,7 +53,9 @@ const CLAIM_NEXT: &str = "update buildrequests set claimed_by = $2, claimed_at =
 
 /// Claims the next pending request of `builder` for `master`, if any.
 pub async fn claim_next(conn: Conn<'_>, builder: BuilderId, master: MasterId, now: i64) -> DbResult<Option<Claimed>> {
-    Ok(on_conn!(conn, c => sqlx::query_as(CLAIM_NEXT).bind(builder.0).bind(master.0).bind(now).fetch_optional(&mut *c).await?))
+    Ok(
+        on_conn!(conn, c => sqlx::query_as(CLAIM_NEXT).bind(builder.0).bind(master.0).bind(now).fetch_optional(&mut *c).await?),
+    )
 }
 
 const COMPLETE: &str = "update buildrequests set complete = 1, complete_at = $2, results = $3 where id = $1";

@@ -114,17 +114,18 @@ const GET_BY_NUMBER: &str = select_where!(" where bl.name = $1 and b.number = $2
 
 /// One build by builder name and number.
 pub async fn get_by_number(conn: Conn<'_>, builder: &str, number: i64) -> DbResult<Build> {
-    let row: Row = on_conn!(conn, c => sqlx::query_as(GET_BY_NUMBER).bind(builder).bind(number).fetch_one(&mut *c).await?);
+    let row: Row =
+        on_conn!(conn, c => sqlx::query_as(GET_BY_NUMBER).bind(builder).bind(number).fetch_one(&mut *c).await?);
     Ok(row.into())
 }
 
-const LAST_FINISHED: &str = select_where!(
-    " where b.builder_id = $1 and b.finished_at is not null order by b.number desc limit 1"
-);
+const LAST_FINISHED: &str =
+    select_where!(" where b.builder_id = $1 and b.finished_at is not null order by b.number desc limit 1");
 
 /// The last finished build of a builder.
 pub async fn last_finished(conn: Conn<'_>, builder: BuilderId) -> DbResult<Option<Build>> {
-    let row: Option<Row> = on_conn!(conn, c => sqlx::query_as(LAST_FINISHED).bind(builder.0).fetch_optional(&mut *c).await?);
+    let row: Option<Row> =
+        on_conn!(conn, c => sqlx::query_as(LAST_FINISHED).bind(builder.0).fetch_optional(&mut *c).await?);
     Ok(row.map(Build::from))
 }
 
@@ -189,6 +190,7 @@ const UNFINISHED_FOR_MASTER: &str = select_where!(" where b.finished_at is null 
 
 /// Builds a master left running (it crashed or was killed).
 pub async fn unfinished_for_master(conn: Conn<'_>, master: MasterId) -> DbResult<Vec<Build>> {
-    let rows: Vec<Row> = on_conn!(conn, c => sqlx::query_as(UNFINISHED_FOR_MASTER).bind(master.0).fetch_all(&mut *c).await?);
+    let rows: Vec<Row> =
+        on_conn!(conn, c => sqlx::query_as(UNFINISHED_FOR_MASTER).bind(master.0).fetch_all(&mut *c).await?);
     Ok(rows.into_iter().map(Build::from).collect())
 }

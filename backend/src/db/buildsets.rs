@@ -94,7 +94,8 @@ const COMPLETE_IF_DONE: &str = "update buildsets set complete = 1, complete_at =
 
 /// Marks the buildset complete once all its requests are; returns whether it did.
 pub async fn complete_if_done(conn: Conn<'_>, id: BuildSetId, now: i64) -> DbResult<bool> {
-    let done = on_conn!(conn, c => sqlx::query(COMPLETE_IF_DONE).bind(id.0).bind(now).execute(&mut *c).await?.rows_affected());
+    let done =
+        on_conn!(conn, c => sqlx::query(COMPLETE_IF_DONE).bind(id.0).bind(now).execute(&mut *c).await?.rows_affected());
     Ok(done > 0)
 }
 
@@ -107,6 +108,7 @@ const IDS_FOR_SCHEDULER: &str = "select id from buildsets where scheduler = $1 o
 
 /// The buildsets a scheduler made, oldest first.
 pub async fn ids_for_scheduler(conn: Conn<'_>, scheduler: &str) -> DbResult<Vec<BuildSetId>> {
-    let ids: Vec<i64> = on_conn!(conn, c => sqlx::query_scalar(IDS_FOR_SCHEDULER).bind(scheduler).fetch_all(&mut *c).await?);
+    let ids: Vec<i64> =
+        on_conn!(conn, c => sqlx::query_scalar(IDS_FOR_SCHEDULER).bind(scheduler).fetch_all(&mut *c).await?);
     Ok(ids.into_iter().map(BuildSetId).collect())
 }

@@ -27,9 +27,7 @@ impl From<sqlx::Error> for DbError {
     fn from(e: sqlx::Error) -> Self {
         match e {
             sqlx::Error::RowNotFound => DbError::NotFound,
-            sqlx::Error::Database(ref db) if db.is_unique_violation() => {
-                DbError::Conflict(db.message().to_owned())
-            }
+            sqlx::Error::Database(ref db) if db.is_unique_violation() => DbError::Conflict(db.message().to_owned()),
             sqlx::Error::Database(ref db) if db.message().contains("database is locked") => {
                 DbError::Busy(db.message().to_owned())
             }

@@ -44,7 +44,8 @@ const INSERT: &str = "insert into logs (step_id, name, slug, kind) values ($1, $
 
 /// Creates an empty stdio log for a step.
 pub async fn insert(conn: Conn<'_>, step: StepId, name: &str, slug: &str) -> DbResult<LogId> {
-    let id: i64 = on_conn!(conn, c => sqlx::query_scalar(INSERT).bind(step.0).bind(name).bind(slug).fetch_one(&mut *c).await?);
+    let id: i64 =
+        on_conn!(conn, c => sqlx::query_scalar(INSERT).bind(step.0).bind(name).bind(slug).fetch_one(&mut *c).await?);
     Ok(LogId(id))
 }
 

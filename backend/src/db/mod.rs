@@ -212,9 +212,8 @@ mod tests {
 
     #[test]
     fn migration_lists_match() {
-        let names = |m: &sqlx::migrate::Migrator| {
-            m.iter().map(|m| (m.version, m.description.to_string())).collect::<Vec<_>>()
-        };
+        let names =
+            |m: &sqlx::migrate::Migrator| m.iter().map(|m| (m.version, m.description.to_string())).collect::<Vec<_>>();
         assert_eq!(names(&SQLITE_MIGRATIONS), names(&POSTGRES_MIGRATIONS));
     }
 }

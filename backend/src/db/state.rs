@@ -25,7 +25,13 @@ const UPDATE_IF: &str = "update object_state set value = $4 where object = $1 an
 /// Sets a value only if it still is `expected` (`None`: absent); returns whether it did.
 /// Two masters (or two ticks) racing to act on the same state both call this, and only
 /// one of them wins.
-pub async fn compare_and_set(conn: Conn<'_>, object: &str, key: &str, expected: Option<&str>, value: &str) -> DbResult<bool> {
+pub async fn compare_and_set(
+    conn: Conn<'_>,
+    object: &str,
+    key: &str,
+    expected: Option<&str>,
+    value: &str,
+) -> DbResult<bool> {
     let affected = on_conn!(conn, c => match expected {
         None => sqlx::query(INSERT_IF_ABSENT).bind(object).bind(key).bind(value).execute(&mut *c).await?.rows_affected(),
         Some(old) => sqlx::query(UPDATE_IF).bind(object).bind(key).bind(old).bind(value).execute(&mut *c).await?.rows_affected(),

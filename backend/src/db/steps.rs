@@ -81,7 +81,8 @@ pub async fn finish(conn: Conn<'_>, id: StepId, results: Results, state_text: &s
 
 const GET: &str = "select id, build_id, number, name, state_text, results, started_at, finished_at \
     from steps where id = $1";
-const LOGS_OF_STEP: &str = "select id, step_id, name, slug, num_lines, complete from logs where step_id = $1 order by id";
+const LOGS_OF_STEP: &str =
+    "select id, step_id, name, slug, num_lines, complete from logs where step_id = $1 order by id";
 
 /// One step with its logs.
 pub async fn get(conn: Conn<'_>, id: StepId) -> DbResult<Step> {

@@ -12,8 +12,7 @@ pub async fn upsert(conn: Conn<'_>, name: &str) -> DbResult<WorkerId> {
     Ok(WorkerId(id))
 }
 
-const CONNECTED: &str =
-    "update workers set connected_to = $2, info = $3, version = $4, last_seen = $5 where id = $1";
+const CONNECTED: &str = "update workers set connected_to = $2, info = $3, version = $4, last_seen = $5 where id = $1";
 
 /// Records that a worker connected to `master` with the given host info.
 pub async fn set_connected(

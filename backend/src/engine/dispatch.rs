@@ -48,7 +48,12 @@ impl Engine {
     }
 
     /// Claims the builder's next request and starts its build, in one transaction.
-    async fn claim_and_start(&self, builder: &str, worker_id: WorkerId, worker: &str) -> Result<Option<Build>, EngineError> {
+    async fn claim_and_start(
+        &self,
+        builder: &str,
+        worker_id: WorkerId,
+        worker: &str,
+    ) -> Result<Option<Build>, EngineError> {
         let Some(builder_id) = self.builder_id(builder) else { return Ok(None) };
         let now = self.clock.now();
         let mut tx = self.db.begin().await?;
@@ -56,8 +61,10 @@ impl Engine {
             return Ok(None);
         };
         let (branch, revision) = db::buildsets::first_source(tx.conn(), claimed.buildset()).await?;
-        let (reason, set_properties, _owner) = db::buildsets::get_reason_properties(tx.conn(), claimed.buildset()).await?;
-        let mut properties: BTreeMap<String, serde_json::Value> = serde_json::from_str(&set_properties).unwrap_or_default();
+        let (reason, set_properties, _owner) =
+            db::buildsets::get_reason_properties(tx.conn(), claimed.buildset()).await?;
+        let mut properties: BTreeMap<String, serde_json::Value> =
+            serde_json::from_str(&set_properties).unwrap_or_default();
         if let Some(cfg) = self.config.builder(builder) {
             for (k, v) in &cfg.properties {
                 properties.entry(k.clone()).or_insert_with(|| v.clone().into());
@@ -101,7 +108,8 @@ impl Engine {
             };
             if let Ok(mut conn) = engine.db.acquire().await {
                 let info = serde_json::to_value(&info).unwrap_or_default();
-                let _ = db::workers::set_connected(conn.conn(), id, engine.master, &info, &version, engine.clock.now()).await;
+                let _ = db::workers::set_connected(conn.conn(), id, engine.master, &info, &version, engine.clock.now())
+                    .await;
             }
             tracing::info!(worker = name, "worker connected");
             engine.bus.publish(Event::WorkerConnected { name: name.clone() });

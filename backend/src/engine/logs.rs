@@ -93,7 +93,7 @@ impl LogBuffer {
         loop {
             let cut = floor_char_boundary(line, MAX_LINE);
             self.encoded.push(channel.code() as u8);
-            self.encoded.extend_from_slice(line[..cut].as_bytes());
+            self.encoded.extend_from_slice(&line.as_bytes()[..cut]);
             self.encoded.push(b'\n');
             self.lines += 1;
             line = &line[cut..];
@@ -150,14 +150,11 @@ fn decompress(content: &[u8]) -> DbResult<Vec<u8>> {
 
 /// Splits a decompressed chunk into its lines.
 fn decode_lines(first_line: i64, raw: &[u8]) -> impl Iterator<Item = LogLine> + '_ {
-    raw.split(|b| *b == b'\n')
-        .filter(|l| !l.is_empty())
-        .enumerate()
-        .map(move |(i, l)| LogLine {
-            number: first_line + i as i64,
-            channel: Channel::from_code(l[0]),
-            text: String::from_utf8_lossy(&l[1..]).into_owned(),
-        })
+    raw.split(|b| *b == b'\n').filter(|l| !l.is_empty()).enumerate().map(move |(i, l)| LogLine {
+        number: first_line + i as i64,
+        channel: Channel::from_code(l[0]),
+        text: String::from_utf8_lossy(&l[1..]).into_owned(),
+    })
 }
 
 /// Lines `offset..offset+limit` of a log.

@@ -132,7 +132,14 @@ impl Engine {
         let mut tx = self.db.begin().await?;
         let stale = db::builds::unfinished_for_master(tx.conn(), self.master).await?;
         for build in &stale {
-            db::builds::finish(tx.conn(), build.id, crate::model::Results::Retry, "interrupted by a master restart", now).await?;
+            db::builds::finish(
+                tx.conn(),
+                build.id,
+                crate::model::Results::Retry,
+                "interrupted by a master restart",
+                now,
+            )
+            .await?;
             db::buildrequests::unclaim(tx.conn(), build.buildrequest_id).await?;
         }
         db::buildrequests::unclaim_all(tx.conn(), self.master).await?;
@@ -173,7 +180,11 @@ impl Engine {
                     Decision::Ignore => {}
                     Decision::Hold { .. } => db::scheduler_changes::insert(tx.conn(), &scheduler.name, id).await?,
                     Decision::BuildNow => {
-                        let set = NewBuildSet { reason: schedulers::reason(scheduler), scheduler: scheduler.name.clone(), ..Default::default() };
+                        let set = NewBuildSet {
+                            reason: schedulers::reason(scheduler),
+                            scheduler: scheduler.name.clone(),
+                            ..Default::default()
+                        };
                         let stamp = stamp_of(change);
                         self.create_buildset(&mut tx, &set, &stamp, &[id], &scheduler.builders, &mut events).await?;
                     }
@@ -191,7 +202,11 @@ impl Engine {
     }
 
     /// Queues a build of `builder` as its force scheduler would.
-    pub async fn force(&self, builder: &str, request: ForceRequest) -> Result<(BuildSetId, Vec<BuildRequestId>), EngineError> {
+    pub async fn force(
+        &self,
+        builder: &str,
+        request: ForceRequest,
+    ) -> Result<(BuildSetId, Vec<BuildRequestId>), EngineError> {
         if self.config.builder(builder).is_none() {
             return Err(EngineError::NotFound(format!("no builder named `{builder}`")));
         }
@@ -214,13 +229,20 @@ impl Engine {
             owner: request.owner.clone(),
             properties,
         };
-        let stamp = NewSourceStamp { branch: request.branch.clone(), revision: request.revision.clone(), ..Default::default() };
+        let stamp =
+            NewSourceStamp { branch: request.branch.clone(), revision: request.revision.clone(), ..Default::default() };
         let mut events = Vec::new();
         let mut tx = self.db.begin().await?;
         let (set_id, requests) =
             self.create_buildset(&mut tx, &set, &stamp, &[], &[builder.to_owned()], &mut events).await?;
-        db::events::insert(tx.conn(), "force_build", self.clock.now(), request.owner.as_deref(),
-            &serde_json::json!({ "builder": builder, "reason": reason, "buildset": set_id.0 })).await?;
+        db::events::insert(
+            tx.conn(),
+            "force_build",
+            self.clock.now(),
+            request.owner.as_deref(),
+            &serde_json::json!({ "builder": builder, "reason": reason, "buildset": set_id.0 }),
+        )
+        .await?;
         tx.commit().await?;
         self.publish_all(events);
         Ok((set_id, requests))
@@ -242,7 +264,8 @@ impl Engine {
         events.push(Event::BuildsetNew { id: set_id, scheduler: set.scheduler.clone(), reason: set.reason.clone() });
         let mut requests = Vec::new();
         for name in builders {
-            let builder = self.builder_id(name).ok_or_else(|| EngineError::NotFound(format!("no builder named `{name}`")))?;
+            let builder =
+                self.builder_id(name).ok_or_else(|| EngineError::NotFound(format!("no builder named `{name}`")))?;
             let id = db::buildrequests::insert(tx.conn(), set_id, builder, 0, now).await?;
             events.push(Event::BuildRequestNew { id, builder: name.clone() });
             requests.push(id);

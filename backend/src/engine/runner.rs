@@ -129,7 +129,12 @@ impl Engine {
         self.wake();
     }
 
-    async fn run_steps(&self, build: &Build, builder: &BuilderConfig, worker: &str) -> Result<(Results, Option<String>), EngineError> {
+    async fn run_steps(
+        &self,
+        build: &Build,
+        builder: &BuilderConfig,
+        worker: &str,
+    ) -> Result<(Results, Option<String>), EngineError> {
         let mut results = Results::Success;
         let mut last = None;
         for (i, cfg) in builder.steps.iter().enumerate() {
@@ -146,7 +151,13 @@ impl Engine {
         Ok((results, last))
     }
 
-    async fn run_step(&self, build: &Build, number: i64, cfg: &StepConfig, worker: &str) -> Result<Results, EngineError> {
+    async fn run_step(
+        &self,
+        build: &Build,
+        number: i64,
+        cfg: &StepConfig,
+        worker: &str,
+    ) -> Result<Results, EngineError> {
         let now = self.clock.now();
         let (step_id, log_id) = {
             let mut tx = self.db.begin().await?;
@@ -206,7 +217,9 @@ impl Engine {
         let mut tail = String::new();
         match (&error, exit_code, lost) {
             (_, _, true) => tail.push_str("\nworker lost while the step ran\n"),
-            (Some(StepError::Timeout(m) | StepError::Interrupted(m) | StepError::Spawn(m)), _, _) => tail = format!("\n{m}\n"),
+            (Some(StepError::Timeout(m) | StepError::Interrupted(m) | StepError::Spawn(m)), _, _) => {
+                tail = format!("\n{m}\n")
+            }
             (None, Some(code), _) => tail = format!("\nprogram finished with exit code {code}\n"),
             (None, None, _) => tail.push_str("\nprogram was killed by a signal\n"),
         }
@@ -223,12 +236,23 @@ impl Engine {
         Ok(results)
     }
 
-    async fn flush_log(&self, build: &Build, step_number: i64, log: crate::model::LogId, buffer: &mut LogBuffer) -> Result<(), EngineError> {
+    async fn flush_log(
+        &self,
+        build: &Build,
+        step_number: i64,
+        log: crate::model::LogId,
+        buffer: &mut LogBuffer,
+    ) -> Result<(), EngineError> {
         let Some(chunk) = buffer.take_chunk() else { return Ok(()) };
         logs::store_chunk(&self.db, log, chunk).await?;
         let mut conn = self.db.acquire().await?;
         let info = db::logs::get_by_id(conn.conn(), log).await?;
-        self.bus.publish(Event::LogAppended { builder: build.builder.clone(), build_number: build.number, step_number, log: info });
+        self.bus.publish(Event::LogAppended {
+            builder: build.builder.clone(),
+            build_number: build.number,
+            step_number,
+            log: info,
+        });
         Ok(())
     }
 
@@ -236,7 +260,11 @@ impl Engine {
         let mut conn = self.db.acquire().await?;
         let step = db::steps::get(conn.conn(), step).await?;
         let build = build.clone();
-        self.bus.publish(if started { Event::StepStarted { build, step } } else { Event::StepFinished { build, step } });
+        self.bus.publish(if started {
+            Event::StepStarted { build, step }
+        } else {
+            Event::StepFinished { build, step }
+        });
         Ok(())
     }
 
@@ -303,9 +331,18 @@ mod tests {
 
     #[test]
     fn flags_soften_a_failure() {
-        assert_eq!(apply_step(Results::Success, Results::Failure, &cfg(false, false, true)), (Results::Warnings, false));
-        assert_eq!(apply_step(Results::Success, Results::Failure, &cfg(false, false, false)), (Results::Success, false));
-        assert_eq!(apply_step(Results::Warnings, Results::Success, &cfg(true, true, false)), (Results::Warnings, false));
+        assert_eq!(
+            apply_step(Results::Success, Results::Failure, &cfg(false, false, true)),
+            (Results::Warnings, false)
+        );
+        assert_eq!(
+            apply_step(Results::Success, Results::Failure, &cfg(false, false, false)),
+            (Results::Success, false)
+        );
+        assert_eq!(
+            apply_step(Results::Warnings, Results::Success, &cfg(true, true, false)),
+            (Results::Warnings, false)
+        );
     }
 
     #[test]

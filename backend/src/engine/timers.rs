@@ -27,7 +27,8 @@ impl Engine {
     pub async fn tick(&self) -> Result<(), EngineError> {
         for scheduler in &self.config.schedulers {
             match &scheduler.kind {
-                SchedulerKind::SingleBranch { tree_stable_timer, .. } | SchedulerKind::AnyBranch { tree_stable_timer, .. }
+                SchedulerKind::SingleBranch { tree_stable_timer, .. }
+                | SchedulerKind::AnyBranch { tree_stable_timer, .. }
                     if *tree_stable_timer > 0 =>
                 {
                     self.release_stable(scheduler, *tree_stable_timer).await?;
@@ -42,7 +43,8 @@ impl Engine {
                     let now = self.clock.now();
                     let minute_start = now - now.rem_euclid(60);
                     let Some(local) = Local.timestamp_opt(now, 0).single() else { continue };
-                    let fields = [minute.as_str(), hour.as_str(), day_of_month.as_str(), month.as_str(), day_of_week.as_str()];
+                    let fields =
+                        [minute.as_str(), hour.as_str(), day_of_month.as_str(), month.as_str(), day_of_week.as_str()];
                     let last = self.last_run(scheduler).await?;
                     if cron::matches(fields, &local) && last.is_none_or(|l| l < minute_start) {
                         self.fire_timed(scheduler, branch.clone(), last).await?;
@@ -62,11 +64,20 @@ impl Engine {
 
     /// A periodic or nightly scheduler builds its branch now, unless another tick (or
     /// another master) already did since `last` was read.
-    async fn fire_timed(&self, scheduler: &SchedulerConfig, branch: Option<String>, last: Option<i64>) -> Result<(), EngineError> {
+    async fn fire_timed(
+        &self,
+        scheduler: &SchedulerConfig,
+        branch: Option<String>,
+        last: Option<i64>,
+    ) -> Result<(), EngineError> {
         let now = self.clock.now();
         let object = format!("scheduler:{}", scheduler.name);
         let last = last.map(|l| l.to_string());
-        let set = NewBuildSet { reason: schedulers::reason(scheduler), scheduler: scheduler.name.clone(), ..Default::default() };
+        let set = NewBuildSet {
+            reason: schedulers::reason(scheduler),
+            scheduler: scheduler.name.clone(),
+            ..Default::default()
+        };
         let stamp = NewSourceStamp { branch, ..Default::default() };
         let mut events = Vec::new();
         let mut tx = self.db.begin().await?;
@@ -96,7 +107,11 @@ impl Engine {
             return Ok(());
         }
         let newest = db::changes::get(tx.conn(), last).await?;
-        let set = NewBuildSet { reason: schedulers::reason(scheduler), scheduler: scheduler.name.clone(), ..Default::default() };
+        let set = NewBuildSet {
+            reason: schedulers::reason(scheduler),
+            scheduler: scheduler.name.clone(),
+            ..Default::default()
+        };
         let mut events = Vec::new();
         self.create_buildset(&mut tx, &set, &stamp_of(&newest.fields), &ids, &scheduler.builders, &mut events).await?;
         tx.commit().await?;

@@ -76,9 +76,11 @@ impl Engine {
                 state,
                 pending: pending.get(&id.0).copied().unwrap_or(0),
                 running,
-                can_force: self.config.schedulers.iter().any(|s| {
-                    matches!(s.kind, SchedulerKind::Force { .. }) && s.builders.contains(&b.name)
-                }),
+                can_force: self
+                    .config
+                    .schedulers
+                    .iter()
+                    .any(|s| matches!(s.kind, SchedulerKind::Force { .. }) && s.builders.contains(&b.name)),
                 last_build,
             });
         }
@@ -95,7 +97,11 @@ impl Engine {
     }
 
     /// Builds (newest first) with their steps, filtered like the builds list.
-    pub async fn builds_with_steps(&self, filter: &db::builds::Filter, limit: i64) -> Result<Vec<BuildWithSteps>, EngineError> {
+    pub async fn builds_with_steps(
+        &self,
+        filter: &db::builds::Filter,
+        limit: i64,
+    ) -> Result<Vec<BuildWithSteps>, EngineError> {
         let mut conn = self.db.acquire().await?;
         let builds = db::builds::list(conn.conn(), filter, limit, 0).await?;
         let ids: Vec<BuildId> = builds.iter().map(|b| b.id).collect();

@@ -31,8 +31,20 @@ pub fn parse(req: &HookRequest) -> Result<Vec<NewChange>, HookError> {
 }
 
 const KNOWN: &[&str] = &[
-    "comments", "author", "who", "committer", "files", "revision", "when", "branch", "category", "revlink",
-    "properties", "repository", "project", "codebase",
+    "comments",
+    "author",
+    "who",
+    "committer",
+    "files",
+    "revision",
+    "when",
+    "branch",
+    "category",
+    "revlink",
+    "properties",
+    "repository",
+    "project",
+    "codebase",
 ];
 
 fn text(fields: &Map<String, Value>, key: &str) -> Result<Option<String>, HookError> {
@@ -50,9 +62,9 @@ fn json_field(fields: &Map<String, Value>, key: &str) -> Result<Option<Value>, H
     match fields.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
-        Some(Value::String(s)) => serde_json::from_str(s)
-            .map(Some)
-            .map_err(|e| HookError::BadRequest(format!("`{key}` must be JSON: {e}"))),
+        Some(Value::String(s)) => {
+            serde_json::from_str(s).map(Some).map_err(|e| HookError::BadRequest(format!("`{key}` must be JSON: {e}")))
+        }
         Some(v) => Ok(Some(v.clone())),
     }
 }

@@ -63,22 +63,34 @@ fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response
 
 /// `POST /change_hook/{dialect}`.
 #[handler]
-pub async fn change_hook(Path(dialect): Path<String>, req: &Request, body: Body, engine: Data<&Arc<Engine>>) -> Response {
+pub async fn change_hook(
+    Path(dialect): Path<String>,
+    req: &Request,
+    body: Body,
+    engine: Data<&Arc<Engine>>,
+) -> Response {
     let dialects = &engine.config.change_hook.dialects;
     let parse: fn(&HookRequest) -> Result<Vec<NewChange>, HookError> = match dialect.as_str() {
         "base" if dialects.base.is_some() => base::parse,
-        _ => return error(StatusCode::NOT_FOUND, "not_found", format!("change hook dialect `{dialect}` is not enabled")),
+        _ => {
+            return error(StatusCode::NOT_FOUND, "not_found", format!("change hook dialect `{dialect}` is not enabled"));
+        }
     };
     let body = match body.into_bytes_limit(MAX_BODY).await {
         Ok(b) => b,
         Err(_) => return error(StatusCode::PAYLOAD_TOO_LARGE, "too_large", HookError::TooLarge.to_string()),
     };
     let query = req.uri().query().map(|q| serde_urlencoded::from_str::<Vec<(String, String)>>(q).unwrap_or_default());
-    let hook = HookRequest { headers: req.headers().clone(), query: query.unwrap_or_default().into_iter().collect(), body };
+    let hook =
+        HookRequest { headers: req.headers().clone(), query: query.unwrap_or_default().into_iter().collect(), body };
     let changes = match parse(&hook) {
         Ok(c) => c,
-        Err(HookError::TooLarge) => return error(StatusCode::PAYLOAD_TOO_LARGE, "too_large", HookError::TooLarge.to_string()),
-        Err(HookError::UnsupportedMediaType(m)) => return error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", m),
+        Err(HookError::TooLarge) => {
+            return error(StatusCode::PAYLOAD_TOO_LARGE, "too_large", HookError::TooLarge.to_string());
+        }
+        Err(HookError::UnsupportedMediaType(m)) => {
+            return error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", m);
+        }
         Err(HookError::BadRequest(m)) => return error(StatusCode::BAD_REQUEST, "bad_request", m),
     };
     if changes.is_empty() {

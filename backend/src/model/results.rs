@@ -88,10 +88,7 @@ impl FromStr for Results {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Results::ALL
-            .into_iter()
-            .find(|r| r.name() == s)
-            .ok_or_else(|| format!("unknown result `{s}`"))
+        Results::ALL.into_iter().find(|r| r.name() == s).ok_or_else(|| format!("unknown result `{s}`"))
     }
 }
 

@@ -12,8 +12,20 @@ struct Assets;
 
 /// First path segments the SPA routes (DESIGN §6).
 const SPA_ROUTES: &[&str] = &[
-    "", "waterfall", "grid", "tgrid", "console", "builders", "buildstatus", "changes", "workers", "buildslaves",
-    "one_line_per_build", "users", "about", "login",
+    "",
+    "waterfall",
+    "grid",
+    "tgrid",
+    "console",
+    "builders",
+    "buildstatus",
+    "changes",
+    "workers",
+    "buildslaves",
+    "one_line_per_build",
+    "users",
+    "about",
+    "login",
 ];
 
 /// Whether a path is one of the SPA's routes.
@@ -67,7 +79,14 @@ mod tests {
 
     #[test]
     fn spa_routes_cover_the_old_url_space() {
-        for p in ["/", "/waterfall", "/builders/a/builds/3", "/builders/a/builds/3/steps/1/logs/stdio", "/buildslaves", "/users/table/1"] {
+        for p in [
+            "/",
+            "/waterfall",
+            "/builders/a/builds/3",
+            "/builders/a/builds/3/steps/1/logs/stdio",
+            "/buildslaves",
+            "/users/table/1",
+        ] {
             assert!(is_spa_route(p), "{p}");
         }
         assert!(!is_spa_route("/nope"));

@@ -107,7 +107,15 @@ fn utf8_boundary(bytes: &[u8]) -> usize {
         let b = bytes[len - back];
         if b & 0xC0 != 0x80 {
             // `b` starts a sequence (or is ASCII): is that sequence complete?
-            let need = if b >= 0xF0 { 4 } else if b >= 0xE0 { 3 } else if b >= 0xC0 { 2 } else { 1 };
+            let need = if b >= 0xF0 {
+                4
+            } else if b >= 0xE0 {
+                3
+            } else if b >= 0xC0 {
+                2
+            } else {
+                1
+            };
             return if need > back { len - back } else { len };
         }
     }

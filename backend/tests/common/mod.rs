@@ -119,7 +119,11 @@ impl TestMaster {
 }
 
 /// Waits (up to `secs`) for the next `build.finished` of `builder`.
-pub async fn wait_finished(rx: &mut tokio::sync::broadcast::Receiver<Arc<cascade::engine::bus::Stamped>>, builder: &str, secs: u64) -> Build {
+pub async fn wait_finished(
+    rx: &mut tokio::sync::broadcast::Receiver<Arc<cascade::engine::bus::Stamped>>,
+    builder: &str,
+    secs: u64,
+) -> Build {
     tokio::time::timeout(Duration::from_secs(secs), async {
         loop {
             match rx.recv().await {

@@ -7,13 +7,7 @@ use serde::de::IgnoredAny;
 use super::{CronField, OneOrMany};
 
 /// The accepted values of `kind`.
-pub(crate) const KINDS: &[&str] = &[
-    "single_branch",
-    "any_branch",
-    "force",
-    "periodic",
-    "nightly",
-];
+pub(crate) const KINDS: &[&str] = &["single_branch", "any_branch", "force", "periodic", "nightly"];
 
 /// `kind = "single_branch"`
 #[derive(Debug, Deserialize)]

@@ -11,8 +11,7 @@ impl Validator<'_, '_> {
         let list = KeyPath::default().key("builders");
         let len = self.doc.array_len(&list);
         if len == 0 {
-            self.doc
-                .issue(&list, "at least one [[builders]] entry is required");
+            self.doc.issue(&list, "at least one [[builders]] entry is required");
         }
         let workers = self.names(&KeyPath::default().key("workers"));
         let mut builders = Some(Vec::new());
@@ -36,16 +35,12 @@ impl Validator<'_, '_> {
     ) -> Option<BuilderConfig> {
         let mut ok = self.check_name(&raw.name, &at.key("name"));
         if raw.workers.is_empty() {
-            self.doc
-                .issue(&at.key("workers"), "needs at least one worker name");
+            self.doc.issue(&at.key("workers"), "needs at least one worker name");
             ok = false;
         }
         for (i, name) in raw.workers.iter().enumerate() {
             if !workers.contains(name) {
-                self.doc.issue(
-                    &at.key("workers").index(i),
-                    format!("unknown worker `{name}`"),
-                );
+                self.doc.issue(&at.key("workers").index(i), format!("unknown worker `{name}`"));
                 ok = false;
             }
         }
@@ -68,17 +63,13 @@ impl Validator<'_, '_> {
             self.doc.issue(list, "needs at least one step");
             return None;
         } else if len == 0 {
-            self.doc
-                .issue(list, "missing required key `steps` (at least one step)");
+            self.doc.issue(list, "missing required key `steps` (at least one step)");
             return None;
         }
         let mut steps = Some(Vec::new());
         for i in 0..len {
             let at = list.index(i);
-            let step = self
-                .doc
-                .unit::<RawStep>(&at)
-                .and_then(|raw| self.step(raw, &at));
+            let step = self.doc.unit::<RawStep>(&at).and_then(|raw| self.step(raw, &at));
             push_or_fail(&mut steps, step);
         }
         steps
@@ -91,8 +82,7 @@ impl Validator<'_, '_> {
             ok = false;
         }
         if raw.timeout == Some(0) {
-            self.doc
-                .issue(&at.key("timeout"), "must be a positive number of seconds");
+            self.doc.issue(&at.key("timeout"), "must be a positive number of seconds");
             ok = false;
         }
         let kind = match (raw.command, raw.git) {
@@ -108,15 +98,11 @@ impl Validator<'_, '_> {
             }
             (None, Some(git)) => Some(StepKind::Git(git)),
             (Some(_), Some(_)) => {
-                self.doc
-                    .issue(at, "a step takes either `command` or `git`, not both");
+                self.doc.issue(at, "a step takes either `command` or `git`, not both");
                 None
             }
             (None, None) => {
-                self.doc.issue(
-                    at,
-                    "a step needs `command = [...]` (or a string) or `git = { repo_url = ... }`",
-                );
+                self.doc.issue(at, "a step needs `command = [...]` (or a string) or `git = { repo_url = ... }`");
                 None
             }
         };

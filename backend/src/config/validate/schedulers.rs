@@ -6,8 +6,7 @@ use super::super::doc::KeyPath;
 use super::super::raw::scheduler::{AnyBranch, Force, KINDS, Nightly, Periodic, SingleBranch};
 use super::super::raw::{OneOrMany, RawChangeHook};
 use super::super::types::{
-    BaseDialect, ChangeFilter, ChangeHookConfig, HookAuth, HookDialects, SchedulerConfig,
-    SchedulerKind,
+    BaseDialect, ChangeFilter, ChangeHookConfig, HookAuth, HookDialects, SchedulerConfig, SchedulerKind,
 };
 use super::{Validator, push_or_fail};
 
@@ -22,8 +21,7 @@ impl Validator<'_, '_> {
         for i in 0..self.doc.array_len(&list) {
             let at = list.index(i);
             let scheduler = self.scheduler(&at).and_then(|s| {
-                let ok = self.check_name(&s.name, &at.key("name"))
-                    & self.check_builders(&s.builders, &builders, &at);
+                let ok = self.check_name(&s.name, &at.key("name")) & self.check_builders(&s.builders, &builders, &at);
                 ok.then_some(s)
             });
             push_or_fail(&mut schedulers, scheduler);
@@ -34,17 +32,13 @@ impl Validator<'_, '_> {
 
     fn check_builders(&mut self, names: &[String], builders: &[String], at: &KeyPath) -> bool {
         if names.is_empty() {
-            self.doc
-                .issue(&at.key("builders"), "needs at least one builder name");
+            self.doc.issue(&at.key("builders"), "needs at least one builder name");
             return false;
         }
         let mut ok = true;
         for (i, name) in names.iter().enumerate() {
             if !builders.contains(name) {
-                self.doc.issue(
-                    &at.key("builders").index(i),
-                    format!("unknown builder `{name}`"),
-                );
+                self.doc.issue(&at.key("builders").index(i), format!("unknown builder `{name}`"));
                 ok = false;
             }
         }
@@ -53,40 +47,24 @@ impl Validator<'_, '_> {
 
     fn scheduler(&mut self, at: &KeyPath) -> Option<SchedulerConfig> {
         let kind_at = at.key("kind");
-        let kind = self
-            .doc
-            .get(&kind_at)
-            .map(|k| k.get_ref().as_str().map(str::to_owned));
+        let kind = self.doc.get(&kind_at).map(|k| k.get_ref().as_str().map(str::to_owned));
         let kinds = KINDS.join(", ");
         let (name, builders, kind) = match kind.as_ref().map(|k| k.as_deref()) {
             None => {
-                self.doc.issue(
-                    &kind_at,
-                    format!("missing required key `kind` (one of: {kinds})"),
-                );
+                self.doc.issue(&kind_at, format!("missing required key `kind` (one of: {kinds})"));
                 return None;
             }
             Some(Some("single_branch")) => {
                 let r = self.doc.unit::<SingleBranch>(at)?;
                 let filter = filter(r.branches, r.project, r.repository, r.category, r.codebase);
-                let kind = SchedulerKind::SingleBranch {
-                    branch: r.branch,
-                    tree_stable_timer: r.tree_stable_timer,
-                    filter,
-                };
+                let kind =
+                    SchedulerKind::SingleBranch { branch: r.branch, tree_stable_timer: r.tree_stable_timer, filter };
                 (r.name, r.builders, kind)
             }
             Some(Some("any_branch")) => {
                 let r = self.doc.unit::<AnyBranch>(at)?;
                 let filter = filter(r.branches, r.project, r.repository, r.category, r.codebase);
-                (
-                    r.name,
-                    r.builders,
-                    SchedulerKind::AnyBranch {
-                        tree_stable_timer: r.tree_stable_timer,
-                        filter,
-                    },
-                )
+                (r.name, r.builders, SchedulerKind::AnyBranch { tree_stable_timer: r.tree_stable_timer, filter })
             }
             Some(Some("force")) => {
                 let r = self.doc.unit::<Force>(at)?;
@@ -95,18 +73,10 @@ impl Validator<'_, '_> {
             Some(Some("periodic")) => {
                 let r = self.doc.unit::<Periodic>(at)?;
                 if r.interval == 0 {
-                    self.doc
-                        .issue(&at.key("interval"), "must be a positive number of seconds");
+                    self.doc.issue(&at.key("interval"), "must be a positive number of seconds");
                     return None;
                 }
-                (
-                    r.name,
-                    r.builders,
-                    SchedulerKind::Periodic {
-                        interval: r.interval,
-                        branch: r.branch,
-                    },
-                )
+                (r.name, r.builders, SchedulerKind::Periodic { interval: r.interval, branch: r.branch })
             }
             Some(Some("nightly")) => {
                 let r = self.doc.unit::<Nightly>(at)?;
@@ -138,23 +108,15 @@ impl Validator<'_, '_> {
                 (r.name, r.builders, kind)
             }
             Some(Some(other)) => {
-                self.doc.issue(
-                    &kind_at,
-                    format!("unknown scheduler kind `{other}` (one of: {kinds})"),
-                );
+                self.doc.issue(&kind_at, format!("unknown scheduler kind `{other}` (one of: {kinds})"));
                 return None;
             }
             Some(None) => {
-                self.doc
-                    .issue(&kind_at, format!("expected a string, one of: {kinds}"));
+                self.doc.issue(&kind_at, format!("expected a string, one of: {kinds}"));
                 return None;
             }
         };
-        Some(SchedulerConfig {
-            name,
-            builders,
-            kind,
-        })
+        Some(SchedulerConfig { name, builders, kind })
     }
 
     pub(super) fn change_hook(&mut self) -> Option<ChangeHookConfig> {
@@ -183,10 +145,7 @@ impl Validator<'_, '_> {
                 }
             },
         };
-        Some(ChangeHookConfig {
-            dialects: dialects?,
-            auth,
-        })
+        Some(ChangeHookConfig { dialects: dialects?, auth })
     }
 
     fn dialects(&mut self, at: &KeyPath) -> Option<HookDialects> {
@@ -207,10 +166,7 @@ impl Validator<'_, '_> {
                 }
                 other => {
                     let supported = DIALECTS.join(", ");
-                    self.doc.issue(
-                        &here,
-                        format!("unknown change hook dialect `{other}` (supported: {supported})"),
-                    );
+                    self.doc.issue(&here, format!("unknown change hook dialect `{other}` (supported: {supported})"));
                     ok = false;
                 }
             }

@@ -30,7 +30,7 @@ fn part_matches(part: &str, value: u32, min: u32, max: u32) -> bool {
             Err(_) => return false,
         }
     };
-    value >= lo && value <= hi && (value - lo) % step == 0
+    value >= lo && value <= hi && (value - lo).is_multiple_of(step)
 }
 
 /// Whether the nightly fields select the minute of `at`.
@@ -50,9 +50,8 @@ pub fn field_is_valid(field: &str, min: u32, max: u32) -> bool {
         let (range, step) = part.split_once('/').unwrap_or((part, "1"));
         let step_ok = step.parse::<u32>().is_ok_and(|s| s > 0);
         let in_range = |s: &str| s.parse::<u32>().is_ok_and(|n| n >= min && n <= max);
-        let range_ok = range == "*"
-            || in_range(range)
-            || range.split_once('-').is_some_and(|(a, b)| in_range(a) && in_range(b));
+        let range_ok =
+            range == "*" || in_range(range) || range.split_once('-').is_some_and(|(a, b)| in_range(a) && in_range(b));
         step_ok && range_ok
     })
 }

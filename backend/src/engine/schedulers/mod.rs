@@ -87,7 +87,11 @@ mod tests {
 
     #[test]
     fn single_branch_takes_only_its_branch() {
-        let s = sched(SchedulerKind::SingleBranch { branch: "main".into(), tree_stable_timer: 0, filter: ChangeFilter::default() });
+        let s = sched(SchedulerKind::SingleBranch {
+            branch: "main".into(),
+            tree_stable_timer: 0,
+            filter: ChangeFilter::default(),
+        });
         assert_eq!(decide(&s, &change("main")), Decision::BuildNow);
         assert_eq!(decide(&s, &change("dev")), Decision::Ignore);
         assert_eq!(decide(&s, &NewChange::default()), Decision::Ignore);
@@ -95,7 +99,11 @@ mod tests {
 
     #[test]
     fn a_tree_stable_timer_holds_changes() {
-        let s = sched(SchedulerKind::SingleBranch { branch: "main".into(), tree_stable_timer: 30, filter: ChangeFilter::default() });
+        let s = sched(SchedulerKind::SingleBranch {
+            branch: "main".into(),
+            tree_stable_timer: 30,
+            filter: ChangeFilter::default(),
+        });
         assert_eq!(decide(&s, &change("main")), Decision::Hold { timer: 30 });
         assert!(!is_stable(&[100, 120], 30, 149));
         assert!(is_stable(&[100, 120], 30, 150));
@@ -104,7 +112,11 @@ mod tests {
 
     #[test]
     fn any_branch_applies_its_filter() {
-        let filter = ChangeFilter { projects: vec!["app".into()], branches: vec!["main".into(), "dev".into()], ..Default::default() };
+        let filter = ChangeFilter {
+            projects: vec!["app".into()],
+            branches: vec!["main".into(), "dev".into()],
+            ..Default::default()
+        };
         let s = sched(SchedulerKind::AnyBranch { tree_stable_timer: 0, filter });
         assert_eq!(decide(&s, &change("dev")), Decision::BuildNow);
         assert_eq!(decide(&s, &change("feature")), Decision::Ignore);

@@ -1,0 +1,67 @@
+# Cascade's entry points. `make run` and `make test` are all a newcomer needs.
+
+CARGO ?= cargo
+NPM ?= npm
+PG_ADMIN_URL ?= postgres://postgres@127.0.0.1:5432/test
+QUICKSTART ?= examples/quickstart/cascade.toml
+
+.PHONY: run build frontend frontend-deps test test-backend test-frontend test-system lint openapi fmt bench clean
+
+## Build everything and start a master on the quickstart configuration (SQLite, embedded worker).
+run: build
+	./target/release/cascade start --config $(QUICKSTART)
+
+## The release binary with the SPA embedded, at target/release/cascade.
+build: frontend
+	$(CARGO) build --release --locked
+
+frontend-deps:
+	@if [ ! -d frontend/node_modules ] || [ frontend/package-lock.json -nt frontend/node_modules/.package-lock.json ]; then \
+		cd frontend && $(NPM) ci --no-audit --no-fund; fi
+
+frontend: frontend-deps
+	cd frontend && $(NPM) run build
+
+## Every test: frontend lint and unit tests, backend on SQLite and PostgreSQL, system and browser tests.
+test: test-frontend test-backend test-system
+
+test-frontend: frontend-deps
+	cd frontend && $(NPM) run lint && $(NPM) test && $(NPM) run build
+
+lint:
+	$(CARGO) clippy --locked --all-targets -- -D warnings
+
+test-backend: lint
+	@if command -v cargo-nextest >/dev/null 2>&1; then run="$(CARGO) nextest run --locked --no-fail-fast"; \
+	else run="$(CARGO) test --locked --no-fail-fast"; fi; \
+	echo "== backend tests on SQLite"; $$run || exit 1; \
+	if psql "$(PG_ADMIN_URL)" -Atc 'select 1' >/dev/null 2>&1; then \
+		echo "== backend tests on PostgreSQL ($(PG_ADMIN_URL))"; \
+		CASCADE_TEST_DATABASE_URL="$(PG_ADMIN_URL)" $$run || exit 1; \
+	else \
+		echo "== PostgreSQL does not answer at $(PG_ADMIN_URL): backend tests ran on SQLite only."; \
+		echo "   Start it (pg_ctlcluster 15 main start) or set PG_ADMIN_URL to run them on PostgreSQL too."; \
+	fi
+
+## System and browser tests against the real binary (debug build, SPA read from frontend/dist).
+test-system: frontend
+	$(CARGO) build --locked
+	@test -x /usr/bin/chromium || { echo "Debian's chromium is missing: apt-get install -y chromium (or run .ci/run)"; exit 1; }
+	CASCADE_BIN=$(CURDIR)/target/debug/cascade node --test --test-concurrency=1 tests/system/ tests/browser/
+
+## Regenerate openapi/openapi.json from the code and the SPA's types from it.
+openapi:
+	$(CARGO) run --quiet --locked -- openapi > openapi/openapi.json
+	cd frontend && $(NPM) run gen:api
+
+fmt:
+	$(CARGO) fmt --all
+	cd frontend && $(NPM) run format
+
+## Benchmarks (never part of `make test`): prints a table and writes bench/results.json.
+bench: build
+	scripts/bench.sh
+
+clean:
+	$(CARGO) clean
+	rm -rf frontend/dist

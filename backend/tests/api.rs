@@ -1,0 +1,251 @@
+//! API tests, in-process: the real HTTP app over a real engine and database.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::sync::Arc;
+
+use cascade::config::AuthzRule;
+use cascade::engine::Engine;
+use cascade::engine::clock::SystemClock;
+use poem::http::StatusCode;
+use poem::test::TestClient;
+use serde_json::{Value, json};
+
+use common::{TestDb, wait_finished};
+
+const BODY: &str = r#"
+[[builders]]
+name = "app"
+description = "the app"
+tags = ["t"]
+workers = ["local"]
+steps = [ { name = "say", command = "for i in $(seq 1 30); do echo line $i; done; echo err >&2" } ]
+[[builders]]
+name = "noforce"
+workers = ["local"]
+steps = [ { name = "s", command = "true" } ]
+[[schedulers]]
+name = "force"
+kind = "force"
+builders = ["app"]
+[[schedulers]]
+name = "main"
+kind = "any_branch"
+builders = ["app"]
+[change_hook]
+dialects = { base = {} }
+"#;
+
+struct Api {
+    client: TestClient<poem::endpoint::BoxEndpoint<'static>>,
+    engine: Arc<Engine>,
+    _db: TestDb,
+    _dir: tempfile::TempDir,
+}
+
+async fn api_with(body: &str, tweak: impl FnOnce(&mut cascade::config::Config)) -> Api {
+    let tdb = TestDb::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = common::config(dir.path(), body, &tdb.url);
+    tweak(&mut cfg);
+    let engine = Engine::start(Arc::new(cfg), tdb.db.clone(), Arc::new(SystemClock)).await.unwrap();
+    Api { client: TestClient::new(cascade::server::app(engine.clone())), engine, _db: tdb, _dir: dir }
+}
+
+async fn api() -> Api {
+    api_with(BODY, |_| {}).await
+}
+
+async fn json_of(resp: poem::test::TestResponse) -> Value {
+    resp.0.into_body().into_json().await.unwrap()
+}
+
+async fn force_and_wait(a: &Api) -> Value {
+    let mut rx = a.engine.bus.subscribe();
+    let resp = a.client.post("/api/v1/builders/app/force").body_json(&json!({"reason": "test"})).send().await;
+    resp.assert_status(StatusCode::ACCEPTED);
+    let body = json_of(resp).await;
+    wait_finished(&mut rx, "app", 30).await;
+    body
+}
+
+#[tokio::test]
+async fn builders_list_shows_state_and_last_build() {
+    let a = api().await;
+    let body = json_of(a.client.get("/api/v1/builders").send().await).await;
+    let names: Vec<_> = body["builders"].as_array().unwrap().iter().map(|b| b["name"].as_str().unwrap()).collect();
+    assert_eq!(names, vec!["app", "noforce"]);
+    assert_eq!(body["builders"][0]["can_force"], json!(true));
+    assert_eq!(body["builders"][1]["can_force"], json!(false));
+    assert_eq!(body["builders"][0]["last_build"], Value::Null);
+
+    force_and_wait(&a).await;
+    let body = json_of(a.client.get("/api/v1/builders/app").send().await).await;
+    assert_eq!(body["last_build"]["results"], json!("success"));
+    assert_eq!(body["last_build"]["number"], json!(1));
+    assert_eq!(body["description"], json!("the app"));
+    a.client.get("/api/v1/builders/nope").send().await.assert_status(StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn force_answers_202_403_404_409_and_422() {
+    let a = api().await;
+    let body = force_and_wait(&a).await;
+    assert_eq!(body["buildrequest_ids"].as_array().unwrap().len(), 1);
+    let resp = a.client.post("/api/v1/builders/nope/force").body_json(&json!({})).send().await;
+    resp.assert_status(StatusCode::NOT_FOUND);
+    assert_eq!(json_of(resp).await["error"], json!("not_found"));
+    let resp = a.client.post("/api/v1/builders/noforce/force").body_json(&json!({})).send().await;
+    resp.assert_status(StatusCode::CONFLICT);
+    let resp = a.client.post("/api/v1/builders/app/force").body_json(&json!({"properties": "nope"})).send().await;
+    assert!(resp.0.status().is_client_error(), "{}", resp.0.status());
+
+    let closed = api_with(BODY, |c| c.authz.force_build = AuthzRule::Deny).await;
+    let resp = closed.client.post("/api/v1/builders/app/force").body_json(&json!({})).send().await;
+    resp.assert_status(StatusCode::FORBIDDEN);
+    let body = json_of(resp).await;
+    assert_eq!(body["error"], json!("forbidden"));
+    assert!(body["message"].as_str().unwrap().contains("force_build"));
+}
+
+#[tokio::test]
+async fn builds_are_listed_newest_first_filtered_and_paged() {
+    let a = api().await;
+    force_and_wait(&a).await;
+    force_and_wait(&a).await;
+    let body = json_of(a.client.get("/api/v1/builds").query("limit", &1).send().await).await;
+    assert_eq!(body["builds"][0]["number"], json!(2));
+    assert_eq!(body["next_offset"], json!(1));
+    let body = json_of(a.client.get("/api/v1/builds").query("limit", &1).query("offset", &1).send().await).await;
+    assert_eq!(body["builds"][0]["number"], json!(1));
+    assert_eq!(body["next_offset"], Value::Null);
+    let body = json_of(a.client.get("/api/v1/builds").query("builder", &"noforce").send().await).await;
+    assert_eq!(body["builds"], json!([]));
+    let body =
+        json_of(a.client.get("/api/v1/builds").query("results", &"success").query("builder", &"app").send().await)
+            .await;
+    assert_eq!(body["builds"].as_array().unwrap().len(), 2);
+    let body = json_of(a.client.get("/api/v1/builds").query("results", &"failure").send().await).await;
+    assert_eq!(body["builds"], json!([]));
+    a.client.get("/api/v1/builds").query("results", &"green").send().await.assert_status(StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn a_build_has_its_steps_and_its_log_reads_as_lines_and_text() {
+    let a = api().await;
+    force_and_wait(&a).await;
+    let build = json_of(a.client.get("/api/v1/builders/app/builds/1").send().await).await;
+    assert_eq!(build["results"], json!("success"));
+    assert_eq!(build["steps"][0]["name"], json!("say"));
+    assert_eq!(build["steps"][0]["logs"][0]["slug"], json!("stdio"));
+    a.client.get("/api/v1/builders/app/builds/9").send().await.assert_status(StatusCode::NOT_FOUND);
+
+    let base = "/api/v1/builders/app/builds/1/steps/1/logs/stdio";
+    let lines = json_of(a.client.get(format!("{base}/lines")).send().await).await;
+    let total = lines["total"].as_i64().unwrap();
+    assert!(lines["complete"].as_bool().unwrap());
+    let texts: Vec<_> = lines["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| (l["channel"].as_str().unwrap(), l["text"].as_str().unwrap()))
+        .collect();
+    assert!(texts.contains(&("o", "line 30")) && texts.contains(&("e", "err")) && texts[0].0 == "h", "{texts:?}");
+    let tail = json_of(a.client.get(format!("{base}/lines")).query("offset", &-3).send().await).await;
+    assert_eq!(tail["offset"].as_i64().unwrap(), total - 3);
+    assert_eq!(tail["lines"].as_array().unwrap().len(), 3);
+    let window =
+        json_of(a.client.get(format!("{base}/lines")).query("offset", &5).query("limit", &2).send().await).await;
+    assert_eq!(
+        window["lines"].as_array().unwrap().iter().map(|l| l["number"].as_i64().unwrap()).collect::<Vec<_>>(),
+        vec![5, 6]
+    );
+
+    let raw = a.client.get(format!("{base}/raw")).send().await;
+    raw.assert_status_is_ok();
+    raw.assert_content_type("text/plain; charset=utf-8");
+    let text = raw.0.into_body().into_string().await.unwrap();
+    assert!(text.starts_with("line 1\n") && text.contains("line 30\nerr\n"), "{text}");
+    assert!(!text.contains("argv"), "header lines are left out of the raw text");
+    a.client
+        .get("/api/v1/builders/app/builds/1/steps/1/logs/nope/raw")
+        .send()
+        .await
+        .assert_status(StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn the_base_hook_creates_changes_or_refuses_with_a_reason() {
+    let a = api().await;
+    let mut rx = a.engine.bus.subscribe();
+    let resp = a
+        .client
+        .post("/change_hook/base")
+        .content_type("application/x-www-form-urlencoded")
+        .body("author=alice&comments=hello&branch=main&revision=abc&files=%5B%22a.c%22%5D")
+        .send()
+        .await;
+    resp.assert_status(StatusCode::ACCEPTED);
+    let ids = json_of(resp).await["change_ids"].clone();
+    assert_eq!(ids.as_array().unwrap().len(), 1);
+    wait_finished(&mut rx, "app", 30).await;
+    let change = json_of(a.client.get(format!("/api/v1/changes/{}", ids[0])).send().await).await;
+    assert_eq!((change["author"].clone(), change["files"].clone()), (json!("alice"), json!(["a.c"])));
+
+    let bad =
+        a.client.post("/change_hook/base").content_type("application/json").body(r#"{"comments":"x"}"#).send().await;
+    bad.assert_status(StatusCode::BAD_REQUEST);
+    assert!(json_of(bad).await["message"].as_str().unwrap().contains("author"));
+    let big = "a".repeat(cascade::hooks::MAX_BODY + 1);
+    a.client.post("/change_hook/base").body(big).send().await.assert_status(StatusCode::PAYLOAD_TOO_LARGE);
+    a.client
+        .post("/change_hook/base")
+        .content_type("text/xml")
+        .body("<x/>")
+        .send()
+        .await
+        .assert_status(StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    a.client.post("/change_hook/github").body("{}").send().await.assert_status(StatusCode::NOT_FOUND);
+    let changes = json_of(a.client.get("/api/v1/changes").send().await).await;
+    assert_eq!(changes["changes"].as_array().unwrap().len(), 1, "refused requests created nothing");
+}
+
+#[tokio::test]
+async fn the_waterfall_view_has_builders_and_builds_with_steps() {
+    let a = api().await;
+    force_and_wait(&a).await;
+    let body = json_of(a.client.get("/api/v1/views/waterfall").send().await).await;
+    assert_eq!(body["builders"].as_array().unwrap().len(), 2);
+    assert_eq!(body["builds"][0]["builder"], json!("app"));
+    assert_eq!(body["builds"][0]["steps"][0]["results"], json!("success"));
+    let body = json_of(a.client.get("/api/v1/views/waterfall").query("builder", &"noforce").send().await).await;
+    assert_eq!((body["builders"].as_array().unwrap().len(), body["builds"].as_array().unwrap().len()), (1, 0));
+}
+
+#[tokio::test]
+async fn spa_routes_serve_the_app_and_server_routes_answer() {
+    let a = api().await;
+    for path in ["/", "/waterfall", "/builders/app/builds/1", "/grid", "/buildslaves", "/users/table/1"] {
+        let resp = a.client.get(path).send().await;
+        assert!(resp.0.status() == StatusCode::OK || resp.0.status() == StatusCode::SERVICE_UNAVAILABLE, "{path}");
+    }
+    a.client.get("/healthz").send().await.assert_status_is_ok();
+    let robots = a.client.get("/robots.txt").send().await.0.into_body().into_string().await.unwrap();
+    assert!(robots.contains("Disallow: /waterfall"));
+    let spec = json_of(a.client.get("/api/openapi.json").send().await).await;
+    assert!(spec["paths"]["/builders/{name}/force"]["post"].is_object());
+    a.client.get("/api/docs/").send().await.assert_status_is_ok();
+}
+
+#[test]
+fn the_committed_openapi_document_is_current() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../openapi/openapi.json");
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    let current = cascade::api::spec_json();
+    assert!(
+        committed.trim_end() == current.trim_end(),
+        "openapi/openapi.json is stale: run `make openapi` and commit the result"
+    );
+}
