@@ -171,8 +171,14 @@ impl Engine {
         let argv = argv(cfg, build);
         let workdir = format!("{}/{}", build.builder, cfg.workdir.as_deref().unwrap_or("build"));
         let mut env: BTreeMap<String, String> = cfg.env.clone();
-        env.insert("BUILDBOT_BUILDER".into(), build.builder.clone());
+        env.insert("CASCADE_BUILDER".into(), build.builder.clone());
         env.insert("CASCADE_BUILD_NUMBER".into(), build.number.to_string());
+        if let Some(branch) = &build.branch {
+            env.insert("CASCADE_BRANCH".into(), branch.clone());
+        }
+        if let Some(revision) = &build.revision {
+            env.insert("CASCADE_REVISION".into(), revision.clone());
+        }
         let mut buffer = LogBuffer::new();
         buffer.push(Channel::Header, &format!("argv: {argv:?}\nworkdir: {workdir}\n"));
         for (k, v) in &cfg.env {

@@ -1,0 +1,93 @@
+"""Small helpers shared by the benchmark scripts (standard library only)."""
+
+import http.client
+import json
+import sys
+import time
+import urllib.parse
+
+
+def fail(message):
+    """Prints `bench: message` to stderr and exits 1."""
+    print(f"bench: {message}", file=sys.stderr)
+    sys.exit(1)
+
+
+def split_url(url):
+    """('127.0.0.1', 8010, '/prefix') from 'http://127.0.0.1:8010/prefix'."""
+    u = urllib.parse.urlsplit(url)
+    if u.scheme != "http" or not u.hostname:
+        fail(f"not an http URL: {url}")
+    return u.hostname, u.port or 80, u.path.rstrip("/")
+
+
+class Client:
+    """One keep-alive HTTP/1.1 connection to the master, reconnecting when it drops."""
+
+    def __init__(self, base_url, timeout=10.0):
+        self.host, self.port, self.prefix = split_url(base_url)
+        self.timeout = timeout
+        self.conn = None
+
+    def request(self, method, path, body=None, headers=None):
+        """Returns (status, body bytes)."""
+        for attempt in (1, 2):
+            if self.conn is None:
+                self.conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+            try:
+                self.conn.request(method, self.prefix + path, body=body, headers=headers or {})
+                resp = self.conn.getresponse()
+                data = resp.read()
+                if resp.getheader("connection", "").lower() == "close":
+                    self.close()
+                return resp.status, data
+            except (http.client.HTTPException, ConnectionError, OSError):
+                self.close()
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def get_json(self, path):
+        status, data = self.request("GET", path)
+        if status != 200:
+            raise RuntimeError(f"GET {path} answered {status}: {data[:300]!r}")
+        return json.loads(data)
+
+    def close(self):
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
+
+def rss_kb(pid, field="VmRSS"):
+    """A memory field of /proc/PID/status in kB, or None once the process is gone."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def wait_until(probe, timeout, interval, what):
+    """Calls probe() until it returns something truthy, which is returned; fails after timeout s."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while True:
+        try:
+            value = probe()
+            if value:
+                return value
+            last = value
+        except Exception as e:  # noqa: BLE001 - reported on timeout
+            last = e
+        if time.monotonic() > deadline:
+            fail(f"timed out after {timeout:.0f} s waiting for {what} (last: {last!r})")
+        time.sleep(interval)
+
+
+def emit(obj):
+    """Prints one compact JSON line (no spaces, so bash can `read` it as one word)."""
+    print(json.dumps(obj, separators=(",", ":")), flush=True)
