@@ -2,6 +2,7 @@
 //! One module per concern; see DESIGN.md §1 for the map.
 
 pub mod api;
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod db;

@@ -11,7 +11,7 @@ use poem::middleware::Tracing;
 use poem::{EndpointExt, Route, get, handler, post};
 
 use crate::engine::Engine;
-use crate::{api, hooks, web};
+use crate::{api, hooks, web, worker};
 
 #[handler]
 fn healthz() -> &'static str {
@@ -24,6 +24,7 @@ pub fn app(engine: Arc<Engine>) -> BoxEndpoint<'static> {
     let spec = service.spec_endpoint();
     let docs = service.swagger_ui();
     Route::new()
+        .at("/api/v1/worker/connect", get(worker::server::connect))
         .nest("/api/v1", service)
         .at("/api/openapi.json", spec)
         .nest("/api/docs", docs)

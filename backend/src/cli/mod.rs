@@ -48,6 +48,24 @@ pub enum Command {
         #[arg(long, short, default_value = "cascade.toml", env = "CASCADE_CONFIG")]
         config: PathBuf,
     },
+    /// Run a remote worker that connects to a master and runs its builds.
+    Worker {
+        /// The master's address, e.g. http://ci.example.org:8010/
+        #[arg(long, env = "CASCADE_MASTER")]
+        master: String,
+        /// This worker's name, as configured in the master's [[workers]].
+        #[arg(long, env = "CASCADE_WORKER_NAME")]
+        name: String,
+        /// A file holding this worker's password.
+        #[arg(long)]
+        password_file: PathBuf,
+        /// Where builds run (created if missing).
+        #[arg(long, default_value = ".")]
+        basedir: PathBuf,
+        /// Run at most this many builds at once (the master's max_builds still applies).
+        #[arg(long)]
+        max_builds: Option<u32>,
+    },
     /// Print the OpenAPI document of the JSON API.
     Openapi,
 }
@@ -58,6 +76,9 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Init { dir, force } => init(&dir, force),
         Command::Checkconfig { file } => return checkconfig(&file),
         Command::Start { config } => start(&config).await,
+        Command::Worker { master, name, password_file, basedir, max_builds } => {
+            worker(master, name, &password_file, basedir, max_builds).await
+        }
         Command::Openapi => {
             println!("{}", crate::api::spec_json());
             Ok(())
@@ -133,6 +154,30 @@ async fn start(path: &Path) -> Result<()> {
     db.close().await;
     println!("Cascade master stopped.");
     Ok(())
+}
+
+async fn worker(
+    master: String,
+    name: String,
+    password_file: &Path,
+    basedir: PathBuf,
+    max_builds: Option<u32>,
+) -> Result<()> {
+    let password = std::fs::read_to_string(password_file)
+        .with_context(|| format!("cannot read the password file {}", password_file.display()))?
+        .trim_end_matches(['\n', '\r'])
+        .to_owned();
+    std::fs::create_dir_all(&basedir).with_context(|| format!("cannot create {}", basedir.display()))?;
+    let basedir = basedir.canonicalize().with_context(|| format!("cannot resolve {}", basedir.display()))?;
+    println!("Cascade worker \"{name}\" running builds in {}; connecting to {master}", basedir.display());
+    let options = crate::worker::client::Options { master, name, password, basedir, max_builds };
+    tokio::select! {
+        result = crate::worker::client::run(options) => result.map_err(anyhow::Error::from),
+        _ = shutdown_signal() => {
+            println!("Cascade worker stopped.");
+            Ok(())
+        }
+    }
 }
 
 /// Resolves on SIGINT or SIGTERM.

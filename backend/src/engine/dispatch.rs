@@ -10,8 +10,6 @@ use super::bus::Event;
 use super::{Engine, EngineError};
 use crate::db::{self, builds::NewBuild};
 use crate::model::{Build, WorkerId};
-use crate::worker::embedded::Link;
-use crate::worker::protocol::WorkerMsg;
 
 /// Looks for work whenever woken, and every second in case another master queued some.
 pub(super) async fn run(engine: Arc<Engine>) {
@@ -93,44 +91,5 @@ impl Engine {
         tx.commit().await?;
         self.bus.publish(Event::BuildStarted(build.clone()));
         Ok(Some(build))
-    }
-
-    /// Takes over a worker connection: waits for its hello, registers it, routes its
-    /// messages to the steps they belong to, and unregisters it when it goes away.
-    pub fn attach_worker(self: &Arc<Self>, link: Link) {
-        let engine = self.clone();
-        self.spawn(async move {
-            let Link { to_worker, mut from_worker } = link;
-            let Some(WorkerMsg::Hello { name, info, version }) = from_worker.recv().await else { return };
-            let Some(id) = engine.workers.connect(&name, to_worker, info.clone(), version.clone()) else {
-                tracing::warn!(worker = name, "a worker that is not configured tried to connect");
-                return;
-            };
-            if let Ok(mut conn) = engine.db.acquire().await {
-                let info = serde_json::to_value(&info).unwrap_or_default();
-                let _ = db::workers::set_connected(conn.conn(), id, engine.master, &info, &version, engine.clock.now())
-                    .await;
-            }
-            tracing::info!(worker = name, "worker connected");
-            engine.bus.publish(Event::WorkerConnected { name: name.clone() });
-            engine.wake();
-            while let Some(msg) = from_worker.recv().await {
-                match msg {
-                    WorkerMsg::Output { step, stream, data } => {
-                        engine.workers.deliver(step, super::workers::StepEvent::Output(stream, data));
-                    }
-                    WorkerMsg::StepFinished { step, exit_code, error } => {
-                        engine.workers.deliver(step, super::workers::StepEvent::Finished { exit_code, error });
-                    }
-                    WorkerMsg::Pong { .. } | WorkerMsg::Hello { .. } => {}
-                }
-            }
-            engine.workers.disconnect(&name);
-            if let Ok(mut conn) = engine.db.acquire().await {
-                let _ = db::workers::set_disconnected(conn.conn(), id, engine.clock.now()).await;
-            }
-            tracing::info!(worker = name, "worker disconnected");
-            engine.bus.publish(Event::WorkerDisconnected { name });
-        });
     }
 }

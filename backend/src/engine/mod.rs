@@ -4,6 +4,7 @@
 
 pub mod bus;
 pub mod clock;
+mod connections;
 mod dispatch;
 mod error;
 pub mod logs;
@@ -49,6 +50,8 @@ pub struct Engine {
     /// Connected workers and running steps.
     pub workers: Registry,
     builder_ids: HashMap<String, BuilderId>,
+    /// argon2 hashes of the remote workers' passwords, made at start.
+    worker_hashes: HashMap<String, String>,
     wake: Notify,
     shutdown: CancellationToken,
     tasks: TaskTracker,
@@ -75,6 +78,14 @@ impl Engine {
         }
         db::workers::disconnect_all(tx.conn(), master).await?;
         tx.commit().await?;
+        let mut worker_hashes = HashMap::new();
+        for w in config.workers.iter().filter(|w| !w.embedded) {
+            let Some(secret) = &w.password else { continue };
+            let plain = secret.resolve().map_err(|e| EngineError::Invalid(format!("worker `{}`: {e}", w.name)))?;
+            let hash =
+                crate::auth::password::hash_async(plain).await.map_err(|e| EngineError::Invalid(e.to_string()))?;
+            worker_hashes.insert(w.name.clone(), hash);
+        }
 
         let engine = Arc::new(Engine {
             db,
@@ -85,6 +96,7 @@ impl Engine {
             master_name,
             workers: registry,
             builder_ids,
+            worker_hashes,
             wake: Notify::new(),
             shutdown: CancellationToken::new(),
             tasks: TaskTracker::new(),

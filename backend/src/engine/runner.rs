@@ -125,7 +125,10 @@ impl Engine {
         if let Err(e) = self.finish_build(&build, results, last_step.as_deref()).await {
             tracing::error!(error = ?e, build = build.id.0, "could not record the end of a build");
         }
-        self.workers.release(&worker);
+        if let Some(goodbye) = self.workers.release(&worker) {
+            tracing::info!(worker, "worker finished its last build before shutting down");
+            let _ = goodbye.send(crate::worker::protocol::MasterMsg::Shutdown).await;
+        }
         self.wake();
     }
 
@@ -187,7 +190,7 @@ impl Engine {
         let warn_on = cfg.warn_on.as_deref().and_then(|p| Regex::new(p).ok());
         let started = Instant::now();
         let run = RunStep { step: 0, argv, env, workdir, timeout: cfg.timeout };
-        let mut rx = self.workers.start_step(worker, run).await;
+        let (_token, mut rx) = self.workers.start_step(worker, run).await;
         let mut warnings = 0usize;
         let mut partial = String::new();
         let mut flush = tokio::time::interval(FLUSH_EVERY);

@@ -1,11 +1,12 @@
-//! The master's view of its workers: which are connected, how many builds each runs, and
-//! the routing of each running step's output back to the build that waits for it.
+//! The master's view of its workers: which are connected (and over which connection),
+//! paused or shutting down gracefully, how many builds each runs, the routing of each
+//! running step's output back to its build, and pings waiting for their pong.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 use crate::model::WorkerId;
 use crate::worker::protocol::{MasterMsg, RunStep, StepError, Stream};
@@ -26,31 +27,50 @@ pub enum StepEvent {
     Lost,
 }
 
-/// A worker as the views see it.
+/// A worker as the workers page sees it.
 #[derive(Clone, Debug)]
 pub struct WorkerStatus {
     /// Configured name.
     pub name: String,
     /// Whether it is connected now.
     pub connected: bool,
+    /// Where it connected from ("embedded" or an address).
+    pub peer: Option<String>,
     /// Builds running on it.
     pub running: usize,
     /// Most builds it runs at once.
     pub max_builds: usize,
+    /// Paused workers take no new builds.
+    pub paused: bool,
+    /// Shutting down: finishing its builds, taking no new ones.
+    pub graceful: bool,
     /// Host info from its hello.
-    pub info: std::collections::BTreeMap<String, String>,
+    pub info: BTreeMap<String, String>,
     /// Its version.
     pub version: Option<String>,
+    /// Epoch seconds of its last message.
+    pub last_seen: Option<i64>,
+}
+
+#[derive(Debug)]
+struct Connection {
+    generation: u64,
+    sender: mpsc::Sender<MasterMsg>,
+    peer: String,
+    max_builds: usize,
 }
 
 #[derive(Debug)]
 struct Entry {
     id: WorkerId,
-    sender: Option<mpsc::Sender<MasterMsg>>,
     max_builds: usize,
+    conn: Option<Connection>,
     running: usize,
-    info: std::collections::BTreeMap<String, String>,
+    paused: bool,
+    graceful: bool,
+    info: BTreeMap<String, String>,
     version: Option<String>,
+    last_seen: Option<i64>,
 }
 
 #[derive(Debug)]
@@ -64,44 +84,93 @@ struct Route {
 pub struct Registry {
     workers: Mutex<HashMap<String, Entry>>,
     routes: Mutex<HashMap<u64, Route>>,
+    pings: Mutex<HashMap<u64, oneshot::Sender<()>>>,
     next_token: AtomicU64,
 }
 
+/// Why a worker action could not be done.
+#[derive(Debug, PartialEq, Eq)]
+pub enum WorkerActionError {
+    /// No such worker is configured.
+    Unknown,
+    /// It is not connected.
+    NotConnected,
+}
+
 impl Registry {
+    fn token(&self) -> u64 {
+        self.next_token.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
     /// Declares a configured worker (not yet connected).
     pub fn configure(&self, name: &str, id: WorkerId, max_builds: usize) {
         if let Ok(mut w) = self.workers.lock() {
             w.insert(
                 name.to_owned(),
-                Entry { id, sender: None, max_builds, running: 0, info: Default::default(), version: None },
+                Entry {
+                    id,
+                    max_builds,
+                    conn: None,
+                    running: 0,
+                    paused: false,
+                    graceful: false,
+                    info: BTreeMap::new(),
+                    version: None,
+                    last_seen: None,
+                },
             );
         }
     }
 
-    /// Records a connection; returns the worker's id, or `None` for an unknown name.
+    /// Records a connection, replacing any older one of the same worker (whose running
+    /// steps are lost). Returns the worker's id and the connection's generation.
     pub fn connect(
         &self,
         name: &str,
         sender: mpsc::Sender<MasterMsg>,
-        info: std::collections::BTreeMap<String, String>,
-        version: String,
-    ) -> Option<WorkerId> {
-        let mut workers = self.workers.lock().ok()?;
-        let entry = workers.get_mut(name)?;
-        entry.sender = Some(sender);
-        entry.info = info;
-        entry.version = Some(version);
-        Some(entry.id)
-    }
-
-    /// Records that a worker went away and tells every step running on it.
-    pub fn disconnect(&self, name: &str) -> Option<WorkerId> {
-        let id = {
+        peer: &str,
+        hello: (BTreeMap<String, String>, String, Option<u32>),
+        now: i64,
+    ) -> Option<(WorkerId, u64)> {
+        let generation = self.token();
+        let (info, version, max_builds) = hello;
+        let replaced = {
             let mut workers = self.workers.lock().ok()?;
             let entry = workers.get_mut(name)?;
-            entry.sender = None;
-            entry.id
+            let limit = max_builds.map(|m| (m as usize).clamp(1, entry.max_builds)).unwrap_or(entry.max_builds);
+            let old = entry.conn.replace(Connection { generation, sender, peer: peer.to_owned(), max_builds: limit });
+            entry.info = info;
+            entry.version = Some(version);
+            entry.last_seen = Some(now);
+            entry.graceful = false;
+            (old.is_some(), entry.id)
         };
+        if replaced.0 {
+            self.lose_steps_of(name);
+        }
+        Some((replaced.1, generation))
+    }
+
+    /// Records that a connection went away (unless a newer one replaced it) and tells every
+    /// step running on it. Returns whether this connection was the current one.
+    pub fn disconnect(&self, name: &str, generation: u64) -> bool {
+        let current = {
+            let Ok(mut workers) = self.workers.lock() else { return false };
+            match workers.get_mut(name) {
+                Some(entry) if entry.conn.as_ref().is_some_and(|c| c.generation == generation) => {
+                    entry.conn = None;
+                    true
+                }
+                _ => false,
+            }
+        };
+        if current {
+            self.lose_steps_of(name);
+        }
+        current
+    }
+
+    fn lose_steps_of(&self, name: &str) {
         if let Ok(mut routes) = self.routes.lock() {
             routes.retain(|_, route| {
                 if route.worker == name {
@@ -112,16 +181,27 @@ impl Registry {
                 }
             });
         }
-        Some(id)
     }
 
-    /// Takes a build slot on the first connected worker among `candidates` that has one.
+    /// Notes that a worker was heard from.
+    pub fn touch(&self, name: &str, now: i64) {
+        if let Ok(mut workers) = self.workers.lock()
+            && let Some(entry) = workers.get_mut(name)
+        {
+            entry.last_seen = Some(now);
+        }
+    }
+
+    /// Takes a build slot on the first connected, unpaused, not-stopping worker among
+    /// `candidates` that has one.
     pub fn reserve(&self, candidates: &[String]) -> Option<(String, WorkerId)> {
         let mut workers = self.workers.lock().ok()?;
         for name in candidates {
             if let Some(entry) = workers.get_mut(name)
-                && entry.sender.is_some()
-                && entry.running < entry.max_builds
+                && let Some(conn) = &entry.conn
+                && !entry.paused
+                && !entry.graceful
+                && entry.running < conn.max_builds
             {
                 entry.running += 1;
                 return Some((name.clone(), entry.id));
@@ -130,21 +210,66 @@ impl Registry {
         None
     }
 
-    /// Gives back a build slot.
-    pub fn release(&self, name: &str) {
-        if let Ok(mut workers) = self.workers.lock()
-            && let Some(entry) = workers.get_mut(name)
-        {
-            entry.running = entry.running.saturating_sub(1);
+    /// Gives back a build slot. Returns the worker's connection when it is shutting down
+    /// gracefully and has just finished its last build, so the caller can say goodbye.
+    pub fn release(&self, name: &str) -> Option<mpsc::Sender<MasterMsg>> {
+        let mut workers = self.workers.lock().ok()?;
+        let entry = workers.get_mut(name)?;
+        entry.running = entry.running.saturating_sub(1);
+        if entry.graceful && entry.running == 0 { entry.conn.as_ref().map(|c| c.sender.clone()) } else { None }
+    }
+
+    /// Pauses or unpauses a worker.
+    pub fn set_paused(&self, name: &str, paused: bool) -> Result<(), WorkerActionError> {
+        let mut workers = self.workers.lock().map_err(|_| WorkerActionError::Unknown)?;
+        let entry = workers.get_mut(name).ok_or(WorkerActionError::Unknown)?;
+        entry.paused = paused;
+        Ok(())
+    }
+
+    /// Starts a graceful shutdown; returns the connection to say goodbye on at once when
+    /// nothing is running.
+    pub fn set_graceful(&self, name: &str) -> Result<Option<mpsc::Sender<MasterMsg>>, WorkerActionError> {
+        let mut workers = self.workers.lock().map_err(|_| WorkerActionError::Unknown)?;
+        let entry = workers.get_mut(name).ok_or(WorkerActionError::Unknown)?;
+        let conn = entry.conn.as_ref().ok_or(WorkerActionError::NotConnected)?;
+        entry.graceful = true;
+        Ok((entry.running == 0).then(|| conn.sender.clone()))
+    }
+
+    /// Sends a ping; the receiver resolves when the pong arrives.
+    pub async fn ping(&self, name: &str) -> Result<oneshot::Receiver<()>, WorkerActionError> {
+        let sender = {
+            let workers = self.workers.lock().map_err(|_| WorkerActionError::Unknown)?;
+            let entry = workers.get(name).ok_or(WorkerActionError::Unknown)?;
+            entry.conn.as_ref().ok_or(WorkerActionError::NotConnected)?.sender.clone()
+        };
+        let nonce = self.token();
+        let (tx, rx) = oneshot::channel();
+        if let Ok(mut pings) = self.pings.lock() {
+            pings.insert(nonce, tx);
+        }
+        if sender.send(MasterMsg::Ping { nonce }).await.is_err() {
+            return Err(WorkerActionError::NotConnected);
+        }
+        Ok(rx)
+    }
+
+    /// A pong arrived.
+    pub fn pong(&self, nonce: u64) {
+        let waiting = self.pings.lock().ok().and_then(|mut p| p.remove(&nonce));
+        if let Some(tx) = waiting {
+            let _ = tx.send(());
         }
     }
 
-    /// Sends a step to a worker; the returned receiver hears its output and its end.
-    pub async fn start_step(&self, worker: &str, mut step: RunStep) -> mpsc::UnboundedReceiver<StepEvent> {
-        let token = self.next_token.fetch_add(1, Ordering::Relaxed) + 1;
+    /// Sends a step to a worker; the returned receiver hears its output and its end. The
+    /// token identifies the step for [`Registry::interrupt`].
+    pub async fn start_step(&self, worker: &str, mut step: RunStep) -> (u64, mpsc::UnboundedReceiver<StepEvent>) {
+        let token = self.token();
         step.step = token;
         let (tx, rx) = mpsc::unbounded_channel();
-        let sender = self.workers.lock().ok().and_then(|w| w.get(worker).and_then(|e| e.sender.clone()));
+        let sender = self.sender(worker);
         match sender {
             Some(sender) => {
                 if let Ok(mut routes) = self.routes.lock() {
@@ -159,7 +284,19 @@ impl Registry {
                 let _ = tx.send(StepEvent::Lost);
             }
         }
-        rx
+        (token, rx)
+    }
+
+    fn sender(&self, worker: &str) -> Option<mpsc::Sender<MasterMsg>> {
+        self.workers.lock().ok().and_then(|w| w.get(worker).and_then(|e| e.conn.as_ref().map(|c| c.sender.clone())))
+    }
+
+    /// Asks the worker running step `token` to kill it.
+    pub async fn interrupt(&self, token: u64) {
+        let worker = self.routes.lock().ok().and_then(|r| r.get(&token).map(|r| r.worker.clone()));
+        if let Some(sender) = worker.and_then(|w| self.sender(&w)) {
+            let _ = sender.send(MasterMsg::Interrupt { step: token }).await;
+        }
     }
 
     /// Delivers a worker's message about step `token`; returns false when nobody listens.
@@ -179,9 +316,17 @@ impl Registry {
         }
     }
 
+    /// Interrupts every running step (the master is stopping).
+    pub async fn interrupt_all(&self) {
+        let tokens: Vec<u64> = self.routes.lock().map(|r| r.keys().copied().collect()).unwrap_or_default();
+        for token in tokens {
+            self.interrupt(token).await;
+        }
+    }
+
     /// Whether a worker is connected.
     pub fn is_connected(&self, name: &str) -> bool {
-        self.workers.lock().map(|w| w.get(name).is_some_and(|e| e.sender.is_some())).unwrap_or(false)
+        self.workers.lock().map(|w| w.get(name).is_some_and(|e| e.conn.is_some())).unwrap_or(false)
     }
 
     /// Every configured worker's status, by name.
@@ -191,30 +336,18 @@ impl Registry {
             .iter()
             .map(|(name, e)| WorkerStatus {
                 name: name.clone(),
-                connected: e.sender.is_some(),
+                connected: e.conn.is_some(),
+                peer: e.conn.as_ref().map(|c| c.peer.clone()),
                 running: e.running,
-                max_builds: e.max_builds,
+                max_builds: e.conn.as_ref().map(|c| c.max_builds).unwrap_or(e.max_builds),
+                paused: e.paused,
+                graceful: e.graceful,
                 info: e.info.clone(),
                 version: e.version.clone(),
+                last_seen: e.last_seen,
             })
             .collect();
         out.sort_by(|a, b| a.name.cmp(&b.name));
         out
-    }
-}
-
-impl Registry {
-    /// Interrupts every running step (the master is stopping).
-    pub async fn interrupt_all(&self) {
-        let targets: Vec<(u64, mpsc::Sender<MasterMsg>)> = {
-            let (Ok(routes), Ok(workers)) = (self.routes.lock(), self.workers.lock()) else { return };
-            routes
-                .iter()
-                .filter_map(|(token, r)| workers.get(&r.worker).and_then(|w| w.sender.clone()).map(|s| (*token, s)))
-                .collect()
-        };
-        for (token, sender) in targets {
-            let _ = sender.send(MasterMsg::Interrupt { step: token }).await;
-        }
     }
 }

@@ -73,7 +73,11 @@ pub async fn change_hook(
     let parse: fn(&HookRequest) -> Result<Vec<NewChange>, HookError> = match dialect.as_str() {
         "base" if dialects.base.is_some() => base::parse,
         _ => {
-            return error(StatusCode::NOT_FOUND, "not_found", format!("change hook dialect `{dialect}` is not enabled"));
+            return error(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                format!("change hook dialect `{dialect}` is not enabled"),
+            );
         }
     };
     let body = match body.into_bytes_limit(MAX_BODY).await {

@@ -1,7 +1,10 @@
-//! The worker side of Cascade: the protocol spoken between master and worker, the executor
-//! that runs a step's command, and the embedded worker that runs inside the master through
-//! the same messages a remote worker exchanges over its connection.
+//! Workers, both ends: the protocol spoken between master and worker, the executor that
+//! runs a step's command, the session loop shared by the embedded and the remote worker,
+//! the remote worker's client and the master's WebSocket endpoint for it.
 
+pub mod client;
 pub mod embedded;
 pub mod executor;
 pub mod protocol;
+pub mod server;
+pub mod session;

@@ -24,8 +24,19 @@ pub enum MasterMsg {
         /// Echoed back.
         nonce: u64,
     },
-    /// Finish running steps, take no new ones, then disconnect.
+    /// Disconnect and do not come back (the master sends it once a gracefully stopping
+    /// worker has finished its builds).
     Shutdown,
+    /// The hello was accepted.
+    Accepted {
+        /// The master's name.
+        master: String,
+    },
+    /// The hello was refused; the connection closes.
+    Rejected {
+        /// Why.
+        reason: String,
+    },
 }
 
 /// A command to run.
@@ -63,6 +74,12 @@ pub enum WorkerMsg {
     Hello {
         /// The worker's configured name.
         name: String,
+        /// Its password (remote workers; the embedded worker sends none).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        password: Option<String>,
+        /// Most builds it will run at once, if it limits them below the master's setting.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_builds: Option<u32>,
         /// Host information (os, arch, hostname, cpus).
         info: BTreeMap<String, String>,
         /// Cascade version of the worker.
