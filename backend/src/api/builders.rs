@@ -9,9 +9,10 @@ use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 
+use super::authz::require;
 use super::types::Builder;
-use super::{ApiError, Tag};
-use crate::config::AuthzRule;
+use super::{ActionBody, ActionResult, ApiError, Tag};
+use crate::auth::authz::Action;
 use crate::engine::Engine;
 use crate::model::ForceRequest;
 
@@ -56,6 +57,26 @@ pub enum ForceResponse {
     Accepted(Json<Forced>),
 }
 
+/// One worker's answer to a ping.
+#[derive(Debug, Object)]
+pub struct WorkerPing {
+    /// The worker.
+    pub worker: String,
+    /// Whether it answered.
+    pub replied: bool,
+    /// Round trip in milliseconds.
+    pub rtt_ms: Option<i64>,
+    /// Why it did not answer.
+    pub error: Option<String>,
+}
+
+/// The answers to a builder ping.
+#[derive(Debug, Object)]
+pub struct PingResults {
+    /// One entry per worker of the builder.
+    pub workers: Vec<WorkerPing>,
+}
+
 #[OpenApi(tag = "Tag::Builders")]
 impl BuildersApi {
     /// Lists the builders with their current state and last build.
@@ -79,13 +100,11 @@ impl BuildersApi {
         name: Path<String>,
         body: Json<ForceBody>,
     ) -> Result<ForceResponse, ApiError> {
-        if engine.config.authz.force_build != AuthzRule::Allow {
-            return Err(ApiError::forbidden("forcing builds is not allowed ([authz] force_build)"));
-        }
+        let who = require(&engine, Action::ForceBuild, None)?;
         let body = body.0;
         let request = ForceRequest {
             reason: body.reason.unwrap_or_default(),
-            owner: None,
+            owner: who.actor,
             branch: body.branch.filter(|b| !b.is_empty()),
             revision: body.revision.filter(|r| !r.is_empty()),
             properties: body.properties.unwrap_or_default(),
@@ -95,5 +114,52 @@ impl BuildersApi {
             buildset_id: set.0,
             buildrequest_ids: requests.into_iter().map(|r| r.0).collect(),
         })))
+    }
+
+    /// Queues a build of every builder that has a force scheduler.
+    #[oai(path = "/builders/_all/force", method = "post", operation_id = "force_all_builds")]
+    async fn force_all_builds(
+        &self,
+        engine: Data<&Arc<Engine>>,
+        body: Json<ForceBody>,
+    ) -> Result<Json<ActionResult>, ApiError> {
+        let who = require(&engine, Action::ForceAllBuilds, None)?;
+        let body = body.0;
+        let mut n = 0;
+        for builder in engine.builders_overview().await?.into_iter().filter(|b| b.can_force) {
+            let request = ForceRequest {
+                reason: body.reason.clone().unwrap_or_default(),
+                owner: who.actor.clone(),
+                branch: body.branch.clone().filter(|b| !b.is_empty()),
+                revision: body.revision.clone().filter(|r| !r.is_empty()),
+                properties: body.properties.clone().unwrap_or_default(),
+            };
+            engine.force(&builder.name, request).await?;
+            n += 1;
+        }
+        Ok(Json(ActionResult { message: format!("forced {n} builder(s)"), count: Some(n) }))
+    }
+
+    /// Pings every worker of the builder and says which answered.
+    #[oai(path = "/builders/:name/ping", method = "post", operation_id = "ping_builder")]
+    async fn ping_builder(
+        &self,
+        engine: Data<&Arc<Engine>>,
+        name: Path<String>,
+        body: Json<ActionBody>,
+    ) -> Result<Json<PingResults>, ApiError> {
+        let req = require(&engine, Action::PingBuilder, body.0.reason)?;
+        let results = engine.ping_builder(&name, &req).await?;
+        Ok(Json(PingResults {
+            workers: results
+                .into_iter()
+                .map(|r| WorkerPing {
+                    worker: r.worker,
+                    replied: r.replied,
+                    rtt_ms: r.rtt_ms.map(|m| m as i64),
+                    error: r.error,
+                })
+                .collect(),
+        }))
     }
 }

@@ -7,8 +7,10 @@ use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
 
+use super::authz::require;
 use super::types::{Build, BuildDetail, Results};
-use super::{ApiError, Tag, page};
+use super::{ActionBody, ActionResult, ApiError, Tag, page};
+use crate::auth::authz::Action;
 use crate::db;
 use crate::engine::Engine;
 
@@ -67,5 +69,33 @@ impl BuildsApi {
         number: Path<i64>,
     ) -> Result<Json<BuildDetail>, ApiError> {
         Ok(Json(engine.build_detail(&name, number.0).await?.into()))
+    }
+
+    /// Stops a running build; it ends `cancelled`.
+    #[oai(path = "/builders/:name/builds/:number/stop", method = "post", operation_id = "stop_build")]
+    async fn stop_build(
+        &self,
+        engine: Data<&Arc<Engine>>,
+        name: Path<String>,
+        number: Path<i64>,
+        body: Json<ActionBody>,
+    ) -> Result<Json<ActionResult>, ApiError> {
+        let req = require(&engine, Action::StopBuild, body.0.reason)?;
+        engine.stop_build(&name, number.0, &req).await?;
+        Ok(ActionResult::said(format!("stopping build {} of {}", number.0, name.0)))
+    }
+
+    /// Stops every running build, or those of one builder.
+    #[oai(path = "/builds/stop", method = "post", operation_id = "stop_all_builds")]
+    async fn stop_all_builds(
+        &self,
+        engine: Data<&Arc<Engine>>,
+        /// Only this builder's builds.
+        builder: Query<Option<String>>,
+        body: Json<ActionBody>,
+    ) -> Result<Json<ActionResult>, ApiError> {
+        let req = require(&engine, Action::StopAllBuilds, body.0.reason)?;
+        let n = engine.stop_all_builds(builder.0.as_deref(), &req).await?;
+        Ok(Json(ActionResult { message: format!("stopping {n} build(s)"), count: Some(n as i64) }))
     }
 }

@@ -7,8 +7,10 @@ use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
 
+use super::authz::require;
 use super::types::Change;
-use super::{ApiError, Tag, page};
+use super::{ActionBody, ActionResult, ApiError, Tag, page};
+use crate::auth::authz::Action;
 use crate::db;
 use crate::engine::Engine;
 use crate::model::ChangeId;
@@ -49,5 +51,21 @@ impl ChangesApi {
             Err(db::DbError::NotFound) => Err(ApiError::not_found(format!("no change {}", id.0))),
             other => Ok(Json(other?.into())),
         }
+    }
+
+    /// Cancels the pending build requests and stops the running builds made for a change.
+    #[oai(path = "/changes/:id/stop", method = "post", operation_id = "stop_change")]
+    async fn stop_change(
+        &self,
+        engine: Data<&Arc<Engine>>,
+        id: Path<i64>,
+        body: Json<ActionBody>,
+    ) -> Result<Json<ActionResult>, ApiError> {
+        let req = require(&engine, Action::StopChange, body.0.reason)?;
+        let (cancelled, stopped) = engine.stop_change(ChangeId(id.0), &req).await?;
+        Ok(Json(ActionResult {
+            message: format!("cancelled {cancelled} pending request(s), stopping {stopped} build(s)"),
+            count: Some((cancelled + stopped) as i64),
+        }))
     }
 }

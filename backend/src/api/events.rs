@@ -25,8 +25,9 @@ pub struct EventsApi;
 /// One event of the stream; which fields are present depends on `type`.
 #[derive(Debug, Object)]
 pub struct BusEvent {
-    /// change.new, buildset.new, buildrequest.new, build.started, build.finished,
-    /// step.started, step.finished, log.appended, worker.connected, worker.disconnected,
+    /// change.new, buildset.new, buildrequest.new, buildrequest.cancelled, build.started,
+    /// build.finished, step.started, step.finished, log.appended, worker.connected,
+    /// worker.disconnected, worker.paused, worker.unpaused, worker.stopping, action,
     /// master.started or master.stopping.
     #[oai(rename = "type")]
     pub kind: String,
@@ -50,6 +51,12 @@ pub struct BusEvent {
     pub name: Option<String>,
     /// The id of a buildset or build request.
     pub id: Option<i64>,
+    /// Who took the action (`action` events).
+    pub actor: Option<String>,
+    /// What the action was taken on (`action` events).
+    pub target: Option<String>,
+    /// Why (`action` events).
+    pub reason: Option<String>,
 }
 
 impl BusEvent {
@@ -66,6 +73,9 @@ impl BusEvent {
             change: None,
             name: None,
             id: None,
+            actor: None,
+            target: None,
+            reason: None,
         }
     }
 }
@@ -80,7 +90,14 @@ impl From<&Stamped> for BusEvent {
                 e.id = Some(id.0);
                 e.name = Some(scheduler.clone());
             }
-            Event::BuildRequestNew { id, .. } => e.id = Some(id.0),
+            Event::BuildRequestNew { id, .. } | Event::BuildRequestCancelled { id, .. } => e.id = Some(id.0),
+            Event::WorkerPaused { name, .. } | Event::WorkerStopping { name } => e.name = Some(name.clone()),
+            Event::Action { action, actor, target, reason } => {
+                e.name = Some(action.clone());
+                e.actor = Some(actor.clone());
+                e.target = Some(target.clone());
+                e.reason = Some(reason.clone());
+            }
             Event::BuildStarted(b) | Event::BuildFinished(b) => e.build = Some(b.clone().into()),
             Event::StepStarted { build, step } | Event::StepFinished { build, step } => {
                 e.build_number = Some(build.number);

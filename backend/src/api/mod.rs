@@ -1,14 +1,18 @@
 //! The JSON API under `/api/v1`, described by the OpenAPI document it generates. Handlers
 //! are thin: parse, authorize, call the engine or a repository, map the result.
 
+mod authz;
 mod builders;
+mod buildrequests;
 mod builds;
 mod changes;
 pub mod error;
 mod events;
 mod logs;
+mod master;
 pub mod types;
 mod views;
+mod workers;
 
 use poem_openapi::OpenApiService;
 
@@ -25,6 +29,12 @@ pub enum Tag {
     Logs,
     /// Changes.
     Changes,
+    /// Pending build requests.
+    BuildRequests,
+    /// Workers and the actions on them.
+    Workers,
+    /// The master itself.
+    Master,
     /// One-round-trip data for the SPA's pages.
     Views,
     /// The live event stream.
@@ -32,8 +42,17 @@ pub enum Tag {
 }
 
 /// All API resources.
-pub type Apis =
-    (builders::BuildersApi, builds::BuildsApi, logs::LogsApi, changes::ChangesApi, views::ViewsApi, events::EventsApi);
+pub type Apis = (
+    builders::BuildersApi,
+    builds::BuildsApi,
+    logs::LogsApi,
+    changes::ChangesApi,
+    buildrequests::BuildRequestsApi,
+    workers::WorkersApi,
+    master::MasterApi,
+    views::ViewsApi,
+    events::EventsApi,
+);
 
 /// The OpenAPI service serving `/api/v1`; handlers find the engine as request data.
 pub fn service() -> OpenApiService<Apis, ()> {
@@ -43,6 +62,9 @@ pub fn service() -> OpenApiService<Apis, ()> {
             builds::BuildsApi,
             logs::LogsApi,
             changes::ChangesApi,
+            buildrequests::BuildRequestsApi,
+            workers::WorkersApi,
+            master::MasterApi,
             views::ViewsApi,
             events::EventsApi,
         ),
@@ -56,6 +78,29 @@ pub fn service() -> OpenApiService<Apis, ()> {
 /// The OpenAPI document as JSON, exactly as `/api/openapi.json` serves it.
 pub fn spec_json() -> String {
     service().spec()
+}
+
+/// The body of an action: why it is taken.
+#[derive(Debug, Default, poem_openapi::Object)]
+pub struct ActionBody {
+    /// Why (recorded with the action).
+    pub reason: Option<String>,
+}
+
+/// What an action did.
+#[derive(Debug, poem_openapi::Object)]
+pub struct ActionResult {
+    /// A sentence for people.
+    pub message: String,
+    /// How many things it affected, when it acts on several.
+    pub count: Option<i64>,
+}
+
+impl ActionResult {
+    /// A result with a message only.
+    pub fn said(message: impl Into<String>) -> poem_openapi::payload::Json<ActionResult> {
+        poem_openapi::payload::Json(ActionResult { message: message.into(), count: None })
+    }
 }
 
 /// Clamps a page size to 1..=1000 with a default.

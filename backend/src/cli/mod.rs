@@ -147,7 +147,14 @@ async fn start(path: &Path) -> Result<()> {
         "Open http://{}/waterfall to watch the builds; stop with Ctrl-C.",
         bound.first().map(String::as_str).unwrap_or("?")
     );
-    let server = crate::server::serve(acceptor, engine.clone(), shutdown_signal());
+    let exit = engine.clone();
+    let stop = async move {
+        tokio::select! {
+            _ = shutdown_signal() => {}
+            _ = exit.exit_requested() => {}
+        }
+    };
+    let server = crate::server::serve(acceptor, engine.clone(), stop);
     server.await.context("the web server failed")?;
     tracing::info!("shutting down");
     engine.stop().await;

@@ -207,6 +207,28 @@ pub struct AuthzConfig {
     pub roles: BTreeMap<String, Vec<String>>,
 }
 
+impl Default for AuthzConfig {
+    /// Read-only: viewing is allowed, every action denied (Buildbot's defaults).
+    fn default() -> Self {
+        AuthzConfig {
+            view: AuthzRule::Allow,
+            force_build: AuthzRule::Deny,
+            force_all_builds: AuthzRule::Deny,
+            ping_builder: AuthzRule::Deny,
+            graceful_shutdown: AuthzRule::Deny,
+            pause_worker: AuthzRule::Deny,
+            stop_build: AuthzRule::Deny,
+            stop_all_builds: AuthzRule::Deny,
+            cancel_pending_build: AuthzRule::Deny,
+            cancel_all_pending_builds: AuthzRule::Deny,
+            stop_change: AuthzRule::Deny,
+            clean_shutdown: AuthzRule::Deny,
+            show_users_page: AuthzRule::Deny,
+            roles: BTreeMap::new(),
+        }
+    }
+}
+
 /// A worker: embedded in the master, or connecting with a password.
 #[derive(Clone, Debug)]
 pub struct WorkerConfig {

@@ -99,3 +99,59 @@ pub async fn unclaim_all(conn: Conn<'_>, master: MasterId) -> DbResult<()> {
     on_conn!(conn, c => sqlx::query(UNCLAIM_ALL).bind(master.0).execute(&mut *c).await.map(|_| ())?);
     Ok(())
 }
+
+const CANCEL: &str = "update buildrequests set complete = 1, complete_at = $2, results = $3 \
+    where id = $1 and complete = 0 and claimed_by is null";
+
+/// Cancels a request that no master has claimed yet; returns whether it did.
+pub async fn cancel(conn: Conn<'_>, id: BuildRequestId, now: i64) -> DbResult<bool> {
+    let n = on_conn!(conn, c => sqlx::query(CANCEL).bind(id.0).bind(now).bind(Results::Cancelled.as_i64()).execute(&mut *c).await?.rows_affected());
+    Ok(n == 1)
+}
+
+/// A request waiting for a worker.
+#[derive(Clone, Debug, FromRow)]
+pub struct Pending {
+    /// Its id.
+    pub id: i64,
+    /// Its buildset.
+    pub buildset_id: i64,
+    /// Its builder's name.
+    pub builder: String,
+    /// Its priority (higher first).
+    pub priority: i64,
+    /// When it was queued (epoch seconds).
+    pub submitted_at: i64,
+    /// Why (its buildset's reason).
+    pub reason: String,
+}
+
+const PENDING: &str = "select br.id, br.buildset_id, b.name as builder, br.priority, br.submitted_at, bs.reason \
+    from buildrequests br join builders b on b.id = br.builder_id join buildsets bs on bs.id = br.buildset_id \
+    where br.complete = 0 and br.claimed_by is null and ($1 = '' or b.name = $1) \
+    order by br.priority desc, br.id limit $2";
+
+/// Unclaimed requests, next to run first, optionally of one builder (`""` for all).
+pub async fn pending(conn: Conn<'_>, builder: &str, limit: i64) -> DbResult<Vec<Pending>> {
+    Ok(on_conn!(conn, c => sqlx::query_as(PENDING).bind(builder).bind(limit).fetch_all(&mut *c).await?))
+}
+
+const GET_PENDING: &str = "select br.id, br.buildset_id, b.name as builder, br.priority, br.submitted_at, bs.reason \
+    from buildrequests br join builders b on b.id = br.builder_id join buildsets bs on bs.id = br.buildset_id \
+    where br.id = $1";
+
+/// One request (whatever its state), in the shape of the pending list.
+pub async fn get(conn: Conn<'_>, id: BuildRequestId) -> DbResult<Pending> {
+    Ok(on_conn!(conn, c => sqlx::query_as(GET_PENDING).bind(id.0).fetch_one(&mut *c).await?))
+}
+
+const UNFINISHED_FOR_CHANGE: &str = "select br.id from buildrequests br \
+    join buildset_changes bc on bc.buildset_id = br.buildset_id \
+    where bc.change_id = $1 and br.complete = 0 order by br.id";
+
+/// The unfinished requests of every buildset made for a change.
+pub async fn unfinished_for_change(conn: Conn<'_>, change: crate::model::ChangeId) -> DbResult<Vec<BuildRequestId>> {
+    let ids: Vec<i64> =
+        on_conn!(conn, c => sqlx::query_scalar(UNFINISHED_FOR_CHANGE).bind(change.0).fetch_all(&mut *c).await?);
+    Ok(ids.into_iter().map(BuildRequestId).collect())
+}

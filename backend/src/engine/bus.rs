@@ -16,6 +16,8 @@ pub enum Event {
     BuildsetNew { id: BuildSetId, scheduler: String, reason: String },
     /// A build request was queued for a builder.
     BuildRequestNew { id: BuildRequestId, builder: String },
+    /// A pending build request was cancelled.
+    BuildRequestCancelled { id: BuildRequestId, builder: String },
     /// A build started.
     BuildStarted(Build),
     /// A build finished.
@@ -30,6 +32,12 @@ pub enum Event {
     WorkerConnected { name: String },
     /// A worker went away.
     WorkerDisconnected { name: String },
+    /// A worker was paused or unpaused.
+    WorkerPaused { name: String, paused: bool },
+    /// A worker was asked to shut down once its builds finish.
+    WorkerStopping { name: String },
+    /// Someone took an action: who, what, on what, and why.
+    Action { action: String, actor: String, target: String, reason: String },
     /// This master started.
     MasterStarted { name: String },
     /// This master is shutting down.
@@ -43,6 +51,7 @@ impl Event {
             Event::ChangeNew(_) => "change.new",
             Event::BuildsetNew { .. } => "buildset.new",
             Event::BuildRequestNew { .. } => "buildrequest.new",
+            Event::BuildRequestCancelled { .. } => "buildrequest.cancelled",
             Event::BuildStarted(_) => "build.started",
             Event::BuildFinished(_) => "build.finished",
             Event::StepStarted { .. } => "step.started",
@@ -50,6 +59,10 @@ impl Event {
             Event::LogAppended { .. } => "log.appended",
             Event::WorkerConnected { .. } => "worker.connected",
             Event::WorkerDisconnected { .. } => "worker.disconnected",
+            Event::WorkerPaused { paused: true, .. } => "worker.paused",
+            Event::WorkerPaused { paused: false, .. } => "worker.unpaused",
+            Event::WorkerStopping { .. } => "worker.stopping",
+            Event::Action { .. } => "action",
             Event::MasterStarted { .. } => "master.started",
             Event::MasterStopping { .. } => "master.stopping",
         }
@@ -58,7 +71,9 @@ impl Event {
     /// The builder the event concerns, if any (for filtering).
     pub fn builder(&self) -> Option<&str> {
         match self {
-            Event::BuildRequestNew { builder, .. } | Event::LogAppended { builder, .. } => Some(builder),
+            Event::BuildRequestNew { builder, .. }
+            | Event::BuildRequestCancelled { builder, .. }
+            | Event::LogAppended { builder, .. } => Some(builder),
             Event::BuildStarted(b) | Event::BuildFinished(b) => Some(&b.builder),
             Event::StepStarted { build, .. } | Event::StepFinished { build, .. } => Some(&build.builder),
             _ => None,

@@ -24,6 +24,9 @@ pub(super) async fn run(engine: Arc<Engine>) {
 
 impl Engine {
     async fn dispatch_once(self: &Arc<Self>) {
+        if self.draining.load(std::sync::atomic::Ordering::SeqCst) {
+            return;
+        }
         for builder in &self.config.builders {
             while let Some((worker, worker_id)) = self.workers.reserve(&builder.workers) {
                 match self.claim_and_start(&builder.name, worker_id, &worker).await {

@@ -2,6 +2,7 @@
 //! requests, the dispatcher claims requests for free workers, the runner drives each build
 //! step by step, and every state change is published on the bus.
 
+pub mod actions;
 pub mod bus;
 pub mod clock;
 mod connections;
@@ -52,6 +53,12 @@ pub struct Engine {
     builder_ids: HashMap<String, BuilderId>,
     /// argon2 hashes of the remote workers' passwords, made at start.
     worker_hashes: HashMap<String, String>,
+    /// Builds running on this master.
+    running: Arc<actions::RunningBuilds>,
+    /// Set during a clean shutdown: no new builds start.
+    draining: Arc<std::sync::atomic::AtomicBool>,
+    /// Cancelled when the master should exit.
+    exit: CancellationToken,
     wake: Notify,
     shutdown: CancellationToken,
     tasks: TaskTracker,
@@ -97,6 +104,9 @@ impl Engine {
             workers: registry,
             builder_ids,
             worker_hashes,
+            running: Arc::default(),
+            draining: Arc::default(),
+            exit: CancellationToken::new(),
             wake: Notify::new(),
             shutdown: CancellationToken::new(),
             tasks: TaskTracker::new(),

@@ -2,11 +2,14 @@
 //! results into the build's, and every transition onto the bus.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use regex::Regex;
+use tokio_util::sync::CancellationToken;
 
+use super::actions::{Request, RunningBuild};
 use super::bus::Event;
 use super::logs::{self, LogBuffer};
 use super::workers::StepEvent;
@@ -115,16 +118,27 @@ impl Engine {
     /// Drives a started build to its end and releases its worker slot.
     pub(super) async fn run_build(self: Arc<Self>, build: Build, worker: String) {
         let Some(builder) = self.config.builder(&build.builder).cloned() else { return };
-        let (results, last_step) = match self.run_steps(&build, &builder, &worker).await {
+        let running = Arc::new(RunningBuild {
+            builder: build.builder.clone(),
+            number: build.number,
+            request: build.buildrequest_id,
+            stop: CancellationToken::new(),
+            stopped_by: Mutex::new(None),
+            step_token: AtomicU64::new(0),
+        });
+        self.running.insert(build.id, running.clone());
+        let (results, last_step) = match self.run_steps(&build, &builder, &worker, &running).await {
             Ok(done) => done,
             Err(e) => {
                 tracing::error!(error = ?e, build = build.id.0, "build failed inside the master");
                 (Results::Exception, None)
             }
         };
-        if let Err(e) = self.finish_build(&build, results, last_step.as_deref()).await {
+        let stopped_by = running.stopped_by.lock().ok().and_then(|s| s.clone());
+        if let Err(e) = self.finish_build(&build, results, last_step.as_deref(), stopped_by).await {
             tracing::error!(error = ?e, build = build.id.0, "could not record the end of a build");
         }
+        self.running.remove(build.id);
         if let Some(goodbye) = self.workers.release(&worker) {
             tracing::info!(worker, "worker finished its last build before shutting down");
             let _ = goodbye.send(crate::worker::protocol::MasterMsg::Shutdown).await;
@@ -137,11 +151,16 @@ impl Engine {
         build: &Build,
         builder: &BuilderConfig,
         worker: &str,
+        running: &RunningBuild,
     ) -> Result<(Results, Option<String>), EngineError> {
         let mut results = Results::Success;
         let mut last = None;
         for (i, cfg) in builder.steps.iter().enumerate() {
-            let step_results = self.run_step(build, i as i64 + 1, cfg, worker).await?;
+            if running.stop.is_cancelled() {
+                results = results.worst(Results::Cancelled);
+                break;
+            }
+            let step_results = self.run_step(build, i as i64 + 1, cfg, worker, running).await?;
             let (combined, halt) = apply_step(results, step_results, cfg);
             if combined != results || step_results != Results::Success {
                 last = Some(cfg.name.clone());
@@ -160,6 +179,7 @@ impl Engine {
         number: i64,
         cfg: &StepConfig,
         worker: &str,
+        running: &RunningBuild,
     ) -> Result<Results, EngineError> {
         let now = self.clock.now();
         let (step_id, log_id) = {
@@ -190,7 +210,9 @@ impl Engine {
         let warn_on = cfg.warn_on.as_deref().and_then(|p| Regex::new(p).ok());
         let started = Instant::now();
         let run = RunStep { step: 0, argv, env, workdir, timeout: cfg.timeout };
-        let (_token, mut rx) = self.workers.start_step(worker, run).await;
+        let (token, mut rx) = self.workers.start_step(worker, run).await;
+        running.step_token.store(token, Ordering::SeqCst);
+        let mut interrupted = false;
         let mut warnings = 0usize;
         let mut partial = String::new();
         let mut flush = tokio::time::interval(FLUSH_EVERY);
@@ -215,6 +237,10 @@ impl Engine {
                     Some(StepEvent::Lost) | None => break (None, None, true),
                 },
                 _ = flush.tick() => self.flush_log(build, number, log_id, &mut buffer).await?,
+                _ = running.stop.cancelled(), if !interrupted => {
+                    interrupted = true;
+                    self.workers.interrupt(token).await;
+                }
             }
         };
         if let Some(re) = &warn_on
@@ -277,9 +303,19 @@ impl Engine {
         Ok(())
     }
 
-    async fn finish_build(&self, build: &Build, results: Results, last_step: Option<&str>) -> Result<(), EngineError> {
+    async fn finish_build(
+        &self,
+        build: &Build,
+        results: Results,
+        last_step: Option<&str>,
+        stopped_by: Option<Request>,
+    ) -> Result<(), EngineError> {
         let now = self.clock.now();
-        let text = build_state_text(results, last_step);
+        let text = match (&stopped_by, results) {
+            (Some(req), Results::Cancelled) if req.reason.is_empty() => format!("stopped by {}", req.who()),
+            (Some(req), Results::Cancelled) => format!("stopped by {}: {}", req.who(), req.reason),
+            _ => build_state_text(results, last_step),
+        };
         let mut tx = self.db.begin().await?;
         db::builds::finish(tx.conn(), build.id, results, &text, now).await?;
         if results == Results::Retry {

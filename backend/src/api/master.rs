@@ -1,0 +1,90 @@
+//! `/master`: the master's own state, and its clean shutdown.
+
+use std::sync::Arc;
+
+use poem::web::Data;
+use poem_openapi::payload::Json;
+use poem_openapi::{Enum, Object, OpenApi};
+
+use super::authz::require;
+use super::{ActionResult, ApiError, Tag};
+use crate::auth::authz::Action;
+use crate::engine::Engine;
+use crate::engine::actions::ShutdownMode;
+
+/// The master resource.
+#[derive(Debug)]
+pub struct MasterApi;
+
+/// The master.
+#[derive(Debug, Object)]
+pub struct Master {
+    /// Its name (host and configuration directory).
+    pub name: String,
+    /// The configured title.
+    pub title: String,
+    /// Cascade's version.
+    pub version: String,
+    /// "sqlite" or "postgres".
+    pub database: String,
+    /// Whether a clean shutdown is under way.
+    pub shutting_down: bool,
+    /// Builds running on this master.
+    pub running_builds: i64,
+}
+
+/// What to do with the master's clean shutdown.
+#[derive(Debug, Enum, Clone, Copy)]
+#[oai(rename_all = "lowercase")]
+pub enum Mode {
+    /// Take no new builds, finish the running ones, exit.
+    Start,
+    /// Cancel a clean shutdown under way.
+    Stop,
+    /// Exit now; running builds end `retry` and run again later.
+    Now,
+}
+
+/// A shutdown request.
+#[derive(Debug, Object)]
+pub struct ShutdownBody {
+    /// What to do.
+    pub mode: Mode,
+    /// Why.
+    pub reason: Option<String>,
+}
+
+#[OpenApi(tag = "Tag::Master")]
+impl MasterApi {
+    /// The master's state (`shutting_down` answers 0.8.9's `shutdown check`).
+    #[oai(path = "/master", method = "get", operation_id = "get_master")]
+    async fn get_master(&self, engine: Data<&Arc<Engine>>) -> Json<Master> {
+        let (shutting_down, running) = engine.shutdown_status();
+        Json(Master {
+            name: engine.master_name.clone(),
+            title: engine.config.title.clone(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            database: engine.db.backend().into(),
+            shutting_down,
+            running_builds: running as i64,
+        })
+    }
+
+    /// Starts, cancels or forces the master's shutdown.
+    #[oai(path = "/master/shutdown", method = "post", operation_id = "shutdown_master")]
+    async fn shutdown_master(
+        &self,
+        engine: Data<&Arc<Engine>>,
+        body: Json<ShutdownBody>,
+    ) -> Result<Json<ActionResult>, ApiError> {
+        let body = body.0;
+        let req = require(&engine, Action::CleanShutdown, body.reason)?;
+        let (mode, message) = match body.mode {
+            Mode::Start => (ShutdownMode::Start, "the master will exit once its running builds finish"),
+            Mode::Stop => (ShutdownMode::Stop, "clean shutdown cancelled"),
+            Mode::Now => (ShutdownMode::Now, "the master is exiting now"),
+        };
+        engine.shutdown(mode, &req).await?;
+        Ok(ActionResult::said(message))
+    }
+}
