@@ -112,6 +112,8 @@ async fn a_change_on_the_branch_builds_and_others_do_not() {
     let build = wait_finished(&mut rx, "app", 30).await;
     assert_eq!((build.branch.as_deref(), build.revision.as_deref()), (Some("main"), Some("deadbeef")));
     assert!(build.reason.contains("SingleBranchScheduler named 'main'"));
+    let blamelist = m.engine.build_detail("app", 1).await.unwrap().changes.unwrap();
+    assert_eq!(blamelist.iter().map(|c| c.fields.author.as_str()).collect::<Vec<_>>(), vec!["bob"]);
     // Give a wrongly scheduled second build the chance to appear.
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     let mut c = m.engine.db.acquire().await.unwrap();
@@ -306,4 +308,46 @@ async fn builds_left_running_by_a_crash_end_retry_and_run_again() {
     let old = db::builds::get(c.conn(), stale).await.unwrap();
     assert_eq!(old.results, Some(Results::Retry));
     assert_eq!(old.state_text, "interrupted by a master restart");
+}
+
+#[tokio::test]
+async fn properties_from_every_source_render_into_commands() {
+    let m = TestMaster::start(
+        r#"
+[[builders]]
+name = "props"
+workers = ["local"]
+properties = { flavour = "builder", colour = "builder" }
+steps = [
+  { name = "show", command = ["sh", "-c", "echo {{ prop.flavour }} {{ prop.colour }} {{ prop.size }} {{ prop.buildername }} {{ prop.buildnumber }} $GREETING; pwd"], env = { GREETING = "hi-{{ prop.owner }}" }, workdir = "w-{{ prop.buildnumber }}" },
+  { name = "bad", command = "echo {{ prop.flavour " },
+]
+[[schedulers]]
+name = "force"
+kind = "force"
+builders = ["props"]
+properties = { colour = "scheduler", size = "scheduler" }
+"#,
+    )
+    .await;
+    let mut rx = m.engine.bus.subscribe();
+    let request = ForceRequest {
+        owner: Some("ann".into()),
+        properties: [("size".to_string(), "forced".to_string())].into(),
+        ..Default::default()
+    };
+    m.engine.force("props", request).await.unwrap();
+    let build = wait_finished(&mut rx, "props", 30).await;
+    assert_eq!(build.results, Some(Results::Exception), "the bad template makes the build an exception");
+    assert_eq!(build.properties["colour"], serde_json::json!("scheduler"));
+    assert_eq!(build.properties["size"], serde_json::json!("forced"));
+    assert_eq!(build.properties["buildnumber"], serde_json::json!(1));
+    let detail = m.engine.build_detail("props", 1).await.unwrap();
+    let lines = logs::read_lines(&m.engine.db, detail.steps[0].logs[0].id, 0, 100).await.unwrap();
+    let out: Vec<_> = lines.iter().filter(|l| l.channel.code() == 'o').map(|l| l.text.clone()).collect();
+    assert_eq!(out[0], "builder scheduler forced props 1 hi-ann");
+    assert!(out[1].ends_with("/props/w-1"), "{out:?}");
+    assert_eq!(detail.steps[1].results, Some(Results::Exception));
+    assert_eq!(detail.steps[1].state_text, "bad could not start");
+    assert_eq!(detail.changes.as_deref().map(<[_]>::len), Some(0), "a forced build has no changes");
 }

@@ -173,11 +173,17 @@ pub struct BuildDetail {
     pub build: Build,
     /// Its steps in order.
     pub steps: Vec<Step>,
+    /// The changes it builds (its blamelist); present when one build is asked for.
+    pub changes: Option<Vec<Change>>,
 }
 
 impl From<BuildWithSteps> for BuildDetail {
     fn from(b: BuildWithSteps) -> Self {
-        BuildDetail { build: b.build.into(), steps: b.steps.into_iter().map(Step::from).collect() }
+        BuildDetail {
+            build: b.build.into(),
+            steps: b.steps.into_iter().map(Step::from).collect(),
+            changes: b.changes.map(|c| c.into_iter().map(Change::from).collect()),
+        }
     }
 }
 

@@ -333,6 +333,8 @@ pub struct SchedulerConfig {
     pub builders: Vec<String>,
     /// When it does so.
     pub kind: SchedulerKind,
+    /// Properties every build it requests gets.
+    pub properties: BTreeMap<String, String>,
 }
 
 /// The kinds of scheduler (`kind = "…"` in the file).

@@ -194,3 +194,16 @@ pub async fn unfinished_for_master(conn: Conn<'_>, master: MasterId) -> DbResult
         on_conn!(conn, c => sqlx::query_as(UNFINISHED_FOR_MASTER).bind(master.0).fetch_all(&mut *c).await?);
     Ok(rows.into_iter().map(Build::from).collect())
 }
+
+const SET_PROPERTIES: &str = "update builds set properties = $2 where id = $1";
+
+/// Replaces a build's properties.
+pub async fn set_properties(
+    conn: Conn<'_>,
+    id: BuildId,
+    properties: &std::collections::BTreeMap<String, serde_json::Value>,
+) -> DbResult<()> {
+    let properties = to_json(properties);
+    on_conn!(conn, c => sqlx::query(SET_PROPERTIES).bind(id.0).bind(&properties).execute(&mut *c).await.map(|_| ())?);
+    Ok(())
+}

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::bus::Event;
+use super::properties;
 use super::{Engine, EngineError};
 use crate::db::{self, builds::NewBuild};
 use crate::model::{Build, WorkerId};
@@ -38,6 +39,12 @@ impl Engine {
                         self.workers.release(&worker);
                         break;
                     }
+                    Err(EngineError::Db(crate::db::DbError::Conflict(_))) => {
+                        // Another master took the same build number first; try again.
+                        self.workers.release(&worker);
+                        self.wake();
+                        break;
+                    }
                     Err(e) => {
                         tracing::error!(error = ?e, builder = builder.name, "could not start a build");
                         self.workers.release(&worker);
@@ -64,21 +71,19 @@ impl Engine {
         let (branch, revision) = db::buildsets::first_source(tx.conn(), claimed.buildset()).await?;
         let (reason, set_properties, _owner) =
             db::buildsets::get_reason_properties(tx.conn(), claimed.buildset()).await?;
-        let mut properties: BTreeMap<String, serde_json::Value> =
+        let set_properties: BTreeMap<String, serde_json::Value> =
             serde_json::from_str(&set_properties).unwrap_or_default();
-        if let Some(cfg) = self.config.builder(builder) {
-            for (k, v) in &cfg.properties {
-                properties.entry(k.clone()).or_insert_with(|| v.clone().into());
-            }
-        }
-        properties.insert("buildername".into(), builder.into());
-        properties.insert("workername".into(), worker.into());
-        if let Some(b) = &branch {
-            properties.insert("branch".into(), b.clone().into());
-        }
-        if let Some(r) = &revision {
-            properties.insert("revision".into(), r.clone().into());
-        }
+        let builder_properties = self.config.builder(builder).map(|b| b.properties.clone()).unwrap_or_default();
+        let mut properties = properties::for_build(
+            &builder_properties,
+            set_properties,
+            [
+                ("buildername", Some(builder.into())),
+                ("workername", Some(worker.into())),
+                ("branch", branch.clone().map(Into::into)),
+                ("revision", revision.clone().map(Into::into)),
+            ],
+        );
         let new = NewBuild {
             builder_id,
             buildrequest_id: claimed.request(),
@@ -89,7 +94,9 @@ impl Engine {
             branch: branch.as_deref(),
             revision: revision.as_deref(),
         };
-        let (id, _number) = db::builds::insert(tx.conn(), &new, now).await?;
+        let (id, number) = db::builds::insert(tx.conn(), &new, now).await?;
+        properties.insert("buildnumber".into(), number.into());
+        db::builds::set_properties(tx.conn(), id, &properties).await?;
         let build = db::builds::get(tx.conn(), id).await?;
         tx.commit().await?;
         self.bus.publish(Event::BuildStarted(build.clone()));

@@ -9,6 +9,7 @@ mod connections;
 mod dispatch;
 mod error;
 pub mod logs;
+pub mod properties;
 mod runner;
 pub mod schedulers;
 mod timers;
@@ -205,7 +206,12 @@ impl Engine {
                         let set = NewBuildSet {
                             reason: schedulers::reason(scheduler),
                             scheduler: scheduler.name.clone(),
-                            ..Default::default()
+                            owner: None,
+                            properties: properties::for_buildset(
+                                &scheduler.properties,
+                                Some(&change.properties),
+                                &BTreeMap::new(),
+                            ),
                         };
                         let stamp = stamp_of(change);
                         self.create_buildset(&mut tx, &set, &stamp, &[id], &scheduler.builders, &mut events).await?;
@@ -238,12 +244,12 @@ impl Engine {
             .iter()
             .find(|s| matches!(s.kind, SchedulerKind::Force { .. }) && s.builders.iter().any(|b| b == builder))
             .ok_or_else(|| EngineError::Conflict(format!("no force scheduler lists builder `{builder}`")))?;
-        let mut properties: BTreeMap<String, serde_json::Value> =
-            request.properties.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect();
+        let reason = if request.reason.trim().is_empty() { "forced".to_owned() } else { request.reason.clone() };
+        let mut properties = properties::for_buildset(&scheduler.properties, None, &request.properties);
+        properties.insert("reason".into(), reason.clone().into());
         if let Some(owner) = &request.owner {
             properties.insert("owner".into(), owner.clone().into());
         }
-        let reason = if request.reason.trim().is_empty() { "forced".to_owned() } else { request.reason.clone() };
         let by = request.owner.as_deref().unwrap_or("anonymous");
         let set = NewBuildSet {
             reason: format!("The web-page 'force build' button was pressed by '{by}': {reason}"),

@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 use super::actions::{Request, RunningBuild};
 use super::bus::Event;
 use super::logs::{self, LogBuffer};
+use super::properties;
 use super::workers::StepEvent;
 use super::{Engine, EngineError};
 use crate::config::{BuilderConfig, Command, GitMode, StepConfig, StepKind};
@@ -104,6 +105,31 @@ fn argv(step: &StepConfig, build: &Build) -> Vec<String> {
     }
 }
 
+/// The command, environment and working directory of a step, with `{{ prop.NAME }}`
+/// templates rendered from the build's properties.
+fn prepare(cfg: &StepConfig, build: &Build) -> Result<(Vec<String>, BTreeMap<String, String>, String), String> {
+    let props = &build.properties;
+    let argv = argv(cfg, build).iter().map(|a| properties::render(a, props)).collect::<Result<Vec<_>, _>>()?;
+    let mut env = BTreeMap::new();
+    for (k, v) in &cfg.env {
+        env.insert(k.clone(), properties::render(v, props)?);
+    }
+    env.insert("CASCADE_BUILDER".into(), build.builder.clone());
+    env.insert("CASCADE_BUILD_NUMBER".into(), build.number.to_string());
+    if let Some(branch) = &build.branch {
+        env.insert("CASCADE_BRANCH".into(), branch.clone());
+    }
+    if let Some(revision) = &build.revision {
+        env.insert("CASCADE_REVISION".into(), revision.clone());
+    }
+    let workdir = properties::render(cfg.workdir.as_deref().unwrap_or("build"), props)?;
+    let path = std::path::Path::new(&workdir);
+    if path.is_absolute() || path.components().any(|c| matches!(c, std::path::Component::ParentDir)) {
+        return Err(format!("workdir `{workdir}` must stay inside the build directory"));
+    }
+    Ok((argv, env, format!("{}/{workdir}", build.builder)))
+}
+
 /// Clone or fetch, then check out the revision, the branch head or the default head.
 const GIT_SCRIPT: &str = r#"set -e
 repo="$1"; branch="$2"; rev="$3"; mode="$4"
@@ -191,20 +217,13 @@ impl Engine {
         };
         self.publish_step(build, step_id, true).await?;
 
-        let argv = argv(cfg, build);
-        let workdir = format!("{}/{}", build.builder, cfg.workdir.as_deref().unwrap_or("build"));
-        let mut env: BTreeMap<String, String> = cfg.env.clone();
-        env.insert("CASCADE_BUILDER".into(), build.builder.clone());
-        env.insert("CASCADE_BUILD_NUMBER".into(), build.number.to_string());
-        if let Some(branch) = &build.branch {
-            env.insert("CASCADE_BRANCH".into(), branch.clone());
-        }
-        if let Some(revision) = &build.revision {
-            env.insert("CASCADE_REVISION".into(), revision.clone());
-        }
+        let (argv, env, workdir) = match prepare(cfg, build) {
+            Ok(prepared) => prepared,
+            Err(message) => return self.fail_before_start(build, number, step_id, log_id, &cfg.name, &message).await,
+        };
         let mut buffer = LogBuffer::new();
         buffer.push(Channel::Header, &format!("argv: {argv:?}\nworkdir: {workdir}\n"));
-        for (k, v) in &cfg.env {
+        for (k, v) in cfg.env.keys().filter_map(|k| env.get(k).map(|v| (k, v))) {
             buffer.push(Channel::Header, &format!(" {k}={v}\n"));
         }
         let warn_on = cfg.warn_on.as_deref().and_then(|p| Regex::new(p).ok());
@@ -269,6 +288,28 @@ impl Engine {
         tx.commit().await?;
         self.publish_step(build, step_id, false).await?;
         Ok(results)
+    }
+
+    /// Ends a step that could not even be sent to its worker (a template did not render).
+    async fn fail_before_start(
+        &self,
+        build: &Build,
+        number: i64,
+        step_id: crate::model::StepId,
+        log_id: crate::model::LogId,
+        name: &str,
+        message: &str,
+    ) -> Result<Results, EngineError> {
+        let mut buffer = LogBuffer::new();
+        buffer.push(Channel::Header, &format!("{message}\n"));
+        self.flush_log(build, number, log_id, &mut buffer).await?;
+        let mut tx = self.db.begin().await?;
+        db::logs::finish(tx.conn(), log_id).await?;
+        db::steps::finish(tx.conn(), step_id, Results::Exception, &format!("{name} could not start"), self.clock.now())
+            .await?;
+        tx.commit().await?;
+        self.publish_step(build, step_id, false).await?;
+        Ok(Results::Exception)
     }
 
     async fn flush_log(

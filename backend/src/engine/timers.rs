@@ -1,11 +1,13 @@
 //! Time-driven scheduling: tree-stable timers, periodic and nightly schedulers. Decisions
 //! use the injected clock, so tests drive them by calling [`Engine::tick`].
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{Local, TimeZone};
 
+use super::properties;
 use super::schedulers::{self, cron};
 use super::{Engine, EngineError, stamp_of};
 use crate::config::{SchedulerConfig, SchedulerKind};
@@ -76,7 +78,8 @@ impl Engine {
         let set = NewBuildSet {
             reason: schedulers::reason(scheduler),
             scheduler: scheduler.name.clone(),
-            ..Default::default()
+            owner: None,
+            properties: properties::for_buildset(&scheduler.properties, None, &BTreeMap::new()),
         };
         let stamp = NewSourceStamp { branch, ..Default::default() };
         let mut events = Vec::new();
@@ -110,7 +113,12 @@ impl Engine {
         let set = NewBuildSet {
             reason: schedulers::reason(scheduler),
             scheduler: scheduler.name.clone(),
-            ..Default::default()
+            owner: None,
+            properties: properties::for_buildset(
+                &scheduler.properties,
+                Some(&newest.fields.properties),
+                &BTreeMap::new(),
+            ),
         };
         let mut events = Vec::new();
         self.create_buildset(&mut tx, &set, &stamp_of(&newest.fields), &ids, &scheduler.builders, &mut events).await?;

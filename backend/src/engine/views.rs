@@ -48,6 +48,8 @@ pub struct BuildWithSteps {
     pub build: Build,
     /// Its steps in order.
     pub steps: Vec<Step>,
+    /// The changes it builds (its blamelist), when asked for.
+    pub changes: Option<Vec<crate::model::Change>>,
 }
 
 impl Engine {
@@ -110,12 +112,12 @@ impl Engine {
             .into_iter()
             .map(|build| {
                 let steps = steps.remove(&build.id).unwrap_or_default();
-                BuildWithSteps { build, steps }
+                BuildWithSteps { build, steps, changes: None }
             })
             .collect())
     }
 
-    /// One build, by builder name and number, with its steps.
+    /// One build, by builder name and number, with its steps and its changes.
     pub async fn build_detail(&self, builder: &str, number: i64) -> Result<BuildWithSteps, EngineError> {
         let mut conn = self.db.acquire().await?;
         let build = match db::builds::get_by_number(conn.conn(), builder, number).await {
@@ -125,6 +127,8 @@ impl Engine {
             other => other?,
         };
         let mut steps = db::steps::list_for_builds(conn.conn(), &[build.id]).await?;
-        Ok(BuildWithSteps { steps: steps.remove(&build.id).unwrap_or_default(), build })
+        let set = db::buildrequests::buildset_of(conn.conn(), build.buildrequest_id).await?;
+        let changes = db::changes::list_for_buildset(conn.conn(), set.0).await?;
+        Ok(BuildWithSteps { steps: steps.remove(&build.id).unwrap_or_default(), build, changes: Some(changes) })
     }
 }

@@ -563,6 +563,8 @@ export interface components {
             properties: unknown;
             /** @description Its steps in order. */
             steps: components["schemas"]["Step"][];
+            /** @description The changes it builds (its blamelist); present when one build is asked for. */
+            changes?: components["schemas"]["Change"][];
         };
         /**
          * BuildList

@@ -18,6 +18,8 @@ pub(crate) struct SingleBranch {
     #[serde(default)]
     pub builders: Vec<String>,
     kind: IgnoredAny,
+    #[serde(default)]
+    pub properties: std::collections::BTreeMap<String, String>,
     pub branch: String,
     #[serde(default)]
     pub tree_stable_timer: u64,
@@ -43,6 +45,8 @@ pub(crate) struct AnyBranch {
     pub builders: Vec<String>,
     kind: IgnoredAny,
     #[serde(default)]
+    pub properties: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
     pub tree_stable_timer: u64,
     #[serde(default)]
     pub branches: OneOrMany,
@@ -65,6 +69,8 @@ pub(crate) struct Force {
     #[serde(default)]
     pub builders: Vec<String>,
     kind: IgnoredAny,
+    #[serde(default)]
+    pub properties: std::collections::BTreeMap<String, String>,
 }
 
 /// `kind = "periodic"`
@@ -76,6 +82,8 @@ pub(crate) struct Periodic {
     #[serde(default)]
     pub builders: Vec<String>,
     kind: IgnoredAny,
+    #[serde(default)]
+    pub properties: std::collections::BTreeMap<String, String>,
     pub interval: u64,
     pub branch: Option<String>,
 }
@@ -89,6 +97,8 @@ pub(crate) struct Nightly {
     #[serde(default)]
     pub builders: Vec<String>,
     kind: IgnoredAny,
+    #[serde(default)]
+    pub properties: std::collections::BTreeMap<String, String>,
     #[serde(default = "zero")]
     pub minute: CronField,
     #[serde(default = "any")]

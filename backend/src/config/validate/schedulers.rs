@@ -49,7 +49,7 @@ impl Validator<'_, '_> {
         let kind_at = at.key("kind");
         let kind = self.doc.get(&kind_at).map(|k| k.get_ref().as_str().map(str::to_owned));
         let kinds = KINDS.join(", ");
-        let (name, builders, kind) = match kind.as_ref().map(|k| k.as_deref()) {
+        let (name, builders, kind, properties) = match kind.as_ref().map(|k| k.as_deref()) {
             None => {
                 self.doc.issue(&kind_at, format!("missing required key `kind` (one of: {kinds})"));
                 return None;
@@ -59,16 +59,21 @@ impl Validator<'_, '_> {
                 let filter = filter(r.branches, r.project, r.repository, r.category, r.codebase);
                 let kind =
                     SchedulerKind::SingleBranch { branch: r.branch, tree_stable_timer: r.tree_stable_timer, filter };
-                (r.name, r.builders, kind)
+                (r.name, r.builders, kind, r.properties)
             }
             Some(Some("any_branch")) => {
                 let r = self.doc.unit::<AnyBranch>(at)?;
                 let filter = filter(r.branches, r.project, r.repository, r.category, r.codebase);
-                (r.name, r.builders, SchedulerKind::AnyBranch { tree_stable_timer: r.tree_stable_timer, filter })
+                (
+                    r.name,
+                    r.builders,
+                    SchedulerKind::AnyBranch { tree_stable_timer: r.tree_stable_timer, filter },
+                    r.properties,
+                )
             }
             Some(Some("force")) => {
                 let r = self.doc.unit::<Force>(at)?;
-                (r.name, r.builders, SchedulerKind::Force {})
+                (r.name, r.builders, SchedulerKind::Force {}, r.properties)
             }
             Some(Some("periodic")) => {
                 let r = self.doc.unit::<Periodic>(at)?;
@@ -76,7 +81,7 @@ impl Validator<'_, '_> {
                     self.doc.issue(&at.key("interval"), "must be a positive number of seconds");
                     return None;
                 }
-                (r.name, r.builders, SchedulerKind::Periodic { interval: r.interval, branch: r.branch })
+                (r.name, r.builders, SchedulerKind::Periodic { interval: r.interval, branch: r.branch }, r.properties)
             }
             Some(Some("nightly")) => {
                 let r = self.doc.unit::<Nightly>(at)?;
@@ -105,7 +110,7 @@ impl Validator<'_, '_> {
                 if !ok {
                     return None;
                 }
-                (r.name, r.builders, kind)
+                (r.name, r.builders, kind, r.properties)
             }
             Some(Some(other)) => {
                 self.doc.issue(&kind_at, format!("unknown scheduler kind `{other}` (one of: {kinds})"));
@@ -116,7 +121,7 @@ impl Validator<'_, '_> {
                 return None;
             }
         };
-        Some(SchedulerConfig { name, builders, kind })
+        Some(SchedulerConfig { name, builders, kind, properties })
     }
 
     pub(super) fn change_hook(&mut self) -> Option<ChangeHookConfig> {

@@ -78,7 +78,7 @@ mod tests {
     use super::*;
 
     fn sched(kind: SchedulerKind) -> SchedulerConfig {
-        SchedulerConfig { name: "s".into(), builders: vec!["b".into()], kind }
+        SchedulerConfig { name: "s".into(), builders: vec!["b".into()], kind, properties: Default::default() }
     }
 
     fn change(branch: &str) -> NewChange {
