@@ -105,9 +105,12 @@ fn argv(step: &StepConfig, build: &Build) -> Vec<String> {
     }
 }
 
+/// A step's command line, environment and working directory, ready to send.
+type Prepared = (Vec<String>, BTreeMap<String, String>, String);
+
 /// The command, environment and working directory of a step, with `{{ prop.NAME }}`
 /// templates rendered from the build's properties.
-fn prepare(cfg: &StepConfig, build: &Build) -> Result<(Vec<String>, BTreeMap<String, String>, String), String> {
+fn prepare(cfg: &StepConfig, build: &Build) -> Result<Prepared, String> {
     let props = &build.properties;
     let argv = argv(cfg, build).iter().map(|a| properties::render(a, props)).collect::<Result<Vec<_>, _>>()?;
     let mut env = BTreeMap::new();
