@@ -40,6 +40,8 @@ pub(crate) struct RawConfig {
     schedulers: IgnoredAny,
     #[serde(default)]
     change_hook: IgnoredAny,
+    #[serde(default)]
+    change_sources: IgnoredAny,
 }
 
 fn default_title() -> String {
@@ -226,6 +228,31 @@ pub(crate) struct RawStep {
 
 fn yes() -> bool {
     true
+}
+
+/// `[[change_sources]]` with `kind = "git_poller"`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawGitPoller {
+    pub name: Option<String>,
+    #[allow(dead_code)]
+    kind: IgnoredAny,
+    pub repo_url: String,
+    #[serde(default)]
+    pub branches: Option<OneOrMany>,
+    #[serde(default = "default_poll_interval")]
+    pub poll_interval: u64,
+    #[serde(default)]
+    pub poll_at_launch: bool,
+    #[serde(default)]
+    pub project: String,
+    pub category: Option<String>,
+    #[serde(default)]
+    pub codebase: String,
+}
+
+fn default_poll_interval() -> u64 {
+    600
 }
 
 /// `[change_hook]`; its `dialects` are read one by one.

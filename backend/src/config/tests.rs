@@ -327,3 +327,41 @@ fn every_truncation_of_the_quickstart_is_handled_without_panicking() {
         let _ = parse(&text.join("\n"), Path::new("c.toml"));
     }
 }
+
+#[test]
+fn git_pollers_are_read_with_defaults_and_checked() {
+    let text = r#"
+[[workers]]
+name = "w"
+embedded = true
+[[builders]]
+name = "b"
+workers = ["w"]
+steps = [{ name = "s", command = "true" }]
+[[change_sources]]
+kind = "git_poller"
+repo_url = "https://example.org/app.git"
+[[change_sources]]
+name = "lib"
+kind = "git_poller"
+repo_url = "https://example.org/lib.git"
+branches = "all"
+poll_interval = 30
+poll_at_launch = true
+"#;
+    let cfg = parse(text, Path::new("/srv/cascade.toml")).unwrap();
+    let [app, lib] = &cfg.change_sources[..] else { panic!("two sources") };
+    assert_eq!(app.name, "https://example.org/app.git");
+    let ChangeSourceKind::GitPoller(app) = &app.kind;
+    assert_eq!(
+        (app.poll_interval, app.poll_at_launch, &app.branches),
+        (600, false, &PollBranches::List(vec!["main".into()]))
+    );
+    let ChangeSourceKind::GitPoller(lib) = &lib.kind;
+    assert_eq!((lib.poll_interval, &lib.branches), (30, &PollBranches::All));
+
+    let bad = "[[change_sources]]\nkind = \"svn_poller\"\n[[change_sources]]\nkind = \"git_poller\"\nrepo_url = \"x\"\npoll_interval = 0\ncolour = 1\n";
+    let err = parse(bad, Path::new("/srv/cascade.toml")).unwrap_err().to_string();
+    assert!(err.contains("unknown change source kind `svn_poller`"), "{err}");
+    assert!(err.contains("change_sources[1].colour"), "{err}");
+}

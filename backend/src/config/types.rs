@@ -39,6 +39,8 @@ pub struct Config {
     pub schedulers: Vec<SchedulerConfig>,
     /// The `/change_hook/<dialect>` endpoints.
     pub change_hook: ChangeHookConfig,
+    /// Where changes are polled from.
+    pub change_sources: Vec<ChangeSourceConfig>,
 }
 
 impl Config {
@@ -437,4 +439,48 @@ pub struct HookUser {
     pub username: String,
     /// The password.
     pub password: Secret,
+}
+
+/// A change source: something the master polls for new changes.
+#[derive(Clone, Debug)]
+pub struct ChangeSourceConfig {
+    /// Unique name (default: the repository URL); `?poller=NAME` of the poller hook uses it.
+    pub name: String,
+    /// What it polls.
+    pub kind: ChangeSourceKind,
+}
+
+/// The kinds of change source (`kind = "…"`).
+#[derive(Clone, Debug)]
+pub enum ChangeSourceKind {
+    /// `git_poller`: a git repository's branches.
+    GitPoller(GitPollerConfig),
+}
+
+/// A git repository polled for new commits.
+#[derive(Clone, Debug)]
+pub struct GitPollerConfig {
+    /// The repository (any URL or path git can fetch).
+    pub repo_url: String,
+    /// The branches to follow.
+    pub branches: PollBranches,
+    /// Seconds between polls (> 0; default 600).
+    pub poll_interval: u64,
+    /// Poll once at start instead of waiting a full interval.
+    pub poll_at_launch: bool,
+    /// Project of the changes it reports.
+    pub project: String,
+    /// Category of the changes it reports.
+    pub category: Option<String>,
+    /// Codebase of the changes it reports.
+    pub codebase: String,
+}
+
+/// Which branches a poller follows: a list, or `"all"`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PollBranches {
+    /// Every branch of the repository.
+    All,
+    /// These branches (default: `main`).
+    List(Vec<String>),
 }

@@ -13,6 +13,7 @@ use super::raw::{RawAccessLog, RawAuth, RawAuthz, RawConfig, RawDb, RawWeb, RawW
 use super::types::{AccessLog, AuthConfig, AuthzConfig, Config, DbConfig, WebConfig, WorkerConfig};
 
 mod builders;
+mod change_sources;
 mod schedulers;
 
 /// Checks the whole document; `None` only if issues were recorded.
@@ -29,6 +30,7 @@ pub(crate) fn validate(doc: &mut Doc<'_>, path: PathBuf, dir: PathBuf) -> Option
     let builders = v.builders();
     let schedulers = v.schedulers();
     let change_hook = v.change_hook();
+    let change_sources = v.change_sources();
     let dir = v.dir;
     let top = top?;
     Some(Config {
@@ -45,6 +47,7 @@ pub(crate) fn validate(doc: &mut Doc<'_>, path: PathBuf, dir: PathBuf) -> Option
         builders: builders?,
         schedulers: schedulers?,
         change_hook: change_hook?,
+        change_sources: change_sources?,
     })
 }
 

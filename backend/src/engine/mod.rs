@@ -4,6 +4,7 @@
 
 pub mod actions;
 pub mod bus;
+pub mod change_sources;
 pub mod clock;
 mod connections;
 mod dispatch;
@@ -120,6 +121,7 @@ impl Engine {
         }
         engine.spawn(dispatch::run(engine.clone()));
         engine.spawn(timers::run(engine.clone()));
+        engine.spawn(change_sources::run(engine.clone()));
         engine.bus.publish(Event::MasterStarted { name: engine.master_name.clone() });
         Ok(engine)
     }
@@ -191,6 +193,16 @@ impl Engine {
 
     /// Stores changes and lets every scheduler decide on them, in one transaction per call.
     pub async fn add_changes(&self, changes: Vec<NewChange>) -> Result<Vec<ChangeId>, EngineError> {
+        self.add_changes_and_record(changes, None).await
+    }
+
+    /// [`Engine::add_changes`], also storing `(object, key, value)` state in the same
+    /// transaction: a poller's last seen revision is recorded with the changes it reported.
+    pub async fn add_changes_and_record(
+        &self,
+        changes: Vec<NewChange>,
+        state: Option<(&str, &str, &str)>,
+    ) -> Result<Vec<ChangeId>, EngineError> {
         let now = self.clock.now();
         let mut events = Vec::new();
         let mut ids = Vec::with_capacity(changes.len());
@@ -218,6 +230,9 @@ impl Engine {
                     }
                 }
             }
+        }
+        if let Some((object, key, value)) = state {
+            db::state::set(tx.conn(), object, key, value).await?;
         }
         tx.commit().await?;
         let mut conn = self.db.acquire().await?;
