@@ -227,3 +227,60 @@ async fn logs_are_stored_in_chunks_and_read_by_window() {
     let step = &steps[&build][0];
     assert_eq!((step.name.as_str(), step.logs[0].num_lines), ("compile", 2500));
 }
+
+async fn finished_build_with_log(
+    t: &TestDb,
+    builder: &str,
+    finished_at: i64,
+) -> (cascade::model::BuildId, cascade::model::LogId) {
+    let (bid, set) = queue(t, builder, 1).await;
+    let mut c = t.db.acquire().await.unwrap();
+    let master = db::masters::upsert(c.conn(), "m", 1).await.unwrap();
+    let worker = db::workers::upsert(c.conn(), "w").await.unwrap();
+    let claimed = db::buildrequests::claim_next(c.conn(), bid, master, 1).await.unwrap().unwrap();
+    let props = BTreeMap::new();
+    let new = NewBuild {
+        builder_id: bid,
+        buildrequest_id: claimed.request(),
+        worker_id: worker,
+        master_id: master,
+        reason: "r",
+        properties: &props,
+        branch: None,
+        revision: None,
+    };
+    let (build, _) = db::builds::insert(c.conn(), &new, 1).await.unwrap();
+    let step = db::steps::insert(c.conn(), build, 1, "s", 1).await.unwrap();
+    let log = db::logs::insert(c.conn(), step, "stdio", "stdio").await.unwrap();
+    db::builds::finish(c.conn(), build, Results::Success, "ok", finished_at).await.unwrap();
+    db::buildrequests::complete(c.conn(), claimed.request(), Results::Success, finished_at).await.unwrap();
+    db::buildsets::complete_if_done(c.conn(), set, finished_at).await.unwrap();
+    drop(c);
+    let mut buffer = LogBuffer::new();
+    buffer.push(Channel::Stdout, "some output\n");
+    logs::store_chunk(&t.db, log, buffer.take_chunk().unwrap()).await.unwrap();
+    (build, log)
+}
+
+#[tokio::test]
+async fn prune_drops_old_logs_then_old_builds_and_keeps_new_ones() {
+    let t = TestDb::new().await;
+    let (old_build, old_log) = finished_build_with_log(&t, "a", 100).await;
+    let (new_build, new_log) = finished_build_with_log(&t, "b", 1_000).await;
+
+    let pruned = db::prune::prune(&t.db, 500, true).await.unwrap();
+    assert_eq!(pruned, db::prune::Pruned { logs: 1, builds: 0 });
+    assert!(logs::read_lines(&t.db, old_log, 0, 10).await.unwrap().is_empty());
+    assert_eq!(logs::read_lines(&t.db, new_log, 0, 10).await.unwrap().len(), 1);
+    let mut c = t.db.acquire().await.unwrap();
+    db::builds::get(c.conn(), old_build).await.unwrap();
+    drop(c);
+
+    let pruned = db::prune::prune(&t.db, 500, false).await.unwrap();
+    assert_eq!(pruned, db::prune::Pruned { logs: 0, builds: 1 });
+    let mut c = t.db.acquire().await.unwrap();
+    assert!(matches!(db::builds::get(c.conn(), old_build).await, Err(DbError::NotFound)));
+    db::builds::get(c.conn(), new_build).await.unwrap();
+    assert!(db::steps::list_for_builds(c.conn(), &[old_build]).await.unwrap().is_empty());
+    assert_eq!(db::steps::list_for_builds(c.conn(), &[new_build]).await.unwrap().len(), 1);
+}

@@ -66,8 +66,37 @@ pub enum Command {
         #[arg(long)]
         max_builds: Option<u32>,
     },
+    /// Database maintenance.
+    Db {
+        /// What to do.
+        #[command(subcommand)]
+        command: DbCommand,
+    },
     /// Print the OpenAPI document of the JSON API.
     Openapi,
+}
+
+/// `cascade db ...`
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Apply pending migrations (the master also does this at start).
+    Upgrade {
+        /// The configuration file naming the database.
+        #[arg(long, short, default_value = "cascade.toml", env = "CASCADE_CONFIG")]
+        config: PathBuf,
+    },
+    /// Delete builds (or only their logs) that finished longer ago than a duration.
+    Prune {
+        /// The configuration file naming the database.
+        #[arg(long, short, default_value = "cascade.toml", env = "CASCADE_CONFIG")]
+        config: PathBuf,
+        /// Age such as 90d, 12h, 2w.
+        #[arg(long)]
+        older_than: String,
+        /// Keep the builds and steps; delete only their logs.
+        #[arg(long)]
+        logs_only: bool,
+    },
 }
 
 /// Runs the parsed command line.
@@ -79,6 +108,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Worker { master, name, password_file, basedir, max_builds } => {
             worker(master, name, &password_file, basedir, max_builds).await
         }
+        Command::Db { command } => db_command(command).await,
         Command::Openapi => {
             println!("{}", crate::api::spec_json());
             Ok(())
@@ -123,7 +153,8 @@ fn checkconfig(file: &Path) -> ExitCode {
     }
 }
 
-async fn start(path: &Path) -> Result<()> {
+/// Loads the configuration and opens its database, migrated.
+async fn open(path: &Path) -> Result<(Arc<config::Config>, Db)> {
     let cfg = Arc::new(config::load(path).map_err(|e| anyhow::anyhow!("{e}"))?);
     let url = &cfg.db.url;
     let db = Db::connect(url).await.map_err(|e| {
@@ -135,6 +166,33 @@ async fn start(path: &Path) -> Result<()> {
         anyhow::anyhow!("cannot open the database {}: {e}{hint}", redact_url(url))
     })?;
     db.migrate().await.context("cannot apply the database migrations")?;
+    Ok((cfg, db))
+}
+
+async fn db_command(command: DbCommand) -> Result<()> {
+    match command {
+        DbCommand::Upgrade { config } => {
+            let (cfg, db) = open(&config).await?;
+            println!("{}: migrations applied", redact_url(&cfg.db.url));
+            db.close().await;
+        }
+        DbCommand::Prune { config, older_than, logs_only } => {
+            let age = crate::db::prune::parse_duration(&older_than).map_err(anyhow::Error::msg)?;
+            let (_, db) = open(&config).await?;
+            let cutoff = chrono::Utc::now().timestamp() - age;
+            let pruned = crate::db::prune::prune(&db, cutoff, logs_only).await.context("prune failed")?;
+            println!(
+                "pruned the logs of {} step(s) and {} build(s) finished before {older_than} ago",
+                pruned.logs, pruned.builds
+            );
+            db.close().await;
+        }
+    }
+    Ok(())
+}
+
+async fn start(path: &Path) -> Result<()> {
+    let (cfg, db) = open(path).await?;
     let engine =
         Engine::start(cfg.clone(), db.clone(), Arc::new(SystemClock)).await.context("cannot start the engine")?;
     let (acceptor, bound) = crate::server::bind(&cfg.web.listen)

@@ -12,6 +12,7 @@ mod error;
 pub mod events;
 pub mod logs;
 pub mod masters;
+pub mod prune;
 pub mod scheduler_changes;
 pub mod state;
 pub mod steps;
