@@ -7,7 +7,14 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { createRequire } from 'node:module';
-import { REPO, assertBinary, makeTempDir, removeDir, startMaster, writeConfig } from '../lib/master.mjs';
+import {
+  REPO,
+  assertBinary,
+  makeTempDir,
+  removeDir,
+  startMaster,
+  writeConfig,
+} from '../lib/master.mjs';
 
 // playwright-core is a dev dependency of the frontend package.
 const require = createRequire(join(REPO, 'frontend', 'package.json'));

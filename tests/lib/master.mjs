@@ -71,7 +71,10 @@ export class StopWaiting extends Error {}
  * Calls `probe` until it returns a truthy value, which it resolves with; rejects after
  * `timeoutMs` with `what` and the last value or error seen.
  */
-export async function waitFor(probe, { timeoutMs = 30_000, intervalMs = 100, what = 'condition' } = {}) {
+export async function waitFor(
+  probe,
+  { timeoutMs = 30_000, intervalMs = 100, what = 'condition' } = {},
+) {
   const deadline = Date.now() + timeoutMs;
   let last;
   for (;;) {
@@ -109,7 +112,11 @@ export function runCli(args, { cwd, timeoutMs = 30_000, env } = {}) {
       } catch {
         // gone
       }
-      reject(new Error(`cascade ${args.join(' ')} still running after ${timeoutMs} ms:\n${stdout}${stderr}`));
+      reject(
+        new Error(
+          `cascade ${args.join(' ')} still running after ${timeoutMs} ms:\n${stdout}${stderr}`,
+        ),
+      );
     }, timeoutMs);
     child.on('error', (e) => {
       clearTimeout(timer);
@@ -147,7 +154,11 @@ export class Master {
   /** Sends `signal` and resolves with the exit; rejects if it outlives `deadlineMs`. */
   async signal(signal, deadlineMs = STOP_DEADLINE_MS) {
     if (this.running) process.kill(this.pid, signal);
-    return withDeadline(this.exited, deadlineMs, `cascade (pid ${this.pid}) did not exit after ${signal}:\n${this.output}`);
+    return withDeadline(
+      this.exited,
+      deadlineMs,
+      `cascade (pid ${this.pid}) did not exit after ${signal}:\n${this.output}`,
+    );
   }
 
   /** SIGTERM, then SIGKILL past the deadline; never throws. For `after`/`finally`. */
@@ -169,7 +180,11 @@ export class Master {
         // gone
       }
     }
-    return withDeadline(this.exited, STOP_DEADLINE_MS, `cascade (pid ${this.pid}) survived SIGKILL`);
+    return withDeadline(
+      this.exited,
+      STOP_DEADLINE_MS,
+      `cascade (pid ${this.pid}) survived SIGKILL`,
+    );
   }
 
   /** GET `path` (relative to the master's URL) and parse JSON; throws on a non-2xx status. */
@@ -248,7 +263,11 @@ export async function startMaster(configPath, { deadlineMs = START_DEADLINE_MS, 
         if (m) finish(resolvePromise, m[1].replace(/\/$/, ''));
       };
       const timer = setTimeout(
-        () => finish(reject, new Error(`no "listening on" line within ${deadlineMs} ms:\n${master.output}`)),
+        () =>
+          finish(
+            reject,
+            new Error(`no "listening on" line within ${deadlineMs} ms:\n${master.output}`),
+          ),
         deadlineMs,
       );
       // Registered after spawnMaster's own listeners, so `output` already holds the chunk.
@@ -262,7 +281,8 @@ export async function startMaster(configPath, { deadlineMs = START_DEADLINE_MS, 
     master.url = url;
     await waitFor(
       async () => {
-        if (!master.running) throw new StopWaiting(`cascade exited before /healthz answered:\n${master.output}`);
+        if (!master.running)
+          throw new StopWaiting(`cascade exited before /healthz answered:\n${master.output}`);
         return (await fetch(`${url}/healthz`)).ok;
       },
       { timeoutMs: Math.max(1000, deadline - Date.now()), intervalMs: 50, what: `${url}/healthz` },

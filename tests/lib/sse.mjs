@@ -9,7 +9,10 @@ import { waitFor } from './master.mjs';
  */
 export async function openEvents(url, { timeoutMs = 10_000 } = {}) {
   const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(new Error(`no response from ${url} within ${timeoutMs} ms`)), timeoutMs);
+  const timer = setTimeout(
+    () => controller.abort(new Error(`no response from ${url} within ${timeoutMs} ms`)),
+    timeoutMs,
+  );
   let res;
   try {
     res = await fetch(url, { headers: { accept: 'text/event-stream' }, signal: controller.signal });

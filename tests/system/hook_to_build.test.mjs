@@ -5,7 +5,15 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { assertBinary, makeTempDir, removeDir, sleep, startMaster, waitFor, writeConfig } from '../lib/master.mjs';
+import {
+  assertBinary,
+  makeTempDir,
+  removeDir,
+  sleep,
+  startMaster,
+  waitFor,
+  writeConfig,
+} from '../lib/master.mjs';
 import { openEvents } from '../lib/sse.mjs';
 
 const BUILD_DEADLINE_MS = 60_000;
@@ -19,7 +27,15 @@ let master;
 function git(...args) {
   return execFileSync(
     'git',
-    ['-c', 'user.name=Hook Tester', '-c', 'user.email=hook@example.invalid', '-c', 'init.defaultBranch=main', ...args],
+    [
+      '-c',
+      'user.name=Hook Tester',
+      '-c',
+      'user.email=hook@example.invalid',
+      '-c',
+      'init.defaultBranch=main',
+      ...args,
+    ],
     { cwd: repoDir, encoding: 'utf8', timeout: 30_000, stdio: ['ignore', 'pipe', 'pipe'] },
   ).trim();
 }
@@ -51,7 +67,10 @@ dialects = { base = {} }
 
 /** POSTs a form to the base hook; resolves with `{ status, body }`. */
 async function postForm(fields) {
-  const res = await fetch(`${master.url}/change_hook/base`, { method: 'POST', body: new URLSearchParams(fields) });
+  const res = await fetch(`${master.url}/change_hook/base`, {
+    method: 'POST',
+    body: new URLSearchParams(fields),
+  });
   return { status: res.status, body: await res.json().catch(() => undefined) };
 }
 
@@ -64,7 +83,9 @@ async function changes() {
 }
 
 async function logText(number, step) {
-  const res = await fetch(`${master.url}/api/v1/builders/app/builds/${number}/steps/${step}/logs/stdio/raw`);
+  const res = await fetch(
+    `${master.url}/api/v1/builders/app/builds/${number}/steps/${step}/logs/stdio/raw`,
+  );
   assert.equal(res.status, 200, `raw log of step ${step}`);
   return res.text();
 }
@@ -131,7 +152,9 @@ test('a change posted to the base hook is built at its revision', async () => {
   assert.ok(checkoutLog.includes(sha), `checkout log mentions ${sha}:\n${checkoutLog}`);
 
   // The lines endpoint carries the same content, with channels.
-  const lines = await master.getJson(`/api/v1/builders/app/builds/${build.number}/steps/2/logs/stdio/lines`);
+  const lines = await master.getJson(
+    `/api/v1/builders/app/builds/${build.number}/steps/2/logs/stdio/lines`,
+  );
   assert.ok(
     lines.lines.some((l) => l.channel === 'o' && l.text === FILE_CONTENT),
     `cat step's stdout has the file content:\n${JSON.stringify(lines.lines)}`,
@@ -169,7 +192,13 @@ test('a change on another branch is recorded but not built', async () => {
   try {
     assert.equal(events.status, 200);
     const buildsBefore = (await builds()).length;
-    const posted = await postForm({ author: 'someone', comments: 'elsewhere', revision: sha, branch: 'feature', files: '[]' });
+    const posted = await postForm({
+      author: 'someone',
+      comments: 'elsewhere',
+      revision: sha,
+      branch: 'feature',
+      files: '[]',
+    });
     assert.equal(posted.status, 202, JSON.stringify(posted.body));
     const [changeId] = posted.body.change_ids;
     await events.waitFor((e) => e.event === 'change.new' && e.json?.change?.id === changeId, {
@@ -177,8 +206,14 @@ test('a change on another branch is recorded but not built', async () => {
     });
     // The scheduler acts on a change at once (tree_stable_timer = 0); give it ample time.
     await sleep(2000);
-    const unexpected = events.events.filter((e) => /^(buildset|buildrequest|build)\./.test(e.event));
-    assert.deepEqual(unexpected.map((e) => e.event), [], 'no buildset, request or build for a change on feature');
+    const unexpected = events.events.filter((e) =>
+      /^(buildset|buildrequest|build)\./.test(e.event),
+    );
+    assert.deepEqual(
+      unexpected.map((e) => e.event),
+      [],
+      'no buildset, request or build for a change on feature',
+    );
     assert.equal((await builds()).length, buildsBefore);
     assert.equal((await changes()).length, 2);
     const builder = await master.getJson('/api/v1/builders/app');

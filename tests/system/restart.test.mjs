@@ -88,7 +88,9 @@ async function waitRunning(master, number) {
       assert.equal(build.results ?? null, null, 'a running build has no results');
       const step = build.steps[0];
       if (!step?.started_at || step.complete) return false;
-      const lines = await master.getJson(`/api/v1/builders/slow/builds/${number}/steps/1/logs/stdio/lines`);
+      const lines = await master.getJson(
+        `/api/v1/builders/slow/builds/${number}/steps/1/logs/stdio/lines`,
+      );
       return lines.lines.some((l) => l.text === 'start') ? build : false;
     },
     { timeoutMs: WAIT_MS, intervalMs: 100, what: `build ${number} of slow to be running` },
@@ -126,16 +128,23 @@ test('a build interrupted by a crash or a stop ends retry and runs again', async
 
   // Second run: build 1 is retry, and its request runs again as build 2.
   const second = await start();
-  const b1 = await waitFor(async () => {
-    const b = await buildOf(second, 1);
-    return b.complete ? b : false;
-  }, { timeoutMs: WAIT_MS, what: 'build 1 to be complete after the restart' });
+  const b1 = await waitFor(
+    async () => {
+      const b = await buildOf(second, 1);
+      return b.complete ? b : false;
+    },
+    { timeoutMs: WAIT_MS, what: 'build 1 to be complete after the restart' },
+  );
   assert.equal(b1.results, 'retry', JSON.stringify(b1));
   assert.ok(b1.finished_at, 'a retried build has an end time');
   const b2 = await waitRunning(second, 2);
   assert.equal(b2.builder, 'slow');
   const { builds } = await second.getJson('/api/v1/builds?builder=slow');
-  assert.deepEqual(builds.map((b) => b.number), [2, 1], 'exactly one new build');
+  assert.deepEqual(
+    builds.map((b) => b.number),
+    [2, 1],
+    'exactly one new build',
+  );
   const [build2Pgid] = stepPids().slice(-1);
   assert.ok(groupAlive(build2Pgid), "build 2's step is running");
 
@@ -149,12 +158,22 @@ test('a build interrupted by a crash or a stop ends retry and runs again', async
 
   // The clean stop itself marked build 2 retry: look at the database while no master runs
   // (results 5 = retry), when the sqlite3 CLI is there.
-  const sqlite = spawnSync('sqlite3', ['-readonly', join(dir, 'cascade.sqlite'),
-    'select number, results, finished_at is not null from builds order by number'],
-  { encoding: 'utf8', timeout: 10_000 });
+  const sqlite = spawnSync(
+    'sqlite3',
+    [
+      '-readonly',
+      join(dir, 'cascade.sqlite'),
+      'select number, results, finished_at is not null from builds order by number',
+    ],
+    { encoding: 'utf8', timeout: 10_000 },
+  );
   if (!sqlite.error) {
     assert.equal(sqlite.status, 0, sqlite.stderr);
-    assert.equal(sqlite.stdout.trim(), '1|5|1\n2|5|1', 'builds 1 and 2 are finished with results retry (5)');
+    assert.equal(
+      sqlite.stdout.trim(),
+      '1|5|1\n2|5|1',
+      'builds 1 and 2 are finished with results retry (5)',
+    );
   }
 
   // Third run: the API says the same.

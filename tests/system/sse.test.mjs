@@ -2,7 +2,15 @@
 // and its builder and type filters hold back what was not asked for.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { STOP_DEADLINE_MS, assertBinary, makeTempDir, removeDir, sleep, startMaster, writeConfig } from '../lib/master.mjs';
+import {
+  STOP_DEADLINE_MS,
+  assertBinary,
+  makeTempDir,
+  removeDir,
+  sleep,
+  startMaster,
+  writeConfig,
+} from '../lib/master.mjs';
 import { openEvents } from '../lib/sse.mjs';
 
 const BUILD_DEADLINE_MS = 30_000;
@@ -84,10 +92,13 @@ after(async () => {
 test('a forced build streams its events in order, each named by its type', async () => {
   const all = await open();
   const forced = await force('app');
-  const finished = await all.waitFor((e) => e.event === 'build.finished' && e.json?.build?.builder === 'app', {
-    timeoutMs: BUILD_DEADLINE_MS,
-    what: 'build.finished for app',
-  });
+  const finished = await all.waitFor(
+    (e) => e.event === 'build.finished' && e.json?.build?.builder === 'app',
+    {
+      timeoutMs: BUILD_DEADLINE_MS,
+      what: 'build.finished for app',
+    },
+  );
   const number = finished.json.build.number;
   assert.equal(finished.json.build.results, 'success');
   assert.equal(finished.json.build.complete, true);
@@ -118,7 +129,11 @@ test('a forced build streams its events in order, each named by its type', async
     index('step.finished', step(2)),
     index('build.finished'),
   ];
-  assert.deepEqual([...order].sort((a, b) => a - b), order, `events in order: ${JSON.stringify(names)}`);
+  assert.deepEqual(
+    [...order].sort((a, b) => a - b),
+    order,
+    `events in order: ${JSON.stringify(names)}`,
+  );
   assert.equal(names.at(-1), 'build.finished', 'nothing about the build after build.finished');
   assert.equal(names.filter((n) => n === 'build.started').length, 1);
   assert.equal(names.filter((n) => n === 'build.finished').length, 1);
@@ -167,18 +182,41 @@ test('?builder= and ?type= filter the stream', async () => {
     !others.events.some((e) => e.event === 'buildset.new' && e.json.id === forcedApp.buildset_id),
     "?builder=other does not carry app's buildset",
   );
-  for (const name of ['build.started', 'step.started', 'log.appended', 'step.finished', 'build.finished']) {
-    assert.ok(others.events.some((e) => e.event === name), `?builder=other carries other's ${name}`);
-    assert.ok(apps.events.some((e) => e.event === name), `?builder=app carries app's ${name}`);
+  for (const name of [
+    'build.started',
+    'step.started',
+    'log.appended',
+    'step.finished',
+    'build.finished',
+  ]) {
+    assert.ok(
+      others.events.some((e) => e.event === name),
+      `?builder=other carries other's ${name}`,
+    );
+    assert.ok(
+      apps.events.some((e) => e.event === name),
+      `?builder=app carries app's ${name}`,
+    );
   }
-  assert.deepEqual(apps.events.filter((e) => builderOf(e) !== 'app').map((e) => e.data), []);
-  assert.ok(!apps.events.some((e) => e.event === 'buildset.new' && e.json.id === forcedOther.buildset_id));
+  assert.deepEqual(
+    apps.events.filter((e) => builderOf(e) !== 'app').map((e) => e.data),
+    [],
+  );
+  assert.ok(
+    !apps.events.some((e) => e.event === 'buildset.new' && e.json.id === forcedOther.buildset_id),
+  );
 
   assert.ok(steps.events.length >= 6, `three steps started and finished: ${steps.events.length}`);
-  assert.deepEqual([...new Set(steps.events.map((e) => e.event))].sort(), ['step.finished', 'step.started']);
+  assert.deepEqual([...new Set(steps.events.map((e) => e.event))].sort(), [
+    'step.finished',
+    'step.started',
+  ]);
 
   // The unfiltered stream has both builders' builds.
-  const finishedBuilders = all.events.filter((e) => e.event === 'build.finished').map(builderOf).sort();
+  const finishedBuilders = all.events
+    .filter((e) => e.event === 'build.finished')
+    .map(builderOf)
+    .sort();
   assert.deepEqual(finishedBuilders, ['app', 'other']);
 });
 
