@@ -249,3 +249,148 @@ fn the_committed_openapi_document_is_current() {
         "openapi/openapi.json is stale: run `make openapi` and commit the result"
     );
 }
+
+const ACTIONS: &str = r#"
+[[workers]]
+name = "remote"
+password = "pw"
+[[builders]]
+name = "slow"
+workers = ["local"]
+steps = [ { name = "wait", command = "sleep 30" } ]
+[[builders]]
+name = "queued"
+workers = ["remote"]
+steps = [ { name = "s", command = "true" } ]
+[[schedulers]]
+name = "force"
+kind = "force"
+builders = ["slow", "queued"]
+"#;
+
+async fn open_api() -> Api {
+    api_with(ACTIONS, |c| {
+        use cascade::config::AuthzRule::Allow;
+        let a = &mut c.authz;
+        (a.stop_build, a.stop_all_builds, a.cancel_pending_build, a.cancel_all_pending_builds) =
+            (Allow, Allow, Allow, Allow);
+        (a.ping_builder, a.pause_worker, a.graceful_shutdown, a.clean_shutdown) = (Allow, Allow, Allow, Allow);
+        (a.force_all_builds, a.stop_change) = (Allow, Allow);
+    })
+    .await
+}
+
+#[tokio::test]
+async fn actions_are_answered_through_the_api() {
+    let a = open_api().await;
+    let mut rx = a.engine.bus.subscribe();
+    let body =
+        json_of(a.client.post("/api/v1/builders/_all/force").body_json(&json!({"reason": "all"})).send().await).await;
+    assert_eq!(body["count"], json!(2));
+    loop {
+        if let Ok(ev) = rx.recv().await
+            && ev.event.kind() == "step.started"
+        {
+            break;
+        }
+    }
+    let pending = json_of(a.client.get("/api/v1/buildrequests").send().await).await;
+    let queued = pending["buildrequests"].as_array().unwrap();
+    assert_eq!(queued.len(), 1);
+    assert_eq!(queued[0]["builder"], json!("queued"));
+
+    let workers = json_of(a.client.get("/api/v1/workers").send().await).await;
+    let local = workers["workers"].as_array().unwrap().iter().find(|w| w["name"] == json!("local")).unwrap().clone();
+    assert_eq!(
+        (local["connected"].clone(), local["embedded"].clone(), local["running_builds"].clone()),
+        (json!(true), json!(true), json!(1))
+    );
+    assert_eq!(local["builders"], json!(["slow"]));
+    let remote = json_of(a.client.get("/api/v1/workers/remote").send().await).await;
+    assert_eq!(remote["connected"], json!(false));
+    a.client.get("/api/v1/workers/nope").send().await.assert_status(StatusCode::NOT_FOUND);
+
+    let ping = json_of(a.client.post("/api/v1/builders/slow/ping").body_json(&json!({})).send().await).await;
+    assert_eq!(ping["workers"][0]["replied"], json!(true));
+
+    let id = queued[0]["id"].as_i64().unwrap();
+    a.client.delete(format!("/api/v1/buildrequests/{id}")).query("reason", &"dup").send().await.assert_status_is_ok();
+    a.client.delete(format!("/api/v1/buildrequests/{id}")).send().await.assert_status(StatusCode::CONFLICT);
+    let none = json_of(a.client.post("/api/v1/buildrequests/cancel").body_json(&json!({})).send().await).await;
+    assert_eq!(none["count"], json!(0));
+
+    a.client.post("/api/v1/workers/local/pause").body_json(&json!({"reason": "x"})).send().await.assert_status_is_ok();
+    let local = json_of(a.client.get("/api/v1/workers/local").send().await).await;
+    assert_eq!(local["paused"], json!(true));
+    a.client.post("/api/v1/workers/local/unpause").body_json(&json!({})).send().await.assert_status_is_ok();
+    a.client
+        .post("/api/v1/workers/remote/shutdown")
+        .body_json(&json!({}))
+        .send()
+        .await
+        .assert_status(StatusCode::CONFLICT);
+
+    let stop =
+        a.client.post("/api/v1/builders/slow/builds/1/stop").body_json(&json!({"reason": "enough"})).send().await;
+    stop.assert_status_is_ok();
+    let build = wait_finished(&mut rx, "slow", 20).await;
+    assert_eq!(build.results, Some(cascade::model::Results::Cancelled));
+    assert_eq!(build.state_text, "stopped by anonymous: enough");
+    a.client
+        .post("/api/v1/builders/slow/builds/1/stop")
+        .body_json(&json!({}))
+        .send()
+        .await
+        .assert_status(StatusCode::CONFLICT);
+    a.client
+        .post("/api/v1/builders/slow/builds/7/stop")
+        .body_json(&json!({}))
+        .send()
+        .await
+        .assert_status(StatusCode::NOT_FOUND);
+    let all = json_of(a.client.post("/api/v1/builds/stop").body_json(&json!({})).send().await).await;
+    assert_eq!(all["count"], json!(0));
+
+    let master = json_of(a.client.get("/api/v1/master").send().await).await;
+    assert_eq!(master["shutting_down"], json!(false));
+    a.client
+        .post("/api/v1/master/shutdown")
+        .body_json(&json!({"mode": "stop"}))
+        .send()
+        .await
+        .assert_status(StatusCode::CONFLICT);
+    a.client.post("/api/v1/master/shutdown").body_json(&json!({"mode": "start"})).send().await.assert_status_is_ok();
+    let master = json_of(a.client.get("/api/v1/master").send().await).await;
+    assert_eq!(master["shutting_down"], json!(true));
+    a.client
+        .post("/api/v1/master/shutdown")
+        .body_json(&json!({"mode": "later"}))
+        .send()
+        .await
+        .assert_status(StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn actions_are_denied_by_default_with_a_reason() {
+    let a = api_with(ACTIONS, |_| {}).await;
+    let cases: [(&str, &str, &str); 9] = [
+        ("post", "/api/v1/builders/slow/builds/1/stop", "stop_build"),
+        ("post", "/api/v1/builds/stop", "stop_all_builds"),
+        ("delete", "/api/v1/buildrequests/1", "cancel_pending_build"),
+        ("post", "/api/v1/buildrequests/cancel", "cancel_all_pending_builds"),
+        ("post", "/api/v1/builders/slow/ping", "ping_builder"),
+        ("post", "/api/v1/workers/local/pause", "pause_worker"),
+        ("post", "/api/v1/workers/local/shutdown", "graceful_shutdown"),
+        ("post", "/api/v1/master/shutdown", "clean_shutdown"),
+        ("post", "/api/v1/builders/_all/force", "force_all_builds"),
+    ];
+    for (method, path, key) in cases {
+        let req = if method == "post" { a.client.post(path) } else { a.client.delete(path) };
+        let body =
+            if path.ends_with("/shutdown") && path.contains("master") { json!({"mode": "now"}) } else { json!({}) };
+        let resp = req.body_json(&body).send().await;
+        resp.assert_status(StatusCode::FORBIDDEN);
+        let msg = json_of(resp).await["message"].as_str().unwrap().to_owned();
+        assert!(msg.contains(key), "{path}: {msg}");
+    }
+}

@@ -1,6 +1,6 @@
 // A minimal Server-Sent Events client over fetch: reads the body stream and parses
 // `event:`/`data:` blocks, keeping every event in arrival order.
-import { waitFor } from './master.mjs';
+import { waitFor } from "./master.mjs";
 
 /**
  * Opens `url` as an event stream. Resolves once the response headers arrived, with
@@ -10,25 +10,35 @@ import { waitFor } from './master.mjs';
 export async function openEvents(url, { timeoutMs = 10_000 } = {}) {
   const controller = new AbortController();
   const timer = setTimeout(
-    () => controller.abort(new Error(`no response from ${url} within ${timeoutMs} ms`)),
+    () =>
+      controller.abort(
+        new Error(`no response from ${url} within ${timeoutMs} ms`),
+      ),
     timeoutMs,
   );
   let res;
   try {
-    res = await fetch(url, { headers: { accept: 'text/event-stream' }, signal: controller.signal });
+    res = await fetch(url, {
+      headers: { accept: "text/event-stream" },
+      signal: controller.signal,
+    });
   } finally {
     clearTimeout(timer);
   }
   const events = [];
   const stream = {
     status: res.status,
-    contentType: res.headers.get('content-type') ?? '',
+    contentType: res.headers.get("content-type") ?? "",
     events,
     error: undefined,
     ended: false,
     /** Resolves with the first event matching `pred` (looking at past ones too). */
-    waitFor(pred, { timeoutMs: t = 30_000, what = 'an event' } = {}) {
-      return waitFor(() => events.find(pred), { timeoutMs: t, intervalMs: 25, what });
+    waitFor(pred, { timeoutMs: t = 30_000, what = "an event" } = {}) {
+      return waitFor(() => events.find(pred), {
+        timeoutMs: t,
+        intervalMs: 25,
+        what,
+      });
     },
     close() {
       controller.abort();
@@ -39,11 +49,11 @@ export async function openEvents(url, { timeoutMs = 10_000 } = {}) {
     return stream;
   }
   const decoder = new TextDecoder();
-  let buffer = '';
-  let block = { event: 'message', data: [], id: undefined };
+  let buffer = "";
+  let block = { event: "message", data: [], id: undefined };
   const dispatch = () => {
     if (block.data.length > 0) {
-      const data = block.data.join('\n');
+      const data = block.data.join("\n");
       let json;
       try {
         json = JSON.parse(data);
@@ -52,18 +62,18 @@ export async function openEvents(url, { timeoutMs = 10_000 } = {}) {
       }
       events.push({ event: block.event, data, id: block.id, json });
     }
-    block = { event: 'message', data: [], id: undefined };
+    block = { event: "message", data: [], id: undefined };
   };
   const onLine = (line) => {
-    if (line === '') return dispatch();
-    if (line.startsWith(':')) return undefined;
-    const colon = line.indexOf(':');
+    if (line === "") return dispatch();
+    if (line.startsWith(":")) return undefined;
+    const colon = line.indexOf(":");
     const field = colon < 0 ? line : line.slice(0, colon);
-    let value = colon < 0 ? '' : line.slice(colon + 1);
-    if (value.startsWith(' ')) value = value.slice(1);
-    if (field === 'event') block.event = value;
-    else if (field === 'data') block.data.push(value);
-    else if (field === 'id') block.id = value;
+    let value = colon < 0 ? "" : line.slice(colon + 1);
+    if (value.startsWith(" ")) value = value.slice(1);
+    if (field === "event") block.event = value;
+    else if (field === "data") block.data.push(value);
+    else if (field === "id") block.id = value;
     return undefined;
   };
   (async () => {
@@ -73,7 +83,7 @@ export async function openEvents(url, { timeoutMs = 10_000 } = {}) {
         let nl;
         while ((nl = buffer.search(/\r\n|\r|\n/)) >= 0) {
           const line = buffer.slice(0, nl);
-          buffer = buffer.slice(nl + (buffer.startsWith('\r\n', nl) ? 2 : 1));
+          buffer = buffer.slice(nl + (buffer.startsWith("\r\n", nl) ? 2 : 1));
           onLine(line);
         }
       }

@@ -1,8 +1,8 @@
 // System test: the command line — version, init, checkconfig, start's failures and signals.
-import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import assert from "node:assert/strict";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
 import {
   REPO,
   STOP_DEADLINE_MS,
@@ -10,15 +10,12 @@ import {
   makeTempDir,
   removeDir,
   runCli,
-  sleep,
   spawnMaster,
   startMaster,
   waitFor,
   withDeadline,
   writeConfig,
-} from '../lib/master.mjs';
-
-const SIGNAL_SETTLE_MS = 500;
+} from "../lib/master.mjs";
 
 let dir;
 const masters = [];
@@ -63,7 +60,7 @@ builders = ["nosuch"]
 
 /** Asserts that OUTPUT reports each of BAD's mistakes as `FILE:LINE: KEY: message`. */
 function assertThreeErrors(output, file) {
-  const lines = output.split('\n');
+  const lines = output.split("\n");
   const find = (prefix, re) => {
     const line = lines.find((l) => l.includes(prefix));
     assert.ok(line, `an error starting ${prefix} in:\n${output}`);
@@ -88,7 +85,7 @@ async function startFailing(configPath, deadlineMs) {
 
 before(async () => {
   assertBinary();
-  dir = await makeTempDir('cascade-cli-');
+  dir = await makeTempDir("cascade-cli-");
 });
 
 after(async () => {
@@ -96,59 +93,70 @@ after(async () => {
   await removeDir(dir);
 });
 
-test('--version prints the crate version', async () => {
-  const version = readFileSync(join(REPO, 'backend', 'Cargo.toml'), 'utf8').match(
-    /^version = "(.+)"/m,
-  )[1];
-  const { code, stdout } = await runCli(['--version']);
+test("--version prints the crate version", async () => {
+  const version = readFileSync(
+    join(REPO, "backend", "Cargo.toml"),
+    "utf8",
+  ).match(/^version = "(.+)"/m)[1];
+  const { code, stdout } = await runCli(["--version"]);
   assert.equal(code, 0);
   assert.equal(stdout.trim(), `cascade ${version}`);
 });
 
-test('init writes a config that checkconfig accepts, and refuses to overwrite it', async () => {
-  const target = join(dir, 'fresh', 'master');
-  const init = await runCli(['init', target]);
+test("init writes a config that checkconfig accepts, and refuses to overwrite it", async () => {
+  const target = join(dir, "fresh", "master");
+  const init = await runCli(["init", target]);
   assert.equal(init.code, 0, init.stderr);
-  const file = join(target, 'cascade.toml');
+  const file = join(target, "cascade.toml");
   assert.ok(existsSync(file), init.stdout);
   assert.match(init.stdout, /cascade start/);
 
-  const check = await runCli(['checkconfig', file]);
+  const check = await runCli(["checkconfig", file]);
   assert.equal(check.code, 0, check.stdout + check.stderr);
   assert.match(check.stdout, /OK/);
 
-  const again = await runCli(['init', target]);
+  const again = await runCli(["init", target]);
   assert.equal(again.code, 1);
   assert.match(again.stderr, /already exists/);
 });
 
-test('checkconfig reports every mistake with its line and key', async () => {
-  const file = await writeConfig(dir, BAD, 'bad.toml');
-  const { code, stdout, stderr } = await runCli(['checkconfig', file]);
+test("checkconfig reports every mistake with its line and key", async () => {
+  const file = await writeConfig(dir, BAD, "bad.toml");
+  const { code, stdout, stderr } = await runCli(["checkconfig", file]);
   assert.equal(code, 1);
   assertThreeErrors(stdout + stderr, file);
   assert.doesNotMatch(stdout + stderr, /OK/);
 });
 
-test('start with a broken config exits 1 with the errors and never listens', async () => {
-  const file = await writeConfig(dir, BAD, 'bad-start.toml');
+test("start with a broken config exits 1 with the errors and never listens", async () => {
+  const file = await writeConfig(dir, BAD, "bad-start.toml");
   const { code, output } = await startFailing(file, 20_000);
   assert.equal(code, 1, output);
   assertThreeErrors(output, file);
   assert.doesNotMatch(output, /listening on/);
-  assert.equal(existsSync(join(dir, 'cascade.sqlite')), false, 'no database was created');
+  assert.equal(
+    existsSync(join(dir, "cascade.sqlite")),
+    false,
+    "no database was created",
+  );
 });
 
-test('start on an unreachable PostgreSQL exits 1 saying it cannot connect', async () => {
-  const sub = await makeTempDir('cascade-cli-pg-');
+test("start on an unreachable PostgreSQL exits 1 saying it cannot connect", async () => {
+  const sub = await makeTempDir("cascade-cli-pg-");
   try {
     const file = await writeConfig(
       sub,
-      GOOD.replace('sqlite://cascade.sqlite', 'postgres://postgres@127.0.0.1:1/nope'),
+      GOOD.replace(
+        "sqlite://cascade.sqlite",
+        "postgres://postgres@127.0.0.1:1/nope",
+      ),
     );
     const { code, output } = await startFailing(file, 60_000);
     assert.equal(code, 1, output);
-    assert.match(output, /cannot (open|connect)[^\n]*postgres:\/\/postgres@127\.0\.0\.1:1\/nope/);
+    assert.match(
+      output,
+      /cannot (open|connect)[^\n]*postgres:\/\/postgres@127\.0\.0\.1:1\/nope/,
+    );
     assert.match(output, /cannot connect/);
     assert.doesNotMatch(output, /listening on/);
   } finally {
@@ -156,7 +164,7 @@ test('start on an unreachable PostgreSQL exits 1 saying it cannot connect', asyn
   }
 });
 
-for (const signal of ['SIGINT', 'SIGTERM']) {
+for (const signal of ["SIGINT", "SIGTERM"]) {
   test(`${signal} stops a running master with exit code 0`, async () => {
     const sub = await makeTempDir(`cascade-cli-${signal}-`);
     try {
@@ -164,46 +172,37 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
       masters.push(master);
       const health = await fetch(`${master.url}/healthz`);
       assert.equal(health.status, 200);
-      // The master installs its signal handlers only some time after it listens (see the
-      // todo test below); give it that time so this test checks the stop itself.
-      await sleep(SIGNAL_SETTLE_MS);
       const started = Date.now();
       const exit = await master.signal(signal, STOP_DEADLINE_MS);
       assert.deepEqual(exit, { code: 0, signal: null }, master.output);
       assert.ok(Date.now() - started < STOP_DEADLINE_MS);
       assert.match(master.output, /Cascade master stopped\./);
-      await assert.rejects(fetch(`${master.url}/healthz`), 'nothing listens any more');
+      await assert.rejects(
+        fetch(`${master.url}/healthz`),
+        "nothing listens any more",
+      );
     } finally {
       await removeDir(sub);
     }
   });
 }
 
-for (const signal of ['SIGINT', 'SIGTERM']) {
-  test(
-    `${signal} sent as soon as "listening on" is printed stops the master cleanly`,
-    {
-      todo:
-        'backend: the SIGINT/SIGTERM handlers are installed on the first poll of ' +
-        'shutdown_signal() inside poem\'s accept loop, after "listening on" is printed, ' +
-        'so an early signal kills the master with the default action (no clean stop)',
-    },
-    async () => {
-      const sub = await makeTempDir(`cascade-cli-early-${signal}-`);
-      try {
-        const master = await spawnMaster(await writeConfig(sub, GOOD));
-        masters.push(master);
-        await waitFor(() => /listening on/.test(master.output), {
-          timeoutMs: 30_000,
-          intervalMs: 5,
-          what: '"listening on"',
-        });
-        const exit = await master.signal(signal, STOP_DEADLINE_MS);
-        assert.deepEqual(exit, { code: 0, signal: null }, master.output);
-        assert.match(master.output, /Cascade master stopped\./);
-      } finally {
-        await removeDir(sub);
-      }
-    },
-  );
+for (const signal of ["SIGINT", "SIGTERM"]) {
+  test(`${signal} sent as soon as "listening on" is printed stops the master cleanly`, async () => {
+    const sub = await makeTempDir(`cascade-cli-early-${signal}-`);
+    try {
+      const master = await spawnMaster(await writeConfig(sub, GOOD));
+      masters.push(master);
+      await waitFor(() => /listening on/.test(master.output), {
+        timeoutMs: 30_000,
+        intervalMs: 5,
+        what: '"listening on"',
+      });
+      const exit = await master.signal(signal, STOP_DEADLINE_MS);
+      assert.deepEqual(exit, { code: 0, signal: null }, master.output);
+      assert.match(master.output, /Cascade master stopped\./);
+    } finally {
+      await removeDir(sub);
+    }
+  });
 }

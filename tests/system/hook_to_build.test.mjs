@@ -1,10 +1,10 @@
 // System test: a commit in a real git repository, posted to /change_hook/base, becomes a
 // build that checks that commit out and runs on the embedded worker.
-import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
 import {
   assertBinary,
   makeTempDir,
@@ -13,8 +13,8 @@ import {
   startMaster,
   waitFor,
   writeConfig,
-} from '../lib/master.mjs';
-import { openEvents } from '../lib/sse.mjs';
+} from "../lib/master.mjs";
+import { openEvents } from "../lib/sse.mjs";
 
 const BUILD_DEADLINE_MS = 60_000;
 const FILE_CONTENT = `cascade hook test payload ${process.pid}-${Date.now()}`;
@@ -26,17 +26,22 @@ let master;
 
 function git(...args) {
   return execFileSync(
-    'git',
+    "git",
     [
-      '-c',
-      'user.name=Hook Tester',
-      '-c',
-      'user.email=hook@example.invalid',
-      '-c',
-      'init.defaultBranch=main',
+      "-c",
+      "user.name=Hook Tester",
+      "-c",
+      "user.email=hook@example.invalid",
+      "-c",
+      "init.defaultBranch=main",
       ...args,
     ],
-    { cwd: repoDir, encoding: 'utf8', timeout: 30_000, stdio: ['ignore', 'pipe', 'pipe'] },
+    {
+      cwd: repoDir,
+      encoding: "utf8",
+      timeout: 30_000,
+      stdio: ["ignore", "pipe", "pipe"],
+    },
   ).trim();
 }
 
@@ -68,18 +73,18 @@ dialects = { base = {} }
 /** POSTs a form to the base hook; resolves with `{ status, body }`. */
 async function postForm(fields) {
   const res = await fetch(`${master.url}/change_hook/base`, {
-    method: 'POST',
+    method: "POST",
     body: new URLSearchParams(fields),
   });
   return { status: res.status, body: await res.json().catch(() => undefined) };
 }
 
 async function builds() {
-  return (await master.getJson('/api/v1/builds?builder=app')).builds;
+  return (await master.getJson("/api/v1/builds?builder=app")).builds;
 }
 
 async function changes() {
-  return (await master.getJson('/api/v1/changes')).changes;
+  return (await master.getJson("/api/v1/changes")).changes;
 }
 
 async function logText(number, step) {
@@ -92,14 +97,14 @@ async function logText(number, step) {
 
 before(async () => {
   assertBinary();
-  dir = await makeTempDir('cascade-hook-');
-  repoDir = join(dir, 'repo');
+  dir = await makeTempDir("cascade-hook-");
+  repoDir = join(dir, "repo");
   mkdirSync(repoDir);
-  git('init', '-q', '-b', 'main');
-  writeFileSync(join(repoDir, 'payload.txt'), `${FILE_CONTENT}\n`);
-  git('add', 'payload.txt');
-  git('commit', '-q', '-m', 'Add the payload');
-  sha = git('rev-parse', 'HEAD');
+  git("init", "-q", "-b", "main");
+  writeFileSync(join(repoDir, "payload.txt"), `${FILE_CONTENT}\n`);
+  git("add", "payload.txt");
+  git("commit", "-q", "-m", "Add the payload");
+  sha = git("rev-parse", "HEAD");
   assert.match(sha, /^[0-9a-f]{40}$/);
   master = await startMaster(await writeConfig(dir, config(repoDir)));
 });
@@ -109,18 +114,21 @@ after(async () => {
   await removeDir(dir);
 });
 
-test('a change posted to the base hook is built at its revision', async () => {
+test("a change posted to the base hook is built at its revision", async () => {
   const posted = await postForm({
-    author: 'Hook Tester <hook@example.invalid>',
-    comments: 'Add the payload',
+    author: "Hook Tester <hook@example.invalid>",
+    comments: "Add the payload",
     revision: sha,
-    branch: 'main',
+    branch: "main",
     repository: repoDir,
-    project: 'app',
-    files: JSON.stringify(['payload.txt']),
+    project: "app",
+    files: JSON.stringify(["payload.txt"]),
   });
   assert.equal(posted.status, 202, JSON.stringify(posted.body));
-  assert.ok(Array.isArray(posted.body?.change_ids), JSON.stringify(posted.body));
+  assert.ok(
+    Array.isArray(posted.body?.change_ids),
+    JSON.stringify(posted.body),
+  );
   assert.equal(posted.body.change_ids.length, 1);
   const [changeId] = posted.body.change_ids;
 
@@ -129,34 +137,43 @@ test('a change posted to the base hook is built at its revision', async () => {
       const list = await builds();
       return list.find((b) => b.complete) ?? false;
     },
-    { timeoutMs: BUILD_DEADLINE_MS, intervalMs: 200, what: 'a complete build of app' },
+    {
+      timeoutMs: BUILD_DEADLINE_MS,
+      intervalMs: 200,
+      what: "a complete build of app",
+    },
   );
-  const detail = await master.getJson(`/api/v1/builders/app/builds/${build.number}`);
+  const detail = await master.getJson(
+    `/api/v1/builders/app/builds/${build.number}`,
+  );
   assert.equal(
     detail.results,
-    'success',
+    "success",
     `build ${build.number}: ${detail.state_text}\n${JSON.stringify(detail.steps, null, 1)}\n` +
       `${await logText(build.number, 1).catch((e) => e.message)}\n${master.output}`,
   );
   assert.equal(detail.revision, sha);
-  assert.equal(detail.branch, 'main');
+  assert.equal(detail.branch, "main");
   assert.deepEqual(
     detail.steps.map((s) => [s.number, s.name, s.results]),
     [
-      [1, 'checkout', 'success'],
-      [2, 'show', 'success'],
+      [1, "checkout", "success"],
+      [2, "show", "success"],
     ],
   );
 
   const checkoutLog = await logText(build.number, 1);
-  assert.ok(checkoutLog.includes(sha), `checkout log mentions ${sha}:\n${checkoutLog}`);
+  assert.ok(
+    checkoutLog.includes(sha),
+    `checkout log mentions ${sha}:\n${checkoutLog}`,
+  );
 
   // The lines endpoint carries the same content, with channels.
   const lines = await master.getJson(
     `/api/v1/builders/app/builds/${build.number}/steps/2/logs/stdio/lines`,
   );
   assert.ok(
-    lines.lines.some((l) => l.channel === 'o' && l.text === FILE_CONTENT),
+    lines.lines.some((l) => l.channel === "o" && l.text === FILE_CONTENT),
     `cat step's stdout has the file content:\n${JSON.stringify(lines.lines)}`,
   );
   assert.ok((await logText(build.number, 2)).includes(FILE_CONTENT));
@@ -164,46 +181,53 @@ test('a change posted to the base hook is built at its revision', async () => {
   const change = await master.getJson(`/api/v1/changes/${changeId}`);
   assert.equal(change.id, changeId);
   assert.equal(change.revision, sha);
-  assert.equal(change.branch, 'main');
-  assert.equal(change.author, 'Hook Tester <hook@example.invalid>');
-  assert.equal(change.comments, 'Add the payload');
-  assert.deepEqual(change.files, ['payload.txt']);
+  assert.equal(change.branch, "main");
+  assert.equal(change.author, "Hook Tester <hook@example.invalid>");
+  assert.equal(change.comments, "Add the payload");
+  assert.deepEqual(change.files, ["payload.txt"]);
 
-  assert.equal((await builds()).length, 1, 'exactly one build for one change');
+  assert.equal((await builds()).length, 1, "exactly one build for one change");
 });
 
-test('a hook request without an author is refused with 400 and creates nothing', async () => {
+test("a hook request without an author is refused with 400 and creates nothing", async () => {
   const before = await changes();
   const res = await fetch(`${master.url}/change_hook/base`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ comments: 'no author', revision: sha, branch: 'main' }),
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({
+      comments: "no author",
+      revision: sha,
+      branch: "main",
+    }),
   });
   assert.equal(res.status, 400);
   const body = await res.json();
-  assert.equal(typeof body.error, 'string');
+  assert.equal(typeof body.error, "string");
   assert.match(body.message, /author/);
   assert.deepEqual(await changes(), before);
   assert.equal(before.length, 1);
 });
 
-test('a change on another branch is recorded but not built', async () => {
+test("a change on another branch is recorded but not built", async () => {
   const events = await openEvents(`${master.url}/api/v1/events`);
   try {
     assert.equal(events.status, 200);
     const buildsBefore = (await builds()).length;
     const posted = await postForm({
-      author: 'someone',
-      comments: 'elsewhere',
+      author: "someone",
+      comments: "elsewhere",
       revision: sha,
-      branch: 'feature',
-      files: '[]',
+      branch: "feature",
+      files: "[]",
     });
     assert.equal(posted.status, 202, JSON.stringify(posted.body));
     const [changeId] = posted.body.change_ids;
-    await events.waitFor((e) => e.event === 'change.new' && e.json?.change?.id === changeId, {
-      what: `change.new for change ${changeId}`,
-    });
+    await events.waitFor(
+      (e) => e.event === "change.new" && e.json?.change?.id === changeId,
+      {
+        what: `change.new for change ${changeId}`,
+      },
+    );
     // The scheduler acts on a change at once (tree_stable_timer = 0); give it ample time.
     await sleep(2000);
     const unexpected = events.events.filter((e) =>
@@ -212,11 +236,11 @@ test('a change on another branch is recorded but not built', async () => {
     assert.deepEqual(
       unexpected.map((e) => e.event),
       [],
-      'no buildset, request or build for a change on feature',
+      "no buildset, request or build for a change on feature",
     );
     assert.equal((await builds()).length, buildsBefore);
     assert.equal((await changes()).length, 2);
-    const builder = await master.getJson('/api/v1/builders/app');
+    const builder = await master.getJson("/api/v1/builders/app");
     assert.equal(builder.pending, 0);
     assert.equal(builder.running, 0);
   } finally {

@@ -1,10 +1,10 @@
 // System test: builds interrupted by a crashed or stopped master end `retry` and run again
 // when it comes back, on the same configuration and database.
-import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
 import {
   STOP_DEADLINE_MS,
   assertBinary,
@@ -13,7 +13,7 @@ import {
   startMaster,
   waitFor,
   writeConfig,
-} from '../lib/master.mjs';
+} from "../lib/master.mjs";
 
 const WAIT_MS = 30_000;
 
@@ -51,7 +51,10 @@ async function start() {
 /** PIDs (= process groups) of the step commands started so far. */
 function stepPids() {
   try {
-    return readFileSync(pidFile, 'utf8').split('\n').filter(Boolean).map(Number);
+    return readFileSync(pidFile, "utf8")
+      .split("\n")
+      .filter(Boolean)
+      .map(Number);
   } catch {
     return [];
   }
@@ -70,7 +73,7 @@ function groupAlive(pgid) {
 function killSteps() {
   for (const pgid of stepPids()) {
     try {
-      process.kill(-pgid, 'SIGKILL');
+      process.kill(-pgid, "SIGKILL");
     } catch {
       // already gone
     }
@@ -81,19 +84,33 @@ function killSteps() {
 async function waitRunning(master, number) {
   return waitFor(
     async () => {
-      const { builds } = await master.getJson('/api/v1/builds?builder=slow');
+      const { builds } = await master.getJson("/api/v1/builds?builder=slow");
       if (!builds.some((b) => b.number === number)) return false;
-      const build = await master.getJson(`/api/v1/builders/slow/builds/${number}`);
-      assert.equal(build.complete, false, `build ${number} ended early: ${JSON.stringify(build)}`);
-      assert.equal(build.results ?? null, null, 'a running build has no results');
+      const build = await master.getJson(
+        `/api/v1/builders/slow/builds/${number}`,
+      );
+      assert.equal(
+        build.complete,
+        false,
+        `build ${number} ended early: ${JSON.stringify(build)}`,
+      );
+      assert.equal(
+        build.results ?? null,
+        null,
+        "a running build has no results",
+      );
       const step = build.steps[0];
       if (!step?.started_at || step.complete) return false;
       const lines = await master.getJson(
         `/api/v1/builders/slow/builds/${number}/steps/1/logs/stdio/lines`,
       );
-      return lines.lines.some((l) => l.text === 'start') ? build : false;
+      return lines.lines.some((l) => l.text === "start") ? build : false;
     },
-    { timeoutMs: WAIT_MS, intervalMs: 100, what: `build ${number} of slow to be running` },
+    {
+      timeoutMs: WAIT_MS,
+      intervalMs: 100,
+      what: `build ${number} of slow to be running`,
+    },
   );
 }
 
@@ -103,8 +120,8 @@ async function buildOf(master, number) {
 
 before(async () => {
   assertBinary();
-  dir = await makeTempDir('cascade-restart-');
-  pidFile = join(dir, 'step-pids');
+  dir = await makeTempDir("cascade-restart-");
+  pidFile = join(dir, "step-pids");
   configPath = await writeConfig(dir, config(pidFile));
 });
 
@@ -114,15 +131,17 @@ after(async () => {
   await removeDir(dir);
 });
 
-test('a build interrupted by a crash or a stop ends retry and runs again', async () => {
+test("a build interrupted by a crash or a stop ends retry and runs again", async () => {
   // First run: force a build and kill the master while it runs.
   const first = await start();
-  const forced = await first.postJson('/api/v1/builders/slow/force', { reason: 'restart test' });
+  const forced = await first.postJson("/api/v1/builders/slow/force", {
+    reason: "restart test",
+  });
   assert.equal(forced.status, 202, JSON.stringify(forced.body));
   assert.equal(forced.body.buildrequest_ids.length, 1);
   await waitRunning(first, 1);
   const killed = await first.kill();
-  assert.equal(killed.signal, 'SIGKILL');
+  assert.equal(killed.signal, "SIGKILL");
   // A SIGKILLed master cannot reap its steps; clean up the orphaned `sleep`.
   killSteps();
 
@@ -133,46 +152,50 @@ test('a build interrupted by a crash or a stop ends retry and runs again', async
       const b = await buildOf(second, 1);
       return b.complete ? b : false;
     },
-    { timeoutMs: WAIT_MS, what: 'build 1 to be complete after the restart' },
+    { timeoutMs: WAIT_MS, what: "build 1 to be complete after the restart" },
   );
-  assert.equal(b1.results, 'retry', JSON.stringify(b1));
-  assert.ok(b1.finished_at, 'a retried build has an end time');
+  assert.equal(b1.results, "retry", JSON.stringify(b1));
+  assert.ok(b1.finished_at, "a retried build has an end time");
   const b2 = await waitRunning(second, 2);
-  assert.equal(b2.builder, 'slow');
-  const { builds } = await second.getJson('/api/v1/builds?builder=slow');
+  assert.equal(b2.builder, "slow");
+  const { builds } = await second.getJson("/api/v1/builds?builder=slow");
   assert.deepEqual(
     builds.map((b) => b.number),
     [2, 1],
-    'exactly one new build',
+    "exactly one new build",
   );
   const [build2Pgid] = stepPids().slice(-1);
   assert.ok(groupAlive(build2Pgid), "build 2's step is running");
 
   // A clean stop: exit code 0 within the deadline, and the step's processes are gone.
   const started = Date.now();
-  const stopped = await second.signal('SIGTERM', STOP_DEADLINE_MS);
+  const stopped = await second.signal("SIGTERM", STOP_DEADLINE_MS);
   assert.deepEqual(stopped, { code: 0, signal: null }, second.output);
   assert.ok(Date.now() - started < STOP_DEADLINE_MS);
-  assert.equal(groupAlive(build2Pgid), false, "a clean stop kills the running step's processes");
+  assert.equal(
+    groupAlive(build2Pgid),
+    false,
+    "a clean stop kills the running step's processes",
+  );
   assert.match(second.output, /Cascade master stopped\./);
 
   // The clean stop itself marked build 2 retry: look at the database while no master runs
   // (results 5 = retry), when the sqlite3 CLI is there.
   const sqlite = spawnSync(
-    'sqlite3',
+    "sqlite3",
     [
-      '-readonly',
-      join(dir, 'cascade.sqlite'),
-      'select number, results, finished_at is not null from builds order by number',
+      "-readonly",
+      join(dir, "cascade.sqlite"),
+      "select number, results, finished_at is not null from builds order by number",
     ],
-    { encoding: 'utf8', timeout: 10_000 },
+    { encoding: "utf8", timeout: 10_000 },
   );
   if (!sqlite.error) {
     assert.equal(sqlite.status, 0, sqlite.stderr);
     assert.equal(
       sqlite.stdout.trim(),
-      '1|5|1\n2|5|1',
-      'builds 1 and 2 are finished with results retry (5)',
+      "1|5|1\n2|5|1",
+      "builds 1 and 2 are finished with results retry (5)",
     );
   }
 
@@ -180,9 +203,9 @@ test('a build interrupted by a crash or a stop ends retry and runs again', async
   const third = await start();
   const b2After = await buildOf(third, 2);
   assert.equal(b2After.complete, true, JSON.stringify(b2After));
-  assert.equal(b2After.results, 'retry', JSON.stringify(b2After));
+  assert.equal(b2After.results, "retry", JSON.stringify(b2After));
   // ... and its request is queued again: build 3.
   await waitRunning(third, 3);
-  const done = await third.signal('SIGTERM', STOP_DEADLINE_MS);
+  const done = await third.signal("SIGTERM", STOP_DEADLINE_MS);
   assert.equal(done.code, 0, third.output);
 });

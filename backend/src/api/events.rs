@@ -11,7 +11,7 @@ use poem_openapi::param::Query;
 use poem_openapi::payload::EventStream;
 use poem_openapi::types::ToJSON;
 use poem_openapi::{Object, OpenApi};
-use tokio_stream::wrappers::BroadcastStream;
+use tokio::sync::broadcast;
 
 use super::Tag;
 use super::types::{Build, Change, LogInfo, Step};
@@ -140,15 +140,31 @@ impl EventsApi {
         kind: Query<Vec<String>>,
     ) -> EventStream<futures::stream::BoxStream<'static, BusEvent>> {
         let (builders, types) = (builder.0, kind.0);
-        let stream = BroadcastStream::new(engine.bus.subscribe())
-            .filter_map(move |item| {
-                let keep = match item {
-                    Ok(ev) if wanted(&ev, &builders, &types) => Some(ev),
-                    _ => None,
+        let mut rx = engine.bus.subscribe();
+        let mut closing = Box::pin(engine.closing());
+        // When the master begins to stop, the events already published (master.stopping
+        // among them) are still sent, then the stream ends so the server can close.
+        let stream = async_stream::stream! {
+            loop {
+                let item = tokio::select! {
+                    item = rx.recv() => item,
+                    _ = &mut closing => {
+                        while let Ok(ev) = rx.try_recv() {
+                            if wanted(&ev, &builders, &types) {
+                                yield BusEvent::from(ev.as_ref());
+                            }
+                        }
+                        break;
+                    }
                 };
-                async move { keep.map(|ev| BusEvent::from(ev.as_ref())) }
-            })
-            .boxed();
+                match item {
+                    Ok(ev) if wanted(&ev, &builders, &types) => yield BusEvent::from(ev.as_ref()),
+                    Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(broadcast::error::RecvError::Closed) => break,
+                }
+            }
+        }
+        .boxed();
         EventStream::new(stream)
             .keep_alive(Duration::from_secs(15))
             .to_event(|e| SseEvent::message(e.to_json_string()).event_type(e.kind.clone()))

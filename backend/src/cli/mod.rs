@@ -195,6 +195,8 @@ async fn start(path: &Path) -> Result<()> {
     let (cfg, db) = open(path).await?;
     let engine =
         Engine::start(cfg.clone(), db.clone(), Arc::new(SystemClock)).await.context("cannot start the engine")?;
+    // Signal handlers go in before the address is printed: whoever reads it may signal at once.
+    let signals = shutdown_signal()?;
     let (acceptor, bound) = crate::server::bind(&cfg.web.listen)
         .await
         .with_context(|| format!("cannot listen on {}", cfg.web.listen.join(", ")))?;
@@ -208,9 +210,11 @@ async fn start(path: &Path) -> Result<()> {
     let exit = engine.clone();
     let stop = async move {
         tokio::select! {
-            _ = shutdown_signal() => {}
+            _ = signals => {}
             _ = exit.exit_requested() => {}
         }
+        // Tell live clients first and end their event streams, so the server stops at once.
+        exit.begin_stop();
     };
     let server = crate::server::serve(acceptor, engine.clone(), stop);
     server.await.context("the web server failed")?;
@@ -236,24 +240,25 @@ async fn worker(
     let basedir = basedir.canonicalize().with_context(|| format!("cannot resolve {}", basedir.display()))?;
     println!("Cascade worker \"{name}\" running builds in {}; connecting to {master}", basedir.display());
     let options = crate::worker::client::Options { master, name, password, basedir, max_builds };
+    let signals = shutdown_signal()?;
     tokio::select! {
         result = crate::worker::client::run(options) => result.map_err(anyhow::Error::from),
-        _ = shutdown_signal() => {
+        _ = signals => {
             println!("Cascade worker stopped.");
             Ok(())
         }
     }
 }
 
-/// Resolves on SIGINT or SIGTERM.
-async fn shutdown_signal() {
+/// Installs the SIGINT and SIGTERM handlers now; the future resolves on either signal.
+fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>> {
     use tokio::signal::unix::{SignalKind, signal};
-    let mut term = match signal(SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(_) => return std::future::pending().await,
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
-    }
+    let mut term = signal(SignalKind::terminate()).context("cannot install the SIGTERM handler")?;
+    let mut int = signal(SignalKind::interrupt()).context("cannot install the SIGINT handler")?;
+    Ok(async move {
+        tokio::select! {
+            _ = int.recv() => {}
+            _ = term.recv() => {}
+        }
+    })
 }

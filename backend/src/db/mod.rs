@@ -92,6 +92,15 @@ impl Db {
             Ok(Db::Sqlite(pool))
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let options = PgConnectOptions::from_str(url)?;
+            // One direct connection first: a refused connection or an unknown database is
+            // reported at once and as itself, not as a pool timeout.
+            use sqlx::Connection;
+            sqlx::PgConnection::connect_with(&options)
+                .await
+                .map_err(|e| DbError::Unavailable(format!("cannot connect to {}: {e}", redact_url(url))))?
+                .close()
+                .await
+                .ok();
             let pool = PgPoolOptions::new()
                 .max_connections(10)
                 .acquire_timeout(Duration::from_secs(10))

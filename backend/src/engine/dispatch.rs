@@ -28,10 +28,19 @@ impl Engine {
         if self.draining.load(std::sync::atomic::Ordering::SeqCst) {
             return;
         }
+        // One query tells which builders have work, so idle builders cost nothing.
+        let pending = match self.db.acquire().await {
+            Ok(mut conn) => db::buildrequests::pending_counts(conn.conn()).await.unwrap_or_default(),
+            Err(_) => return,
+        };
         for builder in &self.config.builders {
-            while let Some((worker, worker_id)) = self.workers.reserve(&builder.workers) {
+            let mut waiting = self.builder_id(&builder.name).and_then(|id| pending.get(&id.0).copied()).unwrap_or(0);
+            while waiting > 0
+                && let Some((worker, worker_id)) = self.workers.reserve(&builder.workers)
+            {
                 match self.claim_and_start(&builder.name, worker_id, &worker).await {
                     Ok(Some(build)) => {
+                        waiting -= 1;
                         let engine = self.clone();
                         self.spawn(engine.run_build(build, worker));
                     }

@@ -61,6 +61,8 @@ pub struct Engine {
     draining: Arc<std::sync::atomic::AtomicBool>,
     /// Cancelled when the master should exit.
     exit: CancellationToken,
+    /// Cancelled when the master begins to stop: live event streams end.
+    closing: CancellationToken,
     wake: Notify,
     shutdown: CancellationToken,
     tasks: TaskTracker,
@@ -109,6 +111,7 @@ impl Engine {
             running: Arc::default(),
             draining: Arc::default(),
             exit: CancellationToken::new(),
+            closing: CancellationToken::new(),
             wake: Notify::new(),
             shutdown: CancellationToken::new(),
             tasks: TaskTracker::new(),
@@ -175,10 +178,24 @@ impl Engine {
         Ok(())
     }
 
+    /// Announces that the master stops (`master.stopping`) and ends live event streams;
+    /// [`Engine::stop`] does the rest once the web server has closed.
+    pub fn begin_stop(&self) {
+        if !self.closing.is_cancelled() {
+            self.bus.publish(Event::MasterStopping { name: self.master_name.clone() });
+            self.closing.cancel();
+        }
+    }
+
+    /// Resolves when the master begins to stop.
+    pub fn closing(&self) -> tokio_util::sync::WaitForCancellationFutureOwned {
+        self.closing.clone().cancelled_owned()
+    }
+
     /// Stops taking work, interrupts running steps, marks their builds `retry` so they run
     /// again at the next start, and waits for the engine's tasks.
     pub async fn stop(&self) {
-        self.bus.publish(Event::MasterStopping { name: self.master_name.clone() });
+        self.begin_stop();
         self.shutdown.cancel();
         self.workers.interrupt_all().await;
         self.tasks.close();
