@@ -68,6 +68,8 @@ pub struct Build {
     pub builder: String,
     /// Number within the builder, from 1.
     pub number: i64,
+    /// The build request it runs (a retried request runs again as a new build).
+    pub buildrequest_id: i64,
     /// The worker it runs on.
     pub worker: Option<String>,
     /// When it started.
@@ -96,6 +98,7 @@ impl From<model::Build> for Build {
             id: b.id.0,
             builder: b.builder,
             number: b.number,
+            buildrequest_id: b.buildrequest_id.0,
             worker: b.worker,
             started_at: time(b.started_at),
             finished_at: b.finished_at.map(time),

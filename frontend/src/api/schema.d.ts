@@ -491,6 +491,11 @@ export interface components {
              * @description Number within the builder, from 1.
              */
             number: number;
+            /**
+             * Format: int64
+             * @description The build request it runs (a retried request runs again as a new build).
+             */
+            buildrequest_id: number;
             /** @description The worker it runs on. */
             worker?: string;
             /**
@@ -535,6 +540,11 @@ export interface components {
              * @description Number within the builder, from 1.
              */
             number: number;
+            /**
+             * Format: int64
+             * @description The build request it runs (a retried request runs again as a new build).
+             */
+            buildrequest_id: number;
             /** @description The worker it runs on. */
             worker?: string;
             /**

@@ -31,6 +31,7 @@ function build(number: number, over: Partial<Build> = {}): Build {
     id: number,
     builder: 'quick',
     number,
+    buildrequest_id: number,
     worker: 'local',
     started_at: AT,
     complete: false,
