@@ -10,6 +10,7 @@ use poem::listener::{Acceptor, Listener, TcpListener};
 use poem::middleware::Tracing;
 use poem::{EndpointExt, Route, get, handler, post};
 
+use crate::auth::Auth;
 use crate::engine::Engine;
 use crate::{api, hooks, web, worker};
 
@@ -23,9 +24,10 @@ pub fn app(engine: Arc<Engine>) -> BoxEndpoint<'static> {
     let service = api::service();
     let spec = service.spec_endpoint();
     let docs = service.swagger_ui();
+    let auth = Arc::new(Auth::new(engine.config.clone(), engine.db.clone()));
     Route::new()
         .at("/api/v1/worker/connect", get(worker::server::connect))
-        .nest("/api/v1", service)
+        .nest("/api/v1", service.around(api::caller::view_guard))
         .at("/api/openapi.json", spec)
         .nest("/api/docs", docs)
         .at("/change_hook/:dialect", post(hooks::change_hook).get(hooks::change_hook))
@@ -34,6 +36,7 @@ pub fn app(engine: Arc<Engine>) -> BoxEndpoint<'static> {
         .at("/*", get(web::spa::serve))
         .at("/", get(web::spa::serve))
         .data(engine)
+        .data(auth)
         .with(Tracing)
         .boxed()
 }

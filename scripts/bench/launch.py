@@ -32,6 +32,8 @@ def main():
     ap.add_argument("--no-probe", action="store_true")
     ap.add_argument("--timeout", type=float, default=30.0)
     args = ap.parse_args()
+    # The master runs in RUNDIR: make the other paths independent of it.
+    args.bin, args.config, args.rundir = (os.path.abspath(p) for p in (args.bin, args.config, args.rundir))
 
     out_path = os.path.join(args.rundir, "master.out")
     err_path = os.path.join(args.rundir, "master.err")

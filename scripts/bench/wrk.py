@@ -3,13 +3,14 @@
     wrk.py URL [--threads 2] [--connections 16] [--duration 10s] [--script FILE]
 
 Figures: rps (Requests/sec), p50_ms/p75_ms/p90_ms/p99_ms (from --latency), requests,
-non_2xx, socket errors, and the per-status counts a script prints as `status CODE COUNT`
+non_2xx, socket errors, wrk_cpu_s (wrk's own CPU time), and the per-status counts a script prints as `status CODE COUNT`
 lines from its done() (see hook.lua). Fails when wrk fails or prints no Requests/sec.
 """
 
 import argparse
 import os
 import re
+import resource
 import subprocess
 import sys
 
@@ -68,6 +69,7 @@ def main():
     if args.script:
         cmd += ["-s", args.script]
     cmd.append(args.url)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     try:
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds(args.duration) + 30)
     except subprocess.TimeoutExpired:
@@ -78,6 +80,8 @@ def main():
         r = parse(p.stdout)
     except ValueError as e:
         fail(f"cannot read wrk's output ({e}):\n{p.stdout}{p.stderr}")
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    r["wrk_cpu_s"] = round(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime, 2)
     emit(r)
 
 

@@ -1,23 +1,37 @@
-//! The API's side of the authorization point: an action endpoint calls [`require`] first,
-//! and gets either the request's actor or the 401/403 answer.
+//! The API's side of the one authorization point: action endpoints call [`require`] with
+//! the request's [`Caller`] and get either the actor for the records or the 401/403 answer.
 
 use crate::auth::authz::{self, Action, Decision};
 use crate::engine::Engine;
 use crate::engine::actions::Request;
 
 use super::ApiError;
+use super::caller::{Caller, Via};
 
-/// Checks that the caller may take `action`; returns who is asking, with `reason`.
-pub fn require(engine: &Engine, action: Action, reason: Option<String>) -> Result<Request, ApiError> {
-    // Logins arrive with the auth sources; until then every caller is anonymous.
-    let user: Option<&str> = None;
-    match authz::decide(&engine.config.authz, action, user, &[]) {
-        Decision::Allow => Ok(Request { actor: user.map(str::to_owned), reason: reason.unwrap_or_default() }),
+/// Checks that `caller` may take `action` (and, for a session, that the request carries
+/// its CSRF token); returns who is asking, with `reason`.
+pub fn require(engine: &Engine, caller: &Caller, action: Action, reason: Option<String>) -> Result<Request, ApiError> {
+    if let Some(refused) = &caller.refused {
+        return Err(if caller.rate_limited {
+            ApiError::too_many(refused.clone())
+        } else {
+            ApiError::unauthorized(refused.clone())
+        });
+    }
+    if let Via::Session { csrf_ok: false, .. } = caller.via {
+        return Err(ApiError::csrf());
+    }
+    match authz::decide(&engine.config.authz, action, caller.username(), caller.roles()) {
+        Decision::Allow => {
+            Ok(Request { actor: caller.username().map(str::to_owned), reason: reason.unwrap_or_default() })
+        }
         Decision::NeedLogin => {
-            Err(ApiError::unauthorized(format!("`{}` needs a logged-in user ([authz] {})", action.key(), action.key())))
+            let login = engine.config.auth.login_url.as_deref().unwrap_or("/login");
+            Err(ApiError::unauthorized(format!("`{}` needs a logged-in user; log in at {login}", action.key())))
         }
-        Decision::Forbidden => {
-            Err(ApiError::forbidden(format!("`{}` is not allowed here ([authz] {})", action.key(), action.key())))
-        }
+        Decision::Forbidden => Err(ApiError::forbidden(match caller.username() {
+            Some(user) => format!("`{user}` may not `{}` ([authz] {})", action.key(), action.key()),
+            None => format!("`{}` is not allowed here ([authz] {})", action.key(), action.key()),
+        })),
     }
 }

@@ -10,6 +10,7 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 
 use super::authz::require;
+use super::caller::Caller;
 use super::types::Builder;
 use super::{ActionBody, ActionResult, ApiError, Tag};
 use crate::auth::authz::Action;
@@ -97,10 +98,11 @@ impl BuildersApi {
     async fn force_build(
         &self,
         engine: Data<&Arc<Engine>>,
+        caller: Caller,
         name: Path<String>,
         body: Json<ForceBody>,
     ) -> Result<ForceResponse, ApiError> {
-        let who = require(&engine, Action::ForceBuild, None)?;
+        let who = require(&engine, &caller, Action::ForceBuild, None)?;
         let body = body.0;
         let request = ForceRequest {
             reason: body.reason.unwrap_or_default(),
@@ -121,9 +123,10 @@ impl BuildersApi {
     async fn force_all_builds(
         &self,
         engine: Data<&Arc<Engine>>,
+        caller: Caller,
         body: Json<ForceBody>,
     ) -> Result<Json<ActionResult>, ApiError> {
-        let who = require(&engine, Action::ForceAllBuilds, None)?;
+        let who = require(&engine, &caller, Action::ForceAllBuilds, None)?;
         let body = body.0;
         let mut n = 0;
         for builder in engine.builders_overview().await?.into_iter().filter(|b| b.can_force) {
@@ -145,10 +148,11 @@ impl BuildersApi {
     async fn ping_builder(
         &self,
         engine: Data<&Arc<Engine>>,
+        caller: Caller,
         name: Path<String>,
         body: Json<ActionBody>,
     ) -> Result<Json<PingResults>, ApiError> {
-        let req = require(&engine, Action::PingBuilder, body.0.reason)?;
+        let req = require(&engine, &caller, Action::PingBuilder, body.0.reason)?;
         let results = engine.ping_builder(&name, &req).await?;
         Ok(Json(PingResults {
             workers: results

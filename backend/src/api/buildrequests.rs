@@ -8,6 +8,7 @@ use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
 
 use super::authz::require;
+use super::caller::Caller;
 use super::types::time;
 use super::{ActionResult, ApiError, Tag, page};
 use crate::auth::authz::Action;
@@ -89,11 +90,12 @@ impl BuildRequestsApi {
     async fn cancel_buildrequest(
         &self,
         engine: Data<&Arc<Engine>>,
+        caller: Caller,
         id: Path<i64>,
         /// Why.
         reason: Query<Option<String>>,
     ) -> Result<Json<ActionResult>, ApiError> {
-        let req = require(&engine, Action::CancelPendingBuild, reason.0)?;
+        let req = require(&engine, &caller, Action::CancelPendingBuild, reason.0)?;
         engine.cancel_request(BuildRequestId(id.0), &req).await?;
         Ok(ActionResult::said(format!("cancelled build request {}", id.0)))
     }
@@ -103,10 +105,11 @@ impl BuildRequestsApi {
     async fn cancel_buildrequests(
         &self,
         engine: Data<&Arc<Engine>>,
+        caller: Caller,
         body: Json<CancelBody>,
     ) -> Result<Json<ActionResult>, ApiError> {
         let body = body.0;
-        let req = require(&engine, Action::CancelAllPendingBuilds, body.reason)?;
+        let req = require(&engine, &caller, Action::CancelAllPendingBuilds, body.reason)?;
         let ids: Option<Vec<BuildRequestId>> = body.ids.map(|ids| ids.into_iter().map(BuildRequestId).collect());
         let cancelled = engine.cancel_pending(ids.as_deref(), body.builder.as_deref(), &req).await?;
         Ok(Json(ActionResult {

@@ -8,6 +8,7 @@ use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
 
 use super::authz::require;
+use super::caller::Caller;
 use super::types::{Build, BuildDetail, Results};
 use super::{ActionBody, ActionResult, ApiError, Tag, page};
 use crate::auth::authz::Action;
@@ -76,11 +77,12 @@ impl BuildsApi {
     async fn stop_build(
         &self,
         engine: Data<&Arc<Engine>>,
+        caller: Caller,
         name: Path<String>,
         number: Path<i64>,
         body: Json<ActionBody>,
     ) -> Result<Json<ActionResult>, ApiError> {
-        let req = require(&engine, Action::StopBuild, body.0.reason)?;
+        let req = require(&engine, &caller, Action::StopBuild, body.0.reason)?;
         engine.stop_build(&name, number.0, &req).await?;
         Ok(ActionResult::said(format!("stopping build {} of {}", number.0, name.0)))
     }
@@ -90,11 +92,12 @@ impl BuildsApi {
     async fn stop_all_builds(
         &self,
         engine: Data<&Arc<Engine>>,
+        caller: Caller,
         /// Only this builder's builds.
         builder: Query<Option<String>>,
         body: Json<ActionBody>,
     ) -> Result<Json<ActionResult>, ApiError> {
-        let req = require(&engine, Action::StopAllBuilds, body.0.reason)?;
+        let req = require(&engine, &caller, Action::StopAllBuilds, body.0.reason)?;
         let n = engine.stop_all_builds(builder.0.as_deref(), &req).await?;
         Ok(Json(ActionResult { message: format!("stopping {n} build(s)"), count: Some(n as i64) }))
     }

@@ -8,6 +8,7 @@ use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
 
 use super::authz::require;
+use super::caller::Caller;
 use super::types::Change;
 use super::{ActionBody, ActionResult, ApiError, Tag, page};
 use crate::auth::authz::Action;
@@ -58,10 +59,11 @@ impl ChangesApi {
     async fn stop_change(
         &self,
         engine: Data<&Arc<Engine>>,
+        caller: Caller,
         id: Path<i64>,
         body: Json<ActionBody>,
     ) -> Result<Json<ActionResult>, ApiError> {
-        let req = require(&engine, Action::StopChange, body.0.reason)?;
+        let req = require(&engine, &caller, Action::StopChange, body.0.reason)?;
         let (cancelled, stopped) = engine.stop_change(ChangeId(id.0), &req).await?;
         Ok(Json(ActionResult {
             message: format!("cancelled {cancelled} pending request(s), stopping {stopped} build(s)"),

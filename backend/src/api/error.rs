@@ -37,6 +37,9 @@ pub enum ApiError {
     /// The body is well-formed but wrong.
     #[oai(status = 422)]
     Unprocessable(Json<ErrorBody>),
+    /// Too many failed logins; try again later.
+    #[oai(status = 429)]
+    TooManyRequests(Json<ErrorBody>),
     /// The master failed; details are in its log.
     #[oai(status = 500)]
     Internal(Json<ErrorBody>),
@@ -60,6 +63,16 @@ impl ApiError {
     /// 403 with a message.
     pub fn forbidden(message: impl Into<String>) -> ApiError {
         ApiError::Forbidden(body("forbidden", message))
+    }
+
+    /// 429 with a message.
+    pub fn too_many(message: impl Into<String>) -> ApiError {
+        ApiError::TooManyRequests(body("rate_limited", message))
+    }
+
+    /// 403: a state-changing request made with a session cookie lacked its CSRF token.
+    pub fn csrf() -> ApiError {
+        ApiError::Forbidden(body("csrf", "missing or wrong X-CSRF-Token header (get it from GET /api/v1/session)"))
     }
 
     /// 401 with a message.

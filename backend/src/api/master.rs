@@ -7,6 +7,7 @@ use poem_openapi::payload::Json;
 use poem_openapi::{Enum, Object, OpenApi};
 
 use super::authz::require;
+use super::caller::Caller;
 use super::{ActionResult, ApiError, Tag};
 use crate::auth::authz::Action;
 use crate::engine::Engine;
@@ -75,10 +76,11 @@ impl MasterApi {
     async fn shutdown_master(
         &self,
         engine: Data<&Arc<Engine>>,
+        caller: Caller,
         body: Json<ShutdownBody>,
     ) -> Result<Json<ActionResult>, ApiError> {
         let body = body.0;
-        let req = require(&engine, Action::CleanShutdown, body.reason)?;
+        let req = require(&engine, &caller, Action::CleanShutdown, body.reason)?;
         let (mode, message) = match body.mode {
             Mode::Start => (ShutdownMode::Start, "the master will exit once its running builds finish"),
             Mode::Stop => (ShutdownMode::Stop, "clean shutdown cancelled"),

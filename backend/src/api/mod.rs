@@ -5,12 +5,15 @@ mod authz;
 mod builders;
 mod buildrequests;
 mod builds;
+pub mod caller;
 mod changes;
 pub mod error;
 mod events;
 mod logs;
 mod master;
+mod session;
 pub mod types;
+mod users;
 mod views;
 mod workers;
 
@@ -35,6 +38,10 @@ pub enum Tag {
     Workers,
     /// The master itself.
     Master,
+    /// Login and the current session.
+    Session,
+    /// Users.
+    Users,
     /// One-round-trip data for the SPA's pages.
     Views,
     /// The live event stream.
@@ -50,6 +57,8 @@ pub type Apis = (
     buildrequests::BuildRequestsApi,
     workers::WorkersApi,
     master::MasterApi,
+    session::SessionApi,
+    users::UsersApi,
     views::ViewsApi,
     events::EventsApi,
 );
@@ -65,6 +74,8 @@ pub fn service() -> OpenApiService<Apis, ()> {
             buildrequests::BuildRequestsApi,
             workers::WorkersApi,
             master::MasterApi,
+            session::SessionApi,
+            users::UsersApi,
             views::ViewsApi,
             events::EventsApi,
         ),

@@ -9,6 +9,7 @@ use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
 
 use super::authz::require;
+use super::caller::Caller;
 use super::types::time;
 use super::{ActionBody, ActionResult, ApiError, Tag};
 use crate::auth::authz::Action;
@@ -96,10 +97,11 @@ impl WorkersApi {
     async fn pause_worker(
         &self,
         engine: Data<&Arc<Engine>>,
+        caller: Caller,
         name: Path<String>,
         body: Json<ActionBody>,
     ) -> Result<Json<ActionResult>, ApiError> {
-        let req = require(&engine, Action::PauseWorker, body.0.reason)?;
+        let req = require(&engine, &caller, Action::PauseWorker, body.0.reason)?;
         engine.pause_worker(&name, true, &req).await?;
         Ok(ActionResult::said(format!("paused {}", name.0)))
     }
@@ -109,10 +111,11 @@ impl WorkersApi {
     async fn unpause_worker(
         &self,
         engine: Data<&Arc<Engine>>,
+        caller: Caller,
         name: Path<String>,
         body: Json<ActionBody>,
     ) -> Result<Json<ActionResult>, ApiError> {
-        let req = require(&engine, Action::PauseWorker, body.0.reason)?;
+        let req = require(&engine, &caller, Action::PauseWorker, body.0.reason)?;
         engine.pause_worker(&name, false, &req).await?;
         Ok(ActionResult::said(format!("unpaused {}", name.0)))
     }
@@ -122,10 +125,11 @@ impl WorkersApi {
     async fn shutdown_worker(
         &self,
         engine: Data<&Arc<Engine>>,
+        caller: Caller,
         name: Path<String>,
         body: Json<ActionBody>,
     ) -> Result<Json<ActionResult>, ApiError> {
-        let req = require(&engine, Action::GracefulShutdown, body.0.reason)?;
+        let req = require(&engine, &caller, Action::GracefulShutdown, body.0.reason)?;
         engine.graceful_shutdown_worker(&name, &req).await?;
         Ok(ActionResult::said(format!("{} will shut down once its builds finish", name.0)))
     }

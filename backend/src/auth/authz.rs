@@ -32,11 +32,13 @@ pub enum Action {
     CleanShutdown,
     /// See the users.
     ShowUsersPage,
+    /// Create, change and delete users.
+    ManageUsers,
 }
 
 impl Action {
     /// Every action.
-    pub const ALL: [Action; 13] = [
+    pub const ALL: [Action; 14] = [
         Action::View,
         Action::ForceBuild,
         Action::ForceAllBuilds,
@@ -50,6 +52,7 @@ impl Action {
         Action::StopChange,
         Action::CleanShutdown,
         Action::ShowUsersPage,
+        Action::ManageUsers,
     ];
 
     /// The action's key in `[authz]`.
@@ -68,6 +71,7 @@ impl Action {
             Action::StopChange => "stop_change",
             Action::CleanShutdown => "clean_shutdown",
             Action::ShowUsersPage => "show_users_page",
+            Action::ManageUsers => "manage_users",
         }
     }
 
@@ -87,6 +91,7 @@ impl Action {
             Action::StopChange => &authz.stop_change,
             Action::CleanShutdown => &authz.clean_shutdown,
             Action::ShowUsersPage => &authz.show_users_page,
+            Action::ManageUsers => &authz.manage_users,
         }
     }
 }

@@ -162,6 +162,8 @@ pub(crate) struct RawAuthz {
     pub clean_shutdown: AuthzRule,
     #[serde(default = "deny")]
     pub show_users_page: AuthzRule,
+    #[serde(default = "admins")]
+    pub manage_users: AuthzRule,
     #[serde(default)]
     pub roles: BTreeMap<String, Vec<String>>,
 }
@@ -171,6 +173,9 @@ fn allow() -> AuthzRule {
 }
 fn deny() -> AuthzRule {
     AuthzRule::Deny
+}
+fn admins() -> AuthzRule {
+    AuthzRule::Roles(vec!["admins".into()])
 }
 
 /// `[[workers]]`

@@ -205,6 +205,8 @@ pub struct AuthzConfig {
     pub clean_shutdown: AuthzRule,
     /// See the users page.
     pub show_users_page: AuthzRule,
+    /// Create, change and delete users (default: the `admins` role).
+    pub manage_users: AuthzRule,
     /// Role name to the usernames holding it.
     pub roles: BTreeMap<String, Vec<String>>,
 }
@@ -226,6 +228,7 @@ impl Default for AuthzConfig {
             stop_change: AuthzRule::Deny,
             clean_shutdown: AuthzRule::Deny,
             show_users_page: AuthzRule::Deny,
+            manage_users: AuthzRule::Roles(vec!["admins".into()]),
             roles: BTreeMap::new(),
         }
     }

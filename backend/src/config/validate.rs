@@ -139,6 +139,7 @@ impl Validator<'_, '_> {
             stop_change: r.stop_change,
             clean_shutdown: r.clean_shutdown,
             show_users_page: r.show_users_page,
+            manage_users: r.manage_users,
             roles: r.roles,
         })
     }

@@ -14,8 +14,10 @@ pub mod logs;
 pub mod masters;
 pub mod prune;
 pub mod scheduler_changes;
+pub mod sessions;
 pub mod state;
 pub mod steps;
+pub mod users;
 pub mod workers;
 
 pub use error::DbError;

@@ -64,10 +64,10 @@ impl Engine {
                     self.workers.touch(&name, self.clock.now());
                     match msg {
                         WorkerMsg::Output { step, stream, data } => {
-                            self.workers.deliver(step, StepEvent::Output(stream, data));
+                            self.workers.deliver(step, StepEvent::Output(stream, data)).await;
                         }
                         WorkerMsg::StepFinished { step, exit_code, error } => {
-                            self.workers.deliver(step, StepEvent::Finished { exit_code, error });
+                            self.workers.deliver(step, StepEvent::Finished { exit_code, error }).await;
                         }
                         WorkerMsg::Pong { nonce } => self.workers.pong(nonce),
                         WorkerMsg::Hello { .. } => {}

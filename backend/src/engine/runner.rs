@@ -240,7 +240,7 @@ impl Engine {
         let mut flush = tokio::time::interval(FLUSH_EVERY);
         let (exit_code, error, lost) = loop {
             tokio::select! {
-                event = rx.recv() => match event {
+                event = rx.recv() => match Some(event) {
                     Some(StepEvent::Output(stream, data)) => {
                         let channel = match stream {
                             Stream::Stdout => Channel::Stdout,

@@ -7,6 +7,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
 
 use crate::model::WorkerId;
 use crate::worker::protocol::{MasterMsg, RunStep, StepError, Stream};
@@ -76,7 +77,30 @@ struct Entry {
 #[derive(Debug)]
 struct Route {
     worker: String,
-    tx: mpsc::UnboundedSender<StepEvent>,
+    tx: mpsc::Sender<StepEvent>,
+    lost: CancellationToken,
+}
+
+/// Output waiting for the runner, per step. A bounded queue: a worker that produces
+/// output faster than it can be stored is slowed down instead of filling the master's memory.
+const STEP_QUEUE: usize = 64;
+
+/// What a running step's runner listens to.
+#[derive(Debug)]
+pub struct StepChannel {
+    rx: mpsc::Receiver<StepEvent>,
+    lost: CancellationToken,
+}
+
+impl StepChannel {
+    /// The next event; `Lost` when the worker went away (or the channel closed).
+    pub async fn recv(&mut self) -> StepEvent {
+        tokio::select! {
+            biased;
+            event = self.rx.recv() => event.unwrap_or(StepEvent::Lost),
+            _ = self.lost.cancelled() => StepEvent::Lost,
+        }
+    }
 }
 
 /// The registry of configured workers and running steps.
@@ -174,7 +198,7 @@ impl Registry {
         if let Ok(mut routes) = self.routes.lock() {
             routes.retain(|_, route| {
                 if route.worker == name {
-                    let _ = route.tx.send(StepEvent::Lost);
+                    route.lost.cancel();
                     false
                 } else {
                     true
@@ -263,28 +287,26 @@ impl Registry {
         }
     }
 
-    /// Sends a step to a worker; the returned receiver hears its output and its end. The
+    /// Sends a step to a worker; the returned channel hears its output and its end. The
     /// token identifies the step for [`Registry::interrupt`].
-    pub async fn start_step(&self, worker: &str, mut step: RunStep) -> (u64, mpsc::UnboundedReceiver<StepEvent>) {
+    pub async fn start_step(&self, worker: &str, mut step: RunStep) -> (u64, StepChannel) {
         let token = self.token();
         step.step = token;
-        let (tx, rx) = mpsc::unbounded_channel();
-        let sender = self.sender(worker);
-        match sender {
+        let (tx, rx) = mpsc::channel(STEP_QUEUE);
+        let lost = CancellationToken::new();
+        match self.sender(worker) {
             Some(sender) => {
                 if let Ok(mut routes) = self.routes.lock() {
-                    routes.insert(token, Route { worker: worker.to_owned(), tx: tx.clone() });
+                    routes.insert(token, Route { worker: worker.to_owned(), tx, lost: lost.clone() });
                 }
                 if sender.send(MasterMsg::RunStep(step)).await.is_err() {
                     self.end_route(token);
-                    let _ = tx.send(StepEvent::Lost);
+                    lost.cancel();
                 }
             }
-            None => {
-                let _ = tx.send(StepEvent::Lost);
-            }
+            None => lost.cancel(),
         }
-        (token, rx)
+        (token, StepChannel { rx, lost })
     }
 
     fn sender(&self, worker: &str) -> Option<mpsc::Sender<MasterMsg>> {
@@ -299,15 +321,22 @@ impl Registry {
         }
     }
 
-    /// Delivers a worker's message about step `token`; returns false when nobody listens.
-    pub fn deliver(&self, token: u64, event: StepEvent) -> bool {
+    /// Delivers a worker's message about step `token`, waiting while the step's queue is
+    /// full; returns false when nobody listens.
+    pub async fn deliver(&self, token: u64, event: StepEvent) -> bool {
         let finished = matches!(event, StepEvent::Finished { .. });
-        let Ok(mut routes) = self.routes.lock() else { return false };
-        let delivered = routes.get(&token).map(|r| r.tx.send(event).is_ok()).unwrap_or(false);
-        if finished {
-            routes.remove(&token);
+        let tx = {
+            let Ok(mut routes) = self.routes.lock() else { return false };
+            let tx = routes.get(&token).map(|r| r.tx.clone());
+            if finished {
+                routes.remove(&token);
+            }
+            tx
+        };
+        match tx {
+            Some(tx) => tx.send(event).await.is_ok(),
+            None => false,
         }
-        delivered
     }
 
     fn end_route(&self, token: u64) {

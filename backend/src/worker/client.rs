@@ -102,7 +102,7 @@ async fn session_once(url: &str, options: &Options) -> Result<(Ended, bool), tok
     tracing::info!(master = url, worker = options.name, "connected; waiting for the master to accept");
 
     let (to_session, inbox) = mpsc::channel::<MasterMsg>(64);
-    let (outbox, mut from_session) = mpsc::channel::<WorkerMsg>(1024);
+    let (outbox, mut from_session) = mpsc::channel::<WorkerMsg>(64);
     let session = tokio::spawn(session::serve(inbox, outbox, options.basedir.clone()));
     let mut accepted = false;
     loop {

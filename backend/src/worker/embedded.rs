@@ -23,7 +23,7 @@ pub struct Link {
 /// message is the hello, as on a remote connection.
 pub fn spawn(name: String, basedir: PathBuf) -> Link {
     let (to_worker, inbox) = mpsc::channel::<MasterMsg>(64);
-    let (outbox, from_worker) = mpsc::channel::<WorkerMsg>(1024);
+    let (outbox, from_worker) = mpsc::channel::<WorkerMsg>(64);
     tokio::spawn(async move {
         let hello = WorkerMsg::Hello {
             name,

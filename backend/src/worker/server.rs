@@ -25,7 +25,7 @@ pub fn connect(ws: WebSocket, engine: Data<&Arc<Engine>>, addr: &RemoteAddr) -> 
     ws.on_upgrade(move |socket| async move {
         let (mut sink, mut stream) = socket.split();
         let (to_worker, mut outgoing) = mpsc::channel::<MasterMsg>(64);
-        let (incoming, from_worker) = mpsc::channel::<WorkerMsg>(1024);
+        let (incoming, from_worker) = mpsc::channel::<WorkerMsg>(64);
         engine.attach_worker(Link { to_worker, from_worker, peer: peer.clone() });
         let writer = async {
             while let Some(msg) = outgoing.recv().await {

@@ -1,0 +1,506 @@
+#!/usr/bin/env bash
+# Cascade's benchmarks (`make bench`): runs the scenarios of /work/shared/BARS.md that the
+# product can run today against the release binary, prints one table (scenario, figure, median,
+# target, pass/fail) and writes it with every raw run to bench/results.json.
+#
+# Every scenario starts its own master (a temporary directory, SQLite, an embedded worker,
+# `listen = ["127.0.0.1:0"]`), reads its URL from the `listening on` line, and kills it by PID
+# afterwards (an EXIT trap too). HTTP load comes from wrk (-t2 -c16 -d10s --latency); the rest
+# from small standard-library Python helpers in scripts/bench/. Everything binds 127.0.0.1 and
+# every wait has a deadline.
+#
+# Scenarios (each run BENCH_RUNS=3 times, the median reported):
+#   start_to_openapi  exec → first 200 on /api/openapi.json, restarting on an existing (empty)
+#                     database; also timed on the seeded database (3,000 builds)
+#   idle_rss          VmRSS 5 s after start, quickstart-like config without its periodic scheduler
+#   hook_base         wrk POST /change_hook/base (form; no scheduler matches the branch), a fresh
+#                     master and database per run; then the newest change id against the 202s
+#   changes_list      GET /api/v1/changes?limit=50 on the last hook run's database
+#   trivial_builds    1,000 forced builds of a 3-`echo`-step builder (embedded worker,
+#                     max_builds 8), first force → last build finished; the 3 runs seed the
+#                     database of the next three scenarios (3,000 builds; topped up with one-step
+#                     `true` builds to BENCH_SEED_BUILDS if runs time out)
+#   builds_list       GET /api/v1/builds?limit=50   } on a fresh master over the seeded database,
+#   builders_list     GET /api/v1/builders          } 50 builders configured
+#   waterfall_view    GET /api/v1/views/waterfall   }
+#   peak_rss          the largest VmHWM of the masters under the hook and API loads
+#   log_tail          a build whose step cats a BENCH_LOG_MB (50) MB compiler-like log: ingestion
+#                     rate, the last 1,000 lines (median of 20 curls), the raw log streamed
+#                     (MB/s, RSS growth), stored size (sqlite3: log_chunks) over raw size;
+#                     ingestion is timed between `date +%s.%N` steps around the output step, as
+#                     the API's step times have whole seconds. BENCH_LOG_MB=1000 gives P9's 1 GB
+#                     (about a minute more, 1 GB in the temporary directory)
+#   binary_size       target/release/cascade
+#
+# Each wrk run also records the master's CPU seconds (the table's "master CPU/req") and the CPU
+# seconds every other process but wrk took meanwhile (other_cpu_s): the machines are shared, and
+# the report warns when another process took more than 1 CPU-s during a run.
+#
+# Differences from BARS.md's setups, so nobody mistakes these for the targets' exact conditions:
+# P1 is a signed GitHub push hook (3 commits) and this is the base hook (1 change); P2 wants
+# 100k builds and P4 1M, seeded here are ~3,000; P11 wants 100k builds. A `cascade bench seed`
+# command does not exist yet.
+#
+# Settings (environment): CASCADE_BIN, BENCH_RUNS (3), BENCH_DURATION (10s), BENCH_THREADS (2),
+# BENCH_CONNECTIONS (16), BENCH_TRIVIAL_BUILDS (1000), BENCH_SEED_BUILDS (2000), BENCH_LOG_MB (50),
+# BENCH_OUT (bench/results.json), BENCH_KEEP=1 keeps the temporary directory,
+# BENCH_MASTER_LOG sets the masters' CASCADE_LOG filter (default: the product's, info),
+# BENCH_ONLY="hook_base changes_list" runs only those scenarios.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+HELPERS=$ROOT/scripts/bench
+BIN=${CASCADE_BIN:-$ROOT/target/release/cascade}
+RUNS=${BENCH_RUNS:-3}
+DURATION=${BENCH_DURATION:-10s}
+THREADS=${BENCH_THREADS:-2}
+CONNECTIONS=${BENCH_CONNECTIONS:-16}
+TRIVIAL_BUILDS=${BENCH_TRIVIAL_BUILDS:-1000}
+SEED_BUILDS=${BENCH_SEED_BUILDS:-2000}
+LOG_MB=${BENCH_LOG_MB:-50}
+OUT=${BENCH_OUT:-$ROOT/bench/results.json}
+ONLY=${BENCH_ONLY:-}
+IDLE_BUILDERS=48 # + `trivial` and `noop` = 50 builders in the seeded config (P3, P4)
+
+die() {
+  echo "bench: $*" >&2
+  exit 1
+}
+note() { echo "bench: $*" >&2; }
+
+# ---------------------------------------------------------------------------- preflight
+command -v wrk >/dev/null || die "wrk is missing (Debian: apt-get install -y wrk)"
+command -v curl >/dev/null || die "curl is missing (Debian: apt-get install -y curl)"
+command -v sqlite3 >/dev/null || die "sqlite3 is missing (Debian: apt-get install -y sqlite3)"
+if [ -x /usr/bin/python3 ]; then PY=/usr/bin/python3; else
+  PY=$(command -v python3) || die "python3 is missing (Debian: apt-get install -y python3)"
+fi
+[ -x "$BIN" ] || die "no release binary at $BIN: run \`make build\` (or \`make bench\`, which builds it)"
+newest_src=$(find "$ROOT/backend/src" "$ROOT/migrations" -type f -newer "$BIN" -print -quit 2>/dev/null || true)
+[ -z "$newest_src" ] || note "warning: $newest_src is newer than $BIN; the figures are for the older binary"
+case "$RUNS" in '' | *[!0-9]* | 0) die "BENCH_RUNS must be a positive number" ;; esac
+
+# The master's own log filter (CASCADE_LOG); unset, the master logs every request at info.
+if [ -n "${BENCH_MASTER_LOG:-}" ]; then export CASCADE_LOG=$BENCH_MASTER_LOG; fi
+
+mkdir -p "$(dirname "$OUT")"
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/cascade-bench.XXXXXX")
+RAW=$WORK/raw.jsonl
+: >"$RAW"
+FAILED=0
+MASTER_PID=""
+MASTER_URL=""
+MASTER_JSON=""
+MASTER_DIR=""
+
+probe() { "$PY" "$HELPERS/probe.py" "$@"; }
+record() { probe record "$RAW" "$@"; }
+
+# ---------------------------------------------------------------------------- masters
+alive() { [ -e "/proc/$1" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null; }
+
+# start_master DIR [--no-probe]: starts `cascade start` on DIR/cascade.toml and sets
+# MASTER_PID, MASTER_URL (no trailing slash) and MASTER_JSON (its start timings).
+start_master() {
+  local dir=$1 out
+  shift
+  out=$("$PY" "$HELPERS/launch.py" "$BIN" "$dir/cascade.toml" "$dir" --timeout 60 "$@") ||
+    die "the master in $dir did not start"
+  read -r MASTER_PID MASTER_URL MASTER_JSON <<<"$out"
+  echo "$MASTER_PID" >"$WORK/master.pid"
+  MASTER_URL=${MASTER_URL%/}
+  MASTER_DIR=$dir
+}
+
+# stop_master: SIGTERM, up to 10 s to exit, then SIGKILL; notes warnings the master logged.
+stop_master() {
+  local pid=${MASTER_PID:-} i
+  # A scenario's subshell may have died between starting a master and stopping it.
+  [ -n "$pid" ] || pid=$(cat "$WORK/master.pid" 2>/dev/null || true)
+  [ -n "$pid" ] || return 0
+  MASTER_PID=""
+  if alive "$pid"; then
+    kill -TERM "$pid" 2>/dev/null || true
+    for i in $(seq 1 100); do
+      alive "$pid" || break
+      sleep 0.1
+    done
+    if alive "$pid"; then
+      note "master $pid did not stop within 10 s of SIGTERM; killing it"
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+  fi
+  if [ -n "$MASTER_DIR" ] && [ -f "$MASTER_DIR/master.err" ]; then
+    local n
+    n=$(grep -cE '(^|[[:space:]])(ERROR|WARN)[[:space:]]' "$MASTER_DIR/master.err" || true)
+    if [ "${n:-0}" -gt 0 ]; then
+      note "note: the master in $MASTER_DIR logged $n warnings/errors, first:"
+      grep -m3 -E '(^|[[:space:]])(ERROR|WARN)[[:space:]]' "$MASTER_DIR/master.err" | cut -c1-300 >&2 || true
+    fi
+  fi
+  MASTER_DIR=""
+  rm -f "$WORK/master.pid"
+}
+
+cleanup() {
+  stop_master
+  if [ "${BENCH_KEEP:-0}" = 1 ] || [ "$FAILED" != 0 ]; then
+    note "kept $WORK (master logs and databases)"
+  else
+    rm -rf "$WORK"
+  fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Records the master's memory as a peak_rss run (P10 under load) labelled with the scenario.
+record_peak() { record peak_rss "\"$1\"" "$(probe mem "$MASTER_PID")"; }
+
+wrk_run() { "$PY" "$HELPERS/wrk.py" "$MASTER_URL$1" --threads "$THREADS" --connections "$CONNECTIONS" --duration "$DURATION" "${@:2}"; }
+
+# wrk_load PATH [wrk.py options]: wrk_run, adding to its JSON the CPU seconds the master used
+# meanwhile (master_cpu_s) and those every other process but wrk used (other_cpu_s: the
+# machine's noise; the project's machines are shared).
+wrk_load() {
+  local cpu0 total0 json master total wrk_cpu
+  cpu0=$(probe cpu "$MASTER_PID")
+  total0=$(probe cpu-total)
+  json=$(wrk_run "$@")
+  total=$(probe cpu-total "$total0")
+  master=$(probe cpu "$MASTER_PID" "$cpu0")
+  wrk_cpu=$(probe get "$json" wrk_cpu_s)
+  probe merge "$json" "master_cpu_s=$master" \
+    "other_cpu_s=$("$PY" -c "print(max(0, round($total - $master - ${wrk_cpu:-0}, 2)))")"
+}
+
+# Fails when a GET load answered anything but 2xx; warns about socket errors.
+check_clean() {
+  local json=$1 what=$2 n
+  n=$(probe get "$json" non_2xx)
+  [ "${n:-0}" = 0 ] || die "$what: $n answers were not 2xx"
+  n=$(probe get "$json" socket_errors)
+  [ "${n:-0}" = 0 ] || note "warning: $what: $n socket errors (connect/read/write/timeout)"
+}
+
+# ---------------------------------------------------------------------------- configs
+config_head() { # DIR TITLE MAX_BUILDS
+  cat >"$1/cascade.toml" <<EOF
+# Written by scripts/bench.sh.
+title = "$2"
+base_url = "http://127.0.0.1:8010/"
+
+[db]
+url = "sqlite://cascade.sqlite"
+
+[web]
+listen = ["127.0.0.1:0"]
+
+[authz]
+force_build = true
+
+[[workers]]
+name = "local"
+embedded = true
+max_builds = $3
+EOF
+}
+
+# The quickstart's builders, force and single-branch schedulers and base hook; no periodic one.
+config_quickstart() {
+  config_head "$1" "Cascade bench (quickstart, idle)" 2
+  cat >>"$1/cascade.toml" <<'EOF'
+
+[[builders]]
+name = "compile"
+description = "Prints a few hundred lines of compiler-like output over some seconds, then succeeds"
+tags = ["demo"]
+workers = ["local"]
+steps = [
+  { name = "configure", command = ["sh", "-c", "echo checking for cc... yes; uname -a"] },
+  { name = "build", command = "for i in $(seq 1 300); do echo \"  CC src/module_$i.o\"; sleep 0.02; done", timeout = 120 },
+  { name = "link", command = ["echo", "LD cascade-demo"] },
+]
+
+[[builders]]
+name = "flaky-tests"
+description = "Runs a test suite whose result varies: success, warnings or failure"
+tags = ["demo"]
+workers = ["local"]
+steps = [
+  { name = "unit", command = "for t in a b c d e; do echo test_$t ... ok; sleep 0.3; done" },
+  { name = "integration", command = "n=$(( $(date +%s) % 3 )); echo seed $n; if [ $n = 0 ]; then echo 'FAILED test_network'; exit 1; fi; if [ $n = 1 ]; then echo 'warning: slow test'; fi; echo ok", warn_on = "^warning:" },
+]
+
+[[schedulers]]
+name = "force"
+kind = "force"
+builders = ["compile", "flaky-tests"]
+
+[[schedulers]]
+name = "main"
+kind = "single_branch"
+branch = "main"
+builders = ["compile", "flaky-tests"]
+
+[change_hook]
+dialects = { base = {} }
+EOF
+}
+
+# Base hook on; the only scheduler watches a branch the load never uses.
+config_hook() {
+  config_head "$1" "Cascade bench (hook)" 2
+  cat >>"$1/cascade.toml" <<'EOF'
+
+[[builders]]
+name = "never"
+workers = ["local"]
+steps = [{ name = "true", command = ["true"] }]
+
+[[schedulers]]
+name = "unused-branch"
+kind = "single_branch"
+branch = "bench-branch-never-used"
+builders = ["never"]
+
+[change_hook]
+dialects = { base = {} }
+EOF
+}
+
+# 50 builders: `trivial` (3 echo steps), `noop` (one `true` step) and idle ones; all forceable.
+config_builds() {
+  local dir=$1 i names='"trivial", "noop"'
+  config_head "$dir" "Cascade bench (builds)" 8
+  cat >>"$dir/cascade.toml" <<'EOF'
+
+[[builders]]
+name = "trivial"
+workers = ["local"]
+steps = [
+  { name = "one", command = ["echo", "one"] },
+  { name = "two", command = ["echo", "two"] },
+  { name = "three", command = ["echo", "three"] },
+]
+
+[[builders]]
+name = "noop"
+workers = ["local"]
+steps = [{ name = "true", command = ["true"] }]
+EOF
+  for i in $(seq -w 1 "$IDLE_BUILDERS"); do
+    printf '\n[[builders]]\nname = "idle-%s"\nworkers = ["local"]\nsteps = [{ name = "true", command = ["true"] }]\n' "$i" >>"$dir/cascade.toml"
+    names="$names, \"idle-$i\""
+  done
+  printf '\n[[schedulers]]\nname = "force"\nkind = "force"\nbuilders = [%s]\n' "$names" >>"$dir/cascade.toml"
+}
+
+# One builder: a time stamp, `cat` of the big log, a time stamp.
+config_log() {
+  config_head "$1" "Cascade bench (log)" 1
+  cat >>"$1/cascade.toml" <<EOF
+
+[[builders]]
+name = "biglog"
+workers = ["local"]
+steps = [
+  { name = "stamp-start", command = ["date", "+%s.%N"] },
+  { name = "output", command = ["cat", "$2"], timeout = 600 },
+  { name = "stamp-end", command = ["date", "+%s.%N"] },
+]
+
+[[schedulers]]
+name = "force"
+kind = "force"
+builders = ["biglog"]
+EOF
+}
+
+# ---------------------------------------------------------------------------- scenarios
+scenario_start_to_openapi() {
+  local dir=$WORK/start i
+  mkdir -p "$dir"
+  config_quickstart "$dir"
+  # A first, unmeasured start creates the database; the runs restart on it, as P11 does.
+  start_master "$dir"
+  note "  first start (creating the database): $MASTER_JSON"
+  stop_master
+  for i in $(seq 1 "$RUNS"); do
+    start_master "$dir"
+    record start_to_openapi "$i" "$MASTER_JSON"
+    note "  run $i: $MASTER_JSON"
+    stop_master
+  done
+}
+
+scenario_idle_rss() {
+  local i dir mem
+  for i in $(seq 1 "$RUNS"); do
+    dir=$WORK/idle-$i
+    mkdir -p "$dir"
+    config_quickstart "$dir"
+    start_master "$dir" --no-probe
+    sleep 5
+    mem=$(probe mem "$MASTER_PID")
+    record idle_rss "$i" "$mem"
+    note "  run $i: $mem"
+    stop_master
+  done
+}
+
+scenario_hook_base() {
+  local i dir json n202 newest
+  for i in $(seq 1 "$RUNS"); do
+    dir=$WORK/hook-$i
+    mkdir -p "$dir"
+    config_hook "$dir"
+    start_master "$dir"
+    json=$(wrk_load /change_hook/base --script "$HELPERS/hook.lua")
+    n202=$(probe get "$json" statuses.202)
+    newest=$(probe newest-change "$MASTER_URL")
+    record hook_base "$i" "$json" "accepted_202=${n202:-0}" "newest_change_id=$newest"
+    note "  run $i: $json; newest change id $newest"
+    record_peak "hook_base#$i"
+    stop_master
+  done
+}
+
+scenario_changes_list() {
+  local dir=$WORK/hook-$RUNS i json
+  if [ ! -f "$dir/cascade.sqlite" ]; then # hook_base did not run (BENCH_ONLY): seed via the hook
+    mkdir -p "$dir"
+    config_hook "$dir"
+    start_master "$dir"
+    wrk_run /change_hook/base --script "$HELPERS/hook.lua" --duration 5s >/dev/null
+    stop_master
+  fi
+  start_master "$dir"
+  note "  $(probe newest-change "$MASTER_URL") changes in the database"
+  for i in $(seq 1 "$RUNS"); do
+    json=$(wrk_load "/api/v1/changes?limit=50")
+    check_clean "$json" changes_list
+    record changes_list "$i" "$json"
+    note "  run $i: $json"
+  done
+  record_peak changes_list
+  stop_master
+}
+
+scenario_trivial_builds() {
+  local dir=$WORK/builds i json total=0 n
+  mkdir -p "$dir"
+  config_builds "$dir"
+  start_master "$dir"
+  for i in $(seq 1 "$RUNS"); do
+    json=$("$PY" "$HELPERS/force.py" "$MASTER_URL" trivial "$TRIVIAL_BUILDS" --timeout 180)
+    record trivial_builds "$i" "$json"
+    note "  run $i: $json"
+    n=$(probe get "$json" builds)
+    total=$((total + ${n:-0}))
+    if [ -n "$(probe get "$json" timeout)" ]; then
+      note "  run $i timed out; skipping the remaining runs"
+      break
+    fi
+  done
+  if [ "$total" -lt "$SEED_BUILDS" ]; then
+    note "  topping up the seed with $((SEED_BUILDS - total)) one-step builds"
+    json=$("$PY" "$HELPERS/force.py" "$MASTER_URL" noop "$((SEED_BUILDS - total))" --timeout 240)
+    note "  seed: $json"
+  fi
+  stop_master
+}
+
+# read_scenario NAME PATH: fresh master on the seeded database, RUNS wrk runs of GET PATH.
+read_scenario() {
+  local name=$1 path=$2 dir=$WORK/builds i json
+  [ -f "$dir/cascade.sqlite" ] || die "no seeded database (the trivial_builds scenario must run first)"
+  start_master "$dir"
+  record start_seeded "\"$name\"" "$MASTER_JSON"
+  for i in $(seq 1 "$RUNS"); do
+    json=$(wrk_load "$path")
+    check_clean "$json" "$name"
+    record "$name" "$i" "$json"
+    note "  run $i: $json"
+  done
+  record_peak "$name"
+  stop_master
+}
+scenario_builds_list() { read_scenario builds_list "/api/v1/builds?limit=50"; }
+scenario_builders_list() { read_scenario builders_list /api/v1/builders; }
+scenario_waterfall_view() { read_scenario waterfall_view /api/v1/views/waterfall; }
+
+scenario_log_tail() {
+  local dir=$WORK/log file=$WORK/biglog.txt json
+  mkdir -p "$dir"
+  note "  writing a $LOG_MB MB compiler-like log"
+  "$PY" "$HELPERS/logbench.py" generate "$file" "$LOG_MB"
+  config_log "$dir" "$file"
+  start_master "$dir"
+  json=$("$PY" "$HELPERS/logbench.py" run "$MASTER_URL" biglog "$MASTER_PID" "$dir/cascade.sqlite" "$file" \
+    --runs "$RUNS" --tails 20 --timeout 300)
+  record log_tail 1 "$json"
+  note "  $json"
+  stop_master
+  rm -f "$file"
+}
+
+scenario_binary_size() {
+  local bytes
+  bytes=$(stat -c %s "$BIN")
+  record binary_size 1 "{}" "bytes=$bytes" "mb=$("$PY" -c "print(round($bytes / 1048576, 1))")"
+}
+
+# Runs one scenario in a subshell (errexit on, its own EXIT trap stopping its master); a
+# failure is recorded and the others still run.
+run_scenario() {
+  local name=$1 t0 rc
+  if [ -n "$ONLY" ] && [[ " $ONLY " != *" $name "* ]]; then return 0; fi
+  echo "== $name" >&2
+  t0=$SECONDS
+  set +e
+  (
+    set -e
+    trap 'stop_master' EXIT
+    trap 'exit 130' INT TERM
+    "scenario_$name"
+  )
+  rc=$?
+  set -e
+  if [ "$rc" != 0 ]; then
+    FAILED=1
+    probe error "$RAW" "$name" "failed with status $rc (see the messages above; logs kept in $WORK)"
+  fi
+  # The 1-minute load average after each scenario: above the core count, something else ran.
+  record machine_load "\"$name\"" "{}" "load1=$(cut -d' ' -f1 /proc/loadavg)" "seconds=$((SECONDS - t0))"
+  echo "   ($((SECONDS - t0)) s, load average $(cut -d' ' -f1 /proc/loadavg))" >&2
+}
+
+# ---------------------------------------------------------------------------- main
+START=$SECONDS
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+for s in start_to_openapi idle_rss hook_base changes_list trivial_builds builds_list builders_list \
+  waterfall_view log_tail binary_size; do
+  run_scenario "$s"
+done
+
+COMMIT=$(git -C "$ROOT" rev-parse HEAD 2>/dev/null || echo unknown)
+DIRTY=false
+[ -z "$(git -C "$ROOT" status --porcelain -- backend migrations Cargo.toml Cargo.lock 2>/dev/null)" ] || DIRTY=true
+cat >"$WORK/meta.json" <<EOF
+{
+  "generated_at": "$(date -u +%Y-%m-%dT%H:%M:%SZ)",
+  "commit": "$COMMIT",
+  "backend_dirty": $DIRTY,
+  "binary_older_than_sources": $([ -z "$newest_src" ] && echo false || echo true),
+  "binary": {"path": "$BIN", "mtime": "$(date -u -r "$BIN" +%Y-%m-%dT%H:%M:%SZ)", "bytes": $(stat -c %s "$BIN")},
+  "machine": {"nproc": $(nproc), "mem_kb": $(awk '/^MemTotal/ {print $2}' /proc/meminfo), "load_before": "$LOAD_BEFORE", "load_after": "$(cut -d' ' -f1-3 /proc/loadavg)"},
+  "settings": {"runs": $RUNS, "wrk": "-t$THREADS -c$CONNECTIONS -d$DURATION --latency", "trivial_builds": $TRIVIAL_BUILDS, "seed_builds": $SEED_BUILDS, "log_mb": $LOG_MB, "cascade_log": "${CASCADE_LOG:-}", "builders": $((IDLE_BUILDERS + 2))},
+  "duration_s": $((SECONDS - START))
+}
+EOF
+set +e
+"$PY" "$HELPERS/report.py" "$RAW" "$OUT" "$WORK/meta.json"
+rc=$?
+set -e
+echo "(make bench took $((SECONDS - START)) s)"
+[ "$rc" = 0 ] && [ "$FAILED" = 0 ] || exit 1
