@@ -148,7 +148,9 @@ impl<'a> FromRequest<'a> for Caller {
 /// session and login endpoints (how else would they log in?) and the workers' socket,
 /// which has its own password check.
 fn open_path(path: &str) -> bool {
-    ["/api/v1/session", "/api/v1/login", "/api/v1/logout", "/api/v1/worker/connect"].contains(&path)
+    // Inside the nested API service the `/api/v1` prefix is already stripped.
+    let path = path.strip_prefix("/api/v1").unwrap_or(path);
+    ["/session", "/login", "/logout", "/worker/connect"].contains(&path)
 }
 
 /// Middleware: when `[authz] view` is not open to everybody, API requests from callers who

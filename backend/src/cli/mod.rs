@@ -72,8 +72,66 @@ pub enum Command {
         #[command(subcommand)]
         command: DbCommand,
     },
+    /// Manage the users kept in the database (as `buildbot user`).
+    User {
+        /// The configuration file naming the database.
+        #[arg(long, short, default_value = "cascade.toml", env = "CASCADE_CONFIG", global = true)]
+        config: PathBuf,
+        /// What to do.
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Print an argon2id hash of a password read from standard input, for `[auth] users`.
+    HashPassword,
     /// Print the OpenAPI document of the JSON API.
     Openapi,
+}
+
+/// What `cascade user add|update` sets.
+#[derive(Debug, clap::Args)]
+pub struct UserFields {
+    /// A unique identifier (default: the username).
+    #[arg(long)]
+    identifier: Option<String>,
+    /// The login name.
+    #[arg(long)]
+    username: Option<String>,
+    /// The password (prefer --password-file: command lines are visible to other users).
+    #[arg(long, conflicts_with = "password_file")]
+    password: Option<String>,
+    /// A file holding the password.
+    #[arg(long)]
+    password_file: Option<PathBuf>,
+    /// An attribute as TYPE=VALUE (email=..., git=..., irc=..., role=...); repeatable.
+    #[arg(long = "info", value_name = "TYPE=VALUE")]
+    info: Vec<String>,
+}
+
+/// `cascade user ...`
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user.
+    Add(UserFields),
+    /// Change a user (given by uid, identifier or username).
+    Update {
+        /// The user.
+        user: String,
+        /// What to change.
+        #[command(flatten)]
+        fields: UserFields,
+    },
+    /// Delete a user.
+    Remove {
+        /// The user (uid, identifier or username).
+        user: String,
+    },
+    /// List the users.
+    List,
+    /// Show one user.
+    Show {
+        /// The user (uid, identifier or username).
+        user: String,
+    },
 }
 
 /// `cascade db ...`
@@ -109,6 +167,8 @@ pub async fn run(cli: Cli) -> ExitCode {
             worker(master, name, &password_file, basedir, max_builds).await
         }
         Command::Db { command } => db_command(command).await,
+        Command::User { config, command } => user_command(&config, command).await,
+        Command::HashPassword => hash_password(),
         Command::Openapi => {
             println!("{}", crate::api::spec_json());
             Ok(())
@@ -189,6 +249,78 @@ async fn db_command(command: DbCommand) -> Result<()> {
         }
     }
     Ok(())
+}
+
+fn hash_password() -> Result<()> {
+    let mut password = String::new();
+    std::io::stdin().read_line(&mut password).context("cannot read the password from standard input")?;
+    let password = password.trim_end_matches(['\n', '\r']);
+    if password.is_empty() {
+        bail!("no password given on standard input");
+    }
+    println!("{}", crate::auth::password::hash(password)?);
+    Ok(())
+}
+
+fn user_change(fields: UserFields) -> Result<crate::auth::users::UserChange> {
+    let password = match (fields.password, fields.password_file) {
+        (Some(p), _) => Some(p),
+        (None, Some(file)) => Some(
+            std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?
+                .trim_end_matches(['\n', '\r'])
+                .to_owned(),
+        ),
+        (None, None) => None,
+    };
+    let attributes =
+        fields.info.iter().map(|i| crate::auth::users::parse_attribute(i)).collect::<Result<Vec<_>, _>>()?;
+    Ok(crate::auth::users::UserChange {
+        identifier: fields.identifier,
+        username: fields.username,
+        password,
+        attributes,
+    })
+}
+
+fn print_user(r: &crate::auth::users::UserRecord) {
+    let name = r.user.username.as_deref().unwrap_or("-");
+    let login = if r.user.password_hash.is_some() { "password" } else { "no password" };
+    println!("{}\t{}\t{}\t({login})", r.user.uid, r.user.identifier, name);
+    for a in &r.attributes {
+        println!("\t{}={}", a.attr_type, a.attr_data);
+    }
+}
+
+async fn user_command(config: &Path, command: UserCommand) -> Result<()> {
+    use crate::auth::users as manage;
+    let (_, db) = open(config).await?;
+    let result = match command {
+        UserCommand::Add(fields) => manage::add(&db, &user_change(fields)?).await.map(|r| {
+            println!("added user {}", r.user.uid);
+            print_user(&r);
+        }),
+        UserCommand::Update { user, fields } => {
+            let change = user_change(fields)?;
+            match manage::find(&db, &user).await {
+                Ok(found) => manage::update(&db, found.user.uid, &change).await.map(|r| {
+                    println!("updated user {}", r.user.uid);
+                    print_user(&r);
+                }),
+                Err(e) => Err(e),
+            }
+        }
+        UserCommand::Remove { user } => match manage::find(&db, &user).await {
+            Ok(found) => {
+                manage::remove(&db, found.user.uid).await.map(|()| println!("removed user {}", found.user.uid))
+            }
+            Err(e) => Err(e),
+        },
+        UserCommand::List => manage::list(&db).await.map(|users| users.iter().for_each(print_user)),
+        UserCommand::Show { user } => manage::find(&db, &user).await.map(|r| print_user(&r)),
+    };
+    db.close().await;
+    result.map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 async fn start(path: &Path) -> Result<()> {
