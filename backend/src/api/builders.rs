@@ -18,7 +18,7 @@ use crate::engine::Engine;
 use crate::model::ForceRequest;
 
 /// The builders resource.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct BuildersApi;
 
 /// The builders list.

@@ -17,7 +17,7 @@ use crate::engine::Engine;
 use crate::model::BuildRequestId;
 
 /// The build requests resource.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct BuildRequestsApi;
 
 /// A request waiting for a worker.

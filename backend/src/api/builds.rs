@@ -16,7 +16,7 @@ use crate::db;
 use crate::engine::Engine;
 
 /// The builds resource.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct BuildsApi;
 
 /// A page of builds.

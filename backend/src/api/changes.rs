@@ -17,7 +17,7 @@ use crate::engine::Engine;
 use crate::model::ChangeId;
 
 /// The changes resource.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct ChangesApi;
 
 /// A page of changes.

@@ -19,7 +19,7 @@ use crate::engine::Engine;
 use crate::engine::bus::{Event, Stamped};
 
 /// The events resource.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct EventsApi;
 
 /// One event of the stream; which fields are present depends on `type`.

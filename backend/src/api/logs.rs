@@ -15,7 +15,7 @@ use crate::engine::logs;
 use crate::model::{self, LogInfo};
 
 /// The logs resource.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct LogsApi;
 
 /// Where a line came from.

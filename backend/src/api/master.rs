@@ -14,7 +14,7 @@ use crate::engine::Engine;
 use crate::engine::actions::ShutdownMode;
 
 /// The master resource.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct MasterApi;
 
 /// The master.

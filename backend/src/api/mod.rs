@@ -65,25 +65,9 @@ pub type Apis = (
 
 /// The OpenAPI service serving `/api/v1`; handlers find the engine as request data.
 pub fn service() -> OpenApiService<Apis, ()> {
-    OpenApiService::new(
-        (
-            builders::BuildersApi,
-            builds::BuildsApi,
-            logs::LogsApi,
-            changes::ChangesApi,
-            buildrequests::BuildRequestsApi,
-            workers::WorkersApi,
-            master::MasterApi,
-            session::SessionApi,
-            users::UsersApi,
-            views::ViewsApi,
-            events::EventsApi,
-        ),
-        "Cascade",
-        env!("CARGO_PKG_VERSION"),
-    )
-    .description("The JSON API of the Cascade continuous-integration master.")
-    .server("/api/v1")
+    OpenApiService::new(Apis::default(), "Cascade", env!("CARGO_PKG_VERSION"))
+        .description("The JSON API of the Cascade continuous-integration master.")
+        .server("/api/v1")
 }
 
 /// The OpenAPI document as JSON, exactly as `/api/openapi.json` serves it.

@@ -15,7 +15,7 @@ use crate::auth::{Auth, AuthError};
 use crate::engine::Engine;
 
 /// The session resource.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct SessionApi;
 
 /// Who the caller is and what they may do.

@@ -17,7 +17,7 @@ use crate::db::users::Attribute as DbAttribute;
 use crate::engine::Engine;
 
 /// The users resource.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct UsersApi;
 
 /// One attribute of a user.

@@ -13,7 +13,7 @@ use crate::db;
 use crate::engine::Engine;
 
 /// The views resource.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct ViewsApi;
 
 /// The waterfall's data.

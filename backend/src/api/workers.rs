@@ -17,7 +17,7 @@ use crate::engine::Engine;
 use crate::engine::workers::WorkerStatus;
 
 /// The workers resource.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct WorkersApi;
 
 /// A worker.

@@ -6,10 +6,11 @@ use sqlx::FromRow;
 use super::{Conn, DbResult, on_conn};
 use crate::model::{LogId, LogInfo, StepId};
 
+/// A `logs` row; steps load their logs' metadata through it too.
 #[derive(FromRow)]
-struct InfoRow {
+pub(crate) struct InfoRow {
     id: i64,
-    step_id: i64,
+    pub(crate) step_id: i64,
     name: String,
     slug: String,
     num_lines: i64,

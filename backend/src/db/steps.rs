@@ -4,8 +4,9 @@ use std::collections::HashMap;
 
 use sqlx::FromRow;
 
+use super::logs::InfoRow;
 use super::{Conn, DbResult, on_conn};
-use crate::model::{BuildId, LogId, LogInfo, Results, Step, StepId};
+use crate::model::{BuildId, LogInfo, Results, Step, StepId};
 
 #[derive(FromRow)]
 struct Row {
@@ -19,30 +20,7 @@ struct Row {
     finished_at: Option<i64>,
 }
 
-#[derive(FromRow)]
-struct LogRow {
-    id: i64,
-    step_id: i64,
-    name: String,
-    slug: String,
-    num_lines: i64,
-    complete: i64,
-}
-
-impl From<LogRow> for LogInfo {
-    fn from(r: LogRow) -> Self {
-        LogInfo {
-            id: LogId(r.id),
-            step_id: StepId(r.step_id),
-            name: r.name,
-            slug: r.slug,
-            num_lines: r.num_lines,
-            complete: r.complete != 0,
-        }
-    }
-}
-
-fn assemble(rows: Vec<Row>, logs: Vec<LogRow>) -> Vec<Step> {
+fn assemble(rows: Vec<Row>, logs: Vec<InfoRow>) -> Vec<Step> {
     let mut by_step: HashMap<i64, Vec<LogInfo>> = HashMap::new();
     for log in logs {
         by_step.entry(log.step_id).or_default().push(log.into());
@@ -88,7 +66,7 @@ const LOGS_OF_STEP: &str =
 pub async fn get(conn: Conn<'_>, id: StepId) -> DbResult<Step> {
     on_conn!(conn, c => {
         let row: Row = sqlx::query_as(GET).bind(id.0).fetch_one(&mut *c).await?;
-        let logs: Vec<LogRow> = sqlx::query_as(LOGS_OF_STEP).bind(id.0).fetch_all(&mut *c).await?;
+        let logs: Vec<InfoRow> = sqlx::query_as(LOGS_OF_STEP).bind(id.0).fetch_all(&mut *c).await?;
         assemble(vec![row], logs).pop().ok_or(super::DbError::NotFound)
     })
 }
@@ -103,7 +81,7 @@ pub async fn list_for_builds(conn: Conn<'_>, builds: &[BuildId]) -> DbResult<Has
     let (Some(lo), Some(hi)) = (builds.iter().min(), builds.iter().max()) else {
         return Ok(HashMap::new());
     };
-    let (rows, logs): (Vec<Row>, Vec<LogRow>) = on_conn!(conn, c => {
+    let (rows, logs): (Vec<Row>, Vec<InfoRow>) = on_conn!(conn, c => {
         let rows = sqlx::query_as(LIST_FOR_BUILDS).bind(lo.0).bind(hi.0).fetch_all(&mut *c).await?;
         let logs = sqlx::query_as(LOGS_FOR_BUILDS).bind(lo.0).bind(hi.0).fetch_all(&mut *c).await?;
         (rows, logs)
