@@ -1,14 +1,27 @@
 import type { ComponentType } from 'preact';
-import { useEffect } from 'preact/hooks';
+import { useEffect, useLayoutEffect } from 'preact/hooks';
 import { Layout } from '~/components/layout/Layout';
 import { lazyView, type ViewProps } from '~/lazyView';
-import { interceptLinks, matchRoute, useLocation, type RouteName } from '~/router';
+import { interceptLinks, matchRoute, navigate, useLocation, type RouteName } from '~/router';
+
+/** An old URL: replace it with the new one, keeping the query. */
+function Redirect({ params, query }: ViewProps) {
+  useLayoutEffect(() => {
+    const qs = query.toString();
+    navigate(qs ? `${params.to}?${qs}` : params.to, true);
+  }, [params.to, query]);
+  return null;
+}
 
 const VIEWS: Record<RouteName, ComponentType<ViewProps>> = {
   home: lazyView(() => import('~/views/Welcome')),
   waterfall: lazyView(() => import('~/views/Waterfall')),
   build: lazyView(() => import('~/views/BuildPage')),
   log: lazyView(() => import('~/views/LogView')),
+  login: lazyView(() => import('~/views/Login')),
+  users: lazyView(() => import('~/views/Users')),
+  user: lazyView(() => import('~/views/UserPage')),
+  redirect: Redirect,
   notYet: lazyView(() => import('~/views/NotYet')),
   notFound: lazyView(() => import('~/views/NotFound')),
 };

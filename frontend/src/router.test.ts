@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isServerPath, matchRoute, paths } from './router';
+import { isServerPath, matchRoute, paths, safeNext } from './router';
 
 describe('router', () => {
   it('matches the implemented routes', () => {
@@ -13,6 +13,15 @@ describe('router', () => {
       name: 'log',
       params: { builder: 'q', number: '3', step: '1', log: 'stdio' },
     });
+    expect(matchRoute('/login').name).toBe('login');
+    expect(matchRoute('/users').name).toBe('users');
+    expect(matchRoute('/users/7')).toEqual({ name: 'user', params: { uid: '7' } });
+  });
+
+  it('redirects the old users table URLs', () => {
+    expect(matchRoute('/users/table')).toEqual({ name: 'redirect', params: { to: '/users' } });
+    expect(matchRoute('/users/table/7')).toEqual({ name: 'redirect', params: { to: '/users/7' } });
+    expect(matchRoute('/users/table/7/x').name).toBe('notFound');
   });
 
   it('marks the other 0.8.9 routes as not yet available', () => {
@@ -29,11 +38,7 @@ describe('router', () => {
       '/workers',
       '/buildslaves',
       '/one_line_per_build',
-      '/users',
-      '/users/7',
-      '/users/table/x/y',
       '/about',
-      '/login',
     ])
       expect(matchRoute(p).name, p).toBe('notYet');
   });
@@ -48,6 +53,12 @@ describe('router', () => {
     expect(isServerPath('/api/v1/builders')).toBe(true);
     expect(isServerPath('/rss')).toBe(true);
     expect(isServerPath('/waterfall')).toBe(false);
+  });
+
+  it('accepts only local paths as next', () => {
+    expect(safeNext('/waterfall?builder=a')).toBe('/waterfall?builder=a');
+    for (const bad of [null, '', 'waterfall', '//evil.example/', '/\\evil.example', 'https://x/'])
+      expect(safeNext(bad), String(bad)).toBe('/');
   });
 
   it('builds paths', () => {

@@ -1,7 +1,17 @@
 // History routing: the route table (0.8.9's URL space), URL matching, and navigation.
 import { useEffect, useState } from 'preact/hooks';
 
-export type RouteName = 'home' | 'waterfall' | 'build' | 'log' | 'notYet' | 'notFound';
+export type RouteName =
+  | 'home'
+  | 'waterfall'
+  | 'build'
+  | 'log'
+  | 'login'
+  | 'users'
+  | 'user'
+  | 'redirect'
+  | 'notYet'
+  | 'notFound';
 
 export interface Match {
   name: RouteName;
@@ -13,6 +23,9 @@ const ROUTES: [string, RouteName][] = [
   ['/waterfall', 'waterfall'],
   ['/builders/:builder/builds/:number', 'build'],
   ['/builders/:builder/builds/:number/steps/:step/logs/:log', 'log'],
+  ['/login', 'login'],
+  ['/users', 'users'],
+  ['/users/:uid', 'user'],
   // DESIGN §6 routes that are not written yet.
   ['/grid', 'notYet'],
   ['/tgrid', 'notYet'],
@@ -26,11 +39,13 @@ const ROUTES: [string, RouteName][] = [
   ['/workers', 'notYet'],
   ['/buildslaves', 'notYet'],
   ['/one_line_per_build', 'notYet'],
-  ['/users', 'notYet'],
-  ['/users/table/*', 'notYet'],
-  ['/users/:uid', 'notYet'],
   ['/about', 'notYet'],
-  ['/login', 'notYet'],
+];
+
+/** Old URLs that now live elsewhere: the route `redirect` carries the new path in `to`. */
+const REDIRECTS: [string, (p: Record<string, string>) => string][] = [
+  ['/users/table', () => '/users'],
+  ['/users/table/:uid', (p) => `/users/${encodeURIComponent(p.uid)}`],
 ];
 
 /** Paths served by the server itself, never by the SPA. */
@@ -65,6 +80,10 @@ function matchPattern(pattern: string, path: string): Record<string, string> | n
 }
 
 export function matchRoute(path: string): Match {
+  for (const [pattern, target] of REDIRECTS) {
+    const params = matchPattern(pattern, path);
+    if (params) return { name: 'redirect', params: { to: target(params) } };
+  }
   for (const [pattern, name] of ROUTES) {
     const params = matchPattern(pattern, path);
     if (params) return { name, params };
@@ -100,6 +119,9 @@ export function useLocation(): Location {
     const update = () => setLoc(current());
     listeners.add(update);
     window.addEventListener('popstate', update);
+    // The URL may have changed before this effect ran (a redirect on the first render).
+    const now = current();
+    if (now.path !== loc.path || now.query.toString() !== loc.query.toString()) update();
     return () => {
       listeners.delete(update);
       window.removeEventListener('popstate', update);
@@ -134,4 +156,10 @@ export const paths = {
   log: (builder: string, number: number, step: number, log: string) =>
     `${paths.step(builder, number, step)}/logs/${encodeURIComponent(log)}`,
   builder: (builder: string) => `/builders/${encodeURIComponent(builder)}`,
+  user: (uid: number) => `/users/${uid}`,
 };
+
+/** A `next=` argument made safe: a path on this site, else `/`. */
+export function safeNext(next: string | null): string {
+  return next && /^\/(?![/\\])/.test(next) ? next : '/';
+}

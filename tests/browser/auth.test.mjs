@@ -37,6 +37,7 @@ users = [{ username = "admin", password_hash = "${hash}" }]
 force_build = "auth"
 stop_build = "auth"
 show_users_page = "auth"
+manage_users = "auth"
 [[workers]]
 name = "local"
 embedded = true
@@ -241,7 +242,8 @@ test("a wrong password shows the server's message", async (t) => {
   await page.getByRole("button", { name: "Log in", exact: true }).click();
   const alert = page.getByRole("alert");
   await alert.waitFor({ timeout: 15_000 });
-  assert.notEqual((await alert.textContent()).trim(), "");
+  // The server's own words ("wrong user name or password").
+  assert.match(await alert.textContent(), /password/i);
   assert.equal(new URL(page.url()).pathname, "/login");
   await page
     .locator("header.topbar")
@@ -250,7 +252,7 @@ test("a wrong password shows the server's message", async (t) => {
     .catch(() => assert.fail("logged in with a wrong password"));
 });
 
-test("the users pages ask anonymous users to log in; old URLs redirect", async (t) => {
+test("the users pages: login prompt, old URLs, adding and deleting a user", async (t) => {
   const page = await browser.newPage();
   t.after(() => page.close());
   await page.goto(`${baseUrl}/users/table`);
@@ -265,4 +267,16 @@ test("the users pages ask anonymous users to log in; old URLs redirect", async (
   await page.getByRole("button", { name: "Log in", exact: true }).click();
   await page.waitForURL((u) => u.pathname === "/users");
   await page.getByRole("heading", { name: "Users", exact: true }).waitFor();
+
+  // manage_users: add a user, open their page, delete them.
+  await page.getByLabel("Identifier").fill("bob");
+  await page.getByRole("button", { name: "Add user" }).click();
+  const bob = page.getByTestId("users").getByRole("link", { name: "bob" });
+  await bob.click();
+  await page.getByRole("heading", { name: "bob" }).waitFor();
+  assert.match(new URL(page.url()).pathname, /^\/users\/\d+$/);
+  page.once("dialog", (d) => d.accept());
+  await page.getByRole("button", { name: "Delete user" }).click();
+  await page.waitForURL((u) => u.pathname === "/users");
+  await page.getByText("No users are known yet.").waitFor();
 });

@@ -1,7 +1,7 @@
 // A small typed fetch client. Response types come from the generated `paths`.
 import type { paths } from './schema';
 
-type Method = 'get' | 'post';
+type Method = 'get' | 'post' | 'patch' | 'delete';
 type Success<R> = R extends { 200: { content: infer C } }
   ? C[keyof C]
   : R extends { 202: { content: infer C } }
@@ -12,11 +12,11 @@ type Success<R> = R extends { 200: { content: infer C } }
 type Op<P extends keyof paths, M extends Method> = paths[P][M] extends { responses: infer R }
   ? R
   : never;
-type Body<P extends keyof paths> = paths[P]['post'] extends {
-  requestBody?: { content: infer C };
-}
-  ? C[keyof C]
-  : never;
+type Content<O> = O extends { requestBody?: { content: infer C } } ? C[keyof C] : never;
+/** The JSON body of `M P`; `undefined` when the operation takes none. */
+type Body<P extends keyof paths, M extends Method> = [Content<paths[P][M]>] extends [never]
+  ? undefined
+  : Content<paths[P][M]>;
 
 /** The JSON body of a successful answer to `M P`. */
 export type ApiResponse<P extends keyof paths, M extends Method = 'get'> = Success<Op<P, M>>;
@@ -65,13 +65,41 @@ async function parseError(res: Response): Promise<ApiError> {
   return new ApiError(res.status, code, message);
 }
 
+/** What the client needs from the session store (set by it, so the two modules stay apart). */
+export interface AuthHooks {
+  /** The session's CSRF token, sent with every request that is not a GET. */
+  csrfToken: () => string | null;
+  /** Called when an answer says the session is gone or stale (401, or 403 `csrf`). */
+  onStaleSession: () => void;
+}
+
+let auth: AuthHooks = { csrfToken: () => null, onStaleSession: () => undefined };
+
+export function setAuthHooks(hooks: AuthHooks): void {
+  auth = hooks;
+}
+
+/** Paths whose 401 says nothing about a stale session (a wrong password, the session itself). */
+const SESSION_PATHS = [`${API_BASE}/session`, `${API_BASE}/login`];
+
+function isStale(err: ApiError, url: string): boolean {
+  if (err.status === 403) return err.code === 'csrf';
+  return err.status === 401 && !SESSION_PATHS.includes(url.split('?')[0]);
+}
+
 async function request<T>(url: string, init: RequestInit = {}): Promise<T> {
-  const res = await fetch(url, {
-    credentials: 'same-origin',
-    ...init,
-    headers: { Accept: 'application/json', ...(init.headers ?? {}) },
-  });
-  if (!res.ok) throw await parseError(res);
+  const headers: Record<string, string> = {
+    Accept: 'application/json',
+    ...(init.headers as Record<string, string> | undefined),
+  };
+  const token = auth.csrfToken();
+  if (token && init.method && init.method !== 'GET') headers['X-CSRF-Token'] = token;
+  const res = await fetch(url, { credentials: 'same-origin', ...init, headers });
+  if (!res.ok) {
+    const err = await parseError(res);
+    if (isStale(err, url)) auth.onStaleSession();
+    throw err;
+  }
   return (await res.json()) as T;
 }
 
@@ -88,15 +116,42 @@ export function apiGet<P extends keyof paths>(
   return request(API_BASE + buildUrl(path, opts.params, opts.query), { signal: opts.signal });
 }
 
+function send<P extends keyof paths, M extends 'post' | 'patch'>(
+  method: M,
+  path: P,
+  body: Body<P, M>,
+  opts: Options,
+): Promise<ApiResponse<P, M>> {
+  return request(API_BASE + buildUrl(path, opts.params, opts.query), {
+    method: method.toUpperCase(),
+    body: JSON.stringify(body ?? {}),
+    headers: { 'Content-Type': 'application/json' },
+    signal: opts.signal,
+  });
+}
+
 export function apiPost<P extends keyof paths>(
   path: P,
-  body: Body<P>,
+  body: Body<P, 'post'>,
   opts: Options = {},
 ): Promise<ApiResponse<P, 'post'>> {
+  return send('post', path, body, opts);
+}
+
+export function apiPatch<P extends keyof paths>(
+  path: P,
+  body: Body<P, 'patch'>,
+  opts: Options = {},
+): Promise<ApiResponse<P, 'patch'>> {
+  return send('patch', path, body, opts);
+}
+
+export function apiDelete<P extends keyof paths>(
+  path: P,
+  opts: Options = {},
+): Promise<ApiResponse<P, 'delete'>> {
   return request(API_BASE + buildUrl(path, opts.params, opts.query), {
-    method: 'POST',
-    body: JSON.stringify(body),
-    headers: { 'Content-Type': 'application/json' },
+    method: 'DELETE',
     signal: opts.signal,
   });
 }

@@ -13,3 +13,6 @@ export type Change = Schemas['Change'];
 export type LogLines = Schemas['LogLines'];
 export type LogLine = LogLines['lines'][number];
 export type BuilderState = Builder['state'];
+export type Session = Schemas['Session'];
+export type User = Schemas['User'];
+export type UserAttribute = User['attributes'][number];

@@ -82,6 +82,16 @@ export function subscribe(l: Listener): () => void {
   };
 }
 
+/** Reopen the stream at once (the caller's identity changed), if anything listens. */
+export function reconnect(): void {
+  if (retryTimer) clearTimeout(retryTimer);
+  retryTimer = null;
+  source?.close();
+  source = null;
+  retryDelay = 1000;
+  if (listeners.size > 0) connect();
+}
+
 /** Called after the stream reopens following a disconnect. */
 export function onReconnect(l: () => void): () => void {
   reconnectListeners.add(l);

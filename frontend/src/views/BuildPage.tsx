@@ -2,6 +2,7 @@ import { useEffect } from 'preact/hooks';
 import { ApiError } from '~/api/client';
 import { BuildHeader } from '~/components/build/BuildHeader';
 import { StepList } from '~/components/build/StepList';
+import { StopButton } from '~/components/build/StopButton';
 import { ErrorMessage, Loading } from '~/components/common/Message';
 import { useAsync } from '~/composables/useAsync';
 import { useNow } from '~/composables/useNow';
@@ -9,6 +10,7 @@ import { useServerEvents } from '~/composables/useServerEvents';
 import type { ViewProps } from '~/lazyView';
 import { buildKey } from '~/stores/builds';
 import { loadBuild, useBuildsStore } from '~/stores/buildsStore';
+import { useCan } from '~/stores/session';
 
 export default function BuildPage({ params }: ViewProps) {
   const builder = params.builder;
@@ -22,6 +24,7 @@ export default function BuildPage({ params }: ViewProps) {
   useServerEvents(() => undefined, reload);
   const build = useBuildsStore((s) => s.builds[buildKey(builder, number)]);
   const now = useNow(build != null && !build.complete);
+  const canStop = useCan('stop_build');
 
   if (!Number.isInteger(number)) return <p class="error-box">Bad build number.</p>;
   if (!build) {
@@ -42,6 +45,7 @@ export default function BuildPage({ params }: ViewProps) {
         <a href="/waterfall">Waterfall</a> › <span>{builder}</span> › <span>#{number}</span>
       </nav>
       <BuildHeader build={build} />
+      {!build.complete && canStop && <StopButton builder={builder} number={number} />}
       <h2>Steps</h2>
       <StepList build={build} now={now} />
     </section>

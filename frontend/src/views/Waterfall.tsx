@@ -10,6 +10,7 @@ import type { ViewProps } from '~/lazyView';
 import { clock, date } from '~/lib/time';
 import { layoutWaterfall } from '~/lib/waterfallLayout';
 import { dispatch, useBuildsStore } from '~/stores/buildsStore';
+import { useCan } from '~/stores/session';
 
 const DEFAULT_BUILDS = 100;
 
@@ -57,6 +58,7 @@ export default function Waterfall({ query }: ViewProps) {
   useEffect(() => () => clearTimeout(timer.current), []);
 
   const state = useBuildsStore((s) => s);
+  const canForce = useCan('force_build');
   const builders = useMemo(
     () => state.builderOrder.map((n) => state.builders[n]),
     [state.builders, state.builderOrder],
@@ -91,7 +93,7 @@ export default function Waterfall({ query }: ViewProps) {
               <tr>
                 <td class="time-col" />
                 <td colSpan={columns.length} class="muted empty">
-                  No builds yet. Press <em>Force</em> to start one.
+                  No builds yet.{canForce && ' Press Force to start one.'}
                 </td>
               </tr>
             )}

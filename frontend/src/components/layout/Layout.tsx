@@ -1,6 +1,8 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { onConnectionState, type ConnectionState } from '~/stores/eventStream';
+import { useCan } from '~/stores/session';
+import { SessionControl } from './SessionControl';
 
 const LIVE: [string, string][] = [
   ['/', 'Home'],
@@ -14,7 +16,6 @@ const LATER: [string, string][] = [
   ['/changes', 'Changes'],
   ['/workers', 'Workers'],
   ['/one_line_per_build', 'Recent builds'],
-  ['/users', 'Users'],
   ['/about', 'About'],
 ];
 
@@ -34,6 +35,10 @@ function Connection() {
 }
 
 export function Layout({ path, children }: { path: string; children: ComponentChildren }) {
+  // The users page is linked only for those who may see it.
+  const live = useCan('show_users_page')
+    ? [...LIVE, ['/users', 'Users'] as [string, string]]
+    : LIVE;
   return (
     <>
       <header class="topbar">
@@ -41,7 +46,7 @@ export function Layout({ path, children }: { path: string; children: ComponentCh
           Cascade
         </a>
         <nav aria-label="Main">
-          {LIVE.map(([href, label]) => (
+          {live.map(([href, label]) => (
             <a key={href} href={href} class={isActive(href, path) ? 'active' : undefined}>
               {label}
             </a>
@@ -58,6 +63,7 @@ export function Layout({ path, children }: { path: string; children: ComponentCh
           ))}
         </nav>
         <Connection />
+        <SessionControl here={path + location.search} />
       </header>
       <main>{children}</main>
     </>

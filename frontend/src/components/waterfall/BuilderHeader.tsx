@@ -1,9 +1,11 @@
 import type { Builder } from '~/api/types';
 import { paths } from '~/router';
+import { useCan } from '~/stores/session';
 import { BuilderStateBox, LastBuildBox } from './BuilderBoxes';
 import { ForceButton } from './ForceButton';
 
 export function BuilderHeader({ builder }: { builder: Builder }) {
+  const canForce = useCan('force_build');
   return (
     <div class="builder-head" data-testid="builder-header" data-builder={builder.name}>
       <a class="builder-name" href={paths.builder(builder.name)} title={builder.description ?? ''}>
@@ -11,7 +13,7 @@ export function BuilderHeader({ builder }: { builder: Builder }) {
       </a>
       <LastBuildBox builder={builder} />
       <BuilderStateBox builder={builder} />
-      {builder.can_force && <ForceButton builder={builder.name} />}
+      {builder.can_force && canForce && <ForceButton builder={builder.name} />}
     </div>
   );
 }
