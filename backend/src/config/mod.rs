@@ -17,10 +17,11 @@ mod validate;
 pub use error::{ConfigError, ConfigIssue};
 pub use secret::Secret;
 pub use types::{
-    AccessLog, AuthConfig, AuthzConfig, AuthzRule, BaseDialect, BuilderConfig, ChangeFilter, ChangeHookConfig,
-    ChangeSourceConfig, ChangeSourceKind, Command, CommentLink, Config, ConfigUser, DbConfig, GitMode, GitPollerConfig,
-    GitStep, HookAuth, HookDialects, HookUser, PollBranches, Revlink, SchedulerConfig, SchedulerKind, StepConfig,
-    StepKind, WebConfig, WorkerConfig,
+    AccessLog, AuthConfig, AuthzConfig, AuthzRule, BaseDialect, BitbucketDialect, BuilderConfig, ChangeFilter,
+    ChangeHookConfig, ChangeSourceConfig, ChangeSourceKind, Command, CommentLink, Config, ConfigUser, DbConfig,
+    GitMode, GitPollerConfig, GitStep, GithubDialect, GitlabDialect, GitoriousDialect, GooglecodeDialect, HookAuth,
+    HookDialects, HookUser, PollBranches, PollerDialect, Revlink, SchedulerConfig, SchedulerKind, StepConfig, StepKind,
+    WebConfig, WorkerConfig,
 };
 
 /// Reads, parses and validates the configuration file at `path`.

@@ -4,6 +4,12 @@
 //! maps every failure to a 4xx with its reason.
 
 pub mod base;
+pub mod bitbucket;
+pub mod github;
+pub mod gitlab;
+pub mod gitorious;
+pub mod googlecode;
+pub mod signature;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -55,6 +61,9 @@ pub enum HookError {
     /// The body's media type is not one the dialect reads.
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// The signature or token is missing or wrong.
+    #[error("{0}")]
+    Forbidden(String),
 }
 
 fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
@@ -96,6 +105,7 @@ pub async fn change_hook(
             return error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", m);
         }
         Err(HookError::BadRequest(m)) => return error(StatusCode::BAD_REQUEST, "bad_request", m),
+        Err(HookError::Forbidden(m)) => return error(StatusCode::FORBIDDEN, "forbidden", m),
     };
     if changes.is_empty() {
         return (StatusCode::OK, Json(json!({ "change_ids": [], "message": "no change found" }))).into_response();

@@ -6,12 +6,13 @@ use super::super::doc::KeyPath;
 use super::super::raw::scheduler::{AnyBranch, Force, KINDS, Nightly, Periodic, SingleBranch};
 use super::super::raw::{OneOrMany, RawChangeHook};
 use super::super::types::{
-    BaseDialect, ChangeFilter, ChangeHookConfig, HookAuth, HookDialects, SchedulerConfig, SchedulerKind,
+    BaseDialect, BitbucketDialect, ChangeFilter, ChangeHookConfig, GithubDialect, GitlabDialect, GitoriousDialect,
+    GooglecodeDialect, HookAuth, HookDialects, PollerDialect, SchedulerConfig, SchedulerKind,
 };
 use super::{Validator, push_or_fail};
 
 /// The change hook dialects this build knows about.
-const DIALECTS: &[&str] = &["base"];
+const DIALECTS: &[&str] = &["base", "github", "gitlab", "bitbucket", "gitorious", "googlecode", "poller"];
 
 impl Validator<'_, '_> {
     pub(super) fn schedulers(&mut self) -> Option<Vec<SchedulerConfig>> {
@@ -168,6 +169,42 @@ impl Validator<'_, '_> {
                 "base" => {
                     dialects.base = self.doc.unit::<BaseDialect>(&here);
                     ok &= dialects.base.is_some();
+                }
+                "github" => {
+                    dialects.github = self.doc.unit::<GithubDialect>(&here).map(|mut d| {
+                        d.secret = d.secret.map(|s| s.relative_to(&self.dir));
+                        d
+                    });
+                    ok &= dialects.github.is_some();
+                }
+                "gitlab" => {
+                    dialects.gitlab = self.doc.unit::<GitlabDialect>(&here).map(|mut d| {
+                        d.token = d.token.map(|s| s.relative_to(&self.dir));
+                        d
+                    });
+                    ok &= dialects.gitlab.is_some();
+                }
+                "bitbucket" => {
+                    dialects.bitbucket = self.doc.unit::<BitbucketDialect>(&here).map(|mut d| {
+                        d.secret = d.secret.map(|s| s.relative_to(&self.dir));
+                        d
+                    });
+                    ok &= dialects.bitbucket.is_some();
+                }
+                "gitorious" => {
+                    dialects.gitorious = self.doc.unit::<GitoriousDialect>(&here);
+                    ok &= dialects.gitorious.is_some();
+                }
+                "googlecode" => {
+                    dialects.googlecode = self.doc.unit::<GooglecodeDialect>(&here).map(|mut d| {
+                        d.secret_key = d.secret_key.map(|s| s.relative_to(&self.dir));
+                        d
+                    });
+                    ok &= dialects.googlecode.is_some();
+                }
+                "poller" => {
+                    dialects.poller = self.doc.unit::<PollerDialect>(&here);
+                    ok &= dialects.poller.is_some();
                 }
                 other => {
                     let supported = DIALECTS.join(", ");

@@ -1,0 +1,1 @@
+//! The `bitbucket` dialect (being written).

@@ -1,0 +1,1 @@
+//! The `github` dialect (being written).

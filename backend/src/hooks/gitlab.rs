@@ -1,0 +1,1 @@
+//! The `gitlab` dialect (being written).

@@ -1,0 +1,1 @@
+//! The `gitorious` dialect (being written).

@@ -1,0 +1,1 @@
+//! The `googlecode` dialect (being written).
