@@ -25,6 +25,7 @@ pub fn app(engine: Arc<Engine>) -> BoxEndpoint<'static> {
     let spec = service.spec_endpoint();
     let docs = service.swagger_ui();
     let auth = Arc::new(Auth::new(engine.config.clone(), engine.db.clone()));
+    let hook_guard = Arc::new(hooks::auth::HookGuard::new(&engine.config.change_hook));
     Route::new()
         .at("/api/v1/worker/connect", get(worker::server::connect))
         .nest("/api/v1", service.around(api::caller::view_guard))
@@ -37,6 +38,7 @@ pub fn app(engine: Arc<Engine>) -> BoxEndpoint<'static> {
         .at("/", get(web::spa::serve))
         .data(engine)
         .data(auth)
+        .data(hook_guard)
         .with(Tracing)
         .boxed()
 }

@@ -9,6 +9,7 @@ pub mod caller;
 mod changes;
 pub mod error;
 mod events;
+mod hooks;
 mod logs;
 mod master;
 mod session;
@@ -42,6 +43,8 @@ pub enum Tag {
     Session,
     /// Users.
     Users,
+    /// The change hook delivery log.
+    Hooks,
     /// One-round-trip data for the SPA's pages.
     Views,
     /// The live event stream.
@@ -59,6 +62,7 @@ pub type Apis = (
     master::MasterApi,
     session::SessionApi,
     users::UsersApi,
+    hooks::HooksApi,
     views::ViewsApi,
     events::EventsApi,
 );

@@ -34,11 +34,13 @@ pub enum Action {
     ShowUsersPage,
     /// Create, change and delete users.
     ManageUsers,
+    /// Read and replay the change hook delivery log.
+    HookDeliveries,
 }
 
 impl Action {
     /// Every action.
-    pub const ALL: [Action; 14] = [
+    pub const ALL: [Action; 15] = [
         Action::View,
         Action::ForceBuild,
         Action::ForceAllBuilds,
@@ -53,6 +55,7 @@ impl Action {
         Action::CleanShutdown,
         Action::ShowUsersPage,
         Action::ManageUsers,
+        Action::HookDeliveries,
     ];
 
     /// The action's key in `[authz]`.
@@ -72,6 +75,7 @@ impl Action {
             Action::CleanShutdown => "clean_shutdown",
             Action::ShowUsersPage => "show_users_page",
             Action::ManageUsers => "manage_users",
+            Action::HookDeliveries => "hook_deliveries",
         }
     }
 
@@ -92,6 +96,7 @@ impl Action {
             Action::CleanShutdown => &authz.clean_shutdown,
             Action::ShowUsersPage => &authz.show_users_page,
             Action::ManageUsers => &authz.manage_users,
+            Action::HookDeliveries => &authz.hook_deliveries,
         }
     }
 }

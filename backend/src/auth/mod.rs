@@ -73,16 +73,16 @@ pub struct Auth {
     db: Db,
     htpasswd: Option<htpasswd::Htpasswd>,
     limiter: limiter::Limiter,
-    /// A valid hash verified when the user is unknown, so timing does not reveal names.
-    dummy_hash: String,
+    /// A valid hash verified when the user is unknown, so timing does not reveal names
+    /// (made on first need: hashing costs memory and time the master need not spend at start).
+    dummy_hash: std::sync::OnceLock<String>,
 }
 
 impl Auth {
     /// The sources `config` enables.
     pub fn new(config: Arc<Config>, db: Db) -> Auth {
         let htpasswd = config.auth.htpasswd.clone().map(htpasswd::Htpasswd::new);
-        let dummy_hash = password::hash("not a password").unwrap_or_default();
-        Auth { config, db, htpasswd, limiter: limiter::Limiter::default(), dummy_hash }
+        Auth { config, db, htpasswd, limiter: limiter::Limiter::default(), dummy_hash: std::sync::OnceLock::new() }
     }
 
     /// Whether a user name and password can log in at all here.
@@ -141,7 +141,8 @@ impl Auth {
             }
         }
         // Spend the same time on an unknown name as on a wrong password.
-        password::verify_async(password.to_owned(), self.dummy_hash.clone()).await;
+        let dummy = self.dummy_hash.get_or_init(|| password::hash("not a password").unwrap_or_default()).clone();
+        password::verify_async(password.to_owned(), dummy).await;
         Ok(None)
     }
 

@@ -1,6 +1,8 @@
 //! The command line: `cascade init`, `checkconfig`, `start`, `openapi`. Each subcommand
 //! is a small function; errors reach the user as one clear message and a non-zero exit.
 
+mod sendchange;
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -83,6 +85,8 @@ pub enum Command {
     },
     /// Print an argon2id hash of a password read from standard input, for `[auth] users`.
     HashPassword,
+    /// Send a change to a master's base change hook.
+    Sendchange(sendchange::SendChange),
     /// Print the OpenAPI document of the JSON API.
     Openapi,
 }
@@ -169,6 +173,9 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Db { command } => db_command(command).await,
         Command::User { config, command } => user_command(&config, command).await,
         Command::HashPassword => hash_password(),
+        Command::Sendchange(change) => tokio::task::spawn_blocking(move || sendchange::run(change))
+            .await
+            .unwrap_or_else(|e| Err(anyhow::anyhow!("{e}"))),
         Command::Openapi => {
             println!("{}", crate::api::spec_json());
             Ok(())

@@ -164,6 +164,8 @@ pub(crate) struct RawAuthz {
     pub show_users_page: AuthzRule,
     #[serde(default = "admins")]
     pub manage_users: AuthzRule,
+    #[serde(default = "admins")]
+    pub hook_deliveries: AuthzRule,
     #[serde(default)]
     pub roles: BTreeMap<String, Vec<String>>,
 }

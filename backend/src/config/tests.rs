@@ -232,7 +232,7 @@ name = "x"
 kind = "hourly"
 builders = ["b"]
 [change_hook]
-dialects = { base = {}, github = {} }
+dialects = { base = {}, gitea = {} }
 auth = { htpasswd = "a", users = [] }
 "#;
     let found = issues(text);
@@ -248,7 +248,7 @@ auth = { htpasswd = "a", users = [] }
         "21: schedulers[0].hour: invalid cron field `25`",
         "23: schedulers[1].interval: missing required key `interval`",
         "29: schedulers[2].kind: unknown scheduler kind `hourly`",
-        "32: change_hook.dialects.github: unknown change hook dialect `github` (supported: base)",
+        "32: change_hook.dialects.gitea: unknown change hook dialect `gitea` (supported: base, github, gitlab,",
         "33: change_hook.auth: takes exactly one of",
     ] {
         assert!(has(&found, e), "missing {e:?} in {found:#?}");

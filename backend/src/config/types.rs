@@ -207,6 +207,8 @@ pub struct AuthzConfig {
     pub show_users_page: AuthzRule,
     /// Create, change and delete users (default: the `admins` role).
     pub manage_users: AuthzRule,
+    /// Read and replay the change hook delivery log (default: the `admins` role).
+    pub hook_deliveries: AuthzRule,
     /// Role name to the usernames holding it.
     pub roles: BTreeMap<String, Vec<String>>,
 }
@@ -229,6 +231,7 @@ impl Default for AuthzConfig {
             clean_shutdown: AuthzRule::Deny,
             show_users_page: AuthzRule::Deny,
             manage_users: AuthzRule::Roles(vec!["admins".into()]),
+            hook_deliveries: AuthzRule::Roles(vec!["admins".into()]),
             roles: BTreeMap::new(),
         }
     }

@@ -140,6 +140,7 @@ impl Validator<'_, '_> {
             clean_shutdown: r.clean_shutdown,
             show_users_page: r.show_users_page,
             manage_users: r.manage_users,
+            hook_deliveries: r.hook_deliveries,
             roles: r.roles,
         })
     }

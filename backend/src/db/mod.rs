@@ -8,6 +8,7 @@ pub mod buildrequests;
 pub mod builds;
 pub mod buildsets;
 pub mod changes;
+pub mod deliveries;
 mod error;
 pub mod events;
 pub mod logs;

@@ -3,12 +3,14 @@
 //! that the dialect is enabled, limits the body, stores the changes before answering, and
 //! maps every failure to a 4xx with its reason.
 
+pub mod auth;
 pub mod base;
 pub mod bitbucket;
 pub mod github;
 pub mod gitlab;
 pub mod gitorious;
 pub mod googlecode;
+pub mod poller;
 pub mod signature;
 
 use std::collections::HashMap;
@@ -31,7 +33,7 @@ pub const MAX_BODY: usize = 1024 * 1024;
 pub struct HookRequest {
     /// Request headers.
     pub headers: HeaderMap,
-    /// Query arguments (the last value of each).
+    /// Query arguments; a repeated argument's values are joined by newlines.
     pub query: HashMap<String, String>,
     /// The body.
     pub body: Bytes,
@@ -64,61 +66,232 @@ pub enum HookError {
     /// The signature or token is missing or wrong.
     #[error("{0}")]
     Forbidden(String),
+    /// The master cannot check the request now (its secret cannot be read).
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
     (status, Json(json!({ "error": code, "message": message.into() }))).into_response()
 }
 
-/// `POST /change_hook/{dialect}`.
+/// Largest body kept in the delivery log.
+const KEEP_BODY: usize = 64 * 1024;
+
+/// What a hook request came to.
+#[derive(Debug)]
+pub struct Outcome {
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// The JSON answer.
+    pub body: serde_json::Value,
+    /// The changes created.
+    pub change_ids: Vec<i64>,
+}
+
+impl Outcome {
+    fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Outcome {
+        Outcome { status, body: json!({ "error": code, "message": message.into() }), change_ids: Vec::new() }
+    }
+}
+
+fn resolve(secret: Option<&crate::config::Secret>) -> Result<Option<String>, HookError> {
+    secret
+        .map(|s| s.resolve().map_err(|e| HookError::Unavailable(format!("the dialect's secret cannot be read: {e}"))))
+        .transpose()
+}
+
+/// Parses a request with the named dialect; `None` when the dialect is not enabled.
+/// `verify` is false when replaying a stored delivery (its signature was checked then).
+fn parse(engine: &Engine, dialect: &str, req: &HookRequest, verify: bool) -> Option<Result<Vec<NewChange>, HookError>> {
+    let d = &engine.config.change_hook.dialects;
+    let secret = |s: Option<&crate::config::Secret>| if verify { resolve(s) } else { Ok(None) };
+    Some(match dialect {
+        "base" => {
+            d.base.as_ref()?;
+            base::parse(req)
+        }
+        "github" => {
+            let cfg = d.github.as_ref()?;
+            secret(cfg.secret.as_ref()).and_then(|s| github::parse(req, cfg, s.as_deref()))
+        }
+        "gitlab" => {
+            let cfg = d.gitlab.as_ref()?;
+            secret(cfg.token.as_ref()).and_then(|s| gitlab::parse(req, cfg, s.as_deref()))
+        }
+        "bitbucket" => {
+            let cfg = d.bitbucket.as_ref()?;
+            secret(cfg.secret.as_ref()).and_then(|s| bitbucket::parse(req, cfg, s.as_deref()))
+        }
+        "gitorious" => {
+            let cfg = d.gitorious.as_ref()?;
+            gitorious::parse(req, cfg, None)
+        }
+        "googlecode" => {
+            let cfg = d.googlecode.as_ref()?;
+            secret(cfg.secret_key.as_ref()).and_then(|s| googlecode::parse(req, cfg, s.as_deref()))
+        }
+        _ => return None,
+    })
+}
+
+/// Handles a hook request whose caller is allowed: parse, store, answer.
+pub async fn handle(engine: &Arc<Engine>, dialect: &str, req: &HookRequest, verify: bool) -> Outcome {
+    if dialect == "poller" && engine.config.change_hook.dialects.poller.is_some() {
+        return poller::handle(engine, req).await;
+    }
+    let changes = match parse(engine, dialect, req, verify) {
+        None => {
+            return Outcome::error(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                format!("change hook dialect `{dialect}` is not enabled"),
+            );
+        }
+        Some(Ok(c)) => c,
+        Some(Err(e)) => {
+            let (status, code) = match e {
+                HookError::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
+                HookError::UnsupportedMediaType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
+                HookError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+                HookError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+                HookError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            };
+            return Outcome::error(status, code, e.to_string());
+        }
+    };
+    if changes.is_empty() {
+        return Outcome {
+            status: StatusCode::OK,
+            body: json!({ "change_ids": [], "message": "no change found" }),
+            change_ids: Vec::new(),
+        };
+    }
+    match engine.add_changes(changes).await {
+        Ok(ids) => {
+            let ids: Vec<i64> = ids.into_iter().map(|c| c.0).collect();
+            let message = format!("{} change{} found", ids.len(), if ids.len() == 1 { "" } else { "s" });
+            Outcome {
+                status: StatusCode::ACCEPTED,
+                body: json!({ "change_ids": ids, "message": message }),
+                change_ids: ids,
+            }
+        }
+        Err(e) => {
+            tracing::error!(error = ?e, dialect, "could not store hook changes");
+            Outcome::error(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the change could not be stored; try again")
+        }
+    }
+}
+
+/// The forge's event type, from whichever header it uses.
+fn event_of(headers: &HeaderMap) -> Option<String> {
+    ["x-github-event", "x-gitlab-event", "x-event-key"]
+        .iter()
+        .find_map(|h| headers.get(*h).and_then(|v| v.to_str().ok()).map(str::to_owned))
+}
+
+/// Headers worth keeping in the log: everything but credentials.
+fn loggable_headers(headers: &HeaderMap) -> serde_json::Value {
+    let secretive = |name: &str| {
+        name == "authorization"
+            || name == "cookie"
+            || name.contains("token")
+            || name.contains("secret")
+            || name.contains("password")
+    };
+    let map: serde_json::Map<String, serde_json::Value> = headers
+        .iter()
+        .filter(|(k, _)| !secretive(k.as_str()))
+        .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str().to_owned(), json!(v))))
+        .collect();
+    serde_json::Value::Object(map)
+}
+
+/// Runs a stored delivery again (without checking its signature, which was checked when
+/// it arrived; its credentials were not stored) and records the replay; returns its id.
+pub async fn replay(engine: &Arc<Engine>, original: &crate::db::deliveries::Delivery) -> Option<i64> {
+    let mut headers = HeaderMap::new();
+    if let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(&original.headers) {
+        for (k, v) in map {
+            if let (Ok(name), Some(Ok(value))) =
+                (poem::http::HeaderName::from_bytes(k.as_bytes()), v.as_str().map(poem::http::HeaderValue::from_str))
+            {
+                headers.insert(name, value);
+            }
+        }
+    }
+    let req =
+        HookRequest { headers, query: HashMap::new(), body: Bytes::from(original.body.clone().unwrap_or_default()) };
+    let outcome = handle(engine, &original.dialect, &req, false).await;
+    record(engine, &original.dialect, "replay", &req, &outcome, Some(original.id)).await
+}
+
+/// Records a delivery and returns its id; a failure to record is logged, never answered.
+pub async fn record(
+    engine: &Engine,
+    dialect: &str,
+    source: &str,
+    req: &HookRequest,
+    outcome: &Outcome,
+    replay_of: Option<i64>,
+) -> Option<i64> {
+    let outcome_text = outcome.body.get("message").and_then(|m| m.as_str()).unwrap_or_default().to_owned();
+    let truncated = req.body.len() > KEEP_BODY;
+    let delivery = crate::db::deliveries::Delivery {
+        dialect: dialect.to_owned(),
+        received_at: engine.clock.now(),
+        source_addr: source.to_owned(),
+        event: event_of(&req.headers),
+        status: i64::from(outcome.status.as_u16()),
+        outcome: outcome_text,
+        change_ids: serde_json::to_string(&outcome.change_ids).unwrap_or_else(|_| "[]".into()),
+        headers: loggable_headers(&req.headers).to_string(),
+        content_type: req.headers.get("content-type").and_then(|v| v.to_str().ok()).map(str::to_owned),
+        body: Some(req.body[..req.body.len().min(KEEP_BODY)].to_vec()),
+        body_truncated: i64::from(truncated),
+        replay_of,
+        ..Default::default()
+    };
+    let stored = match engine.db.acquire().await {
+        Ok(mut conn) => crate::db::deliveries::insert(conn.conn(), &delivery).await,
+        Err(e) => Err(e),
+    };
+    stored.map_err(|e| tracing::warn!(error = ?e, "could not record a hook delivery")).ok()
+}
+
+/// `POST /change_hook/{dialect}` (GET too, as Buildbot's hooks answer both).
 #[handler]
 pub async fn change_hook(
     Path(dialect): Path<String>,
     req: &Request,
     body: Body,
     engine: Data<&Arc<Engine>>,
+    guard: Data<&Arc<auth::HookGuard>>,
 ) -> Response {
-    let dialects = &engine.config.change_hook.dialects;
-    let parse: fn(&HookRequest) -> Result<Vec<NewChange>, HookError> = match dialect.as_str() {
-        "base" if dialects.base.is_some() => base::parse,
-        _ => {
-            return error(
-                StatusCode::NOT_FOUND,
-                "not_found",
-                format!("change hook dialect `{dialect}` is not enabled"),
-            );
-        }
-    };
+    if let Err(response) = guard.check(req).await {
+        return response;
+    }
+    let source = req.remote_addr().as_socket_addr().map(|a| a.ip().to_string()).unwrap_or_default();
     let body = match body.into_bytes_limit(MAX_BODY).await {
         Ok(b) => b,
         Err(_) => return error(StatusCode::PAYLOAD_TOO_LARGE, "too_large", HookError::TooLarge.to_string()),
     };
-    let query = req.uri().query().map(|q| serde_urlencoded::from_str::<Vec<(String, String)>>(q).unwrap_or_default());
-    let hook =
-        HookRequest { headers: req.headers().clone(), query: query.unwrap_or_default().into_iter().collect(), body };
-    let changes = match parse(&hook) {
-        Ok(c) => c,
-        Err(HookError::TooLarge) => {
-            return error(StatusCode::PAYLOAD_TOO_LARGE, "too_large", HookError::TooLarge.to_string());
-        }
-        Err(HookError::UnsupportedMediaType(m)) => {
-            return error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", m);
-        }
-        Err(HookError::BadRequest(m)) => return error(StatusCode::BAD_REQUEST, "bad_request", m),
-        Err(HookError::Forbidden(m)) => return error(StatusCode::FORBIDDEN, "forbidden", m),
-    };
-    if changes.is_empty() {
-        return (StatusCode::OK, Json(json!({ "change_ids": [], "message": "no change found" }))).into_response();
+    let mut query: HashMap<String, String> = HashMap::new();
+    let pairs = req.uri().query().map(|q| serde_urlencoded::from_str::<Vec<(String, String)>>(q).unwrap_or_default());
+    for (k, v) in pairs.unwrap_or_default() {
+        query
+            .entry(k)
+            .and_modify(|old| {
+                old.push('\n');
+                old.push_str(&v);
+            })
+            .or_insert(v);
     }
-    match engine.add_changes(changes).await {
-        Ok(ids) => {
-            let ids: Vec<i64> = ids.into_iter().map(|c| c.0).collect();
-            let message = format!("{} change{} found", ids.len(), if ids.len() == 1 { "" } else { "s" });
-            (StatusCode::ACCEPTED, Json(json!({ "change_ids": ids, "message": message }))).into_response()
-        }
-        Err(e) => {
-            tracing::error!(error = ?e, dialect, "could not store hook changes");
-            error(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the change could not be stored; try again")
-        }
+    let hook = HookRequest { headers: req.headers().clone(), query, body };
+    let outcome = handle(&engine, &dialect, &hook, true).await;
+    if outcome.status != StatusCode::NOT_FOUND {
+        let _ = record(&engine, &dialect, &source, &hook, &outcome, None).await;
     }
+    (outcome.status, Json(outcome.body)).into_response()
 }

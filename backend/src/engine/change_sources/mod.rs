@@ -32,6 +32,19 @@ impl Engine {
     }
 }
 
+impl Engine {
+    /// Polls a change source now, in the background (the poller hook's request).
+    pub fn poll_in_background(self: &std::sync::Arc<Self>, source: ChangeSourceConfig) {
+        let engine = self.clone();
+        tokio::spawn(async move {
+            match engine.poll_source(&source).await {
+                Ok(n) => tracing::info!(source = source.name, changes = n, "poll requested by the poller hook"),
+                Err(e) => tracing::warn!(source = source.name, error = %e, "poll requested by the poller hook failed"),
+            }
+        });
+    }
+}
+
 /// A file name for a poller's work directory.
 fn sanitize(name: &str) -> String {
     name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '_' }).collect()

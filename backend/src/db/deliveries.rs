@@ -1,0 +1,101 @@
+//! The change hook delivery log.
+
+use sqlx::FromRow;
+
+use super::{Conn, DbResult, on_conn};
+
+/// One recorded hook request.
+#[derive(Clone, Debug, Default, FromRow)]
+pub struct Delivery {
+    /// Its id (0 before it is stored).
+    pub id: i64,
+    /// The dialect addressed.
+    pub dialect: String,
+    /// Epoch seconds.
+    pub received_at: i64,
+    /// The client's address.
+    pub source_addr: String,
+    /// The forge's event type, when sent.
+    pub event: Option<String>,
+    /// The HTTP status answered.
+    pub status: i64,
+    /// What happened, in words.
+    pub outcome: String,
+    /// JSON list of the change ids created.
+    pub change_ids: String,
+    /// JSON object of the headers, secrets removed.
+    pub headers: String,
+    /// The body's media type.
+    pub content_type: Option<String>,
+    /// The body, up to the storage limit.
+    pub body: Option<Vec<u8>>,
+    /// Whether the body was cut.
+    pub body_truncated: i64,
+    /// The delivery this one replays.
+    pub replay_of: Option<i64>,
+}
+
+const INSERT: &str = "insert into hook_deliveries (dialect, received_at, source_addr, event, status, outcome, \
+    change_ids, headers, content_type, body, body_truncated, replay_of) \
+    values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) returning id";
+
+/// Records a delivery.
+pub async fn insert(conn: Conn<'_>, d: &Delivery) -> DbResult<i64> {
+    Ok(on_conn!(conn, c => sqlx::query_scalar(INSERT)
+        .bind(&d.dialect).bind(d.received_at).bind(&d.source_addr).bind(&d.event).bind(d.status)
+        .bind(&d.outcome).bind(&d.change_ids).bind(&d.headers).bind(&d.content_type).bind(&d.body)
+        .bind(d.body_truncated).bind(d.replay_of)
+        .fetch_one(&mut *c).await?))
+}
+
+#[derive(FromRow)]
+struct Summary {
+    id: i64,
+    dialect: String,
+    received_at: i64,
+    source_addr: String,
+    event: Option<String>,
+    status: i64,
+    outcome: String,
+    change_ids: String,
+    headers: String,
+    content_type: Option<String>,
+    body_truncated: i64,
+    replay_of: Option<i64>,
+}
+
+const LIST: &str = "select id, dialect, received_at, source_addr, event, status, outcome, change_ids, headers, \
+    content_type, body_truncated, replay_of from hook_deliveries \
+    where ($1 = '' or dialect = $1) order by id desc limit $2 offset $3";
+
+/// Deliveries newest first, without their bodies.
+pub async fn list(conn: Conn<'_>, dialect: &str, limit: i64, offset: i64) -> DbResult<Vec<Delivery>> {
+    let rows: Vec<Summary> =
+        on_conn!(conn, c => sqlx::query_as(LIST).bind(dialect).bind(limit).bind(offset).fetch_all(&mut *c).await?);
+    Ok(rows
+        .into_iter()
+        .map(|r| Delivery {
+            id: r.id,
+            dialect: r.dialect,
+            received_at: r.received_at,
+            source_addr: r.source_addr,
+            event: r.event,
+            status: r.status,
+            outcome: r.outcome,
+            change_ids: r.change_ids,
+            headers: r.headers,
+            content_type: r.content_type,
+            body: None,
+            body_truncated: r.body_truncated,
+            replay_of: r.replay_of,
+        })
+        .collect())
+}
+
+const GET: &str = "select id, dialect, received_at, source_addr, event, status, outcome, change_ids, headers, \
+    content_type, body, body_truncated, replay_of from hook_deliveries where id = $1";
+
+/// One delivery with its body.
+pub async fn get(conn: Conn<'_>, id: i64) -> DbResult<Delivery> {
+    Ok(on_conn!(conn, c => sqlx::query_as(GET).bind(id).fetch_one(&mut *c).await?))
+}
