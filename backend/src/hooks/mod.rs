@@ -260,7 +260,9 @@ pub async fn record(
     stored.map_err(|e| tracing::warn!(error = ?e, "could not record a hook delivery")).ok()
 }
 
-/// `POST /change_hook/{dialect}` (GET too, as Buildbot's hooks answer both).
+/// `POST /change_hook/{dialect}` (GET too, as Buildbot's hooks answer both). Every
+/// request is recorded in the delivery log, refused ones included: a webhook that "does
+/// nothing" is debugged from there.
 #[handler]
 pub async fn change_hook(
     Path(dialect): Path<String>,
@@ -269,14 +271,7 @@ pub async fn change_hook(
     engine: Data<&Arc<Engine>>,
     guard: Data<&Arc<auth::HookGuard>>,
 ) -> Response {
-    if let Err(response) = guard.check(req).await {
-        return response;
-    }
     let source = req.remote_addr().as_socket_addr().map(|a| a.ip().to_string()).unwrap_or_default();
-    let body = match body.into_bytes_limit(MAX_BODY).await {
-        Ok(b) => b,
-        Err(_) => return error(StatusCode::PAYLOAD_TOO_LARGE, "too_large", HookError::TooLarge.to_string()),
-    };
     let mut query: HashMap<String, String> = HashMap::new();
     let pairs = req.uri().query().map(|q| serde_urlencoded::from_str::<Vec<(String, String)>>(q).unwrap_or_default());
     for (k, v) in pairs.unwrap_or_default() {
@@ -288,10 +283,27 @@ pub async fn change_hook(
             })
             .or_insert(v);
     }
-    let hook = HookRequest { headers: req.headers().clone(), query, body };
-    let outcome = handle(&engine, &dialect, &hook, true).await;
-    if outcome.status != StatusCode::NOT_FOUND {
-        let _ = record(&engine, &dialect, &source, &hook, &outcome, None).await;
-    }
+    let mut hook = HookRequest { headers: req.headers().clone(), query, body: Bytes::new() };
+    let outcome = if let Err(refusal) = guard.check(req).await {
+        let _ = record(
+            &engine,
+            &dialect,
+            &source,
+            &hook,
+            &Outcome::error(StatusCode::UNAUTHORIZED, "unauthorized", "no valid credentials"),
+            None,
+        )
+        .await;
+        return refusal;
+    } else {
+        match body.into_bytes_limit(MAX_BODY).await {
+            Err(_) => Outcome::error(StatusCode::PAYLOAD_TOO_LARGE, "too_large", HookError::TooLarge.to_string()),
+            Ok(bytes) => {
+                hook.body = bytes;
+                handle(&engine, &dialect, &hook, true).await
+            }
+        }
+    };
+    let _ = record(&engine, &dialect, &source, &hook, &outcome, None).await;
     (outcome.status, Json(outcome.body)).into_response()
 }

@@ -1,0 +1,208 @@
+//! The change hook router over real requests: every dialect reaches the engine, refusals
+//! create nothing, every request is recorded, and a recorded one can be replayed.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::sync::Arc;
+
+use cascade::engine::Engine;
+use cascade::engine::clock::SystemClock;
+use cascade::hooks::signature::sign_sha256;
+use poem::http::StatusCode;
+use poem::test::{TestClient, TestResponse};
+use serde_json::{Value, json};
+
+use common::TestDb;
+
+const PUSH: &str = include_str!("fixtures/hooks/github/push.json");
+const GITLAB_PUSH: &str = include_str!("fixtures/hooks/gitlab/push.json");
+
+struct Api {
+    client: TestClient<poem::endpoint::BoxEndpoint<'static>>,
+    engine: Arc<Engine>,
+    _db: TestDb,
+    _dir: tempfile::TempDir,
+}
+
+async fn api(change_hook: &str) -> Api {
+    let tdb = TestDb::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    let body = format!(
+        r#"
+[[change_sources]]
+name = "repo"
+kind = "git_poller"
+repo_url = "/nonexistent"
+poll_interval = 3600
+[[builders]]
+name = "app"
+workers = ["local"]
+steps = [ {{ name = "s", command = "true" }} ]
+[[schedulers]]
+name = "all"
+kind = "any_branch"
+builders = ["app"]
+[authz]
+hook_deliveries = true
+{change_hook}
+"#
+    );
+    let text = format!(
+        "title = \"t\"\n[web]\nlisten = [\"127.0.0.1:0\"]\n[[workers]]\nname = \"local\"\nembedded = true\n{body}"
+    );
+    let path = dir.path().join("cascade.toml");
+    std::fs::write(&path, text).unwrap();
+    let mut cfg = cascade::config::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    cfg.db.url = tdb.url.clone();
+    let engine = Engine::start(Arc::new(cfg), tdb.db.clone(), Arc::new(SystemClock)).await.unwrap();
+    Api { client: TestClient::new(cascade::server::app(engine.clone())), engine, _db: tdb, _dir: dir }
+}
+
+async fn json_of(resp: TestResponse) -> Value {
+    resp.0.into_body().into_json().await.unwrap()
+}
+
+async fn change_count(a: &Api) -> usize {
+    json_of(a.client.get("/api/v1/changes").send().await).await["changes"].as_array().unwrap().len()
+}
+
+const DIALECTS: &str = "[change_hook]\ndialects = { base = {}, github = { secret = \"s3cret\" }, gitlab = { token = \"tok\" }, poller = { allowed = [\"repo\"] } }\n";
+
+#[tokio::test]
+async fn a_signed_github_push_is_stored_recorded_and_replayable() {
+    let a = api(DIALECTS).await;
+    let signature = sign_sha256(b"s3cret", PUSH.as_bytes());
+    let resp = a
+        .client
+        .post("/change_hook/github")
+        .header("x-github-event", "push")
+        .header("x-hub-signature-256", &signature)
+        .content_type("application/json")
+        .body(PUSH)
+        .send()
+        .await;
+    resp.assert_status(StatusCode::ACCEPTED);
+    let ids = json_of(resp).await["change_ids"].as_array().unwrap().len();
+    assert!(ids >= 2, "one change per commit");
+    assert_eq!(change_count(&a).await, ids);
+
+    // Unsigned and wrongly signed requests create nothing.
+    let unsigned = a
+        .client
+        .post("/change_hook/github")
+        .header("x-github-event", "push")
+        .content_type("application/json")
+        .body(PUSH)
+        .send()
+        .await;
+    unsigned.assert_status(StatusCode::FORBIDDEN);
+    let wrong = sign_sha256(b"other", PUSH.as_bytes());
+    a.client
+        .post("/change_hook/github")
+        .header("x-github-event", "push")
+        .header("x-hub-signature-256", &wrong)
+        .content_type("application/json")
+        .body(PUSH)
+        .send()
+        .await
+        .assert_status(StatusCode::FORBIDDEN);
+    assert_eq!(change_count(&a).await, ids);
+
+    let log = json_of(a.client.get("/api/v1/hooks/deliveries").send().await).await;
+    let deliveries = log["deliveries"].as_array().unwrap();
+    assert_eq!(deliveries.len(), 3);
+    assert_eq!(deliveries[0]["status"], json!(403), "newest first");
+    assert_eq!(deliveries[2]["status"], json!(202));
+    assert_eq!(deliveries[2]["event"], json!("push"));
+    assert_eq!(deliveries[2]["change_ids"].as_array().unwrap().len(), ids);
+    let first = deliveries[2]["id"].as_i64().unwrap();
+    let one = json_of(a.client.get(format!("/api/v1/hooks/deliveries/{first}")).send().await).await;
+    assert!(one["body"].as_str().unwrap().contains("refs/heads/main"));
+
+    let replay = a.client.post(format!("/api/v1/hooks/deliveries/{first}/replay")).send().await;
+    replay.assert_status_is_ok();
+    let replay = json_of(replay).await;
+    assert_eq!((replay["replay_of"].clone(), replay["status"].clone()), (json!(first), json!(202)));
+    assert_eq!(change_count(&a).await, 2 * ids);
+}
+
+#[tokio::test]
+async fn gitlab_needs_its_token_and_credentials_never_reach_the_log() {
+    let a = api(DIALECTS).await;
+    let send = |token: &'static str| {
+        a.client
+            .post("/change_hook/gitlab")
+            .header("x-gitlab-event", "Push Hook")
+            .header("x-gitlab-token", token)
+            .content_type("application/json")
+            .body(GITLAB_PUSH)
+            .send()
+    };
+    send("nope").await.assert_status(StatusCode::FORBIDDEN);
+    send("tok").await.assert_status(StatusCode::ACCEPTED);
+    let log = json_of(a.client.get("/api/v1/hooks/deliveries").query("dialect", &"gitlab").send().await).await;
+    for d in log["deliveries"].as_array().unwrap() {
+        assert!(d["headers"].get("x-gitlab-token").is_none(), "{d}");
+    }
+}
+
+#[tokio::test]
+async fn hooks_can_require_basic_credentials() {
+    let a =
+        api("[change_hook]\ndialects = { base = {} }\nauth = { users = [{ username = \"ci\", password = \"pw\" }] }\n")
+            .await;
+    let anon = a
+        .client
+        .post("/change_hook/base")
+        .body("author=a")
+        .content_type("application/x-www-form-urlencoded")
+        .send()
+        .await;
+    anon.assert_status(StatusCode::UNAUTHORIZED);
+    assert!(anon.0.headers().get("www-authenticate").is_some());
+    use base64::Engine as _;
+    let good = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode("ci:pw"));
+    let bad = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode("ci:nope"));
+    a.client
+        .post("/change_hook/base")
+        .header("authorization", &bad)
+        .body("author=a")
+        .content_type("application/x-www-form-urlencoded")
+        .send()
+        .await
+        .assert_status(StatusCode::UNAUTHORIZED);
+    a.client
+        .post("/change_hook/base")
+        .header("authorization", &good)
+        .body("author=a")
+        .content_type("application/x-www-form-urlencoded")
+        .send()
+        .await
+        .assert_status(StatusCode::ACCEPTED);
+    assert_eq!(change_count(&a).await, 1);
+}
+
+#[tokio::test]
+async fn the_poller_hook_polls_only_what_it_may_and_unknown_dialects_are_404() {
+    let a = api(DIALECTS).await;
+    let ok = json_of(a.client.get("/change_hook/poller").query("poller", &"repo").send().await).await;
+    assert_eq!(ok["pollers"], json!(["repo"]));
+    a.client.get("/change_hook/poller").query("poller", &"other").send().await.assert_status(StatusCode::BAD_REQUEST);
+    a.client.post("/change_hook/bitbucket").body("{}").send().await.assert_status(StatusCode::NOT_FOUND);
+    let big = "a".repeat(cascade::hooks::MAX_BODY + 10);
+    a.client.post("/change_hook/base").body(big).send().await.assert_status(StatusCode::PAYLOAD_TOO_LARGE);
+    a.client
+        .post("/change_hook/base")
+        .content_type("application/json")
+        .body("{")
+        .send()
+        .await
+        .assert_status(StatusCode::BAD_REQUEST);
+    assert_eq!(change_count(&a).await, 0);
+    let log = json_of(a.client.get("/api/v1/hooks/deliveries").send().await).await;
+    let statuses: Vec<_> =
+        log["deliveries"].as_array().unwrap().iter().map(|d| d["status"].as_i64().unwrap()).collect();
+    assert_eq!(statuses, vec![400, 413, 404, 400, 200], "every request is recorded, refused ones too");
+}
