@@ -71,10 +71,6 @@ pub enum HookError {
     Unavailable(String),
 }
 
-fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
-    (status, Json(json!({ "error": code, "message": message.into() }))).into_response()
-}
-
 /// Largest body kept in the delivery log.
 const KEEP_BODY: usize = 64 * 1024;
 
