@@ -21,7 +21,7 @@ const GITLAB_PUSH: &str = include_str!("fixtures/hooks/gitlab/push.json");
 
 struct Api {
     client: TestClient<poem::endpoint::BoxEndpoint<'static>>,
-    engine: Arc<Engine>,
+    _engine: Arc<Engine>,
     _db: TestDb,
     _dir: tempfile::TempDir,
 }
@@ -57,7 +57,7 @@ hook_deliveries = true
     let mut cfg = cascade::config::load(&path).unwrap_or_else(|e| panic!("{e}"));
     cfg.db.url = tdb.url.clone();
     let engine = Engine::start(Arc::new(cfg), tdb.db.clone(), Arc::new(SystemClock)).await.unwrap();
-    Api { client: TestClient::new(cascade::server::app(engine.clone())), engine, _db: tdb, _dir: dir }
+    Api { client: TestClient::new(cascade::server::app(engine.clone())), _engine: engine, _db: tdb, _dir: dir }
 }
 
 async fn json_of(resp: TestResponse) -> Value {
