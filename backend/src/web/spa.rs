@@ -26,6 +26,7 @@ const SPA_ROUTES: &[&str] = &[
     "users",
     "about",
     "login",
+    "hooks",
 ];
 
 /// Whether a path is one of the SPA's routes.
