@@ -21,6 +21,8 @@ const VIEWS: Record<RouteName, ComponentType<ViewProps>> = {
   login: lazyView(() => import('~/views/Login')),
   users: lazyView(() => import('~/views/Users')),
   user: lazyView(() => import('~/views/UserPage')),
+  hooks: lazyView(() => import('~/views/Hooks')),
+  hook: lazyView(() => import('~/views/HookDelivery')),
   redirect: Redirect,
   notYet: lazyView(() => import('~/views/NotYet')),
   notFound: lazyView(() => import('~/views/NotFound')),

@@ -16,6 +16,8 @@ describe('router', () => {
     expect(matchRoute('/login').name).toBe('login');
     expect(matchRoute('/users').name).toBe('users');
     expect(matchRoute('/users/7')).toEqual({ name: 'user', params: { uid: '7' } });
+    expect(matchRoute('/hooks').name).toBe('hooks');
+    expect(matchRoute('/hooks/12')).toEqual({ name: 'hook', params: { id: '12' } });
   });
 
   it('redirects the old users table URLs', () => {
@@ -63,5 +65,9 @@ describe('router', () => {
 
   it('builds paths', () => {
     expect(paths.log('a/b', 1, 2, 'stdio')).toBe('/builders/a%2Fb/builds/1/steps/2/logs/stdio');
+    expect(paths.hook(3)).toBe('/hooks/3');
+    expect(paths.hooks()).toBe('/hooks');
+    expect(paths.hooks('', 0)).toBe('/hooks');
+    expect(paths.hooks('git lab', 50)).toBe('/hooks?dialect=git+lab&offset=50');
   });
 });

@@ -9,6 +9,8 @@ export type RouteName =
   | 'login'
   | 'users'
   | 'user'
+  | 'hooks'
+  | 'hook'
   | 'redirect'
   | 'notYet'
   | 'notFound';
@@ -26,6 +28,8 @@ const ROUTES: [string, RouteName][] = [
   ['/login', 'login'],
   ['/users', 'users'],
   ['/users/:uid', 'user'],
+  ['/hooks', 'hooks'],
+  ['/hooks/:id', 'hook'],
   // DESIGN §6 routes that are not written yet.
   ['/grid', 'notYet'],
   ['/tgrid', 'notYet'],
@@ -157,6 +161,15 @@ export const paths = {
     `${paths.step(builder, number, step)}/logs/${encodeURIComponent(log)}`,
   builder: (builder: string) => `/builders/${encodeURIComponent(builder)}`,
   user: (uid: number) => `/users/${uid}`,
+  /** The delivery log, filtered by dialect and paged by offset (empty ones left out). */
+  hooks: (dialect = '', offset = 0) => {
+    const q = new URLSearchParams();
+    if (dialect) q.set('dialect', dialect);
+    if (offset > 0) q.set('offset', String(offset));
+    const s = q.toString();
+    return s ? `/hooks?${s}` : '/hooks';
+  },
+  hook: (id: number) => `/hooks/${id}`,
 };
 
 /** A `next=` argument made safe: a path on this site, else `/`. */

@@ -16,3 +16,4 @@ export type BuilderState = Builder['state'];
 export type Session = Schemas['Session'];
 export type User = Schemas['User'];
 export type UserAttribute = User['attributes'][number];
+export type Delivery = Schemas['Delivery'];

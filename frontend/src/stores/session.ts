@@ -20,7 +20,8 @@ export type ActionKey =
   | 'stop_change'
   | 'clean_shutdown'
   | 'show_users_page'
-  | 'manage_users';
+  | 'manage_users'
+  | 'hook_deliveries';
 
 export interface SessionState {
   /** The last session the server sent; null before the first answer or if it never came. */

@@ -35,10 +35,14 @@ function Connection() {
 }
 
 export function Layout({ path, children }: { path: string; children: ComponentChildren }) {
-  // The users page is linked only for those who may see it.
-  const live = useCan('show_users_page')
-    ? [...LIVE, ['/users', 'Users'] as [string, string]]
-    : LIVE;
+  // The users and hook delivery pages are linked only for those who may see them.
+  const users = useCan('show_users_page');
+  const hooks = useCan('hook_deliveries');
+  const live: [string, string][] = [
+    ...LIVE,
+    ...(users ? [['/users', 'Users'] as [string, string]] : []),
+    ...(hooks ? [['/hooks', 'Hooks'] as [string, string]] : []),
+  ];
   return (
     <>
       <header class="topbar">
