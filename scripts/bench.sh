@@ -15,6 +15,13 @@
 #   idle_rss          VmRSS 5 s after start, quickstart-like config without its periodic scheduler
 #   hook_base         wrk POST /change_hook/base (form; no scheduler matches the branch), a fresh
 #                     master and database per run; then the newest change id against the 202s
+#   hook_github       P1: wrk POST /change_hook/github, a GitHub push of 3 commits (an 8.7 kB
+#                     body shaped like GitHub's, written by github_push.py and HMAC-signed once:
+#                     the body never changes), the dialect's secret set, no scheduler matching
+#                     the branch; a fresh master and database per run. hooks/s, changes/s (3 a
+#                     hook), p99; then every 202'd change must be stored: the newest change id
+#                     at least 3 x wrk's 202s, and (sqlite3, master stopped) the changes table
+#                     holding exactly 3 x the deliveries the master logged as 202
 #   changes_list      GET /api/v1/changes?limit=50 on the last hook run's database
 #   trivial_builds    1,000 forced builds of a 3-`echo`-step builder (embedded worker,
 #                     max_builds 8), first force → last build finished; the 3 runs seed the
@@ -37,15 +44,15 @@
 # the report warns when another process took more than 1 CPU-s during a run.
 #
 # Differences from BARS.md's setups, so nobody mistakes these for the targets' exact conditions:
-# P1 is a signed GitHub push hook (3 commits) and this is the base hook (1 change); P2 wants
-# 100k builds and P4 1M, seeded here are ~3,000; P11 wants 100k builds. A `cascade bench seed`
-# command does not exist yet.
+# P1 runs 15 s (BENCH_DURATION=15s gives that; hook_base, the base hook with 1 change a request,
+# is kept as a second, simpler P1 figure); P2 wants 100k builds and P4 1M, seeded here are
+# ~3,000; P11 wants 100k builds. A `cascade bench seed` command does not exist yet.
 #
 # Settings (environment): CASCADE_BIN, BENCH_RUNS (3), BENCH_DURATION (10s), BENCH_THREADS (2),
 # BENCH_CONNECTIONS (16), BENCH_TRIVIAL_BUILDS (1000), BENCH_SEED_BUILDS (2000), BENCH_LOG_MB (50),
 # BENCH_OUT (bench/results.json), BENCH_KEEP=1 keeps the temporary directory,
 # BENCH_MASTER_LOG sets the masters' CASCADE_LOG filter (default: the product's, info),
-# BENCH_ONLY="hook_base changes_list" runs only those scenarios.
+# BENCH_ONLY="hook_base changes_list" (or "hook_base,changes_list") runs only those scenarios.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -60,6 +67,7 @@ SEED_BUILDS=${BENCH_SEED_BUILDS:-2000}
 LOG_MB=${BENCH_LOG_MB:-50}
 OUT=${BENCH_OUT:-$ROOT/bench/results.json}
 ONLY=${BENCH_ONLY:-}
+ONLY=${ONLY//,/ }
 IDLE_BUILDERS=48 # + `trivial` and `noop` = 50 builders in the seeded config (P3, P4)
 
 die() {
@@ -268,6 +276,28 @@ dialects = { base = {} }
 EOF
 }
 
+# The github dialect with a secret; the only scheduler watches a branch the load never uses.
+GITHUB_SECRET=bench-webhook-secret
+config_hook_github() {
+  config_head "$1" "Cascade bench (github hook)" 2
+  cat >>"$1/cascade.toml" <<EOF
+
+[[builders]]
+name = "never"
+workers = ["local"]
+steps = [{ name = "true", command = ["true"] }]
+
+[[schedulers]]
+name = "unused-branch"
+kind = "single_branch"
+branch = "bench-branch-never-used"
+builders = ["never"]
+
+[change_hook]
+dialects = { github = { secret = "$GITHUB_SECRET" } }
+EOF
+}
+
 # 50 builders: `trivial` (3 echo steps), `noop` (one `true` step) and idle ones; all forceable.
 config_builds() {
   local dir=$1 i names='"trivial", "noop"'
@@ -362,6 +392,33 @@ scenario_hook_base() {
     note "  run $i: $json; newest change id $newest"
     record_peak "hook_base#$i"
     stop_master
+  done
+}
+
+scenario_hook_github() {
+  local i dir json n202 newest stored logged per=3
+  BENCH_GITHUB_BODY=$WORK/github-push.json
+  BENCH_GITHUB_SIGNATURE=$("$PY" "$HELPERS/github_push.py" "$BENCH_GITHUB_BODY" "$GITHUB_SECRET" --commits "$per")
+  export BENCH_GITHUB_BODY BENCH_GITHUB_SIGNATURE # read by github.lua in wrk
+  note "  body $(stat -c %s "$BENCH_GITHUB_BODY") bytes, $per commits, $BENCH_GITHUB_SIGNATURE"
+  for i in $(seq 1 "$RUNS"); do
+    dir=$WORK/hook-github-$i
+    mkdir -p "$dir"
+    config_hook_github "$dir"
+    start_master "$dir"
+    json=$(wrk_load /change_hook/github --script "$HELPERS/github.lua")
+    n202=$(probe get "$json" statuses.202)
+    [ "${n202:-0}" -gt 0 ] || die "hook_github: no request was answered 202: $json"
+    newest=$(probe newest-change "$MASTER_URL")
+    record_peak "hook_github#$i"
+    stop_master
+    # The master is stopped: count what it stored and what its delivery log says it accepted.
+    stored=$(sqlite3 "$dir/cascade.sqlite" "select count(*) from changes")
+    logged=$(sqlite3 "$dir/cascade.sqlite" "select count(*) from hook_deliveries where status = 202")
+    json=$(probe merge "$json" "changes_per_s=$("$PY" -c "print(round($(probe get "$json" rps) * $per, 1))")")
+    record hook_github "$i" "$json" "accepted_202=$n202" "newest_change_id=$newest" "changes_per_hook=$per" \
+      "changes_stored=$stored" "deliveries_202=$logged"
+    note "  run $i: $json; newest change id $newest, $stored changes stored, $logged deliveries logged 202"
   done
 }
 
@@ -478,7 +535,7 @@ run_scenario() {
 # ---------------------------------------------------------------------------- main
 START=$SECONDS
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
-for s in start_to_openapi idle_rss hook_base changes_list trivial_builds builds_list builders_list \
+for s in start_to_openapi idle_rss hook_base hook_github changes_list trivial_builds builds_list builders_list \
   waterfall_view log_tail binary_size; do
   run_scenario "$s"
 done

@@ -95,7 +95,7 @@ pub fn run(change: SendChange) -> Result<()> {
     }
     let form = change.form()?;
     let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
-    let mut request = agent.post(&url);
+    let mut request = agent.post(&url).header("User-Agent", concat!("cascade-sendchange/", env!("CARGO_PKG_VERSION")));
     if let Some(auth) = &change.auth {
         let encoded = base64::engine::general_purpose::STANDARD.encode(auth);
         request = request.header("Authorization", &format!("Basic {encoded}"));
