@@ -351,3 +351,43 @@ properties = { colour = "scheduler", size = "scheduler" }
     assert_eq!(detail.steps[1].state_text, "bad could not start");
     assert_eq!(detail.changes.as_deref().map(<[_]>::len), Some(0), "a forced build has no changes");
 }
+
+#[tokio::test]
+async fn a_nightly_scheduler_fires_once_in_its_minute_by_the_injected_clock() {
+    use chrono::{Local, TimeZone, Timelike};
+    // Some minute in the past, expressed in the master's time zone as the cron fields are.
+    let at = 1_700_000_000 - 1_700_000_000 % 60;
+    let local = Local.timestamp_opt(at, 0).single().unwrap();
+    let body = format!(
+        r#"
+[[builders]]
+name = "app"
+workers = ["local"]
+steps = [ {{ name = "s", command = "true" }} ]
+[[schedulers]]
+name = "nightly"
+kind = "nightly"
+minute = "{}"
+hour = "{}"
+builders = ["app"]
+"#,
+        local.minute(),
+        local.hour()
+    );
+    let clock = ManualClock::new(at - 60);
+    let m = TestMaster::start_with_clock(&body, clock.clone()).await;
+    m.engine.tick().await.unwrap();
+    assert_eq!(buildset_count(&m.engine, "nightly").await, 0, "the minute before");
+    clock.advance(60);
+    m.engine.tick().await.unwrap();
+    assert_eq!(buildset_count(&m.engine, "nightly").await, 1, "its minute");
+    clock.advance(30);
+    m.engine.tick().await.unwrap();
+    assert_eq!(buildset_count(&m.engine, "nightly").await, 1, "only once in that minute");
+    clock.advance(60);
+    m.engine.tick().await.unwrap();
+    assert_eq!(buildset_count(&m.engine, "nightly").await, 1, "not the minute after");
+    clock.advance(86_400 - 90);
+    m.engine.tick().await.unwrap();
+    assert_eq!(buildset_count(&m.engine, "nightly").await, 2, "the same minute the next day");
+}

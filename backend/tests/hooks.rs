@@ -206,3 +206,80 @@ async fn the_poller_hook_polls_only_what_it_may_and_unknown_dialects_are_404() {
         log["deliveries"].as_array().unwrap().iter().map(|d| d["status"].as_i64().unwrap()).collect();
     assert_eq!(statuses, vec![400, 413, 404, 400, 200], "every request is recorded, refused ones too");
 }
+
+const EVERY_DIALECT: &str = "[change_hook]\ndialects = { github = { secret = \"gh\" }, gitlab = { token = \"gl\" }, bitbucket = { secret = \"bb\" }, gitorious = {}, googlecode = { secret_key = \"gc\" } }\n";
+
+/// Waits until the master has run `n` builds, all finished.
+async fn builds_finished(a: &Api, n: usize) -> Vec<Value> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let builds = json_of(a.client.get("/api/v1/builds").query("limit", &100).send().await).await["builds"]
+            .as_array()
+            .unwrap()
+            .clone();
+        if builds.len() >= n && builds.iter().all(|b| b["complete"] == json!(true)) {
+            return builds;
+        }
+        assert!(std::time::Instant::now() < deadline, "{} of {n} builds", builds.len());
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn every_dialect_reaches_a_build() {
+    use hmac::{Hmac, KeyInit, Mac};
+    let a = api(EVERY_DIALECT).await;
+    let json = "application/json";
+    let form = "application/x-www-form-urlencoded";
+    let gh = include_str!("fixtures/hooks/github/push.json");
+    let bb = include_str!("fixtures/hooks/bitbucket/cloud_push.json");
+    let gitorious = format!("payload={}", urlencode(include_str!("fixtures/hooks/gitorious/push.json")));
+    let gc = include_str!("fixtures/hooks/googlecode/svn_commit.json");
+    let mut md5 = Hmac::<md5::Md5>::new_from_slice(b"gc").unwrap();
+    md5.update(gc.as_bytes());
+    let gc_sig = hex::encode(md5.finalize().into_bytes());
+    // (dialect, headers, content type, body)
+    type HookCall<'a> = (&'a str, Vec<(&'a str, String)>, &'a str, String);
+    let requests: Vec<HookCall> = vec![
+        (
+            "github",
+            vec![("x-github-event", "push".into()), ("x-hub-signature-256", sign_sha256(b"gh", gh.as_bytes()))],
+            json,
+            gh.into(),
+        ),
+        (
+            "gitlab",
+            vec![("x-gitlab-event", "Push Hook".into()), ("x-gitlab-token", "gl".into())],
+            json,
+            GITLAB_PUSH.into(),
+        ),
+        (
+            "bitbucket",
+            vec![("x-event-key", "repo:push".into()), ("x-hub-signature", sign_sha256(b"bb", bb.as_bytes()))],
+            json,
+            bb.into(),
+        ),
+        ("gitorious", vec![], form, gitorious),
+        ("googlecode", vec![("google-code-project-hosting-hook-hmac", gc_sig)], json, gc.into()),
+    ];
+    let mut total = 0;
+    for (dialect, headers, content_type, body) in requests {
+        let mut req = a.client.post(format!("/change_hook/{dialect}")).content_type(content_type);
+        for (k, v) in headers {
+            req = req.header(k, v);
+        }
+        let resp = req.body(body).send().await;
+        resp.assert_status(StatusCode::ACCEPTED);
+        let n = json_of(resp).await["change_ids"].as_array().unwrap().len();
+        assert!(n >= 1, "{dialect}");
+        total += n;
+    }
+    assert_eq!(change_count(&a).await, total);
+    // The any_branch scheduler builds every change.
+    let builds = builds_finished(&a, total).await;
+    assert!(builds.iter().all(|b| b["results"] == json!("success")));
+}
+
+fn urlencode(text: &str) -> String {
+    serde_urlencoded::to_string([("x", text)]).unwrap().trim_start_matches("x=").to_owned()
+}
