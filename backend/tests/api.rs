@@ -206,7 +206,7 @@ async fn the_base_hook_creates_changes_or_refuses_with_a_reason() {
         .body("<x/>")
         .send()
         .await
-        .assert_status(StatusCode::UNSUPPORTED_MEDIA_TYPE);
+        .assert_status(StatusCode::BAD_REQUEST);
     a.client.post("/change_hook/github").body("{}").send().await.assert_status(StatusCode::NOT_FOUND);
     let changes = json_of(a.client.get("/api/v1/changes").send().await).await;
     assert_eq!(changes["changes"].as_array().unwrap().len(), 1, "refused requests created nothing");

@@ -21,12 +21,16 @@ const GITLAB_PUSH: &str = include_str!("fixtures/hooks/gitlab/push.json");
 
 struct Api {
     client: TestClient<poem::endpoint::BoxEndpoint<'static>>,
-    _engine: Arc<Engine>,
+    engine: Arc<Engine>,
     _db: TestDb,
     _dir: tempfile::TempDir,
 }
 
 async fn api(change_hook: &str) -> Api {
+    api_with_repo(change_hook, "/nonexistent").await
+}
+
+async fn api_with_repo(change_hook: &str, repo: &str) -> Api {
     let tdb = TestDb::new().await;
     let dir = tempfile::tempdir().unwrap();
     let body = format!(
@@ -34,7 +38,12 @@ async fn api(change_hook: &str) -> Api {
 [[change_sources]]
 name = "repo"
 kind = "git_poller"
-repo_url = "/nonexistent"
+repo_url = "{repo}"
+poll_interval = 3600
+[[change_sources]]
+name = "private"
+kind = "git_poller"
+repo_url = "/elsewhere"
 poll_interval = 3600
 [[builders]]
 name = "app"
@@ -57,7 +66,7 @@ hook_deliveries = true
     let mut cfg = cascade::config::load(&path).unwrap_or_else(|e| panic!("{e}"));
     cfg.db.url = tdb.url.clone();
     let engine = Engine::start(Arc::new(cfg), tdb.db.clone(), Arc::new(SystemClock)).await.unwrap();
-    Api { client: TestClient::new(cascade::server::app(engine.clone())), _engine: engine, _db: tdb, _dir: dir }
+    Api { client: TestClient::new(cascade::server::app(engine.clone())), engine, _db: tdb, _dir: dir }
 }
 
 async fn json_of(resp: TestResponse) -> Value {
@@ -190,6 +199,9 @@ async fn the_poller_hook_polls_only_what_it_may_and_unknown_dialects_are_404() {
     let ok = json_of(a.client.get("/change_hook/poller").query("poller", &"repo").send().await).await;
     assert_eq!(ok["pollers"], json!(["repo"]));
     a.client.get("/change_hook/poller").query("poller", &"other").send().await.assert_status(StatusCode::BAD_REQUEST);
+    let refused = a.client.post("/change_hook/poller").query("poller", &"private").send().await;
+    refused.assert_status(StatusCode::BAD_REQUEST);
+    assert!(json_of(refused).await["message"].as_str().unwrap().contains("not allowed"));
     a.client.post("/change_hook/bitbucket").body("{}").send().await.assert_status(StatusCode::NOT_FOUND);
     let big = "a".repeat(cascade::hooks::MAX_BODY + 10);
     a.client.post("/change_hook/base").body(big).send().await.assert_status(StatusCode::PAYLOAD_TOO_LARGE);
@@ -204,7 +216,7 @@ async fn the_poller_hook_polls_only_what_it_may_and_unknown_dialects_are_404() {
     let log = json_of(a.client.get("/api/v1/hooks/deliveries").send().await).await;
     let statuses: Vec<_> =
         log["deliveries"].as_array().unwrap().iter().map(|d| d["status"].as_i64().unwrap()).collect();
-    assert_eq!(statuses, vec![400, 413, 404, 400, 200], "every request is recorded, refused ones too");
+    assert_eq!(statuses, vec![400, 413, 404, 400, 400, 200], "every request is recorded, refused ones too");
 }
 
 const EVERY_DIALECT: &str = "[change_hook]\ndialects = { github = { secret = \"gh\" }, gitlab = { token = \"gl\" }, bitbucket = { secret = \"bb\" }, gitorious = {}, googlecode = { secret_key = \"gc\" } }\n";
@@ -282,4 +294,72 @@ async fn every_dialect_reaches_a_build() {
 
 fn urlencode(text: &str) -> String {
     serde_urlencoded::to_string([("x", text)]).unwrap().trim_start_matches("x=").to_owned()
+}
+
+fn git(dir: &std::path::Path, args: &[&str]) {
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["-c", "user.name=Ann", "-c", "user.email=ann@example.org", "-c", "init.defaultBranch=main"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[tokio::test]
+async fn the_poller_hook_makes_the_poller_find_new_commits_now() {
+    let repo = tempfile::tempdir().unwrap();
+    git(repo.path(), &["init", "-q"]);
+    std::fs::write(repo.path().join("a"), "1").unwrap();
+    git(repo.path(), &["add", "a"]);
+    git(repo.path(), &["commit", "-q", "-m", "first"]);
+    let a = api_with_repo(DIALECTS, repo.path().to_str().unwrap()).await;
+    let poll = || a.client.post("/change_hook/poller").send();
+    poll().await.assert_status_is_ok();
+    // The first poll records the head; wait for it, then commit and ask again.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let mut conn = a.engine.db.acquire().await.unwrap();
+        if cascade::db::state::get(conn.conn(), "poller:repo", "branch:main").await.unwrap().is_some() {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the first poll never finished");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    std::fs::write(repo.path().join("b"), "2").unwrap();
+    git(repo.path(), &["add", "b"]);
+    git(repo.path(), &["commit", "-q", "-m", "second"]);
+    let ok = json_of(poll().await).await;
+    assert_eq!(ok["pollers"], json!(["repo"]), "only the allowed source polls");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while change_count(&a).await == 0 {
+        assert!(std::time::Instant::now() < deadline, "the poll found nothing");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let changes = json_of(a.client.get("/api/v1/changes").send().await).await;
+    assert_eq!(changes["changes"][0]["comments"], json!("second"));
+}
+
+#[tokio::test]
+async fn hooks_can_require_credentials_from_an_htpasswd_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("hooks.htpasswd");
+    // "secret" as `{SHA}` (base64 of its SHA-1).
+    std::fs::write(&file, "ci:{SHA}5en6G6MezRroT3XKqkdPOmY/BfQ=\n").unwrap();
+    let a =
+        api(&format!("[change_hook]\ndialects = {{ base = {{}} }}\nauth = {{ htpasswd = \"{}\" }}\n", file.display()))
+            .await;
+    use base64::Engine as _;
+    let basic = |pw: &str| format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("ci:{pw}")));
+    let post = |auth: String| {
+        a.client
+            .post("/change_hook/base")
+            .header("authorization", auth)
+            .content_type("application/x-www-form-urlencoded")
+            .body("author=a")
+            .send()
+    };
+    post(basic("wrong")).await.assert_status(StatusCode::UNAUTHORIZED);
+    post(basic("secret")).await.assert_status(StatusCode::ACCEPTED);
 }

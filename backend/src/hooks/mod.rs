@@ -148,7 +148,8 @@ pub async fn handle(engine: &Arc<Engine>, dialect: &str, req: &HookRequest, veri
         Some(Err(e)) => {
             let (status, code) = match e {
                 HookError::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
-                HookError::UnsupportedMediaType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
+                // A wrong content type is bad input like any other (DESIGN §8: 4xx with the reason).
+                HookError::UnsupportedMediaType(_) => (StatusCode::BAD_REQUEST, "unsupported_media_type"),
                 HookError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
                 HookError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
                 HookError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
