@@ -24,7 +24,10 @@ pub mod workers;
 pub use error::DbError;
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -40,8 +43,10 @@ static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrati
 /// A connection pool to one of the two supported backends.
 #[derive(Clone, Debug)]
 pub enum Db {
-    /// The embedded default.
-    Sqlite(SqlitePool),
+    /// The embedded default, with the lock its writers queue on: SQLite runs one writer at
+    /// a time, and queueing in the master is fairer and much faster than SQLite's busy
+    /// handler, which sleeps and retries.
+    Sqlite(SqlitePool, Arc<Semaphore>),
     /// For several masters and large installations.
     Postgres(PgPool),
 }
@@ -56,8 +61,8 @@ pub enum PoolConn {
 
 /// A transaction; dropped without [`Tx::commit`] it rolls back.
 pub enum Tx {
-    /// SQLite.
-    Sqlite(Transaction<'static, Sqlite>),
+    /// SQLite, holding the write lock until it ends.
+    Sqlite(Transaction<'static, Sqlite>, OwnedSemaphorePermit),
     /// PostgreSQL.
     Postgres(Transaction<'static, Postgres>),
 }
@@ -92,7 +97,7 @@ impl Db {
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true);
             let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
-            Ok(Db::Sqlite(pool))
+            Ok(Db::Sqlite(pool, Arc::new(Semaphore::new(1))))
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let options = PgConnectOptions::from_str(url)?;
             // One direct connection first: a refused connection or an unknown database is
@@ -122,7 +127,7 @@ impl Db {
     /// Applies the embedded migrations that have not run yet.
     pub async fn migrate(&self) -> DbResult<()> {
         match self {
-            Db::Sqlite(pool) => SQLITE_MIGRATIONS.run(pool).await?,
+            Db::Sqlite(pool, _) => SQLITE_MIGRATIONS.run(pool).await?,
             Db::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
         }
         Ok(())
@@ -131,7 +136,7 @@ impl Db {
     /// "sqlite" or "postgres".
     pub fn backend(&self) -> &'static str {
         match self {
-            Db::Sqlite(_) => "sqlite",
+            Db::Sqlite(..) => "sqlite",
             Db::Postgres(_) => "postgres",
         }
     }
@@ -139,7 +144,7 @@ impl Db {
     /// Takes a connection from the pool.
     pub async fn acquire(&self) -> DbResult<PoolConn> {
         Ok(match self {
-            Db::Sqlite(pool) => PoolConn::Sqlite(pool.acquire().await?),
+            Db::Sqlite(pool, _) => PoolConn::Sqlite(pool.acquire().await?),
             Db::Postgres(pool) => PoolConn::Postgres(pool.acquire().await?),
         })
     }
@@ -148,7 +153,14 @@ impl Db {
     /// immediate`), so two writers queue on the busy timeout instead of failing on upgrade.
     pub async fn begin(&self) -> DbResult<Tx> {
         Ok(match self {
-            Db::Sqlite(pool) => Tx::Sqlite(pool.begin_with("begin immediate").await?),
+            Db::Sqlite(pool, writers) => {
+                let permit = writers
+                    .clone()
+                    .acquire_owned()
+                    .await
+                    .map_err(|_| DbError::Busy("the database is closing".into()))?;
+                Tx::Sqlite(pool.begin_with("begin immediate").await?, permit)
+            }
             Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
         })
     }
@@ -156,7 +168,7 @@ impl Db {
     /// Closes every connection.
     pub async fn close(&self) {
         match self {
-            Db::Sqlite(pool) => pool.close().await,
+            Db::Sqlite(pool, _) => pool.close().await,
             Db::Postgres(pool) => pool.close().await,
         }
     }
@@ -176,7 +188,7 @@ impl Tx {
     /// Borrows the transaction's connection for repository calls.
     pub fn conn(&mut self) -> Conn<'_> {
         match self {
-            Tx::Sqlite(t) => Conn::Sqlite(&mut *t),
+            Tx::Sqlite(t, _) => Conn::Sqlite(&mut *t),
             Tx::Postgres(t) => Conn::Postgres(&mut *t),
         }
     }
@@ -184,7 +196,7 @@ impl Tx {
     /// Commits.
     pub async fn commit(self) -> DbResult<()> {
         match self {
-            Tx::Sqlite(t) => t.commit().await?,
+            Tx::Sqlite(t, _permit) => t.commit().await?,
             Tx::Postgres(t) => t.commit().await?,
         }
         Ok(())

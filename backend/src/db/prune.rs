@@ -87,7 +87,7 @@ pub async fn prune(db: &Db, cutoff: i64, logs_only: bool) -> DbResult<Pruned> {
         });
         tx.commit().await?;
     }
-    if let Db::Sqlite(pool) = db {
+    if let Db::Sqlite(pool, _) = db {
         // SQLite keeps freed pages in the file until it is vacuumed.
         sqlx::query("vacuum").execute(pool).await?;
     }

@@ -140,8 +140,9 @@ pub async fn store_chunk(db: &Db, log: LogId, chunk: PendingChunk) -> DbResult<(
         .await
         .map_err(|e| DbError::Unavailable(format!("compression task failed: {e}")))?
         .map_err(|e| DbError::Unavailable(format!("compression failed: {e}")))?;
-    let mut conn = db.acquire().await?;
-    db::logs::append(conn.conn(), log, chunk.first, chunk.last, &compressed, raw_len).await
+    let mut tx = db.begin().await?;
+    db::logs::append(tx.conn(), log, chunk.first, chunk.last, &compressed, raw_len).await?;
+    tx.commit().await
 }
 
 fn decompress(content: &[u8]) -> DbResult<Vec<u8>> {

@@ -29,7 +29,7 @@ use tokio_util::task::TaskTracker;
 use crate::config::{Config, SchedulerKind};
 use crate::db::buildsets::{NewBuildSet, NewSourceStamp};
 use crate::db::{self, Db, Tx};
-use crate::model::{BuildRequestId, BuildSetId, BuilderId, ChangeId, ForceRequest, MasterId, NewChange};
+use crate::model::{BuildRequestId, BuildSetId, BuilderId, Change, ChangeId, ForceRequest, MasterId, NewChange};
 use bus::{Bus, Event};
 use clock::Clock;
 use schedulers::Decision;
@@ -252,10 +252,10 @@ impl Engine {
             db::state::set(tx.conn(), object, key, value).await?;
         }
         tx.commit().await?;
-        let mut conn = self.db.acquire().await?;
-        for id in &ids {
-            let change = db::changes::get(conn.conn(), *id).await?;
-            self.bus.publish(Event::ChangeNew(change));
+        // The stored changes are what was submitted, with `when` defaulted to now.
+        for (id, fields) in ids.iter().zip(changes) {
+            let fields = NewChange { when: Some(fields.when.unwrap_or(now)), ..fields };
+            self.bus.publish(Event::ChangeNew(Change { id: *id, fields, created_at: now }));
         }
         self.publish_all(events);
         Ok(ids)

@@ -250,8 +250,11 @@ pub async fn record(
         replay_of,
         ..Default::default()
     };
-    let stored = match engine.db.acquire().await {
-        Ok(mut conn) => crate::db::deliveries::insert(conn.conn(), &delivery).await,
+    let stored = match engine.db.begin().await {
+        Ok(mut tx) => match crate::db::deliveries::insert(tx.conn(), &delivery).await {
+            Ok(id) => tx.commit().await.map(|()| id),
+            Err(e) => Err(e),
+        },
         Err(e) => Err(e),
     };
     stored.map_err(|e| tracing::warn!(error = ?e, "could not record a hook delivery")).ok()
