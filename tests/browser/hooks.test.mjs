@@ -4,26 +4,16 @@
 // Needs the SPA built (`npm run build` in frontend/) and the binary built (`cargo build`);
 // CASCADE_BIN overrides the binary, CHROMIUM_PATH the browser. Never downloads a browser.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
-import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { createRequire } from "node:module";
 import {
-  BIN,
-  REPO,
   assertBinary,
   makeTempDir,
   removeDir,
   startMaster,
-  withDeadline,
   writeConfig,
 } from "../lib/master.mjs";
+import { hashPassword, launchBrowser } from "../lib/browser.mjs";
 
-const require = createRequire(join(REPO, "frontend", "package.json"));
-const { chromium } = require("playwright-core");
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const PASSWORD = "correct horse battery staple";
 
 const config = (hash) => `title = "Hooks browser test"
@@ -50,33 +40,6 @@ kind = "any_branch"
 builders = ["quick"]
 `;
 
-/** `cascade hash-password`, which reads the password on stdin and prints its argon2id hash. */
-function hashPassword(password) {
-  const child = spawn(BIN, ["hash-password"], {
-    stdio: ["pipe", "pipe", "pipe"],
-  });
-  let out = "";
-  let err = "";
-  child.stdout.on("data", (c) => (out += c));
-  child.stderr.on("data", (c) => (err += c));
-  child.stdin.end(password);
-  const done = new Promise((resolve, reject) => {
-    child.on("error", reject);
-    child.on("close", (code) =>
-      code === 0 && out.trim().startsWith("$argon2id$")
-        ? resolve(out.trim())
-        : reject(
-            new Error(
-              `cascade hash-password failed (exit ${code}): ${err}${out}`,
-            ),
-          ),
-    );
-  });
-  return withDeadline(done, 30_000, "cascade hash-password").finally(() => {
-    if (child.exitCode == null) child.kill("SIGKILL");
-  });
-}
-
 let dir;
 let server;
 let baseUrl;
@@ -84,24 +47,11 @@ let browser;
 
 before(async () => {
   assertBinary();
-  assert.ok(existsSync(CHROMIUM), `chromium not found at ${CHROMIUM}`);
   const hash = await hashPassword(PASSWORD);
   dir = await makeTempDir("cascade-browser-hooks-");
   server = await startMaster(await writeConfig(dir, config(hash)));
   baseUrl = server.url;
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
+  browser = await launchBrowser();
 });
 
 after(async () => {

@@ -3,24 +3,16 @@
 // Needs the SPA built (`npm run build` in frontend/) and the binary built (`cargo build`);
 // CASCADE_BIN overrides the binary, CHROMIUM_PATH the browser. Never downloads a browser.
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
-import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { createRequire } from "node:module";
 import {
-  REPO,
   assertBinary,
   makeTempDir,
   removeDir,
   startMaster,
   writeConfig,
 } from "../lib/master.mjs";
+import { launchBrowser } from "../lib/browser.mjs";
 
-// playwright-core is a dev dependency of the frontend package.
-const require = createRequire(join(REPO, "frontend", "package.json"));
-const { chromium } = require("playwright-core");
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
 const CONFIG = `title = "Browser test"
 [db]
@@ -49,23 +41,10 @@ let browser;
 
 before(async () => {
   assertBinary();
-  assert.ok(existsSync(CHROMIUM), `chromium not found at ${CHROMIUM}`);
   dir = await makeTempDir("cascade-browser-");
   server = await startMaster(await writeConfig(dir, CONFIG));
   baseUrl = server.url;
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
+  browser = await launchBrowser();
 });
 
 after(async () => {
