@@ -13,7 +13,6 @@ import {
 } from "../lib/master.mjs";
 import { launchBrowser } from "../lib/browser.mjs";
 
-
 const CONFIG = `title = "Browser test"
 [db]
 url = "sqlite://cascade.sqlite"
