@@ -124,6 +124,9 @@ async fn build_numbers_count_per_builder_and_buildsets_complete() {
 
     let last = db::builds::last_finished(c.conn(), bid).await.unwrap().unwrap();
     assert_eq!((last.number, last.results), (2, Some(Results::Failure)));
+    let all = db::builds::last_finished_all(c.conn()).await.unwrap();
+    assert_eq!(all.len(), 1);
+    assert_eq!(all["b"].number, 2);
     let filter = db::builds::Filter { results: vec![Results::Success], ..Default::default() };
     let ok = db::builds::list(c.conn(), &filter, 10, 0).await.unwrap();
     assert_eq!(ok.iter().map(|b| b.number).collect::<Vec<_>>(), vec![1]);

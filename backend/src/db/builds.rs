@@ -129,6 +129,17 @@ pub async fn last_finished(conn: Conn<'_>, builder: BuilderId) -> DbResult<Optio
     Ok(row.map(Build::from))
 }
 
+const LAST_FINISHED_ALL: &str = select_where!(
+    " where b.id in (select (select l.id from builds l where l.builder_id = x.id and l.finished_at is not null \
+    order by l.number desc limit 1) from builders x)"
+);
+
+/// The last finished build of every builder, in one query (one index lookup per builder).
+pub async fn last_finished_all(conn: Conn<'_>) -> DbResult<HashMap<String, Build>> {
+    let rows: Vec<Row> = on_conn!(conn, c => sqlx::query_as(LAST_FINISHED_ALL).fetch_all(&mut *c).await?);
+    Ok(rows.into_iter().map(|r| (r.builder.clone(), Build::from(r))).collect())
+}
+
 /// Filters of the builds list; each list ORs its values, an empty list matches everything.
 #[derive(Clone, Debug, Default)]
 pub struct Filter {

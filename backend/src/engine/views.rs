@@ -58,10 +58,11 @@ impl Engine {
         let mut conn = self.db.acquire().await?;
         let pending = db::buildrequests::pending_counts(conn.conn()).await?;
         let running = db::builds::running_counts(conn.conn()).await?;
+        let mut last = db::builds::last_finished_all(conn.conn()).await?;
         let mut out = Vec::with_capacity(self.config.builders.len());
         for b in &self.config.builders {
             let Some(id) = self.builder_id(&b.name) else { continue };
-            let last_build = db::builds::last_finished(conn.conn(), id).await?;
+            let last_build = last.remove(&b.name);
             let running = running.get(&id.0).copied().unwrap_or(0);
             let state = if running > 0 {
                 BuilderState::Building
