@@ -169,10 +169,13 @@ async fn sqlx_conflict(t: &TestDb) -> Result<(), DbError> {
     }
 }
 
-#[tokio::test]
-async fn logs_are_stored_in_chunks_and_read_by_window() {
-    let t = TestDb::new().await;
-    let (bid, _) = queue(&t, "b", 1).await;
+/// A claimed request of `builder` running as a build, with one step and its empty log.
+async fn running_build_with_log(
+    t: &TestDb,
+    builder: &str,
+    step_name: &str,
+) -> (cascade::model::BuildId, cascade::model::LogId, cascade::model::BuildRequestId) {
+    let (bid, _) = queue(t, builder, 1).await;
     let mut c = t.db.acquire().await.unwrap();
     let master = db::masters::upsert(c.conn(), "m", 1).await.unwrap();
     let worker = db::workers::upsert(c.conn(), "w").await.unwrap();
@@ -189,9 +192,15 @@ async fn logs_are_stored_in_chunks_and_read_by_window() {
         revision: None,
     };
     let (build, _) = db::builds::insert(c.conn(), &new, 1).await.unwrap();
-    let step = db::steps::insert(c.conn(), build, 1, "compile", 1).await.unwrap();
+    let step = db::steps::insert(c.conn(), build, 1, step_name, 1).await.unwrap();
     let log = db::logs::insert(c.conn(), step, "stdio", "stdio").await.unwrap();
-    drop(c);
+    (build, log, claimed.request())
+}
+
+#[tokio::test]
+async fn logs_are_stored_in_chunks_and_read_by_window() {
+    let t = TestDb::new().await;
+    let (build, log, _) = running_build_with_log(&t, "b", "compile").await;
 
     // 2,500 lines in chunks of at most 1,000, with stderr lines mixed in.
     let mut buffer = LogBuffer::new();
@@ -236,27 +245,11 @@ async fn finished_build_with_log(
     builder: &str,
     finished_at: i64,
 ) -> (cascade::model::BuildId, cascade::model::LogId) {
-    let (bid, set) = queue(t, builder, 1).await;
+    let (build, log, request) = running_build_with_log(t, builder, "s").await;
     let mut c = t.db.acquire().await.unwrap();
-    let master = db::masters::upsert(c.conn(), "m", 1).await.unwrap();
-    let worker = db::workers::upsert(c.conn(), "w").await.unwrap();
-    let claimed = db::buildrequests::claim_next(c.conn(), bid, master, 1).await.unwrap().unwrap();
-    let props = BTreeMap::new();
-    let new = NewBuild {
-        builder_id: bid,
-        buildrequest_id: claimed.request(),
-        worker_id: worker,
-        master_id: master,
-        reason: "r",
-        properties: &props,
-        branch: None,
-        revision: None,
-    };
-    let (build, _) = db::builds::insert(c.conn(), &new, 1).await.unwrap();
-    let step = db::steps::insert(c.conn(), build, 1, "s", 1).await.unwrap();
-    let log = db::logs::insert(c.conn(), step, "stdio", "stdio").await.unwrap();
+    let set = db::buildrequests::buildset_of(c.conn(), request).await.unwrap();
     db::builds::finish(c.conn(), build, Results::Success, "ok", finished_at).await.unwrap();
-    db::buildrequests::complete(c.conn(), claimed.request(), Results::Success, finished_at).await.unwrap();
+    db::buildrequests::complete(c.conn(), request, Results::Success, finished_at).await.unwrap();
     db::buildsets::complete_if_done(c.conn(), set, finished_at).await.unwrap();
     drop(c);
     let mut buffer = LogBuffer::new();

@@ -17,7 +17,7 @@ use super::workers::StepEvent;
 use super::{Engine, EngineError};
 use crate::config::{BuilderConfig, Command, GitMode, StepConfig, StepKind};
 use crate::db;
-use crate::model::{Build, Channel, Results};
+use crate::model::{Build, Channel, LogInfo, Results};
 use crate::worker::protocol::{RunStep, StepError, Stream};
 
 /// How often buffered output is stored while a step runs.
@@ -218,11 +218,14 @@ impl Engine {
             tx.commit().await?;
             (step_id, log_id)
         };
+        // The log's metadata, kept up to date here so that each flush need not read it back.
+        let mut log =
+            LogInfo { id: log_id, step_id, name: "stdio".into(), slug: "stdio".into(), num_lines: 0, complete: false };
         self.publish_step(build, step_id, true).await?;
 
         let (argv, env, workdir) = match prepare(cfg, build) {
             Ok(prepared) => prepared,
-            Err(message) => return self.fail_before_start(build, number, step_id, log_id, &cfg.name, &message).await,
+            Err(message) => return self.fail_before_start(build, number, step_id, &mut log, &cfg.name, &message).await,
         };
         let mut buffer = LogBuffer::new();
         buffer.push(Channel::Header, &format!("argv: {argv:?}\nworkdir: {workdir}\n"));
@@ -252,13 +255,13 @@ impl Engine {
                         }
                         buffer.push(channel, &data);
                         if buffer.is_full() {
-                            self.flush_log(build, number, log_id, &mut buffer).await?;
+                            self.flush_log(build, number, &mut log, &mut buffer).await?;
                         }
                     }
                     Some(StepEvent::Finished { exit_code, error }) => break (exit_code, error, false),
                     Some(StepEvent::Lost) | None => break (None, None, true),
                 },
-                _ = flush.tick() => self.flush_log(build, number, log_id, &mut buffer).await?,
+                _ = flush.tick() => self.flush_log(build, number, &mut log, &mut buffer).await?,
                 _ = running.stop.cancelled(), if !interrupted => {
                     interrupted = true;
                     self.workers.interrupt(token).await;
@@ -283,7 +286,7 @@ impl Engine {
         buffer.close();
         buffer.push(Channel::Header, &format!("{tail}elapsedTime={:.6}\n", started.elapsed().as_secs_f64()));
         buffer.close();
-        self.flush_log(build, number, log_id, &mut buffer).await?;
+        self.flush_log(build, number, &mut log, &mut buffer).await?;
         let text = step_state_text(&cfg.name, results, exit_code, error.as_ref());
         let mut tx = self.db.begin().await?;
         db::logs::finish(tx.conn(), log_id).await?;
@@ -299,15 +302,15 @@ impl Engine {
         build: &Build,
         number: i64,
         step_id: crate::model::StepId,
-        log_id: crate::model::LogId,
+        log: &mut LogInfo,
         name: &str,
         message: &str,
     ) -> Result<Results, EngineError> {
         let mut buffer = LogBuffer::new();
         buffer.push(Channel::Header, &format!("{message}\n"));
-        self.flush_log(build, number, log_id, &mut buffer).await?;
+        self.flush_log(build, number, log, &mut buffer).await?;
         let mut tx = self.db.begin().await?;
-        db::logs::finish(tx.conn(), log_id).await?;
+        db::logs::finish(tx.conn(), log.id).await?;
         db::steps::finish(tx.conn(), step_id, Results::Exception, &format!("{name} could not start"), self.clock.now())
             .await?;
         tx.commit().await?;
@@ -319,18 +322,18 @@ impl Engine {
         &self,
         build: &Build,
         step_number: i64,
-        log: crate::model::LogId,
+        log: &mut LogInfo,
         buffer: &mut LogBuffer,
     ) -> Result<(), EngineError> {
         let Some(chunk) = buffer.take_chunk() else { return Ok(()) };
-        logs::store_chunk(&self.db, log, chunk).await?;
-        let mut conn = self.db.acquire().await?;
-        let info = db::logs::get_by_id(conn.conn(), log).await?;
+        let lines = chunk.last + 1;
+        logs::store_chunk(&self.db, log.id, chunk).await?;
+        log.num_lines = lines;
         self.bus.publish(Event::LogAppended {
             builder: build.builder.clone(),
             build_number: build.number,
             step_number,
-            log: info,
+            log: log.clone(),
         });
         Ok(())
     }
