@@ -70,7 +70,7 @@ async fn every_state_change_is_one_event_in_order() {
         loop {
             let ev = rx.recv().await.unwrap();
             kinds.push(ev.event.kind());
-            if matches!(ev.event, Event::BuildFinished(_)) {
+            if matches!(ev.event, Event::BuildFinished { .. }) {
                 break;
             }
         }
@@ -254,7 +254,7 @@ async fn the_tree_stable_timer_merges_changes_and_periodic_runs_on_time() {
     let mut c = m.engine.db.acquire().await.unwrap();
     let stable = buildsets(&m.engine, "stable").await[0];
     let ss = db::buildsets::first_source(c.conn(), stable).await.unwrap();
-    assert_eq!(ss.1.as_deref(), Some("r2"), "the buildset builds the newest change");
+    assert_eq!(ss.revision.as_deref(), Some("r2"), "the buildset builds the newest change");
     assert_eq!(db::changes::list_for_buildset(c.conn(), stable.0).await.unwrap().len(), 2);
     drop(c);
 
@@ -291,8 +291,7 @@ async fn builds_left_running_by_a_crash_end_retry_and_run_again() {
         master_id: m.engine.master,
         reason: "r",
         properties: &props,
-        branch: None,
-        revision: None,
+        source: &Default::default(),
     };
     let (stale, number) = db::builds::insert(c.conn(), &new, 1).await.unwrap();
     assert_eq!(number, 2);

@@ -92,6 +92,11 @@ async fn build_numbers_count_per_builder_and_buildsets_complete() {
     let master = db::masters::upsert(c.conn(), "m", 1).await.unwrap();
     let worker = db::workers::upsert(c.conn(), "w").await.unwrap();
     let props = BTreeMap::new();
+    let source = db::buildsets::NewSourceStamp {
+        branch: Some("main".into()),
+        revision: Some("r1".into()),
+        ..Default::default()
+    };
     let mut numbers = Vec::new();
     let mut builds = Vec::new();
     for _ in 0..2 {
@@ -103,8 +108,7 @@ async fn build_numbers_count_per_builder_and_buildsets_complete() {
             master_id: master,
             reason: "r",
             properties: &props,
-            branch: Some("main"),
-            revision: Some("r1"),
+            source: &source,
         };
         let (id, number) = db::builds::insert(c.conn(), &new, 30).await.unwrap();
         numbers.push(number);
@@ -188,8 +192,7 @@ async fn running_build_with_log(
         master_id: master,
         reason: "r",
         properties: &props,
-        branch: None,
-        revision: None,
+        source: &Default::default(),
     };
     let (build, _) = db::builds::insert(c.conn(), &new, 1).await.unwrap();
     let step = db::steps::insert(c.conn(), build, 1, step_name, 1).await.unwrap();

@@ -16,6 +16,8 @@ function Redirect({ params, query }: ViewProps) {
 const VIEWS: Record<RouteName, ComponentType<ViewProps>> = {
   home: lazyView(() => import('~/views/Welcome')),
   waterfall: lazyView(() => import('~/views/Waterfall')),
+  grid: lazyView(() => import('~/views/Grid')),
+  console: lazyView(() => import('~/views/Console')),
   build: lazyView(() => import('~/views/BuildPage')),
   log: lazyView(() => import('~/views/LogView')),
   login: lazyView(() => import('~/views/Login')),

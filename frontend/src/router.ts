@@ -4,6 +4,8 @@ import { useEffect, useState } from 'preact/hooks';
 export type RouteName =
   | 'home'
   | 'waterfall'
+  | 'grid'
+  | 'console'
   | 'build'
   | 'log'
   | 'login'
@@ -23,6 +25,9 @@ export interface Match {
 const ROUTES: [string, RouteName][] = [
   ['/', 'home'],
   ['/waterfall', 'waterfall'],
+  ['/grid', 'grid'],
+  ['/tgrid', 'grid'],
+  ['/console', 'console'],
   ['/builders/:builder/builds/:number', 'build'],
   ['/builders/:builder/builds/:number/steps/:step/logs/:log', 'log'],
   ['/login', 'login'],
@@ -31,9 +36,6 @@ const ROUTES: [string, RouteName][] = [
   ['/hooks', 'hooks'],
   ['/hooks/:id', 'hook'],
   // DESIGN §6 routes that are not written yet.
-  ['/grid', 'notYet'],
-  ['/tgrid', 'notYet'],
-  ['/console', 'notYet'],
   ['/builders', 'notYet'],
   ['/builders/:builder', 'notYet'],
   ['/builders/:builder/builds/:number/steps/:step', 'notYet'],

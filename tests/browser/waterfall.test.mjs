@@ -141,7 +141,7 @@ test("force a build from the waterfall and follow it to its log", async (t) => {
 test("unknown and unwritten routes render inside the layout", async (t) => {
   const page = await browser.newPage();
   t.after(() => page.close());
-  await page.goto(`${baseUrl}/grid`);
+  await page.goto(`${baseUrl}/workers`);
   await page.getByRole("heading", { name: "Not yet available" }).waitFor();
   await page.getByRole("link", { name: "Go to the waterfall" }).waitFor();
   // The server may answer 404 for unknown paths, so reach one by client-side navigation.

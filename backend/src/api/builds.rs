@@ -69,7 +69,7 @@ impl BuildsApi {
         name: Path<String>,
         number: Path<i64>,
     ) -> Result<Json<BuildDetail>, ApiError> {
-        Ok(Json(engine.build_detail(&name, number.0).await?.into()))
+        Ok(Json(BuildDetail::new(engine.build_detail(&name, number.0).await?, &engine.links)))
     }
 
     /// Stops a running build; it ends `cancelled`.

@@ -41,7 +41,7 @@ impl ChangesApi {
     ) -> Result<Json<ChangeList>, ApiError> {
         let mut conn = engine.db.acquire().await?;
         let changes = db::changes::list(conn.conn(), page(limit.0, 50), offset.0.unwrap_or(0).max(0)).await?;
-        Ok(Json(ChangeList { changes: changes.into_iter().map(Change::from).collect() }))
+        Ok(Json(ChangeList { changes: changes.into_iter().map(|c| Change::new(c, &engine.links)).collect() }))
     }
 
     /// One change.
@@ -50,7 +50,7 @@ impl ChangesApi {
         let mut conn = engine.db.acquire().await?;
         match db::changes::get(conn.conn(), ChangeId(id.0)).await {
             Err(db::DbError::NotFound) => Err(ApiError::not_found(format!("no change {}", id.0))),
-            other => Ok(Json(other?.into())),
+            other => Ok(Json(Change::new(other?, &engine.links))),
         }
     }
 

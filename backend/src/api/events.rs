@@ -10,67 +10,169 @@ use poem::web::sse::Event as SseEvent;
 use poem_openapi::param::Query;
 use poem_openapi::payload::EventStream;
 use poem_openapi::types::ToJSON;
-use poem_openapi::{Object, OpenApi};
+use poem_openapi::{Enum, Object, OpenApi};
 use tokio::sync::broadcast;
 
 use super::Tag;
 use super::types::{Build, Change, LogInfo, Step};
+use crate::config::Config;
 use crate::engine::Engine;
 use crate::engine::bus::{Event, Stamped};
+use crate::engine::links::Links;
+use crate::engine::views::console::builds_change;
 
 /// The events resource.
 #[derive(Debug, Default)]
 pub struct EventsApi;
 
+/// What happened: the SSE event name and the event's `type`.
+#[derive(Clone, Copy, Debug, Enum, PartialEq, Eq)]
+pub enum EventKind {
+    /// A change was stored (`change`).
+    #[oai(rename = "change.new")]
+    ChangeNew,
+    /// A scheduler made a buildset (`id`, `name` = the scheduler).
+    #[oai(rename = "buildset.new")]
+    BuildsetNew,
+    /// A build request was queued (`id`, `builder`).
+    #[oai(rename = "buildrequest.new")]
+    BuildrequestNew,
+    /// A pending build request was cancelled (`id`, `builder`).
+    #[oai(rename = "buildrequest.cancelled")]
+    BuildrequestCancelled,
+    /// A build started (`build`, `change_ids`).
+    #[oai(rename = "build.started")]
+    BuildStarted,
+    /// A build finished (`build`, `change_ids`).
+    #[oai(rename = "build.finished")]
+    BuildFinished,
+    /// A step started (`build`, `build_number`, `step`).
+    #[oai(rename = "step.started")]
+    StepStarted,
+    /// A step finished (`build`, `build_number`, `step`).
+    #[oai(rename = "step.finished")]
+    StepFinished,
+    /// Lines were added to a log (`builder`, `build_number`, `step_number`, `log`).
+    #[oai(rename = "log.appended")]
+    LogAppended,
+    /// A worker connected (`name`).
+    #[oai(rename = "worker.connected")]
+    WorkerConnected,
+    /// A worker went away (`name`).
+    #[oai(rename = "worker.disconnected")]
+    WorkerDisconnected,
+    /// A worker was paused (`name`).
+    #[oai(rename = "worker.paused")]
+    WorkerPaused,
+    /// A worker was unpaused (`name`).
+    #[oai(rename = "worker.unpaused")]
+    WorkerUnpaused,
+    /// A worker was asked to shut down once idle (`name`).
+    #[oai(rename = "worker.stopping")]
+    WorkerStopping,
+    /// Someone took an action (`name` = the action, `actor`, `target`, `reason`).
+    #[oai(rename = "action")]
+    Action,
+    /// A master started (`name`).
+    #[oai(rename = "master.started")]
+    MasterStarted,
+    /// A master is stopping (`name`).
+    #[oai(rename = "master.stopping")]
+    MasterStopping,
+}
+
+impl EventKind {
+    /// The kind of an engine event.
+    pub fn of(event: &Event) -> EventKind {
+        match event {
+            Event::ChangeNew(_) => EventKind::ChangeNew,
+            Event::BuildsetNew { .. } => EventKind::BuildsetNew,
+            Event::BuildRequestNew { .. } => EventKind::BuildrequestNew,
+            Event::BuildRequestCancelled { .. } => EventKind::BuildrequestCancelled,
+            Event::BuildStarted { .. } => EventKind::BuildStarted,
+            Event::BuildFinished { .. } => EventKind::BuildFinished,
+            Event::StepStarted { .. } => EventKind::StepStarted,
+            Event::StepFinished { .. } => EventKind::StepFinished,
+            Event::LogAppended { .. } => EventKind::LogAppended,
+            Event::WorkerConnected { .. } => EventKind::WorkerConnected,
+            Event::WorkerDisconnected { .. } => EventKind::WorkerDisconnected,
+            Event::WorkerPaused { paused: true, .. } => EventKind::WorkerPaused,
+            Event::WorkerPaused { paused: false, .. } => EventKind::WorkerUnpaused,
+            Event::WorkerStopping { .. } => EventKind::WorkerStopping,
+            Event::Action { .. } => EventKind::Action,
+            Event::MasterStarted { .. } => EventKind::MasterStarted,
+            Event::MasterStopping { .. } => EventKind::MasterStopping,
+        }
+    }
+}
+
 /// One event of the stream; which fields are present depends on `type`.
 #[derive(Debug, Object)]
 pub struct BusEvent {
-    /// change.new, buildset.new, buildrequest.new, buildrequest.cancelled, build.started,
-    /// build.finished, step.started, step.finished, log.appended, worker.connected,
-    /// worker.disconnected, worker.paused, worker.unpaused, worker.stopping, action,
-    /// master.started or master.stopping.
+    /// What happened.
     #[oai(rename = "type")]
-    pub kind: String,
+    pub kind: EventKind,
     /// When it happened.
     pub at: DateTime<Utc>,
     /// The builder concerned.
+    #[oai(skip_serializing_if_is_none)]
     pub builder: Option<String>,
     /// The build (build.* events, and the build of step.* events).
+    #[oai(skip_serializing_if_is_none)]
     pub build: Option<Build>,
+    /// The ids of the changes the build contains, its blamelist (build.* events).
+    #[oai(skip_serializing_if_is_none)]
+    pub change_ids: Option<Vec<i64>>,
     /// The build's number (step.* and log.appended).
+    #[oai(skip_serializing_if_is_none)]
     pub build_number: Option<i64>,
     /// The step (step.* events).
+    #[oai(skip_serializing_if_is_none)]
     pub step: Option<Step>,
     /// The step's number (log.appended).
+    #[oai(skip_serializing_if_is_none)]
     pub step_number: Option<i64>,
     /// The log with its new line count (log.appended).
+    #[oai(skip_serializing_if_is_none)]
     pub log: Option<LogInfo>,
     /// The change (change.new).
+    #[oai(skip_serializing_if_is_none)]
     pub change: Option<Change>,
-    /// A worker's, master's or scheduler's name.
+    /// The builders whose schedulers take the change (change.new): where the console shows
+    /// it "not started" rather than "not in builder".
+    #[oai(skip_serializing_if_is_none)]
+    pub builders: Option<Vec<String>>,
+    /// A worker's, master's or scheduler's name, or the action taken.
+    #[oai(skip_serializing_if_is_none)]
     pub name: Option<String>,
     /// The id of a buildset or build request.
+    #[oai(skip_serializing_if_is_none)]
     pub id: Option<i64>,
     /// Who took the action (`action` events).
+    #[oai(skip_serializing_if_is_none)]
     pub actor: Option<String>,
     /// What the action was taken on (`action` events).
+    #[oai(skip_serializing_if_is_none)]
     pub target: Option<String>,
     /// Why (`action` events).
+    #[oai(skip_serializing_if_is_none)]
     pub reason: Option<String>,
 }
 
 impl BusEvent {
-    fn empty(kind: &str, at_ms: i64) -> BusEvent {
+    fn empty(kind: EventKind, at_ms: i64) -> BusEvent {
         BusEvent {
-            kind: kind.to_owned(),
+            kind,
             at: Utc.timestamp_millis_opt(at_ms).single().unwrap_or_default(),
             builder: None,
             build: None,
+            change_ids: None,
             build_number: None,
             step: None,
             step_number: None,
             log: None,
             change: None,
+            builders: None,
             name: None,
             id: None,
             actor: None,
@@ -78,14 +180,24 @@ impl BusEvent {
             reason: None,
         }
     }
-}
 
-impl From<&Stamped> for BusEvent {
-    fn from(s: &Stamped) -> Self {
-        let mut e = BusEvent::empty(s.event.kind(), s.at_ms);
+    /// The API's copy of an engine event; a change is linked by `links` and its builders
+    /// found in `config`.
+    pub fn new(s: &Stamped, links: &Links, config: &Config) -> Self {
+        let mut e = BusEvent::empty(EventKind::of(&s.event), s.at_ms);
         e.builder = s.event.builder().map(str::to_owned);
         match &s.event {
-            Event::ChangeNew(c) => e.change = Some(c.clone().into()),
+            Event::ChangeNew(c) => {
+                e.builders = Some(
+                    config
+                        .builders
+                        .iter()
+                        .filter(|b| builds_change(config, &b.name, c))
+                        .map(|b| b.name.clone())
+                        .collect(),
+                );
+                e.change = Some(Change::new(c.clone(), links));
+            }
             Event::BuildsetNew { id, scheduler, .. } => {
                 e.id = Some(id.0);
                 e.name = Some(scheduler.clone());
@@ -98,7 +210,10 @@ impl From<&Stamped> for BusEvent {
                 e.target = Some(target.clone());
                 e.reason = Some(reason.clone());
             }
-            Event::BuildStarted(b) | Event::BuildFinished(b) => e.build = Some(b.clone().into()),
+            Event::BuildStarted { build, changes } | Event::BuildFinished { build, changes } => {
+                e.build = Some(build.clone().into());
+                e.change_ids = Some(changes.iter().map(|c| c.0).collect());
+            }
             Event::StepStarted { build, step } | Event::StepFinished { build, step } => {
                 e.build_number = Some(build.number);
                 e.build = Some(build.clone().into());
@@ -140,6 +255,8 @@ impl EventsApi {
         kind: Query<Vec<String>>,
     ) -> EventStream<futures::stream::BoxStream<'static, BusEvent>> {
         let (builders, types) = (builder.0, kind.0);
+        let links = engine.links.clone();
+        let config = engine.config.clone();
         let mut rx = engine.bus.subscribe();
         let mut closing = Box::pin(engine.closing());
         // When the master begins to stop, the events already published (master.stopping
@@ -151,22 +268,23 @@ impl EventsApi {
                     _ = &mut closing => {
                         while let Ok(ev) = rx.try_recv() {
                             if wanted(&ev, &builders, &types) {
-                                yield BusEvent::from(ev.as_ref());
+                                yield BusEvent::new(ev.as_ref(), &links, &config);
                             }
                         }
                         break;
                     }
                 };
                 match item {
-                    Ok(ev) if wanted(&ev, &builders, &types) => yield BusEvent::from(ev.as_ref()),
+                    Ok(ev) if wanted(&ev, &builders, &types) => yield BusEvent::new(ev.as_ref(), &links, &config),
                     Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
                     Err(broadcast::error::RecvError::Closed) => break,
                 }
             }
         }
         .boxed();
-        EventStream::new(stream)
-            .keep_alive(Duration::from_secs(15))
-            .to_event(|e| SseEvent::message(e.to_json_string()).event_type(e.kind.clone()))
+        EventStream::new(stream).keep_alive(Duration::from_secs(15)).to_event(|e| {
+            let name = e.kind.to_json().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+            SseEvent::message(e.to_json_string()).event_type(name)
+        })
     }
 }

@@ -24,6 +24,9 @@ pub struct Master {
     pub name: String,
     /// The configured title.
     pub title: String,
+    /// Where the title links to.
+    #[oai(skip_serializing_if_is_none)]
+    pub title_url: Option<String>,
     /// Cascade's version.
     pub version: String,
     /// "sqlite" or "postgres".
@@ -64,6 +67,7 @@ impl MasterApi {
         Json(Master {
             name: engine.master_name.clone(),
             title: engine.config.title.clone(),
+            title_url: engine.config.title_url.clone(),
             version: env!("CARGO_PKG_VERSION").into(),
             database: engine.db.backend().into(),
             shutting_down,

@@ -3,6 +3,7 @@
 use chrono::{DateTime, TimeZone, Utc};
 use poem_openapi::{Enum, Object};
 
+use crate::engine::links::Links;
 use crate::engine::views::{BuildWithSteps, BuilderOverview, BuilderState};
 use crate::model;
 
@@ -71,23 +72,34 @@ pub struct Build {
     /// The build request it runs (a retried request runs again as a new build).
     pub buildrequest_id: i64,
     /// The worker it runs on.
+    #[oai(skip_serializing_if_is_none)]
     pub worker: Option<String>,
     /// When it started.
     pub started_at: DateTime<Utc>,
     /// When it finished; absent while running.
+    #[oai(skip_serializing_if_is_none)]
     pub finished_at: Option<DateTime<Utc>>,
     /// Whether it has finished.
     pub complete: bool,
     /// Absent while running.
+    #[oai(skip_serializing_if_is_none)]
     pub results: Option<Results>,
     /// Human-readable state.
     pub state_text: String,
     /// Why it ran.
     pub reason: String,
     /// Branch built.
+    #[oai(skip_serializing_if_is_none)]
     pub branch: Option<String>,
     /// Revision built.
+    #[oai(skip_serializing_if_is_none)]
     pub revision: Option<String>,
+    /// Codebase built.
+    pub codebase: String,
+    /// Project built.
+    pub project: String,
+    /// Repository built.
+    pub repository: String,
     /// Build properties.
     pub properties: serde_json::Value,
 }
@@ -108,6 +120,9 @@ impl From<model::Build> for Build {
             reason: b.reason,
             branch: b.branch,
             revision: b.revision,
+            codebase: b.codebase,
+            project: b.project,
+            repository: b.repository,
             properties: serde_json::to_value(&b.properties).unwrap_or_default(),
         }
     }
@@ -142,10 +157,13 @@ pub struct Step {
     /// Human-readable state.
     pub state_text: String,
     /// Absent while running.
+    #[oai(skip_serializing_if_is_none)]
     pub results: Option<Results>,
     /// When it started.
+    #[oai(skip_serializing_if_is_none)]
     pub started_at: Option<DateTime<Utc>>,
     /// When it finished.
+    #[oai(skip_serializing_if_is_none)]
     pub finished_at: Option<DateTime<Utc>>,
     /// Whether it has finished.
     pub complete: bool,
@@ -177,15 +195,17 @@ pub struct BuildDetail {
     /// Its steps in order.
     pub steps: Vec<Step>,
     /// The changes it builds (its blamelist); present when one build is asked for.
+    #[oai(skip_serializing_if_is_none)]
     pub changes: Option<Vec<Change>>,
 }
 
-impl From<BuildWithSteps> for BuildDetail {
-    fn from(b: BuildWithSteps) -> Self {
+impl BuildDetail {
+    /// The API's copy of a build with its steps (and changes, linked by `links`).
+    pub fn new(b: BuildWithSteps, links: &Links) -> Self {
         BuildDetail {
             build: b.build.into(),
             steps: b.steps.into_iter().map(Step::from).collect(),
-            changes: b.changes.map(|c| c.into_iter().map(Change::from).collect()),
+            changes: b.changes.map(|c| c.into_iter().map(|c| Change::new(c, links)).collect()),
         }
     }
 }
@@ -200,6 +220,8 @@ pub enum BuilderStateName {
     Building,
     /// No worker connected.
     Offline,
+    /// Its connected workers are all paused (or shutting down).
+    Paused,
 }
 
 /// A builder.
@@ -208,6 +230,7 @@ pub struct Builder {
     /// Name.
     pub name: String,
     /// Description.
+    #[oai(skip_serializing_if_is_none)]
     pub description: Option<String>,
     /// Tags.
     pub tags: Vec<String>,
@@ -222,7 +245,12 @@ pub struct Builder {
     /// Whether it can be forced.
     pub can_force: bool,
     /// Its last finished build.
+    #[oai(skip_serializing_if_is_none)]
     pub last_build: Option<Build>,
+    /// While it builds: the mean duration in seconds of its recent successful builds, from
+    /// which a running build's ETA follows.
+    #[oai(skip_serializing_if_is_none)]
+    pub average_duration: Option<i64>,
 }
 
 impl From<BuilderOverview> for Builder {
@@ -236,13 +264,28 @@ impl From<BuilderOverview> for Builder {
                 BuilderState::Idle => BuilderStateName::Idle,
                 BuilderState::Building => BuilderStateName::Building,
                 BuilderState::Offline => BuilderStateName::Offline,
+                BuilderState::Paused => BuilderStateName::Paused,
             },
             pending: b.pending,
             running: b.running,
             can_force: b.can_force,
             last_build: b.last_build.map(Build::from),
+            average_duration: b.average_duration,
         }
     }
+}
+
+/// A piece of a change's comment: text, linked when `[web] changecommentlink` matched it.
+#[derive(Clone, Debug, Object)]
+pub struct TextPart {
+    /// The text (render it as text, never as markup).
+    pub text: String,
+    /// Where it links to.
+    #[oai(skip_serializing_if_is_none)]
+    pub url: Option<String>,
+    /// The link's title.
+    #[oai(skip_serializing_if_is_none)]
+    pub title: Option<String>,
 }
 
 /// A change.
@@ -253,36 +296,61 @@ pub struct Change {
     /// Author.
     pub author: String,
     /// Committer.
+    #[oai(skip_serializing_if_is_none)]
     pub committer: Option<String>,
     /// Commit message.
     pub comments: String,
+    /// The commit message split into text and links, when `[web] changecommentlink`
+    /// found something to link in it.
+    #[oai(skip_serializing_if_is_none)]
+    pub comment_parts: Option<Vec<TextPart>>,
     /// Revision.
+    #[oai(skip_serializing_if_is_none)]
     pub revision: Option<String>,
     /// Branch.
+    #[oai(skip_serializing_if_is_none)]
     pub branch: Option<String>,
     /// Repository.
     pub repository: String,
+    /// The repository's link (`[web] repositories`).
+    #[oai(skip_serializing_if_is_none)]
+    pub repository_url: Option<String>,
     /// Project.
     pub project: String,
+    /// The project's link (`[web] projects`).
+    #[oai(skip_serializing_if_is_none)]
+    pub project_url: Option<String>,
     /// Codebase.
     pub codebase: String,
     /// Category.
+    #[oai(skip_serializing_if_is_none)]
     pub category: Option<String>,
-    /// Link to the revision.
+    /// Link to the revision: the change's own, else one made by `[web] revlink`.
+    #[oai(skip_serializing_if_is_none)]
     pub revlink: Option<String>,
     /// Commit time.
     pub when: DateTime<Utc>,
+    /// When the master stored it.
+    pub received_at: DateTime<Utc>,
     /// Files touched.
     pub files: Vec<String>,
     /// Properties.
     pub properties: serde_json::Value,
 }
 
-impl From<model::Change> for Change {
-    fn from(c: model::Change) -> Self {
+impl Change {
+    /// The API's copy of a change, its revision, comment, project and repository linked
+    /// by `links`.
+    pub fn new(c: model::Change, links: &Links) -> Self {
         let f = c.fields;
         Change {
             id: c.id.0,
+            comment_parts: links.comment(&f.comments).map(|parts| {
+                parts.into_iter().map(|p| TextPart { text: p.text, url: p.url, title: p.title }).collect()
+            }),
+            revlink: links.revision(&f.repository, f.revision.as_deref(), f.revlink.as_deref()),
+            repository_url: links.repository(&f.repository),
+            project_url: links.project(&f.project),
             author: f.author,
             committer: f.committer,
             comments: f.comments,
@@ -292,8 +360,8 @@ impl From<model::Change> for Change {
             project: f.project,
             codebase: f.codebase,
             category: f.category,
-            revlink: f.revlink,
             when: time(f.when.unwrap_or(c.created_at)),
+            received_at: time(c.created_at),
             files: f.files,
             properties: serde_json::to_value(&f.properties).unwrap_or_default(),
         }

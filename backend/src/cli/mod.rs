@@ -1,6 +1,7 @@
 //! The command line: `cascade init`, `checkconfig`, `start`, `openapi`. Each subcommand
 //! is a small function; errors reach the user as one clear message and a non-zero exit.
 
+mod seed;
 mod sendchange;
 
 use std::path::{Path, PathBuf};
@@ -89,6 +90,19 @@ pub enum Command {
     Sendchange(sendchange::SendChange),
     /// Print the OpenAPI document of the JSON API.
     Openapi,
+    /// Benchmark helpers.
+    Bench {
+        /// What to do.
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
+}
+
+/// `cascade bench ...`
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Fill a configuration's database with a realistic history of builds and changes.
+    Seed(seed::SeedArgs),
 }
 
 /// What `cascade user add|update` sets.
@@ -180,6 +194,7 @@ pub async fn run(cli: Cli) -> ExitCode {
             println!("{}", crate::api::spec_json());
             Ok(())
         }
+        Command::Bench { command: BenchCommand::Seed(args) } => seed::run(args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use super::doc::{Doc, KeyPath};
 use super::raw::{RawAccessLog, RawAuth, RawAuthz, RawConfig, RawDb, RawWeb, RawWorker};
-use super::types::{AccessLog, AuthConfig, AuthzConfig, Config, DbConfig, WebConfig, WorkerConfig};
+use super::types::{AccessLog, AuthConfig, AuthzConfig, Config, DbConfig, Revlink, WebConfig, WorkerConfig};
 
 mod builders;
 mod change_sources;
@@ -22,6 +22,11 @@ pub(crate) fn validate(doc: &mut Doc<'_>, path: PathBuf, dir: PathBuf) -> Option
     let root = KeyPath::default();
     let top = v.doc.unit::<RawConfig>(&root);
     let base_url = top.as_ref().map(|t| v.base_url(&t.base_url, &root.key("base_url")));
+    if let Some(url) = top.as_ref().and_then(|t| t.title_url.as_deref())
+        && !(url.starts_with("http://") || url.starts_with("https://"))
+    {
+        v.doc.issue(&root.key("title_url"), "must start with http:// or https://");
+    }
     let db = v.db();
     let web = v.web();
     let auth = v.auth();
@@ -92,6 +97,16 @@ impl Validator<'_, '_> {
                 ok = false;
             }
         }
+        ok &= self.web_links(&raw, &at);
+        if raw.num_events == 0 || raw.num_events > raw.num_events_max {
+            let message = format!("must be between 1 and num_events_max ({})", raw.num_events_max);
+            self.doc.issue(&at.key("num_events"), message);
+            ok = false;
+        }
+        if raw.num_builds == 0 {
+            self.doc.issue(&at.key("num_builds"), "must be at least 1");
+            ok = false;
+        }
         let access_log = raw.access_log.map(|RawAccessLog { path, rotate_length, max_rotated_files }| AccessLog {
             path: self.absolute(path),
             rotate_length,
@@ -110,6 +125,53 @@ impl Validator<'_, '_> {
             repositories: raw.repositories,
             access_log,
         })
+    }
+
+    /// `revlink`, `changecommentlink`, `projects` and `repositories` must make links.
+    fn web_links(&mut self, raw: &RawWeb, at: &KeyPath) -> bool {
+        let mut checks: Vec<(KeyPath, String)> = Vec::new();
+        let web_url = |url: &str| url.starts_with("http://") || url.starts_with("https://");
+        let mut format = |key: KeyPath, f: &str| {
+            if !web_url(f) {
+                checks.push((key.clone(), format!("the link `{f}` must start with http:// or https://")));
+            }
+            if !f.contains("%s") {
+                checks.push((key, "needs `%s` where the revision goes".into()));
+            }
+        };
+        match &raw.revlink {
+            Some(Revlink::Format(f)) => format(at.key("revlink"), f),
+            Some(Revlink::PerRepository(table)) => {
+                for (repo, f) in table {
+                    format(at.key("revlink").key(repo), f);
+                }
+            }
+            None => {}
+        }
+        if let Some(link) = &raw.changecommentlink {
+            let key = at.key("changecommentlink");
+            if let Err(e) = regex::Regex::new(&link.regex) {
+                checks.push((key.key("regex"), format!("is not a valid regular expression: {e}")));
+            }
+            if !(web_url(&link.url) || link.url.starts_with('/')) {
+                checks.push((key.key("url"), "must start with http://, https:// or /".into()));
+            }
+        }
+        for (section, table) in [("projects", &raw.projects), ("repositories", &raw.repositories)] {
+            for (name, url) in table {
+                if !web_url(url) {
+                    checks.push((
+                        at.key(section).key(name),
+                        format!("the link `{url}` must start with http:// or https://"),
+                    ));
+                }
+            }
+        }
+        let ok = checks.is_empty();
+        for (key, message) in checks {
+            self.doc.issue(&key, message);
+        }
+        ok
     }
 
     fn auth(&mut self) -> Option<AuthConfig> {

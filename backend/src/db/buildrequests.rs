@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 use sqlx::FromRow;
 
+use super::query::Query;
 use super::{Conn, DbResult, on_conn};
 use crate::model::{BuildRequestId, BuildSetId, BuilderId, MasterId, Results};
 
@@ -154,4 +155,47 @@ pub async fn unfinished_for_change(conn: Conn<'_>, change: crate::model::ChangeI
     let ids: Vec<i64> =
         on_conn!(conn, c => sqlx::query_scalar(UNFINISHED_FOR_CHANGE).bind(change.0).fetch_all(&mut *c).await?);
     Ok(ids.into_iter().map(BuildRequestId).collect())
+}
+
+/// A completed request of a history being loaded (`cascade bench seed`).
+#[derive(Clone, Copy, Debug)]
+pub struct PastRequest {
+    /// Its buildset.
+    pub buildset: BuildSetId,
+    /// Its builder.
+    pub builder: BuilderId,
+    /// The master that ran it.
+    pub master: MasterId,
+    /// When it was queued.
+    pub submitted_at: i64,
+    /// When its build finished.
+    pub complete_at: i64,
+    /// Its build's results.
+    pub results: Results,
+}
+
+/// Stores a batch of completed requests in one statement.
+pub async fn insert_many(conn: Conn<'_>, rows: &[PastRequest]) -> DbResult<Vec<BuildRequestId>> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut q = Query::new(
+        "insert into buildrequests (buildset_id, builder_id, priority, submitted_at, claimed_by, claimed_at, \
+        complete, complete_at, results) values ",
+    );
+    let values = q.rows(rows.iter().map(|r| {
+        vec![
+            r.buildset.0.into(),
+            r.builder.0.into(),
+            0_i64.into(),
+            r.submitted_at.into(),
+            r.master.0.into(),
+            r.submitted_at.into(),
+            1_i64.into(),
+            r.complete_at.into(),
+            r.results.as_i64().into(),
+        ]
+    }));
+    q.push(&values).push(" returning id");
+    Ok(q.insert_ids(conn).await?.into_iter().map(BuildRequestId).collect())
 }

@@ -4,8 +4,10 @@ use std::collections::HashMap;
 
 use sqlx::FromRow;
 
+use super::buildsets::NewSourceStamp;
+use super::query::Query;
 use super::{Conn, DbResult, from_json, on_conn, to_json};
-use crate::model::{Build, BuildId, BuildRequestId, BuilderId, MasterId, Results, WorkerId};
+use crate::model::{Build, BuildId, BuildRequestId, BuilderId, ChangeId, MasterId, Results, WorkerId};
 
 #[derive(FromRow)]
 struct Row {
@@ -22,6 +24,9 @@ struct Row {
     properties: String,
     branch: Option<String>,
     revision: Option<String>,
+    codebase: String,
+    project: String,
+    repository: String,
 }
 
 impl From<Row> for Build {
@@ -40,6 +45,9 @@ impl From<Row> for Build {
             properties: from_json(&r.properties),
             branch: r.branch,
             revision: r.revision,
+            codebase: r.codebase,
+            project: r.project,
+            repository: r.repository,
         }
     }
 }
@@ -59,17 +67,15 @@ pub struct NewBuild<'a> {
     pub reason: &'a str,
     /// Its properties.
     pub properties: &'a std::collections::BTreeMap<String, serde_json::Value>,
-    /// Source branch.
-    pub branch: Option<&'a str>,
-    /// Source revision.
-    pub revision: Option<&'a str>,
+    /// What it builds (its buildset's first source stamp).
+    pub source: &'a NewSourceStamp,
 }
 
 // The number is computed in the insert; the unique (builder_id, number) index turns a race
 // between two masters into a Conflict that the caller retries, so numbers never repeat.
 const INSERT: &str = "insert into builds (builder_id, number, buildrequest_id, worker_id, master_id, \
-    started_at, state_text, reason, properties, branch, revision) \
-    select $1, coalesce(max(number), 0) + 1, $2, $3, $4, $5, 'building', $6, $7, $8, $9 \
+    started_at, state_text, reason, properties, branch, revision, codebase, project, repository) \
+    select $1, coalesce(max(number), 0) + 1, $2, $3, $4, $5, 'building', $6, $7, $8, $9, $10, $11, $12 \
     from builds where builder_id = $1 returning id, number";
 
 /// Starts a build, giving it the builder's next number.
@@ -77,9 +83,61 @@ pub async fn insert(conn: Conn<'_>, new: &NewBuild<'_>, now: i64) -> DbResult<(B
     let properties = to_json(new.properties);
     let (id, number): (i64, i64) = on_conn!(conn, c => sqlx::query_as(INSERT)
         .bind(new.builder_id.0).bind(new.buildrequest_id.0).bind(new.worker_id.0).bind(new.master_id.0)
-        .bind(now).bind(new.reason).bind(&properties).bind(new.branch).bind(new.revision)
+        .bind(now).bind(new.reason).bind(&properties).bind(&new.source.branch).bind(&new.source.revision)
+        .bind(&new.source.codebase).bind(&new.source.project).bind(&new.source.repository)
         .fetch_one(&mut *c).await?);
     Ok((BuildId(id), number))
+}
+
+/// A finished build of a history being loaded (`cascade bench seed`).
+#[derive(Clone, Debug)]
+pub struct PastBuild<'a> {
+    /// What a new build is given.
+    pub new: NewBuild<'a>,
+    /// Its number (the loader numbers each builder's builds in order).
+    pub number: i64,
+    /// When it started.
+    pub started_at: i64,
+    /// When it finished.
+    pub finished_at: i64,
+    /// How it ended.
+    pub results: Results,
+    /// Its state text.
+    pub state_text: &'a str,
+}
+
+/// Stores a batch of finished builds in one statement.
+pub async fn insert_many(conn: Conn<'_>, rows: &[PastBuild<'_>]) -> DbResult<Vec<BuildId>> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut q = Query::new(
+        "insert into builds (builder_id, number, buildrequest_id, worker_id, master_id, started_at, \
+        finished_at, state_text, results, reason, properties, branch, revision, codebase, project, repository) values ",
+    );
+    let values = q.rows(rows.iter().map(|r| {
+        let n = &r.new;
+        vec![
+            n.builder_id.0.into(),
+            r.number.into(),
+            n.buildrequest_id.0.into(),
+            n.worker_id.0.into(),
+            n.master_id.0.into(),
+            r.started_at.into(),
+            r.finished_at.into(),
+            r.state_text.into(),
+            r.results.as_i64().into(),
+            n.reason.into(),
+            to_json(n.properties).into(),
+            n.source.branch.clone().into(),
+            n.source.revision.clone().into(),
+            n.source.codebase.clone().into(),
+            n.source.project.clone().into(),
+            n.source.repository.clone().into(),
+        ]
+    }));
+    q.push(&values).push(" returning id");
+    Ok(q.insert_ids(conn).await?.into_iter().map(BuildId).collect())
 }
 
 const FINISH: &str = "update builds set finished_at = $2, results = $3, state_text = $4 where id = $1";
@@ -95,7 +153,8 @@ macro_rules! select_where {
         concat!(
             "select b.id, bl.name as builder, b.number, b.buildrequest_id, w.name as worker, ",
             "b.started_at, b.finished_at, b.state_text, b.results, b.reason, b.properties, ",
-            "b.branch, b.revision from builds b join builders bl on bl.id = b.builder_id ",
+            "b.branch, b.revision, b.codebase, b.project, b.repository ",
+            "from builds b join builders bl on bl.id = b.builder_id ",
             "left join workers w on w.id = b.worker_id",
             $tail
         )
@@ -151,42 +210,156 @@ pub struct Filter {
     pub results: Vec<Results>,
 }
 
-enum Bind {
-    Text(String),
-    Int(i64),
-}
-
 /// Builds newest first, filtered and paged.
 pub async fn list(conn: Conn<'_>, filter: &Filter, limit: i64, offset: i64) -> DbResult<Vec<Build>> {
-    let mut sql = String::from(select_where!(" where 1 = 1"));
-    let mut binds = Vec::new();
-    let mut any_of = |sql: &mut String, column: &str, values: Vec<Bind>| {
-        if values.is_empty() {
-            return;
-        }
-        let start = binds.len() + 1;
-        let marks: Vec<String> = (start..start + values.len()).map(|n| format!("${n}")).collect();
-        sql.push_str(&format!(" and {column} in ({})", marks.join(", ")));
-        binds.extend(values);
-    };
-    any_of(&mut sql, "bl.name", filter.builders.iter().cloned().map(Bind::Text).collect());
-    any_of(&mut sql, "b.branch", filter.branches.iter().cloned().map(Bind::Text).collect());
-    any_of(&mut sql, "b.results", filter.results.iter().map(|r| Bind::Int(r.as_i64())).collect());
-    let n = binds.len();
-    sql.push_str(&format!(" order by b.id desc limit ${} offset ${}", n + 1, n + 2));
-    binds.push(Bind::Int(limit));
-    binds.push(Bind::Int(offset));
-    let rows: Vec<Row> = on_conn!(conn, c => {
-        let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
-        for b in binds {
-            q = match b {
-                Bind::Text(t) => q.bind(t),
-                Bind::Int(i) => q.bind(i),
-            };
-        }
-        q.fetch_all(&mut *c).await?
-    });
+    let mut q = Query::new(select_where!(" where 1 = 1"));
+    q.any_of("bl.name", filter.builders.iter().map(String::as_str))
+        .any_of("b.branch", filter.branches.iter().map(String::as_str))
+        .any_of("b.results", filter.results.iter().map(|r| r.as_i64()));
+    let (limit, offset) = (q.bind(limit), q.bind(offset));
+    q.push(&format!(" order by b.id desc limit {limit} offset {offset}"));
+    let rows: Vec<Row> = q.fetch_all(conn).await?;
     Ok(rows.into_iter().map(Build::from).collect())
+}
+
+/// What the overview pages select builds by. Lists OR their values; empty lists match all.
+#[derive(Clone, Debug, Default)]
+pub struct TimeFilter {
+    /// Only builds older than this `(started_at, id)`: the next page of a walk back in time.
+    pub before: Option<(i64, i64)>,
+    /// Only builds started at or before this time (epoch seconds).
+    pub until: Option<i64>,
+    /// Only builds started at or after this time.
+    pub since: Option<i64>,
+    /// Branches; `trunk` also matches builds of the default branch (0.8.9's convention).
+    pub branches: Vec<String>,
+    /// Projects of the source stamp.
+    pub projects: Vec<String>,
+    /// Authors of a change the build contains.
+    pub authors: Vec<String>,
+}
+
+impl TimeFilter {
+    /// The filter's conditions. When `by_time` the query walks the `builds_time` index and
+    /// the other columns are wrapped (`x + 0`, `x || ''`) so that SQLite's planner does not
+    /// pick their indexes and sort everything they match: the time window bounds the walk.
+    fn apply(&self, q: &mut Query, by_time: bool) {
+        let text = |c: &str| if by_time { format!("({c} || '')") } else { c.to_owned() };
+        if let Some((t, id)) = self.before {
+            let (t, id) = (q.bind(t), q.bind(id));
+            q.push(&format!(" and (b.started_at, b.id) < ({t}, {id})"));
+        }
+        if let Some(until) = self.until {
+            let until = q.bind(until);
+            q.push(&format!(" and b.started_at <= {until}"));
+        }
+        if let Some(since) = self.since {
+            let since = q.bind(since);
+            q.push(&format!(" and b.started_at >= {since}"));
+        }
+        if !self.branches.is_empty() {
+            let list = q.bind_list(self.branches.iter().map(String::as_str));
+            let trunk = if self.branches.iter().any(|b| b == "trunk") { " or b.branch is null" } else { "" };
+            q.push(&format!(" and ({} in ({list}){trunk})", text("b.branch")));
+        }
+        q.any_of(&text("b.project"), self.projects.iter().map(String::as_str));
+        if !self.authors.is_empty() {
+            let list = q.bind_list(self.authors.iter().map(String::as_str));
+            q.push(&format!(
+                " and exists (select 1 from buildrequests br join buildset_changes bc on bc.buildset_id = br.buildset_id \
+                join changes c on c.id = bc.change_id where br.id = b.buildrequest_id and c.author in ({list}))"
+            ));
+        }
+    }
+}
+
+/// The newest builds of the given builders (by start time, then id) that pass the filter.
+/// A single builder's builds are read through its own index; several builders' (a page of
+/// all builders) along the time index.
+pub async fn list_by_time(
+    conn: Conn<'_>,
+    builders: &[BuilderId],
+    filter: &TimeFilter,
+    limit: i64,
+) -> DbResult<Vec<Build>> {
+    let mut q = Query::new(select_where!(" where 1 = 1"));
+    let by_time = builders.len() != 1;
+    q.any_of(if by_time { "b.builder_id + 0" } else { "b.builder_id" }, builders.iter().map(|b| b.0));
+    filter.apply(&mut q, by_time);
+    let limit = q.bind(limit);
+    q.push(&format!(" order by b.started_at desc, b.id desc limit {limit}"));
+    let rows: Vec<Row> = q.fetch_all(conn).await?;
+    Ok(rows.into_iter().map(Build::from).collect())
+}
+
+/// A build and one change it contains.
+#[derive(FromRow)]
+struct ChangeRow {
+    change_id: i64,
+    builder_id: i64,
+    #[sqlx(flatten)]
+    build: Row,
+}
+
+/// The builds (of the given builders) that contain each of the given changes, as
+/// (change, build) pairs: a change's builds are its buildsets' builds.
+pub async fn for_changes(
+    conn: Conn<'_>,
+    changes: &[ChangeId],
+    builders: &[BuilderId],
+) -> DbResult<Vec<(ChangeId, Build)>> {
+    if changes.is_empty() || builders.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut q = Query::new(concat!(
+        "select bc.change_id, b.builder_id, b.id, bl.name as builder, b.number, b.buildrequest_id, w.name as worker, ",
+        "b.started_at, b.finished_at, b.state_text, b.results, b.reason, b.properties, ",
+        "b.branch, b.revision, b.codebase, b.project, b.repository ",
+        "from buildset_changes bc join buildrequests br on br.buildset_id = bc.buildset_id ",
+        "join builds b on b.buildrequest_id = br.id join builders bl on bl.id = b.builder_id ",
+        "left join workers w on w.id = b.worker_id where 1 = 1"
+    ));
+    // The builders are filtered here, not in SQL: given `b.builder_id in (...)`, SQLite's
+    // planner starts from those builders' builds instead of from the changes.
+    q.any_of("bc.change_id", changes.iter().map(|c| c.0));
+    let rows: Vec<(i64, ChangeRow)> =
+        q.fetch_all::<ChangeRow>(conn).await?.into_iter().map(|r| (r.builder_id, r)).collect();
+    Ok(rows
+        .into_iter()
+        .filter(|(id, _)| builders.contains(&BuilderId(*id)))
+        .map(|(_, r)| (ChangeId(r.change_id), Build::from(r.build)))
+        .collect())
+}
+
+/// The results of builds given as (builder, number); a build still running maps to `None`,
+/// one that does not exist is missing.
+pub async fn results_of(
+    conn: Conn<'_>,
+    builds: &[(BuilderId, i64)],
+) -> DbResult<HashMap<(BuilderId, i64), Option<Results>>> {
+    if builds.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let mut q = Query::new("select builder_id, number, results from builds where ");
+    let mut terms = Vec::with_capacity(builds.len());
+    for (builder, number) in builds {
+        let (b, n) = (q.bind(builder.0), q.bind(*number));
+        terms.push(format!("(builder_id = {b} and number = {n})"));
+    }
+    q.push(&terms.join(" or "));
+    let rows: Vec<(i64, i64, Option<i64>)> = q.fetch_all(conn).await?;
+    Ok(rows.into_iter().map(|(b, n, r)| ((BuilderId(b), n), r.and_then(Results::from_i64))).collect())
+}
+
+// One index walk per builder: its last successful builds, newest first.
+const AVERAGE_DURATION: &str = "select cast(avg(d) as double precision) from (select finished_at - started_at as d from builds \
+    where builder_id = $1 and results = 0 order by number desc limit $2) recent";
+
+/// The mean duration in seconds of a builder's last `last` successful builds (for ETAs).
+pub async fn average_duration(conn: Conn<'_>, builder: BuilderId, last: i64) -> DbResult<Option<f64>> {
+    let avg: Option<f64> =
+        on_conn!(conn, c => sqlx::query_scalar(AVERAGE_DURATION).bind(builder.0).bind(last).fetch_one(&mut *c).await?);
+    Ok(avg)
 }
 
 const RUNNING_COUNTS: &str = "select builder_id, count(*) from builds where finished_at is null group by builder_id";
@@ -195,6 +368,15 @@ const RUNNING_COUNTS: &str = "select builder_id, count(*) from builds where fini
 pub async fn running_counts(conn: Conn<'_>) -> DbResult<HashMap<i64, i64>> {
     let rows: Vec<(i64, i64)> = on_conn!(conn, c => sqlx::query_as(RUNNING_COUNTS).fetch_all(&mut *c).await?);
     Ok(rows.into_iter().collect())
+}
+
+const FAILING_NOW: &str = "select distinct bl.name from builds b join builders bl on bl.id = b.builder_id \
+    join steps s on s.build_id = b.id where b.finished_at is null and s.results in (2, 4)";
+
+/// The builders with a running build that already has a failed step.
+pub async fn builders_failing_now(conn: Conn<'_>) -> DbResult<std::collections::HashSet<String>> {
+    let names: Vec<String> = on_conn!(conn, c => sqlx::query_scalar(FAILING_NOW).fetch_all(&mut *c).await?);
+    Ok(names.into_iter().collect())
 }
 
 const UNFINISHED_FOR_MASTER: &str = select_where!(" where b.finished_at is null and b.master_id = $1");

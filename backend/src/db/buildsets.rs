@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use super::query::{Bind, Query};
 use super::{Conn, DbResult, on_conn, to_json};
 use crate::model::{BuildSetId, ChangeId, Results, SourceStampId};
 
@@ -69,15 +70,25 @@ pub async fn insert(
     })
 }
 
-const FIRST_SS: &str = "select ss.branch, ss.revision from sourcestamps ss \
-    join buildset_sourcestamps bss on bss.sourcestamp_id = ss.id \
+const FIRST_SS: &str = "select ss.codebase, ss.repository, ss.branch, ss.revision, ss.project \
+    from sourcestamps ss join buildset_sourcestamps bss on bss.sourcestamp_id = ss.id \
     where bss.buildset_id = $1 order by ss.id limit 1";
 
-/// Branch and revision of a buildset's first source stamp.
-pub async fn first_source(conn: Conn<'_>, id: BuildSetId) -> DbResult<(Option<String>, Option<String>)> {
-    let row: Option<(Option<String>, Option<String>)> =
-        on_conn!(conn, c => sqlx::query_as(FIRST_SS).bind(id.0).fetch_optional(&mut *c).await?);
-    Ok(row.unwrap_or((None, None)))
+/// A source stamp row: codebase, repository, branch, revision, project.
+type StampRow = (String, String, Option<String>, Option<String>, String);
+
+/// A buildset's first source stamp (the default one when it has none).
+pub async fn first_source(conn: Conn<'_>, id: BuildSetId) -> DbResult<NewSourceStamp> {
+    let row: Option<StampRow> = on_conn!(conn, c => sqlx::query_as(FIRST_SS).bind(id.0).fetch_optional(&mut *c).await?);
+    Ok(row
+        .map(|(codebase, repository, branch, revision, project)| NewSourceStamp {
+            codebase,
+            repository,
+            branch,
+            revision,
+            project,
+        })
+        .unwrap_or_default())
 }
 
 const PROPERTIES: &str = "select reason, properties, owner from buildsets where id = $1";
@@ -110,5 +121,85 @@ const IDS_FOR_SCHEDULER: &str = "select id from buildsets where scheduler = $1 o
 pub async fn ids_for_scheduler(conn: Conn<'_>, scheduler: &str) -> DbResult<Vec<BuildSetId>> {
     let ids: Vec<i64> =
         on_conn!(conn, c => sqlx::query_scalar(IDS_FOR_SCHEDULER).bind(scheduler).fetch_all(&mut *c).await?);
+    Ok(ids.into_iter().map(BuildSetId).collect())
+}
+
+const CHANGE_IDS: &str = "select change_id from buildset_changes where buildset_id = $1 order by change_id";
+
+/// The ids of the changes a buildset was made for.
+pub async fn change_ids(conn: Conn<'_>, id: BuildSetId) -> DbResult<Vec<ChangeId>> {
+    let ids: Vec<i64> = on_conn!(conn, c => sqlx::query_scalar(CHANGE_IDS).bind(id.0).fetch_all(&mut *c).await?);
+    Ok(ids.into_iter().map(ChangeId).collect())
+}
+
+/// A finished buildset of a history being loaded (`cascade bench seed`).
+#[derive(Clone, Debug)]
+pub struct PastBuildSet<'a> {
+    /// What it was.
+    pub set: &'a NewBuildSet,
+    /// Its one source stamp.
+    pub stamp: &'a NewSourceStamp,
+    /// The changes it was made for.
+    pub changes: &'a [ChangeId],
+    /// When it was submitted.
+    pub submitted_at: i64,
+    /// When its last request completed.
+    pub complete_at: i64,
+    /// Its results.
+    pub results: Results,
+}
+
+/// Stores a batch of finished buildsets with their source stamps and changes, in four
+/// statements for the whole batch.
+pub async fn insert_many(mut conn: Conn<'_>, sets: &[PastBuildSet<'_>]) -> DbResult<Vec<BuildSetId>> {
+    if sets.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut q = Query::new(
+        "insert into buildsets (reason, scheduler, submitted_at, complete, complete_at, results, properties, owner) values ",
+    );
+    let rows = q.rows(sets.iter().map(|s| {
+        vec![
+            s.set.reason.clone().into(),
+            s.set.scheduler.clone().into(),
+            s.submitted_at.into(),
+            1_i64.into(),
+            s.complete_at.into(),
+            s.results.as_i64().into(),
+            to_json(&s.set.properties).into(),
+            s.set.owner.clone().into(),
+        ]
+    }));
+    q.push(&rows).push(" returning id");
+    let ids = q.insert_ids(conn.reborrow()).await?;
+    let mut q =
+        Query::new("insert into sourcestamps (codebase, repository, branch, revision, project, created_at) values ");
+    let rows = q.rows(sets.iter().map(|s| {
+        vec![
+            s.stamp.codebase.clone().into(),
+            s.stamp.repository.clone().into(),
+            s.stamp.branch.clone().into(),
+            s.stamp.revision.clone().into(),
+            s.stamp.project.clone().into(),
+            s.submitted_at.into(),
+        ]
+    }));
+    q.push(&rows).push(" returning id");
+    let stamps = q.insert_ids(conn.reborrow()).await?;
+    let mut q = Query::new("insert into buildset_sourcestamps (buildset_id, sourcestamp_id) values ");
+    let rows = q.rows(ids.iter().zip(&stamps).map(|(set, ss)| vec![Bind::Int(*set), Bind::Int(*ss)]));
+    q.push(&rows);
+    q.execute(conn.reborrow()).await?;
+    let links: Vec<Vec<Bind>> = ids
+        .iter()
+        .zip(sets)
+        .flat_map(|(set, s)| s.changes.iter().map(move |c| vec![Bind::Int(*set), Bind::Int(c.0)]))
+        .collect();
+    if !links.is_empty() {
+        let mut q = Query::new("insert into buildset_changes (buildset_id, change_id) values ");
+        let rows = q.rows(links);
+        q.push(&rows);
+        q.execute(conn).await?;
+    }
     Ok(ids.into_iter().map(BuildSetId).collect())
 }

@@ -2,6 +2,7 @@
 
 use sqlx::FromRow;
 
+use super::query::{Bind, Query};
 use super::{Conn, DbResult, from_json, on_conn, to_json};
 use crate::model::{Change, ChangeId, NewChange};
 
@@ -117,6 +118,127 @@ pub async fn list_for_buildset(conn: Conn<'_>, buildset_id: i64) -> DbResult<Vec
         let rows: Vec<Row> = sqlx::query_as(LIST_FOR_BUILDSET).bind(buildset_id).fetch_all(&mut *c).await?;
         attach_files(rows, |lo, hi| sqlx::query_as(FILES_BETWEEN).bind(lo).bind(hi).fetch_all(&mut *c)).await
     })
+}
+
+/// What the overview pages select changes by. Lists OR their values; empty lists match all.
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    /// Branches; `trunk` also matches changes on the default branch (0.8.9's convention).
+    pub branches: Vec<String>,
+    /// Repositories.
+    pub repositories: Vec<String>,
+    /// Projects.
+    pub projects: Vec<String>,
+    /// Codebases.
+    pub codebases: Vec<String>,
+    /// Authors.
+    pub authors: Vec<String>,
+    /// Only changes the master stored at or before this time (epoch seconds).
+    pub until: Option<i64>,
+    /// Only changes stored at or after this time.
+    pub since: Option<i64>,
+}
+
+/// The order of a filtered list, newest first either way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Order {
+    /// By id: the order the master stored them in.
+    Id,
+    /// By the time the master stored them (the waterfall's time axis).
+    Stored,
+}
+
+/// Stores a batch of changes with the times the master received them, for loading a
+/// history (`cascade bench seed`): two statements for the whole batch.
+pub async fn insert_many(mut conn: Conn<'_>, changes: &[(NewChange, i64)]) -> DbResult<Vec<ChangeId>> {
+    if changes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut q = Query::new(
+        "insert into changes (author, committer, comments, revision, branch, repository, project, \
+        codebase, category, revlink, when_ts, created_at, properties) values ",
+    );
+    let rows = q.rows(changes.iter().map(|(c, at)| {
+        vec![
+            c.author.clone().into(),
+            c.committer.clone().into(),
+            c.comments.clone().into(),
+            c.revision.clone().into(),
+            c.branch.clone().into(),
+            c.repository.clone().into(),
+            c.project.clone().into(),
+            c.codebase.clone().into(),
+            c.category.clone().into(),
+            c.revlink.clone().into(),
+            c.when.unwrap_or(*at).into(),
+            (*at).into(),
+            to_json(&c.properties).into(),
+        ]
+    }));
+    q.push(&rows).push(" returning id");
+    let ids = q.insert_ids(conn.reborrow()).await?;
+    let files: Vec<Vec<Bind>> = ids
+        .iter()
+        .zip(changes)
+        .flat_map(|(id, (c, _))| c.files.iter().map(move |f| vec![Bind::Int(*id), f.clone().into()]))
+        .collect();
+    if !files.is_empty() {
+        let mut q = Query::new("insert into change_files (change_id, filename) values ");
+        let rows = q.rows(files);
+        q.push(&rows);
+        q.execute(conn).await?;
+    }
+    Ok(ids.into_iter().map(ChangeId).collect())
+}
+
+/// The newest changes that pass the filter, with their files.
+pub async fn list_filtered(mut conn: Conn<'_>, filter: &Filter, order: Order, limit: i64) -> DbResult<Vec<Change>> {
+    let mut q = Query::new(
+        "select id, author, committer, comments, revision, branch, repository, project, \
+        codebase, category, revlink, when_ts, created_at, properties from changes where 1 = 1",
+    );
+    // Walking by time, the other columns are wrapped so that SQLite's planner keeps to the
+    // time index (see `builds::TimeFilter`); by id, their own indexes serve the page.
+    let col = |c: &str| if order == Order::Stored { format!("({c} || '')") } else { c.to_owned() };
+    if !filter.branches.is_empty() {
+        let list = q.bind_list(filter.branches.iter().map(String::as_str));
+        let trunk = if filter.branches.iter().any(|b| b == "trunk") { " or branch is null" } else { "" };
+        q.push(&format!(" and ({} in ({list}){trunk})", col("branch")));
+    }
+    q.any_of(&col("repository"), filter.repositories.iter().map(String::as_str))
+        .any_of(&col("project"), filter.projects.iter().map(String::as_str))
+        .any_of(&col("codebase"), filter.codebases.iter().map(String::as_str))
+        .any_of(&col("author"), filter.authors.iter().map(String::as_str));
+    if let Some(until) = filter.until {
+        let until = q.bind(until);
+        q.push(&format!(" and created_at <= {until}"));
+    }
+    if let Some(since) = filter.since {
+        let since = q.bind(since);
+        q.push(&format!(" and created_at >= {since}"));
+    }
+    let limit = q.bind(limit);
+    q.push(match order {
+        Order::Id => " order by id desc",
+        Order::Stored => " order by created_at desc, id desc",
+    });
+    q.push(&format!(" limit {limit}"));
+    let rows: Vec<Row> = q.fetch_all(conn.reborrow()).await?;
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let mut files = Query::new("select change_id, filename from change_files where 1 = 1");
+    files.any_of("change_id", ids).push(" order by change_id, filename");
+    let files: Vec<(i64, String)> = if rows.is_empty() { Vec::new() } else { files.fetch_all(conn).await? };
+    let mut by_change: std::collections::HashMap<i64, Vec<String>> = std::collections::HashMap::new();
+    for (id, name) in files {
+        by_change.entry(id).or_default().push(name);
+    }
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let files = by_change.remove(&r.id).unwrap_or_default();
+            r.into_change(files)
+        })
+        .collect())
 }
 
 /// Loads the files of a page of changes with one range query instead of one per change.

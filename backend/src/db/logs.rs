@@ -3,6 +3,7 @@
 
 use sqlx::FromRow;
 
+use super::query::{Bind, Query};
 use super::{Conn, DbResult, on_conn};
 use crate::model::{LogId, LogInfo, StepId};
 
@@ -48,6 +49,52 @@ pub async fn insert(conn: Conn<'_>, step: StepId, name: &str, slug: &str) -> DbR
     let id: i64 =
         on_conn!(conn, c => sqlx::query_scalar(INSERT).bind(step.0).bind(name).bind(slug).fetch_one(&mut *c).await?);
     Ok(LogId(id))
+}
+
+/// A finished log of one chunk, of a history being loaded (`cascade bench seed`).
+#[derive(Clone, Debug)]
+pub struct PastLog<'a> {
+    /// Its step.
+    pub step: StepId,
+    /// Its name.
+    pub name: &'a str,
+    /// Its URL name.
+    pub slug: &'a str,
+    /// Its lines.
+    pub num_lines: i64,
+    /// Their uncompressed size.
+    pub raw_bytes: i64,
+    /// The one chunk holding them, compressed.
+    pub chunk: Vec<u8>,
+}
+
+/// Stores a batch of finished logs, each with its one chunk, in two statements.
+pub async fn insert_many(mut conn: Conn<'_>, rows: &[PastLog<'_>]) -> DbResult<Vec<LogId>> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut q = Query::new("insert into logs (step_id, name, slug, kind, num_lines, raw_bytes, complete) values ");
+    let values = q.rows(rows.iter().map(|r| {
+        vec![
+            r.step.0.into(),
+            r.name.into(),
+            r.slug.into(),
+            "s".into(),
+            r.num_lines.into(),
+            r.raw_bytes.into(),
+            1_i64.into(),
+        ]
+    }));
+    q.push(&values).push(" returning id");
+    let ids = q.insert_ids(conn.reborrow()).await?;
+    let mut q = Query::new("insert into log_chunks (log_id, first_line, last_line, content) values ");
+    let values =
+        q.rows(ids.iter().zip(rows).map(|(id, r)| {
+            vec![Bind::Int(*id), Bind::Int(0), Bind::Int(r.num_lines - 1), Bind::Bytes(r.chunk.clone())]
+        }));
+    q.push(&values);
+    q.execute(conn).await?;
+    Ok(ids.into_iter().map(LogId).collect())
 }
 
 const APPEND: &str = "insert into log_chunks (log_id, first_line, last_line, content) values ($1, $2, $3, $4)";

@@ -14,6 +14,7 @@ pub mod events;
 pub mod logs;
 pub mod masters;
 pub mod prune;
+mod query;
 pub mod scheduler_changes;
 pub mod sessions;
 pub mod state;
@@ -170,6 +171,16 @@ impl Db {
         match self {
             Db::Sqlite(pool, _) => pool.close().await,
             Db::Postgres(pool) => pool.close().await,
+        }
+    }
+}
+
+impl Conn<'_> {
+    /// Borrows this connection again, for a repository function that runs several queries.
+    pub fn reborrow(&mut self) -> Conn<'_> {
+        match self {
+            Conn::Sqlite(c) => Conn::Sqlite(c),
+            Conn::Postgres(c) => Conn::Postgres(c),
         }
     }
 }

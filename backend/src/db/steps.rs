@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use sqlx::FromRow;
 
 use super::logs::InfoRow;
+use super::query::Query;
 use super::{Conn, DbResult, on_conn};
 use crate::model::{BuildId, LogInfo, Results, Step, StepId};
 
@@ -49,6 +50,47 @@ pub async fn insert(conn: Conn<'_>, build: BuildId, number: i64, name: &str, now
     Ok(StepId(id))
 }
 
+/// A finished step of a history being loaded (`cascade bench seed`).
+#[derive(Clone, Debug)]
+pub struct PastStep<'a> {
+    /// Its build.
+    pub build: BuildId,
+    /// Its number.
+    pub number: i64,
+    /// Its name.
+    pub name: &'a str,
+    /// Its state text.
+    pub state_text: String,
+    /// How it ended.
+    pub results: Results,
+    /// When it started.
+    pub started_at: i64,
+    /// When it finished.
+    pub finished_at: i64,
+}
+
+/// Stores a batch of finished steps in one statement.
+pub async fn insert_many(conn: Conn<'_>, rows: &[PastStep<'_>]) -> DbResult<Vec<StepId>> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut q =
+        Query::new("insert into steps (build_id, number, name, state_text, results, started_at, finished_at) values ");
+    let values = q.rows(rows.iter().map(|r| {
+        vec![
+            r.build.0.into(),
+            r.number.into(),
+            r.name.into(),
+            r.state_text.clone().into(),
+            r.results.as_i64().into(),
+            r.started_at.into(),
+            r.finished_at.into(),
+        ]
+    }));
+    q.push(&values).push(" returning id");
+    Ok(q.insert_ids(conn).await?.into_iter().map(StepId).collect())
+}
+
 const FINISH: &str = "update steps set finished_at = $2, results = $3, state_text = $4 where id = $1";
 
 /// Ends a step.
@@ -71,27 +113,47 @@ pub async fn get(conn: Conn<'_>, id: StepId) -> DbResult<Step> {
     })
 }
 
-const LIST_FOR_BUILDS: &str = "select id, build_id, number, name, state_text, results, started_at, \
-    finished_at from steps where build_id between $1 and $2 order by build_id, number";
-const LOGS_FOR_BUILDS: &str = "select l.id, l.step_id, l.name, l.slug, l.num_lines, l.complete \
-    from logs l join steps s on s.id = l.step_id where s.build_id between $1 and $2 order by l.id";
+const STEP_COLUMNS: &str = "select id, build_id, number, name, state_text, results, started_at, finished_at \
+    from steps where 1 = 1";
+const LOG_COLUMNS: &str = "select l.id, l.step_id, l.name, l.slug, l.num_lines, l.complete \
+    from logs l join steps s on s.id = l.step_id where 1 = 1";
 
-/// The steps (with logs) of the given builds, keyed by build id, with two range queries.
+/// The steps (with logs) of the given builds, keyed by build id, with two queries.
 pub async fn list_for_builds(conn: Conn<'_>, builds: &[BuildId]) -> DbResult<HashMap<BuildId, Vec<Step>>> {
-    let (Some(lo), Some(hi)) = (builds.iter().min(), builds.iter().max()) else {
+    list_where(conn, builds, &[]).await
+}
+
+/// The steps (with logs) of the given builds that ended with one of `results`.
+pub async fn list_ended_with(
+    conn: Conn<'_>,
+    builds: &[BuildId],
+    results: &[Results],
+) -> DbResult<HashMap<BuildId, Vec<Step>>> {
+    if results.is_empty() {
         return Ok(HashMap::new());
-    };
-    let (rows, logs): (Vec<Row>, Vec<InfoRow>) = on_conn!(conn, c => {
-        let rows = sqlx::query_as(LIST_FOR_BUILDS).bind(lo.0).bind(hi.0).fetch_all(&mut *c).await?;
-        let logs = sqlx::query_as(LOGS_FOR_BUILDS).bind(lo.0).bind(hi.0).fetch_all(&mut *c).await?;
-        (rows, logs)
-    });
-    let wanted: std::collections::HashSet<BuildId> = builds.iter().copied().collect();
+    }
+    list_where(conn, builds, results).await
+}
+
+async fn list_where(
+    mut conn: Conn<'_>,
+    builds: &[BuildId],
+    results: &[Results],
+) -> DbResult<HashMap<BuildId, Vec<Step>>> {
+    if builds.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let ids = || builds.iter().map(|b| b.0);
+    let codes = || results.iter().map(|r| r.as_i64());
+    let mut steps = Query::new(STEP_COLUMNS);
+    steps.any_of("build_id", ids()).any_of("results", codes()).push(" order by build_id, number");
+    let rows: Vec<Row> = steps.fetch_all(conn.reborrow()).await?;
+    let mut logs = Query::new(LOG_COLUMNS);
+    logs.any_of("s.build_id", ids()).any_of("s.results", codes()).push(" order by l.id");
+    let logs: Vec<InfoRow> = if rows.is_empty() { Vec::new() } else { logs.fetch_all(conn).await? };
     let mut out: HashMap<BuildId, Vec<Step>> = HashMap::new();
     for step in assemble(rows, logs) {
-        if wanted.contains(&step.build_id) {
-            out.entry(step.build_id).or_default().push(step);
-        }
+        out.entry(step.build_id).or_default().push(step);
     }
     Ok(out)
 }

@@ -270,7 +270,7 @@ impl Engine {
             .set_paused(name, paused)
             .map_err(|_| EngineError::NotFound(format!("no worker named `{name}`")))?;
         self.record(if paused { "pause_worker" } else { "unpause_worker" }, name, req).await?;
-        self.bus.publish(Event::WorkerPaused { name: name.to_owned(), paused });
+        self.publish_recorded(Event::WorkerPaused { name: name.to_owned(), paused }).await;
         if !paused {
             self.wake();
         }
@@ -287,7 +287,7 @@ impl Engine {
             }
         };
         self.record("graceful_shutdown", name, req).await?;
-        self.bus.publish(Event::WorkerStopping { name: name.to_owned() });
+        self.publish_recorded(Event::WorkerStopping { name: name.to_owned() }).await;
         if let Some(goodbye) = now {
             let _ = goodbye.send(crate::worker::protocol::MasterMsg::Shutdown).await;
         }
@@ -302,7 +302,7 @@ impl Engine {
                     return Err(EngineError::Conflict("a clean shutdown is already under way".into()));
                 }
                 self.record("clean_shutdown", "master", req).await?;
-                self.bus.publish(Event::MasterStopping { name: self.master_name.clone() });
+                self.publish_recorded(Event::MasterStopping { name: self.master_name.clone() }).await;
                 self.exit_when_idle();
             }
             ShutdownMode::Stop => {
@@ -310,7 +310,7 @@ impl Engine {
                     return Err(EngineError::Conflict("no clean shutdown is under way".into()));
                 }
                 self.record("cancel_clean_shutdown", "master", req).await?;
-                self.bus.publish(Event::MasterStarted { name: self.master_name.clone() });
+                self.publish_recorded(Event::MasterStarted { name: self.master_name.clone() }).await;
                 self.wake();
             }
             ShutdownMode::Now => {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use tokio::sync::broadcast;
 
-use crate::model::{Build, BuildRequestId, BuildSetId, Change, LogInfo, Step};
+use crate::model::{Build, BuildRequestId, BuildSetId, Change, ChangeId, LogInfo, Step};
 
 /// Something that happened.
 #[derive(Clone, Debug)]
@@ -18,10 +18,10 @@ pub enum Event {
     BuildRequestNew { id: BuildRequestId, builder: String },
     /// A pending build request was cancelled.
     BuildRequestCancelled { id: BuildRequestId, builder: String },
-    /// A build started.
-    BuildStarted(Build),
-    /// A build finished.
-    BuildFinished(Build),
+    /// A build started; `changes` are the ids of the changes it builds (its blamelist).
+    BuildStarted { build: Build, changes: Vec<ChangeId> },
+    /// A build finished; `changes` as for `BuildStarted`.
+    BuildFinished { build: Build, changes: Vec<ChangeId> },
     /// A step started.
     StepStarted { build: Build, step: Step },
     /// A step finished.
@@ -52,8 +52,8 @@ impl Event {
             Event::BuildsetNew { .. } => "buildset.new",
             Event::BuildRequestNew { .. } => "buildrequest.new",
             Event::BuildRequestCancelled { .. } => "buildrequest.cancelled",
-            Event::BuildStarted(_) => "build.started",
-            Event::BuildFinished(_) => "build.finished",
+            Event::BuildStarted { .. } => "build.started",
+            Event::BuildFinished { .. } => "build.finished",
             Event::StepStarted { .. } => "step.started",
             Event::StepFinished { .. } => "step.finished",
             Event::LogAppended { .. } => "log.appended",
@@ -68,14 +68,30 @@ impl Event {
         }
     }
 
+    /// The worker or master an event of the waterfall's `show_events` names; `None` for
+    /// every other event, which is not kept in the `events` table.
+    pub fn recorded_name(&self) -> Option<&str> {
+        match self {
+            Event::WorkerConnected { name }
+            | Event::WorkerDisconnected { name }
+            | Event::WorkerPaused { name, .. }
+            | Event::WorkerStopping { name }
+            | Event::MasterStarted { name }
+            | Event::MasterStopping { name } => Some(name),
+            _ => None,
+        }
+    }
+
     /// The builder the event concerns, if any (for filtering).
     pub fn builder(&self) -> Option<&str> {
         match self {
             Event::BuildRequestNew { builder, .. }
             | Event::BuildRequestCancelled { builder, .. }
             | Event::LogAppended { builder, .. } => Some(builder),
-            Event::BuildStarted(b) | Event::BuildFinished(b) => Some(&b.builder),
-            Event::StepStarted { build, .. } | Event::StepFinished { build, .. } => Some(&build.builder),
+            Event::BuildStarted { build, .. }
+            | Event::BuildFinished { build, .. }
+            | Event::StepStarted { build, .. }
+            | Event::StepFinished { build, .. } => Some(&build.builder),
             _ => None,
         }
     }

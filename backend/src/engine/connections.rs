@@ -51,7 +51,7 @@ impl Engine {
             let _ = db::workers::set_connected(conn.conn(), id, self.master, &info, &version, now).await;
         }
         tracing::info!(worker = name, peer, "worker connected");
-        self.bus.publish(Event::WorkerConnected { name: name.clone() });
+        self.publish_recorded(Event::WorkerConnected { name: name.clone() }).await;
         self.wake();
 
         let mut heartbeat = tokio::time::interval(HEARTBEAT);
@@ -89,7 +89,7 @@ impl Engine {
                 let _ = db::workers::set_disconnected(conn.conn(), id, self.clock.now()).await;
             }
             tracing::info!(worker = name, "worker disconnected");
-            self.bus.publish(Event::WorkerDisconnected { name });
+            self.publish_recorded(Event::WorkerDisconnected { name }).await;
         }
     }
 

@@ -77,7 +77,7 @@ impl Engine {
         let Some(claimed) = db::buildrequests::claim_next(tx.conn(), builder_id, self.master, now).await? else {
             return Ok(None);
         };
-        let (branch, revision) = db::buildsets::first_source(tx.conn(), claimed.buildset()).await?;
+        let source = db::buildsets::first_source(tx.conn(), claimed.buildset()).await?;
         let (reason, set_properties, _owner) =
             db::buildsets::get_reason_properties(tx.conn(), claimed.buildset()).await?;
         let set_properties: BTreeMap<String, serde_json::Value> =
@@ -89,8 +89,8 @@ impl Engine {
             [
                 ("buildername", Some(builder.into())),
                 ("workername", Some(worker.into())),
-                ("branch", branch.clone().map(Into::into)),
-                ("revision", revision.clone().map(Into::into)),
+                ("branch", source.branch.clone().map(Into::into)),
+                ("revision", source.revision.clone().map(Into::into)),
             ],
         );
         let new = NewBuild {
@@ -100,15 +100,15 @@ impl Engine {
             master_id: self.master,
             reason: &reason,
             properties: &properties,
-            branch: branch.as_deref(),
-            revision: revision.as_deref(),
+            source: &source,
         };
         let (id, number) = db::builds::insert(tx.conn(), &new, now).await?;
         properties.insert("buildnumber".into(), number.into());
         db::builds::set_properties(tx.conn(), id, &properties).await?;
         let build = db::builds::get(tx.conn(), id).await?;
+        let changes = db::buildsets::change_ids(tx.conn(), claimed.buildset()).await?;
         tx.commit().await?;
-        self.bus.publish(Event::BuildStarted(build.clone()));
+        self.bus.publish(Event::BuildStarted { build: build.clone(), changes });
         Ok(Some(build))
     }
 }

@@ -9,6 +9,7 @@ pub mod clock;
 mod connections;
 mod dispatch;
 mod error;
+pub mod links;
 pub mod logs;
 pub mod properties;
 mod runner;
@@ -52,6 +53,8 @@ pub struct Engine {
     pub master_name: String,
     /// Connected workers and running steps.
     pub workers: Registry,
+    /// How revisions, comments, projects and repositories become links.
+    pub links: links::Links,
     builder_ids: HashMap<String, BuilderId>,
     /// argon2 hashes of the remote workers' passwords, made at start.
     worker_hashes: HashMap<String, String>,
@@ -100,6 +103,7 @@ impl Engine {
 
         let engine = Arc::new(Engine {
             db,
+            links: links::Links::new(&config.web),
             config,
             bus: Bus::new(),
             clock,
@@ -125,7 +129,7 @@ impl Engine {
         engine.spawn(dispatch::run(engine.clone()));
         engine.spawn(timers::run(engine.clone()));
         engine.spawn(change_sources::run(engine.clone()));
-        engine.bus.publish(Event::MasterStarted { name: engine.master_name.clone() });
+        engine.publish_recorded(Event::MasterStarted { name: engine.master_name.clone() }).await;
         Ok(engine)
     }
 
@@ -196,6 +200,7 @@ impl Engine {
     /// again at the next start, and waits for the engine's tasks.
     pub async fn stop(&self) {
         self.begin_stop();
+        self.keep_event(&Event::MasterStopping { name: self.master_name.clone() }).await;
         self.shutdown.cancel();
         self.workers.interrupt_all().await;
         self.tasks.close();
@@ -331,6 +336,27 @@ impl Engine {
             requests.push(id);
         }
         Ok((set_id, requests))
+    }
+
+    /// Keeps a non-build event (a worker connecting, pausing or leaving, a master starting
+    /// or stopping) in the `events` table, which the waterfall's `show_events` reads. A
+    /// failure to store it is logged: the event itself has happened either way.
+    async fn keep_event(&self, event: &Event) {
+        let Some(name) = event.recorded_name() else { return };
+        let payload = serde_json::json!({ "name": name });
+        let stored = match self.db.acquire().await {
+            Ok(mut conn) => db::events::insert(conn.conn(), event.kind(), self.clock.now(), None, &payload).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = stored {
+            tracing::warn!(error = ?e, kind = event.kind(), "could not store an event");
+        }
+    }
+
+    /// Stores (see [`Engine::keep_event`]) and publishes an event.
+    pub(crate) async fn publish_recorded(&self, event: Event) {
+        self.keep_event(&event).await;
+        self.bus.publish(event);
     }
 
     fn publish_all(&self, events: Vec<Event>) {

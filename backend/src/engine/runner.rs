@@ -365,16 +365,17 @@ impl Engine {
         };
         let mut tx = self.db.begin().await?;
         db::builds::finish(tx.conn(), build.id, results, &text, now).await?;
+        let set = db::buildrequests::buildset_of(tx.conn(), build.buildrequest_id).await?;
         if results == Results::Retry {
             db::buildrequests::unclaim(tx.conn(), build.buildrequest_id).await?;
         } else {
             db::buildrequests::complete(tx.conn(), build.buildrequest_id, results, now).await?;
-            let set = db::buildrequests::buildset_of(tx.conn(), build.buildrequest_id).await?;
             db::buildsets::complete_if_done(tx.conn(), set, now).await?;
         }
         let finished = db::builds::get(tx.conn(), build.id).await?;
+        let changes = db::buildsets::change_ids(tx.conn(), set).await?;
         tx.commit().await?;
-        self.bus.publish(Event::BuildFinished(finished));
+        self.bus.publish(Event::BuildFinished { build: finished, changes });
         Ok(())
     }
 }

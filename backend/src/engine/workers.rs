@@ -358,6 +358,14 @@ impl Registry {
         self.workers.lock().map(|w| w.get(name).is_some_and(|e| e.conn.is_some())).unwrap_or(false)
     }
 
+    /// Whether a worker is connected and takes new builds (`Some(true)`), is connected but
+    /// paused or shutting down (`Some(false)`), or is not connected (`None`).
+    pub fn takes_builds(&self, name: &str) -> Option<bool> {
+        let workers = self.workers.lock().ok()?;
+        let e = workers.get(name)?;
+        e.conn.as_ref().map(|_| !e.paused && !e.graceful)
+    }
+
     /// Every configured worker's status, by name.
     pub fn statuses(&self) -> Vec<WorkerStatus> {
         let Ok(workers) = self.workers.lock() else { return Vec::new() };

@@ -123,6 +123,12 @@ pub struct Build {
     pub branch: Option<String>,
     /// The revision of its source stamp.
     pub revision: Option<String>,
+    /// The codebase of its source stamp.
+    pub codebase: String,
+    /// The project of its source stamp.
+    pub project: String,
+    /// The repository of its source stamp.
+    pub repository: String,
 }
 
 /// One step of a build.

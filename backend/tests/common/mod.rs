@@ -128,7 +128,7 @@ pub async fn wait_finished(
         loop {
             match rx.recv().await {
                 Ok(ev) => {
-                    if let Event::BuildFinished(b) = &ev.event
+                    if let Event::BuildFinished { build: b, .. } = &ev.event
                         && b.builder == builder
                     {
                         return b.clone();

@@ -35,10 +35,15 @@ export class ApiError extends Error {
 /** The spec's `servers` entry: every path of `paths` lives under it. */
 export const API_BASE = '/api/v1';
 
-type Query = Record<string, string | number | boolean | null | undefined>;
+type Scalar = string | number | boolean | null | undefined;
+type Query = Record<string, Scalar | readonly string[]>;
 
 /** Fill `{name}` placeholders (URL-encoded) and append the query. */
-export function buildUrl(path: string, params: Query = {}, query: Query = {}): string {
+export function buildUrl(
+  path: string,
+  params: Record<string, Scalar> = {},
+  query: Query = {},
+): string {
   const filled = path.replace(/\{(\w+)\}/g, (_, k: string) => {
     const v = params[k];
     if (v == null) throw new Error(`missing path parameter ${k}`);
@@ -46,7 +51,8 @@ export function buildUrl(path: string, params: Query = {}, query: Query = {}): s
   });
   const qs = new URLSearchParams();
   for (const [k, v] of Object.entries(query)) {
-    if (v != null && v !== '') qs.append(k, String(v));
+    if (Array.isArray(v)) for (const item of v) qs.append(k, item);
+    else if (v != null && v !== '') qs.append(k, String(v));
   }
   const s = qs.toString();
   return s ? `${filled}?${s}` : filled;
@@ -104,7 +110,7 @@ async function request<T>(url: string, init: RequestInit = {}): Promise<T> {
 }
 
 export interface Options {
-  params?: Query;
+  params?: Record<string, Scalar>;
   query?: Query;
   signal?: AbortSignal;
 }

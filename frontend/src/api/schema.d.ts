@@ -561,8 +561,51 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The builders and their recent builds with steps. */
+        /**
+         * The waterfall: builders, then the newest builds (with steps), changes and events of
+         *     a time window, and where the page before it starts.
+         */
         get: operations["get_waterfall"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/views/grid": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The grid (and the transposed grid): each builder's newest build of each of the
+         *     newest source stamps.
+         */
+        get: operations["get_grid"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/views/console": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The console: the newest changes, each with one box per builder coloured by the
+         *     newest build containing it.
+         */
+        get: operations["get_console"];
         put?: never;
         post?: never;
         delete?: never;
@@ -672,6 +715,12 @@ export interface components {
             branch?: string;
             /** @description Revision built. */
             revision?: string;
+            /** @description Codebase built. */
+            codebase: string;
+            /** @description Project built. */
+            project: string;
+            /** @description Repository built. */
+            repository: string;
             /** @description Build properties. */
             properties: unknown;
         };
@@ -721,6 +770,12 @@ export interface components {
             branch?: string;
             /** @description Revision built. */
             revision?: string;
+            /** @description Codebase built. */
+            codebase: string;
+            /** @description Project built. */
+            project: string;
+            /** @description Repository built. */
+            repository: string;
             /** @description Build properties. */
             properties: unknown;
             /** @description Its steps in order. */
@@ -780,6 +835,33 @@ export interface components {
             buildrequests: components["schemas"]["BuildRequest"][];
         };
         /**
+         * BuildSummary
+         * @description A build as a grid cell or a console box shows it.
+         */
+        BuildSummary: {
+            /**
+             * Format: int64
+             * @description Number within the builder.
+             */
+            number: number;
+            /** @description Absent while running. */
+            results?: components["schemas"]["Results"] & unknown;
+            /** @description Whether it has finished. */
+            complete: boolean;
+            /** @description Human-readable state. */
+            state_text: string;
+            /**
+             * Format: date-time
+             * @description When it started.
+             */
+            started_at: string;
+            /**
+             * Format: date-time
+             * @description When it finished.
+             */
+            finished_at?: string;
+        };
+        /**
          * Builder
          * @description A builder.
          */
@@ -808,6 +890,12 @@ export interface components {
             can_force: boolean;
             /** @description Its last finished build. */
             last_build?: components["schemas"]["Build"] & unknown;
+            /**
+             * Format: int64
+             * @description While it builds: the mean duration in seconds of its recent successful builds, from
+             *     which a running build's ETA follows.
+             */
+            average_duration?: number;
         };
         /**
          * BuilderList
@@ -821,19 +909,14 @@ export interface components {
          * @description What a builder is doing.
          * @enum {string}
          */
-        BuilderStateName: "idle" | "building" | "offline";
+        BuilderStateName: "idle" | "building" | "offline" | "paused";
         /**
          * BusEvent
          * @description One event of the stream; which fields are present depends on `type`.
          */
         BusEvent: {
-            /**
-             * @description change.new, buildset.new, buildrequest.new, buildrequest.cancelled, build.started,
-             *     build.finished, step.started, step.finished, log.appended, worker.connected,
-             *     worker.disconnected, worker.paused, worker.unpaused, worker.stopping, action,
-             *     master.started or master.stopping.
-             */
-            type: string;
+            /** @description What happened. */
+            type: components["schemas"]["EventKind"] & unknown;
             /**
              * Format: date-time
              * @description When it happened.
@@ -843,6 +926,8 @@ export interface components {
             builder?: string;
             /** @description The build (build.* events, and the build of step.* events). */
             build?: components["schemas"]["Build"] & unknown;
+            /** @description The ids of the changes the build contains, its blamelist (build.* events). */
+            change_ids?: number[];
             /**
              * Format: int64
              * @description The build's number (step.* and log.appended).
@@ -859,7 +944,12 @@ export interface components {
             log?: components["schemas"]["LogInfo"] & unknown;
             /** @description The change (change.new). */
             change?: components["schemas"]["Change"] & unknown;
-            /** @description A worker's, master's or scheduler's name. */
+            /**
+             * @description The builders whose schedulers take the change (change.new): where the console shows
+             *     it "not started" rather than "not in builder".
+             */
+            builders?: string[];
+            /** @description A worker's, master's or scheduler's name, or the action taken. */
             name?: string;
             /**
              * Format: int64
@@ -901,25 +991,39 @@ export interface components {
             committer?: string;
             /** @description Commit message. */
             comments: string;
+            /**
+             * @description The commit message split into text and links, when `[web] changecommentlink`
+             *     found something to link in it.
+             */
+            comment_parts?: components["schemas"]["TextPart"][];
             /** @description Revision. */
             revision?: string;
             /** @description Branch. */
             branch?: string;
             /** @description Repository. */
             repository: string;
+            /** @description The repository's link (`[web] repositories`). */
+            repository_url?: string;
             /** @description Project. */
             project: string;
+            /** @description The project's link (`[web] projects`). */
+            project_url?: string;
             /** @description Codebase. */
             codebase: string;
             /** @description Category. */
             category?: string;
-            /** @description Link to the revision. */
+            /** @description Link to the revision: the change's own, else one made by `[web] revlink`. */
             revlink?: string;
             /**
              * Format: date-time
              * @description Commit time.
              */
             when: string;
+            /**
+             * Format: date-time
+             * @description When the master stored it.
+             */
+            received_at: string;
             /** @description Files touched. */
             files: string[];
             /** @description Properties. */
@@ -938,6 +1042,48 @@ export interface components {
          * @enum {string}
          */
         Channel: "o" | "e" | "h";
+        /**
+         * Console
+         * @description The console's data.
+         */
+        Console: {
+            /** @description The columns, in configuration order (group them by their first tag). */
+            builders: components["schemas"]["Builder"][];
+            /** @description The newest changes first. */
+            rows: components["schemas"]["ConsoleRow"][];
+        };
+        /**
+         * ConsoleBox
+         * @description One box of the console.
+         */
+        ConsoleBox: {
+            /** @description Its class. */
+            class: components["schemas"]["ConsoleClass"] & unknown;
+            /** @description The builder's newest build containing the change. */
+            build?: components["schemas"]["BuildSummary"] & unknown;
+            /** @description Its failed steps with their logs (red boxes). */
+            failed_steps: components["schemas"]["Step"][];
+        };
+        /**
+         * @description A console box's class (0.8.9's CSS class names).
+         * @enum {string}
+         */
+        ConsoleClass: "running" | "notstarted" | "notinbuilder" | "success" | "warnings" | "failure" | "failure-again" | "exception";
+        /**
+         * ConsoleRow
+         * @description One change and its boxes.
+         */
+        ConsoleRow: {
+            /** @description The change. */
+            change: components["schemas"]["Change"] & unknown;
+            /**
+             * @description The ids of every change the row stands for: the same revision seen more than once
+             *     (two hooks, a hook and a poller) is one row.
+             */
+            change_ids: number[];
+            /** @description One box per builder, in the order of `builders`. */
+            boxes: components["schemas"]["ConsoleBox"][];
+        };
         /**
          * Credentials
          * @description Credentials for the login form.
@@ -1011,6 +1157,11 @@ export interface components {
             message: string;
         };
         /**
+         * @description What happened: the SSE event name and the event's `type`.
+         * @enum {string}
+         */
+        EventKind: "change.new" | "buildset.new" | "buildrequest.new" | "buildrequest.cancelled" | "build.started" | "build.finished" | "step.started" | "step.finished" | "log.appended" | "worker.connected" | "worker.disconnected" | "worker.paused" | "worker.unpaused" | "worker.stopping" | "action" | "master.started" | "master.stopping";
+        /**
          * ForceBody
          * @description The force form.
          */
@@ -1038,6 +1189,57 @@ export interface components {
             buildset_id: number;
             /** @description Its build requests. */
             buildrequest_ids: number[];
+        };
+        /**
+         * Grid
+         * @description The grid's (and the transposed grid's) data.
+         */
+        Grid: {
+            /** @description The source stamps, oldest first. */
+            stamps: components["schemas"]["GridStamp"][];
+            /** @description The builders, by name. */
+            rows: components["schemas"]["GridRow"][];
+        };
+        /**
+         * GridCell
+         * @description One cell.
+         */
+        GridCell: {
+            /** @description The builder's newest build of the stamp; absent for an empty cell. */
+            build?: components["schemas"]["BuildSummary"] & unknown;
+        };
+        /**
+         * GridRow
+         * @description One builder's row.
+         */
+        GridRow: {
+            /** @description The builder with its state and pending requests. */
+            builder: components["schemas"]["Builder"] & unknown;
+            /** @description One cell per stamp. */
+            cells: components["schemas"]["GridCell"][];
+        };
+        /**
+         * GridStamp
+         * @description A grid column (a transposed grid's row): one source stamp.
+         */
+        GridStamp: {
+            /** @description Project. */
+            project: string;
+            /** @description Codebase. */
+            codebase: string;
+            /** @description Branch; absent for the default branch. */
+            branch?: string;
+            /** @description Revision; absent when its builds took the branch's head ("latest"). */
+            revision?: string;
+            /** @description The repository. */
+            repository: string;
+            /** @description The revision's link (`[web] revlink`). */
+            revlink?: string;
+            /**
+             * Format: date-time
+             * @description The earliest start among its builds.
+             */
+            time: string;
         };
         /**
          * LogInfo
@@ -1100,6 +1302,8 @@ export interface components {
             name: string;
             /** @description The configured title. */
             title: string;
+            /** @description Where the title links to. */
+            title_url?: string;
             /** @description Cascade's version. */
             version: string;
             /** @description "sqlite" or "postgres". */
@@ -1197,6 +1401,18 @@ export interface components {
             logs: components["schemas"]["LogInfo"][];
         };
         /**
+         * TextPart
+         * @description A piece of a change's comment: text, linked when `[web] changecommentlink` matched it.
+         */
+        TextPart: {
+            /** @description The text (render it as text, never as markup). */
+            text: string;
+            /** @description Where it links to. */
+            url?: string;
+            /** @description The link's title. */
+            title?: string;
+        };
+        /**
          * User
          * @description A user.
          */
@@ -1237,13 +1453,53 @@ export interface components {
         };
         /**
          * Waterfall
-         * @description The waterfall's data.
+         * @description The waterfall's data: its columns, then the builds, changes and events of its window.
          */
         Waterfall: {
-            /** @description The columns. */
+            /** @description The columns, in configuration order. */
             builders: components["schemas"]["Builder"][];
-            /** @description Recent builds with their steps, newest first. */
+            /** @description The page's builds with their steps, newest first. */
             builds: components["schemas"]["BuildDetail"][];
+            /** @description The changes of the same window (the changes column), newest first. */
+            changes: components["schemas"]["Change"][];
+            /** @description Worker and master events of the window (with `show_events=true`), newest first. */
+            events: components["schemas"]["WaterfallEvent"][];
+            /**
+             * Format: date-time
+             * @description Everything after this time is on the page; absent when the page reaches the
+             *     beginning of the history.
+             */
+            since?: string;
+            /**
+             * Format: int64
+             * @description The `last_time` (epoch seconds) of the page before this one, if there is one.
+             */
+            next_last_time?: number;
+            /**
+             * Format: uint32
+             * @description The most builds a page holds (`num_events` as applied).
+             */
+            num_events: number;
+        };
+        /**
+         * WaterfallEvent
+         * @description A worker or master event shown in the waterfall (`show_events=true`).
+         */
+        WaterfallEvent: {
+            /**
+             * Format: int64
+             * @description Its id.
+             */
+            id: number;
+            /** @description What happened. */
+            type: components["schemas"]["EventKind"] & unknown;
+            /**
+             * Format: date-time
+             * @description When.
+             */
+            at: string;
+            /** @description The worker or master. */
+            name: string;
         };
         /**
          * Worker
@@ -4514,8 +4770,34 @@ export interface operations {
             query: {
                 /** @description Only these builders (repeatable). */
                 builder: string[];
-                /** @description Builds to show (default `[web] num_builds` × 5, at most `num_events_max`). */
-                num_builds?: number;
+                /** @description 0.8.9's other name for `builder` (repeatable). */
+                show: string[];
+                /** @description Only builders with one of these tags (repeatable). */
+                category: string[];
+                /**
+                 * @description Only builds and changes of these branches (repeatable; `trunk` includes the
+                 *     default branch). Looks back a day unless `first_time` or `show_time` says.
+                 */
+                branch: string[];
+                /** @description Only builds containing a change by, and changes by, these authors (repeatable). */
+                committer: string[];
+                /** @description Only builds and changes of these projects (repeatable). */
+                project: string[];
+                /** @description Also show worker and master events. */
+                show_events?: boolean;
+                /**
+                 * @description Only builders not currently green (last build not successful, failing now, or
+                 *     offline).
+                 */
+                failures_only?: boolean;
+                /** @description The top of the page, epoch seconds (default now). */
+                last_time?: number;
+                /** @description The bottom of the page, epoch seconds. */
+                first_time?: number;
+                /** @description The page's span in seconds below `last_time`. */
+                show_time?: number;
+                /** @description The most builds on the page (default `[web] num_events`, at most `num_events_max`). */
+                num_events?: number;
             };
             header?: never;
             path?: never;
@@ -4529,6 +4811,214 @@ export interface operations {
                 };
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["Waterfall"];
+                };
+            };
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A login would help. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Logged in, but not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The resource's state does not allow this. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is well-formed but wrong. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed logins; try again later. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The master failed; details are in its log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_grid: {
+        parameters: {
+            query: {
+                /** @description Only builders with one of these tags (repeatable). */
+                category: string[];
+                /** @description Only builds of these branches (repeatable; `trunk` includes the default branch). */
+                branch: string[];
+                /** @description How many source stamps (default 5, at most 100); the transposed grid's `length`. */
+                width?: number;
+                /** @description The transposed grid's name for `width`. */
+                length?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Grid"];
+                };
+            };
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A login would help. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Logged in, but not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The resource's state does not allow this. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is well-formed but wrong. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed logins; try again later. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The master failed; details are in its log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_console: {
+        parameters: {
+            query: {
+                /** @description Only these builders (repeatable). */
+                builder: string[];
+                /** @description Only builders with one of these tags (repeatable). */
+                category: string[];
+                /** @description Only changes of these repositories (repeatable). */
+                repository: string[];
+                /** @description Only changes of these branches (repeatable; `trunk` includes the default branch). */
+                branch: string[];
+                /** @description Only changes of these projects (repeatable). */
+                project: string[];
+                /** @description Only changes of these codebases (repeatable). */
+                codebase: string[];
+                /** @description Only changes by these authors (repeatable). */
+                name: string[];
+                /** @description How many changes (default 40, at most 200). */
+                revs?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Console"];
                 };
             };
             /** @description The request is malformed. */

@@ -1,5 +1,5 @@
 // The one source of result names and colours (0.8.9 default.css values, kept by 4.x).
-import type { Results } from '~/api/types';
+import type { ConsoleClass, Results } from '~/api/types';
 
 /** Every result name, in the order of their numeric codes (success = 0 … cancelled = 6). */
 export const RESULTS = [
@@ -13,7 +13,7 @@ export const RESULTS = [
 ] as const satisfies readonly Results[];
 
 /** Display states that are not results: a build/step in progress, waiting, or a builder state. */
-export type Status = Results | 'running' | 'pending' | 'offline' | 'idle' | 'start';
+export type Status = Results | 'running' | 'pending' | 'offline' | 'idle' | 'start' | 'paused';
 
 export interface Colours {
   text: string;
@@ -34,6 +34,7 @@ export const COLOURS: Record<Status, Colours> = {
   start: { text: '#000', background: '#ccc', border: '#ccc' },
   idle: { text: '#000', background: '#eee', border: '#ccc' },
   offline: { text: '#FFF', background: '#777', border: '#ddd' },
+  paused: { text: '#FFF', background: '#8080FF', border: '#ddd' },
 };
 
 export const LABELS: Record<Status, string> = {
@@ -49,6 +50,7 @@ export const LABELS: Record<Status, string> = {
   start: 'start',
   idle: 'idle',
   offline: 'offline',
+  paused: 'paused',
 };
 
 export function isResults(value: unknown): value is Results {
@@ -100,3 +102,15 @@ const SEVERITY: Record<Results, number> = {
 export function worstStatus(a: Results, b: Results): Results {
   return SEVERITY[a] >= SEVERITY[b] ? a : b;
 }
+
+/** The console's box classes (0.8.9 default.css, `failure-again` as the console draws it). */
+export const CONSOLE_COLOURS: Record<ConsoleClass, Colours> = {
+  success: COLOURS.success,
+  warnings: COLOURS.warnings,
+  failure: COLOURS.failure,
+  'failure-again': { text: '#000', background: '#eA9', border: '#A77272' },
+  exception: COLOURS.exception,
+  running: COLOURS.running,
+  notstarted: { text: '#000', background: '#fff', border: '#aaa' },
+  notinbuilder: { text: '#000', background: 'transparent', border: 'transparent' },
+};

@@ -1,31 +1,31 @@
 // The waterfall's time layout (after 0.8.9 `web/waterfall.py`), as a pure function.
 //
-// Builds are taken newest first. A window of `spanMs` starts at the newest build's start
-// time and crawls backwards; every window becomes one row holding, per builder column, the
-// builds that started inside it. The next window starts at the next older build, so empty
-// time is skipped. The time column shows the oldest start of each row, with the date when
-// the day changes.
+// Items (builds, changes, worker and master events) are taken newest first. A window of
+// `spanMs` starts at the newest item's time and crawls backwards; every window becomes one
+// row holding, per column, the items that started inside it. The next window starts at the
+// next older item, so empty time is collapsed. The time column shows the oldest time of each
+// row, with the date when the day changes.
 
-export interface LayoutBuild {
-  builder: string;
-  number: number;
-  started_at: string;
+/** Something placed on the time axis, in one or more columns. */
+export interface Timed<T> {
+  /** Column indexes it appears in (a worker event shows in each builder that uses it). */
+  columns: number[];
+  /** Its time (ms). */
+  time: number;
+  /** Tie-break between equal times: greater is newer. */
+  order: number;
+  value: T;
 }
 
-export interface WaterfallRow<B extends LayoutBuild> {
-  /** Start time (ms) of the oldest build in the row: the row's bottom. */
+export interface WaterfallRow<T> {
+  /** Time (ms) of the oldest item in the row: the row's bottom. */
   time: number;
-  /** Start time (ms) of the newest build in the row: the row's top. */
+  /** Time (ms) of the newest item in the row: the row's top. */
   top: number;
   /** Whether the time label should carry the date (day changed since the row above). */
   showDate: boolean;
-  /** One list per column, newest build first. */
-  cells: B[][];
-}
-
-export interface WaterfallLayout<B extends LayoutBuild> {
-  columns: string[];
-  rows: WaterfallRow<B>[];
+  /** One list per column, newest first. */
+  cells: T[][];
 }
 
 export interface LayoutOptions {
@@ -44,38 +44,35 @@ export function localDay(ms: number): string {
   return `${d.getFullYear()}-${d.getMonth() + 1}-${d.getDate()}`;
 }
 
-export function layoutWaterfall<B extends LayoutBuild>(
-  builders: readonly string[],
-  builds: readonly B[],
+export function layoutWaterfall<T>(
+  columns: number,
+  items: readonly Timed<T>[],
   opts: LayoutOptions = {},
-): WaterfallLayout<B> {
+): WaterfallRow<T>[] {
   const spanMs = opts.spanMs ?? 10_000;
   const maxRows = opts.maxRows ?? 200;
   const dayOf = opts.dayOf ?? localDay;
-  const column = new Map(builders.map((name, i) => [name, i]));
+  const sorted = items
+    .filter((x) => !Number.isNaN(x.time) && x.columns.some((c) => c >= 0 && c < columns))
+    .slice()
+    .sort((x, y) => y.time - x.time || y.order - x.order);
 
-  const sorted = builds
-    .filter((b) => column.has(b.builder))
-    .map((b) => ({ b, t: Date.parse(b.started_at) }))
-    .filter((x) => !Number.isNaN(x.t))
-    .sort((x, y) => y.t - x.t || y.b.number - x.b.number);
-
-  const rows: WaterfallRow<B>[] = [];
+  const rows: WaterfallRow<T>[] = [];
   let prevDay = dayOf(opts.now ?? Date.now());
   let i = 0;
   while (i < sorted.length && rows.length < maxRows) {
-    const top = sorted[i].t;
-    const cells: B[][] = builders.map(() => []);
+    const top = sorted[i].time;
+    const cells: T[][] = Array.from({ length: columns }, () => []);
     let time = top;
-    while (i < sorted.length && sorted[i].t > top - spanMs) {
-      const { b, t } = sorted[i];
-      cells[column.get(b.builder)!].push(b);
-      time = t;
+    while (i < sorted.length && sorted[i].time > top - spanMs) {
+      const x = sorted[i];
+      for (const c of x.columns) if (c >= 0 && c < columns) cells[c].push(x.value);
+      time = x.time;
       i++;
     }
     const day = dayOf(time);
     rows.push({ time, top, showDate: day !== prevDay, cells });
     prevDay = day;
   }
-  return { columns: [...builders], rows };
+  return rows;
 }

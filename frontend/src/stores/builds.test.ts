@@ -37,6 +37,9 @@ function build(number: number, over: Partial<Build> = {}): Build {
     complete: false,
     state_text: 'building',
     reason: 'forced',
+    codebase: '',
+    project: '',
+    repository: '',
     properties: {},
     ...over,
   };
@@ -163,6 +166,13 @@ describe('builds reducer', () => {
     expect(s.builders.quick.pending).toBe(1);
     s = applyEvent(s, ev({ type: 'build.started', build: build(1) }));
     expect(s.builders.quick.pending).toBe(0);
+  });
+
+  it('counts a cancelled request out of the pending ones', () => {
+    let s = applyEvent(withBuilder(), ev({ type: 'buildrequest.new', builder: 'slow', id: 4 }));
+    s = applyEvent(s, ev({ type: 'buildrequest.new', builder: 'slow', id: 5 }));
+    s = applyEvent(s, ev({ type: 'buildrequest.cancelled', builder: 'slow', id: 4 }));
+    expect(s.builders.slow.pending).toBe(1);
   });
 
   it('ignores events about unknown builds and unrelated events', () => {

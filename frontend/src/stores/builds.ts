@@ -1,6 +1,6 @@
 // The keyed cache of builders and builds, and the pure reducer that applies server events to it.
 import type { Build, BuildDetail, Builder, LogInfo, Step } from '~/api/types';
-import type { ServerEvent } from './eventTypes';
+import type { EventType, ServerEvent } from './eventTypes';
 
 export interface BuildsState {
   /** Builders by name, and their display order (the server's order). */
@@ -65,7 +65,7 @@ function withBuild(
 
 function activity(running: number, b: Builder): Builder['state'] {
   if (running > 0) return 'building';
-  return b.state === 'offline' ? 'offline' : 'idle';
+  return b.state === 'building' ? 'idle' : b.state;
 }
 
 function buildStarted(state: BuildsState, build: Build): BuildsState {
@@ -129,26 +129,53 @@ export function eventBuild(ev: ServerEvent): [string, number] | null {
   return builder != null && number != null ? [builder, number] : null;
 }
 
-export function applyEvent(state: BuildsState, ev: ServerEvent): BuildsState {
+type Handler = (state: BuildsState, ev: ServerEvent) => BuildsState;
+const unchanged: Handler = (state) => state;
+
+function stepHandler(state: BuildsState, ev: ServerEvent): BuildsState {
   const target = eventBuild(ev);
-  switch (ev.type) {
-    case 'build.started':
-      return ev.build ? buildStarted(state, ev.build) : state;
-    case 'build.finished':
-      return ev.build ? buildFinished(state, ev.build) : state;
-    case 'step.started':
-    case 'step.finished':
-      if (!target || !ev.step) return state;
-      return stepEvent(state, target[0], target[1], ev.step);
-    case 'log.appended':
-      if (!target || ev.step_number == null || !ev.log) return state;
-      return logAppended(state, target[0], target[1], ev.step_number, ev.log);
-    case 'buildrequest.new':
-      if (ev.builder == null) return state;
-      return withBuilder(state, ev.builder, (b) => ({ ...b, pending: b.pending + 1 }));
-    default:
-      return state;
-  }
+  if (!target || !ev.step) return state;
+  return stepEvent(state, target[0], target[1], ev.step);
+}
+
+function pendingBy(delta: number): Handler {
+  return (state, ev) =>
+    ev.builder == null
+      ? state
+      : withBuilder(state, ev.builder, (b) => ({ ...b, pending: Math.max(0, b.pending + delta) }));
+}
+
+/**
+ * What every kind of server event does to the cache. Kinds that change nothing here say so
+ * explicitly: the page that shows them (changes, workers) keeps them itself, and builder
+ * states after worker events are refetched (`useBuilderStates`).
+ */
+const HANDLERS: Record<EventType, Handler> = {
+  'change.new': unchanged,
+  'buildset.new': unchanged,
+  'buildrequest.new': pendingBy(1),
+  'buildrequest.cancelled': pendingBy(-1),
+  'build.started': (state, ev) => (ev.build ? buildStarted(state, ev.build) : state),
+  'build.finished': (state, ev) => (ev.build ? buildFinished(state, ev.build) : state),
+  'step.started': stepHandler,
+  'step.finished': stepHandler,
+  'log.appended': (state, ev) => {
+    const target = eventBuild(ev);
+    if (!target || ev.step_number == null || !ev.log) return state;
+    return logAppended(state, target[0], target[1], ev.step_number, ev.log);
+  },
+  'worker.connected': unchanged,
+  'worker.disconnected': unchanged,
+  'worker.paused': unchanged,
+  'worker.unpaused': unchanged,
+  'worker.stopping': unchanged,
+  action: unchanged,
+  'master.started': unchanged,
+  'master.stopping': unchanged,
+};
+
+export function applyEvent(state: BuildsState, ev: ServerEvent): BuildsState {
+  return HANDLERS[ev.type](state, ev);
 }
 
 export function reduce(state: BuildsState, action: Action): BuildsState {

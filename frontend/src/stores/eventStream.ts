@@ -1,5 +1,5 @@
 // The page's single EventSource on /api/v1/events, shared by every view; reconnects on error.
-import { EVENT_TYPES, type ServerEvent } from './eventTypes';
+import { EVENT_TYPES, isEventType, type ServerEvent } from './eventTypes';
 
 export type Listener = (ev: ServerEvent) => void;
 export type ConnectionState = 'connecting' | 'open' | 'closed';
@@ -27,7 +27,7 @@ function dispatch(e: MessageEvent<string>): void {
   } catch {
     return;
   }
-  if (!ev.type) ev.type = e.type;
+  if (!ev.type && isEventType(e.type)) ev.type = e.type;
   for (const l of listeners) l(ev);
 }
 

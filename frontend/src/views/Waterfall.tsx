@@ -1,120 +1,286 @@
-import { useEffect, useMemo, useRef } from 'preact/hooks';
+import { useEffect, useMemo, useState } from 'preact/hooks';
 import { apiGet } from '~/api/client';
-import type { Builder } from '~/api/types';
+import type { BuildDetail, Builder, Change, WaterfallEvent } from '~/api/types';
+import { ChangeBox } from '~/components/changes/ChangeBox';
 import { ErrorMessage, Loading } from '~/components/common/Message';
+import { FilterForm, type FilterField } from '~/components/filters/FilterForm';
 import { BuildBox } from '~/components/waterfall/BuildBox';
 import { BuilderHeader } from '~/components/waterfall/BuilderHeader';
+import { EventBox } from '~/components/waterfall/EventBox';
 import { useAsync } from '~/composables/useAsync';
+import { useBuilders } from '~/composables/useBuilders';
 import { useServerEvents } from '~/composables/useServerEvents';
 import type { ViewProps } from '~/lazyView';
-import { clock, date } from '~/lib/time';
-import { layoutWaterfall } from '~/lib/waterfallLayout';
+import { boolArg, branchMatches, listArg, numberArg, pageUrl } from '~/lib/query';
+import { clock, date, parseTime } from '~/lib/time';
+import { layoutWaterfall, type Timed } from '~/lib/waterfallLayout';
+import { buildKey, type BuildsState } from '~/stores/builds';
 import { dispatch, useBuildsStore } from '~/stores/buildsStore';
+import type { ServerEvent } from '~/stores/eventTypes';
 import { useCan } from '~/stores/session';
 
-const DEFAULT_BUILDS = 100;
+/** The page's arguments (0.8.9's names), as the API takes them. */
+function apiArgs(q: URLSearchParams) {
+  return {
+    builder: listArg(q, 'builder', 'show'),
+    category: listArg(q, 'category'),
+    branch: listArg(q, 'branch'),
+    committer: listArg(q, 'committer'),
+    project: listArg(q, 'project'),
+    show_events: boolArg(q, 'show_events') || undefined,
+    failures_only: boolArg(q, 'failures_only') || undefined,
+    last_time: numberArg(q, 'last_time'),
+    first_time: numberArg(q, 'first_time'),
+    show_time: numberArg(q, 'show_time'),
+    num_events: numberArg(q, 'num_events'),
+  };
+}
+type Args = ReturnType<typeof apiArgs>;
 
-/** 0.8.9's filters: repeated `builder=` (or `show=`) and `category=` (tags) arguments. */
-function visibleBuilders(builders: Builder[], query: URLSearchParams): string[] {
-  const names = [...query.getAll('builder'), ...query.getAll('show')];
-  const tags = query.getAll('category');
-  return builders
-    .filter((b) => names.length === 0 || names.includes(b.name))
-    .filter((b) => tags.length === 0 || b.tags.some((t) => tags.includes(t)))
-    .map((b) => b.name);
+function fields(all: Builder[]): FilterField[] {
+  const tags = [...new Set(all.flatMap((b) => b.tags))].sort();
+  return [
+    { name: 'builder', label: 'Builders', kind: 'choices', choices: all.map((b) => b.name) },
+    { name: 'category', label: 'Categories', kind: 'choices', choices: tags },
+    { name: 'branch', label: 'Branches', kind: 'text', placeholder: 'main, release' },
+    { name: 'committer', label: 'Committers', kind: 'text', placeholder: 'Ann <ann@example.org>' },
+    { name: 'project', label: 'Projects', kind: 'text' },
+    { name: 'last_time', label: 'Up to', kind: 'time' },
+    { name: 'show_time', label: 'Span (s)', kind: 'number', placeholder: '3600' },
+    { name: 'num_events', label: 'Builds per page', kind: 'number' },
+    { name: 'show_events', label: 'Worker and master events', kind: 'check' },
+    { name: 'failures_only', label: 'Failing builders only', kind: 'check' },
+  ];
+}
+
+/** What a live page keeps besides the builds store: which builds, changes and events it shows. */
+interface Shown {
+  keys: string[];
+  changes: Change[];
+  events: WaterfallEvent[];
+}
+
+let syntheticId = 0;
+
+/** A live event as the page shows it: builds, changes and events that belong on it. */
+function applyLive(shown: Shown, ev: ServerEvent, args: Args, columns: Set<string>): Shown {
+  if (ev.type === 'build.started' && ev.build) {
+    const b = ev.build;
+    const key = buildKey(b.builder, b.number);
+    if (!columns.has(b.builder) || shown.keys.includes(key)) return shown;
+    if (!branchMatches(args.branch, b.branch)) return shown;
+    if (args.project.length > 0 && !args.project.includes(b.project)) return shown;
+    if (
+      args.committer.length > 0 &&
+      !(ev.change_ids ?? []).some((id) => shown.changes.some((c) => c.id === id))
+    )
+      return shown;
+    return { ...shown, keys: [key, ...shown.keys] };
+  }
+  if (ev.type === 'change.new' && ev.change) {
+    const c = ev.change;
+    if (shown.changes.some((x) => x.id === c.id)) return shown;
+    if (!branchMatches(args.branch, c.branch)) return shown;
+    if (args.project.length > 0 && !args.project.includes(c.project)) return shown;
+    if (args.committer.length > 0 && !args.committer.includes(c.author)) return shown;
+    return { ...shown, changes: [c, ...shown.changes] };
+  }
+  if (args.show_events && (ev.type.startsWith('worker.') || ev.type.startsWith('master.'))) {
+    const event: WaterfallEvent = {
+      id: -++syntheticId,
+      type: ev.type,
+      at: ev.at,
+      name: ev.name ?? '',
+    };
+    return { ...shown, events: [event, ...shown.events] };
+  }
+  return shown;
+}
+
+type Item =
+  | { kind: 'build'; build: BuildDetail }
+  | { kind: 'change'; change: Change }
+  | { kind: 'event'; event: WaterfallEvent };
+
+/** Everything on the page placed in its columns: 0 is the changes column, 1 + i builder i. */
+function placeItems(
+  shown: Shown,
+  builds: BuildsState['builds'],
+  columns: Builder[],
+): Timed<Item>[] {
+  const col = new Map(columns.map((b, i) => [b.name, i + 1]));
+  const items: Timed<Item>[] = [];
+  for (const key of shown.keys) {
+    const build = builds[key];
+    const c = build && col.get(build.builder);
+    if (c != null) {
+      items.push({
+        columns: [c],
+        time: parseTime(build.started_at) ?? NaN,
+        order: build.id,
+        value: { kind: 'build', build },
+      });
+    }
+  }
+  for (const change of shown.changes) {
+    items.push({
+      columns: [0],
+      time: parseTime(change.received_at) ?? NaN,
+      order: change.id,
+      value: { kind: 'change', change },
+    });
+  }
+  for (const event of shown.events) {
+    // A worker's events go to the builders it serves; a master's to every builder.
+    const cols = event.type.startsWith('worker.')
+      ? columns.flatMap((b, i) => (b.workers.includes(event.name) ? [i + 1] : []))
+      : columns.map((_, i) => i + 1);
+    items.push({
+      columns: cols,
+      time: parseTime(event.at) ?? NaN,
+      order: event.id,
+      value: { kind: 'event', event },
+    });
+  }
+  return items;
+}
+
+function ItemBox({ item }: { item: Item }) {
+  if (item.kind === 'build') return <BuildBox build={item.build} />;
+  if (item.kind === 'change') return <ChangeBox change={item.change} />;
+  return <EventBox event={item.event} />;
+}
+
+function itemKey(item: Item): string {
+  if (item.kind === 'build') return `b${item.build.id}`;
+  if (item.kind === 'change') return `c${item.change.id}`;
+  return `e${item.event.id}`;
 }
 
 export default function Waterfall({ query }: ViewProps) {
-  const numBuilds = Number(query.get('num_builds')) || DEFAULT_BUILDS;
+  const qs = query.toString();
+  const args = useMemo(() => apiArgs(query), [qs]);
   useEffect(() => {
     document.title = 'Waterfall — Cascade';
   }, []);
-
-  const { error, loading, reload } = useAsync(
+  const { builders: all } = useBuilders();
+  const [shown, setShown] = useState<Shown | null>(null);
+  const {
+    data: page,
+    error,
+    reload,
+  } = useAsync(
     async (signal) => {
-      const r = await apiGet('/views/waterfall', {
-        query: { num_builds: numBuilds },
-        signal,
-      });
-      dispatch({ type: 'builders', builders: r.builders });
+      const r = await apiGet('/views/waterfall', { query: args, signal });
+      for (const b of r.builders) dispatch({ type: 'builder', builder: b });
       dispatch({ type: 'builds', builds: r.builds });
-      return true;
+      setShown({
+        keys: r.builds.map((b) => buildKey(b.builder, b.number)),
+        changes: r.changes,
+        events: r.events,
+      });
+      return r;
     },
-    [numBuilds],
+    [qs],
   );
-
-  // Worker (dis)connections change builder states: refresh the builders list, debounced.
-  const timer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
-  useServerEvents((ev) => {
-    if (ev.type !== 'worker.connected' && ev.type !== 'worker.disconnected') return;
-    clearTimeout(timer.current);
-    timer.current = setTimeout(() => {
-      apiGet('/builders').then(
-        (r) => dispatch({ type: 'builders', builders: r.builders }),
-        () => undefined,
-      );
-    }, 500);
-  }, reload);
-  useEffect(() => () => clearTimeout(timer.current), []);
 
   const state = useBuildsStore((s) => s);
+  const columns = useMemo(
+    () => (page?.builders ?? []).map((b) => state.builders[b.name] ?? b),
+    [page, state.builders],
+  );
+  const columnNames = useMemo(() => new Set(columns.map((b) => b.name)), [columns]);
+  useServerEvents((ev) => {
+    // A page of history does not grow; the newest page does.
+    if (args.last_time != null) return;
+    setShown((s) => (s ? applyLive(s, ev, args, columnNames) : s));
+  }, reload);
+
+  const runningSince = useMemo(() => {
+    const since: Record<string, string> = {};
+    for (const b of Object.values(state.builds)) {
+      if (!b.complete && (!since[b.builder] || b.started_at < since[b.builder]))
+        since[b.builder] = b.started_at;
+    }
+    return since;
+  }, [state.builds]);
+  const rows = useMemo(
+    () =>
+      shown && page
+        ? layoutWaterfall(1 + columns.length, placeItems(shown, state.builds, columns), {
+            maxRows: page.num_events,
+          })
+        : [],
+    [shown, state.builds, columns, page],
+  );
   const canForce = useCan('force_build');
-  const builders = useMemo(
-    () => state.builderOrder.map((n) => state.builders[n]),
-    [state.builders, state.builderOrder],
-  );
-  const columns = useMemo(() => visibleBuilders(builders, query), [builders, query]);
-  const layout = useMemo(
-    () => layoutWaterfall(columns, Object.values(state.builds)),
-    [columns, state.builds],
-  );
 
-  if (error && builders.length === 0) return <ErrorMessage error={error} />;
-  if (loading && builders.length === 0) return <Loading />;
-  if (builders.length === 0) return <p class="muted">No builders are configured.</p>;
+  if (error && !page) return <ErrorMessage error={error} />;
+  if (!page || !shown) return <Loading />;
 
+  const current = Object.fromEntries([...new Set(query.keys())].map((k) => [k, query.getAll(k)]));
   return (
     <section class="waterfall-page">
+      <FilterForm path="/waterfall" query={query} fields={fields(all)} />
       {error && <ErrorMessage error={error} />}
-      <div class="waterfall-scroll">
-        <table class="waterfall" data-testid="waterfall">
-          <thead>
-            <tr>
-              <th class="time-col">Time</th>
-              {columns.map((name) => (
-                <th key={name} class="builder-col">
-                  <BuilderHeader builder={state.builders[name]} />
-                </th>
-              ))}
-            </tr>
-          </thead>
-          <tbody>
-            {layout.rows.length === 0 && (
+      {columns.length === 0 ? (
+        <p class="muted">No builder matches these filters.</p>
+      ) : (
+        <div class="waterfall-scroll">
+          <table class="waterfall" data-testid="waterfall">
+            <thead>
               <tr>
-                <td class="time-col" />
-                <td colSpan={columns.length} class="muted empty">
-                  No builds yet.{canForce && ' Press Force to start one.'}
-                </td>
-              </tr>
-            )}
-            {layout.rows.map((row) => (
-              <tr key={row.top}>
-                <td class="time-col">
-                  {row.showDate && <div class="date">{date(row.time)}</div>}
-                  {clock(row.time)}
-                </td>
-                {row.cells.map((cell, i) => (
-                  <td key={columns[i]} class="cell">
-                    {cell.map((b) => (
-                      <BuildBox key={b.number} build={b} />
-                    ))}
-                  </td>
+                <th class="time-col">Time</th>
+                <th class="changes-col">Changes</th>
+                {columns.map((b) => (
+                  <th key={b.name} class="builder-col">
+                    <BuilderHeader builder={b} runningSince={runningSince[b.name]} />
+                  </th>
                 ))}
               </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+            </thead>
+            <tbody>
+              {rows.length === 0 && (
+                <tr>
+                  <td class="time-col" />
+                  <td colSpan={columns.length + 1} class="muted empty">
+                    Nothing happened in this window.
+                    {canForce && args.last_time == null && ' Press Force to start a build.'}
+                  </td>
+                </tr>
+              )}
+              {rows.map((row) => (
+                <tr key={row.top}>
+                  <td class="time-col">
+                    {row.showDate && <div class="date">{date(row.time)}</div>}
+                    {clock(row.time)}
+                  </td>
+                  {row.cells.map((cell, i) => (
+                    <td key={i} class={i === 0 ? 'cell changes-cell' : 'cell'}>
+                      {cell.map((item) => (
+                        <ItemBox key={itemKey(item)} item={item} />
+                      ))}
+                    </td>
+                  ))}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <nav class="pager" aria-label="Waterfall pages">
+        {args.last_time != null && (
+          <a href={pageUrl('/waterfall', { ...current, last_time: undefined })}>« Newest</a>
+        )}
+        {page.next_last_time != null && (
+          <a
+            data-testid="next-page"
+            href={pageUrl('/waterfall', { ...current, last_time: page.next_last_time })}
+          >
+            Earlier ›
+          </a>
+        )}
+      </nav>
     </section>
   );
 }

@@ -3,15 +3,16 @@ import { useEffect, useState } from 'preact/hooks';
 import { onConnectionState, type ConnectionState } from '~/stores/eventStream';
 import { useCan } from '~/stores/session';
 import { SessionControl } from './SessionControl';
+import { ThemeToggle } from './ThemeToggle';
 
 const LIVE: [string, string][] = [
   ['/', 'Home'],
   ['/waterfall', 'Waterfall'],
-];
-const LATER: [string, string][] = [
   ['/grid', 'Grid'],
   ['/tgrid', 'T-Grid'],
   ['/console', 'Console'],
+];
+const LATER: [string, string][] = [
   ['/builders', 'Builders'],
   ['/changes', 'Changes'],
   ['/workers', 'Workers'],
@@ -67,6 +68,7 @@ export function Layout({ path, children }: { path: string; children: ComponentCh
           ))}
         </nav>
         <Connection />
+        <ThemeToggle />
         <SessionControl here={path + location.search} />
       </header>
       <main>{children}</main>

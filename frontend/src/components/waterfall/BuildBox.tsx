@@ -6,7 +6,8 @@ import { paths } from '~/router';
 
 /**
  * One build in the waterfall: a header with number and result, then its steps as coloured
- * cells, newest step on top (time runs upwards as in the whole waterfall).
+ * cells with their state text and log links, newest step on top (time runs upwards as in the
+ * whole waterfall), and at the bottom when it started and where.
  */
 function BuildBoxImpl({ build }: { build: BuildDetail }) {
   const status = statusOf(build);
@@ -22,26 +23,39 @@ function BuildBoxImpl({ build }: { build: BuildDetail }) {
       data-results={status}
       style={{ borderColor: statusStyle(status).borderColor }}
     >
-      <a class="build-head" href={href} style={statusStyle(status)}>
+      <a
+        class="build-head"
+        href={href}
+        style={statusStyle(status)}
+        title={`${build.builder} #${build.number}: ${build.state_text}`}
+      >
         <strong>#{build.number}</strong> {build.complete ? LABELS[status] : build.state_text}
       </a>
       {steps.map((s) => {
         const st = stepStatus(s);
         return (
-          <a
+          <div
             key={s.number}
             class="step-cell"
-            href={`${href}#step-${s.number}`}
             style={statusStyle(st)}
             data-step={s.number}
             data-results={st}
             title={`${s.name}: ${s.state_text}`}
           >
-            <span class="step-name">{s.name}</span>
-            {s.state_text && s.state_text !== s.name && (
-              <span class="step-text">{s.state_text}</span>
-            )}
-          </a>
+            <a class="step-name" href={`${href}#step-${s.number}`}>
+              {s.state_text && s.state_text !== 'running' ? s.state_text : s.name}
+            </a>
+            {s.logs.map((l) => (
+              <a
+                key={l.slug}
+                class="step-log"
+                data-log={l.slug}
+                href={paths.log(build.builder, build.number, s.number, l.slug)}
+              >
+                {l.name}
+              </a>
+            ))}
+          </div>
         );
       })}
       <div class="build-start">

@@ -4,7 +4,13 @@ import { useCan } from '~/stores/session';
 import { BuilderStateBox, LastBuildBox } from './BuilderBoxes';
 import { ForceButton } from './ForceButton';
 
-export function BuilderHeader({ builder }: { builder: Builder }) {
+export function BuilderHeader({
+  builder,
+  runningSince,
+}: {
+  builder: Builder;
+  runningSince?: string;
+}) {
   const canForce = useCan('force_build');
   return (
     <div class="builder-head" data-testid="builder-header" data-builder={builder.name}>
@@ -12,7 +18,7 @@ export function BuilderHeader({ builder }: { builder: Builder }) {
         {builder.name}
       </a>
       <LastBuildBox builder={builder} />
-      <BuilderStateBox builder={builder} />
+      <BuilderStateBox builder={builder} runningSince={runningSince} />
       {builder.can_force && canForce && <ForceButton builder={builder.name} />}
     </div>
   );

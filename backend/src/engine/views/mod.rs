@@ -1,5 +1,12 @@
 //! Read models that combine configuration, live worker state and stored builds into what
-//! one page shows, so each view is one round trip.
+//! one page shows, so each view is one round trip. The overview pages each have their own
+//! file; their decisions (the console's boxes, the grid's columns, which builds fill a
+//! waterfall page) are pure functions tested there.
+
+pub mod console;
+pub mod grid;
+mod newest;
+pub mod waterfall;
 
 use crate::config::SchedulerKind;
 use crate::db;
@@ -16,6 +23,8 @@ pub enum BuilderState {
     Building,
     /// None of its workers is connected.
     Offline,
+    /// Workers are connected, but every one of them is paused or shutting down.
+    Paused,
 }
 
 /// A builder with what the builders list and the waterfall header show.
@@ -39,6 +48,9 @@ pub struct BuilderOverview {
     pub can_force: bool,
     /// Its last finished build.
     pub last_build: Option<Build>,
+    /// The mean duration (seconds) of its recent successful builds, for the ETA of the
+    /// builds it runs now; only for a builder that is building.
+    pub average_duration: Option<i64>,
 }
 
 /// A build with its steps.
@@ -52,6 +64,9 @@ pub struct BuildWithSteps {
     pub changes: Option<Vec<crate::model::Change>>,
 }
 
+/// How many recent successful builds an ETA averages.
+const ETA_SAMPLE: i64 = 10;
+
 impl Engine {
     /// Every configured builder, in configuration order.
     pub async fn builders_overview(&self) -> Result<Vec<BuilderOverview>, EngineError> {
@@ -64,19 +79,17 @@ impl Engine {
             let Some(id) = self.builder_id(&b.name) else { continue };
             let last_build = last.remove(&b.name);
             let running = running.get(&id.0).copied().unwrap_or(0);
-            let state = if running > 0 {
-                BuilderState::Building
-            } else if b.workers.iter().any(|w| self.workers.is_connected(w)) {
-                BuilderState::Idle
+            let average_duration = if running > 0 {
+                db::builds::average_duration(conn.conn(), id, ETA_SAMPLE).await?.map(|d| d.round() as i64)
             } else {
-                BuilderState::Offline
+                None
             };
             out.push(BuilderOverview {
                 name: b.name.clone(),
                 description: b.description.clone(),
                 tags: b.tags.clone(),
                 workers: b.workers.clone(),
-                state,
+                state: self.builder_state(&b.workers, running),
                 pending: pending.get(&id.0).copied().unwrap_or(0),
                 running,
                 can_force: self
@@ -85,9 +98,27 @@ impl Engine {
                     .iter()
                     .any(|s| matches!(s.kind, SchedulerKind::Force { .. }) && s.builders.contains(&b.name)),
                 last_build,
+                average_duration,
             });
         }
         Ok(out)
+    }
+
+    /// Building if it runs builds; else idle when one of its workers takes builds, paused
+    /// when its connected workers are all paused (or shutting down), offline when none is
+    /// connected.
+    fn builder_state(&self, workers: &[String], running: i64) -> BuilderState {
+        if running > 0 {
+            return BuilderState::Building;
+        }
+        let states: Vec<Option<bool>> = workers.iter().map(|w| self.workers.takes_builds(w)).collect();
+        if states.contains(&Some(true)) {
+            BuilderState::Idle
+        } else if states.contains(&Some(false)) {
+            BuilderState::Paused
+        } else {
+            BuilderState::Offline
+        }
     }
 
     /// One builder's overview.

@@ -1,0 +1,161 @@
+//! Queries whose filters depend on the request (the builds list, the overview pages): the
+//! SQL text grows with each filter and its values are bound as `$n` placeholders, so no
+//! value is ever spliced into the text. The same text runs on both backends.
+
+use sqlx::FromRow;
+use sqlx::postgres::PgRow;
+use sqlx::sqlite::SqliteRow;
+
+use super::{Conn, DbResult, on_conn};
+
+/// One bound value.
+#[derive(Clone, Debug)]
+pub(crate) enum Bind {
+    Text(String),
+    Int(i64),
+    NullText,
+    NullInt,
+    Bytes(Vec<u8>),
+}
+
+impl From<Option<String>> for Bind {
+    fn from(s: Option<String>) -> Self {
+        s.map_or(Bind::NullText, Bind::Text)
+    }
+}
+
+impl From<Option<i64>> for Bind {
+    fn from(i: Option<i64>) -> Self {
+        i.map_or(Bind::NullInt, Bind::Int)
+    }
+}
+
+impl From<Vec<u8>> for Bind {
+    fn from(b: Vec<u8>) -> Self {
+        Bind::Bytes(b)
+    }
+}
+
+impl From<&str> for Bind {
+    fn from(s: &str) -> Self {
+        Bind::Text(s.to_owned())
+    }
+}
+
+impl From<String> for Bind {
+    fn from(s: String) -> Self {
+        Bind::Text(s)
+    }
+}
+
+impl From<i64> for Bind {
+    fn from(i: i64) -> Self {
+        Bind::Int(i)
+    }
+}
+
+/// Binds every value in order (sqlx's `Query` and `QueryAs` share `bind` but no trait).
+macro_rules! bind_all {
+    ($q:expr, $binds:expr) => {{
+        let mut q = $q;
+        for b in $binds {
+            q = match b {
+                Bind::Text(t) => q.bind(t),
+                Bind::Int(i) => q.bind(i),
+                Bind::NullText => q.bind(None::<String>),
+                Bind::NullInt => q.bind(None::<i64>),
+                Bind::Bytes(v) => q.bind(v),
+            };
+        }
+        q
+    }};
+}
+
+/// SQL text and the values of its placeholders, in order.
+#[derive(Debug)]
+pub(crate) struct Query {
+    sql: String,
+    binds: Vec<Bind>,
+}
+
+impl Query {
+    /// Starts with `sql` (which must hold no placeholders).
+    pub(crate) fn new(sql: &str) -> Query {
+        Query { sql: sql.to_owned(), binds: Vec::new() }
+    }
+
+    /// Appends text.
+    pub(crate) fn push(&mut self, sql: &str) -> &mut Query {
+        self.sql.push_str(sql);
+        self
+    }
+
+    /// Adds a value and returns its placeholder.
+    pub(crate) fn bind(&mut self, value: impl Into<Bind>) -> String {
+        self.binds.push(value.into());
+        format!("${}", self.binds.len())
+    }
+
+    /// Placeholders for a list of values, comma-separated.
+    pub(crate) fn bind_list<B: Into<Bind>>(&mut self, values: impl IntoIterator<Item = B>) -> String {
+        values.into_iter().map(|v| self.bind(v)).collect::<Vec<_>>().join(", ")
+    }
+
+    /// The rows of a multi-row `values` list: `($1, $2), ($3, $4)`.
+    pub(crate) fn rows(&mut self, rows: impl IntoIterator<Item = Vec<Bind>>) -> String {
+        rows.into_iter().map(|row| format!("({})", self.bind_list(row))).collect::<Vec<_>>().join(", ")
+    }
+
+    /// ` and COLUMN in (...)`; nothing when `values` is empty (no filter).
+    pub(crate) fn any_of<B: Into<Bind>>(&mut self, column: &str, values: impl IntoIterator<Item = B>) -> &mut Query {
+        let list = self.bind_list(values);
+        if !list.is_empty() {
+            self.sql.push_str(&format!(" and {column} in ({list})"));
+        }
+        self
+    }
+
+    /// Runs the query and maps every row.
+    pub(crate) async fn fetch_all<R>(self, conn: Conn<'_>) -> DbResult<Vec<R>>
+    where
+        R: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin,
+    {
+        let Query { sql, binds } = self;
+        Ok(on_conn!(conn, c => {
+            let q = bind_all!(sqlx::query_as::<_, R>(sqlx::AssertSqlSafe(sql)), binds);
+            q.fetch_all(&mut *c).await?
+        }))
+    }
+
+    /// Runs a statement that returns no rows; the number of rows it touched.
+    pub(crate) async fn execute(self, conn: Conn<'_>) -> DbResult<u64> {
+        let Query { sql, binds } = self;
+        Ok(on_conn!(conn, c => {
+            let q = bind_all!(sqlx::query(sqlx::AssertSqlSafe(sql)), binds);
+            q.execute(&mut *c).await?.rows_affected()
+        }))
+    }
+
+    /// Runs a multi-row `insert … returning id` and gives the new ids in the order of the
+    /// rows: ids are handed out in that order, so sorting them restores it.
+    pub(crate) async fn insert_ids(self, conn: Conn<'_>) -> DbResult<Vec<i64>> {
+        let mut ids: Vec<(i64,)> = self.fetch_all(conn).await?;
+        ids.sort_unstable();
+        Ok(ids.into_iter().map(|(id,)| id).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filters_number_their_placeholders_in_order_and_empty_ones_vanish() {
+        let mut q = Query::new("select 1 from t where 1 = 1");
+        q.any_of("a", ["x", "y"]).any_of("b", Vec::<i64>::new()).any_of("c", [3_i64]);
+        let limit = q.bind(10_i64);
+        q.push(&format!(" limit {limit}"));
+        assert_eq!(q.sql, "select 1 from t where 1 = 1 and a in ($1, $2) and c in ($3) limit $4");
+        assert_eq!(q.binds.len(), 4);
+    }
+}

@@ -1,0 +1,29 @@
+import type { Change } from '~/api/types';
+import { pure } from '~/components/common/pure';
+import { clock, parseTime } from '~/lib/time';
+import { CommentText } from './CommentText';
+import { RevisionLink } from './RevisionLink';
+
+/** A change in the waterfall's changes column: who, which revision, and its message. */
+function ChangeBoxImpl({ change }: { change: Change }) {
+  const at = parseTime(change.received_at);
+  return (
+    <div class="change-box" data-testid="change-box" data-change={change.id}>
+      <div class="change-head">
+        <a href={`/changes/${change.id}`} class="change-author">
+          {change.author}
+        </a>{' '}
+        <RevisionLink revision={change.revision} href={change.revlink} />
+      </div>
+      <div class="change-comment">
+        <CommentText change={change} />
+      </div>
+      <div class="change-meta">
+        {at != null ? clock(at) : ''}
+        {change.branch ? ` · ${change.branch}` : ''}
+      </div>
+    </div>
+  );
+}
+
+export const ChangeBox = pure(ChangeBoxImpl);
