@@ -137,8 +137,12 @@ pub async fn run(args: SeedArgs) -> Result<()> {
     }
     let per_change =
         if args.changes == 0 { 0.0 } else { (args.builds as f64 / args.changes as f64).min(wanted as f64) };
-    let forced = args.builds.saturating_sub((per_change * args.changes as f64).round() as u64);
-    let steps_total = args.changes + forced;
+    // A change goes to one project's builders: a small project builds it fewer times.
+    let builds_per_change = projects
+        .iter()
+        .map(|p| per_change.min(lanes.iter().filter(|l| &l.project == p).count() as f64).max(1.0))
+        .sum::<f64>()
+        / projects.len() as f64;
 
     let bar = indicatif::ProgressBar::new(args.builds);
     bar.set_style(
@@ -147,24 +151,28 @@ pub async fn run(args: SeedArgs) -> Result<()> {
         )
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
-    let (mut built, mut changes_made, mut step) = (0_u64, 0_u64, 0_u64);
-    while step < steps_total && built < args.builds {
+    let (mut built, mut changes_made) = (0_u64, 0_u64);
+    while built < args.builds {
         let mut changes: Vec<(NewChange, i64)> = Vec::new();
         let mut sets: Vec<PlannedSet> = Vec::new();
         let mut builds: Vec<Planned> = Vec::new();
-        while changes.len() < BATCH && step < steps_total && built + (builds.len() as u64) < args.builds {
-            let t = start + (span as f64 * step as f64 / steps_total as f64) as i64;
-            // Changes and forced builds are interleaved in proportion.
-            let is_change =
-                changes_made < args.changes && (forced == 0 || rng.random_range(0..steps_total) < args.changes);
-            step += 1;
+        while changes.len() < BATCH && built + (builds.len() as u64) < args.builds {
+            let planned = built + builds.len() as u64;
+            // Time advances with the builds, so the history spans `span` whatever the mix.
+            let t = start + (span as f64 * planned as f64 / args.builds as f64) as i64;
+            // Changes and forced builds are interleaved in proportion to what is left of each.
+            let changes_left = args.changes - changes_made;
+            let forced_left =
+                (args.builds - planned).saturating_sub((changes_left as f64 * builds_per_change).round() as u64);
+            let is_change = changes_left > 0 && rng.random_range(0..changes_left + forced_left) < changes_left;
             if is_change {
                 changes_made += 1;
                 let project = projects[rng.random_range(0..projects.len())].clone();
                 let change = make_change(&mut rng, changes_made, &project, t);
                 let candidates: Vec<usize> = (0..lanes.len()).filter(|&i| lanes[i].project == project).collect();
                 let k = (per_change.floor() as usize + usize::from(rng.random_bool(per_change.fract())))
-                    .clamp(1, candidates.len().max(1));
+                    .clamp(1, candidates.len().max(1))
+                    .min((args.builds - planned) as usize);
                 let stamp = stamp_of(&change);
                 changes.push((change, t));
                 sets.push(PlannedSet {

@@ -85,8 +85,13 @@ impl Drop for TestDb {
 /// A config for tests: the given TOML plus an embedded worker named `local`, parsed as if
 /// it lived in `dir`, with its database replaced by the test's.
 pub fn config(dir: &Path, body: &str, db_url: &str) -> Config {
+    config_with_web(dir, "", body, db_url)
+}
+
+/// [`config`] with more `[web]` keys.
+pub fn config_with_web(dir: &Path, web: &str, body: &str, db_url: &str) -> Config {
     let text = format!(
-        "title = \"test\"\n[web]\nlisten = [\"127.0.0.1:0\"]\n[authz]\nforce_build = true\n[[workers]]\nname = \"local\"\nembedded = true\nmax_builds = 4\n{body}"
+        "title = \"test\"\n[web]\nlisten = [\"127.0.0.1:0\"]\n{web}\n[authz]\nforce_build = true\n[[workers]]\nname = \"local\"\nembedded = true\nmax_builds = 4\n{body}"
     );
     let path = dir.join("cascade.toml");
     std::fs::write(&path, &text).unwrap();

@@ -36,7 +36,8 @@ function fields(all: Builder[]): FilterField[] {
 
 /** 0.8.9's "slave line": offline, or the class of the builder's last finished build. */
 function BuilderLine({ builder }: { builder: Builder }) {
-  if (builder.state === 'offline') return <StatusBox status="offline" class="tiny" />;
+  if (builder.state === 'offline')
+    return <StatusBox status="offline" class="tiny" title="offline" bare />;
   const last = builder.last_build;
   return last ? (
     <a class="box-link" href={paths.build(last.builder, last.number)}>
@@ -44,10 +45,11 @@ function BuilderLine({ builder }: { builder: Builder }) {
         status={statusOf(last)}
         class="tiny"
         title={`#${last.number}: ${last.state_text}`}
+        bare
       />
     </a>
   ) : (
-    <StatusBox status="start" class="tiny" title="no builds yet" />
+    <StatusBox status="start" class="tiny" title="no builds yet" bare />
   );
 }
 

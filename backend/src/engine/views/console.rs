@@ -157,7 +157,7 @@ impl Engine {
             .await?
             .into_iter()
             .filter(|b| q.builders.is_empty() || q.builders.contains(&b.name))
-            .filter(|b| q.categories.is_empty() || b.tags.iter().any(|t| q.categories.contains(t)))
+            .filter(|b| super::in_categories(&b.tags, &q.categories))
             .collect();
         let builder_ids: Vec<BuilderId> = builders.iter().filter_map(|b| self.builder_id(&b.name)).collect();
         let filter = ChangeFilter {

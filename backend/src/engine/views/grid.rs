@@ -109,7 +109,7 @@ impl Engine {
             .builders_overview()
             .await?
             .into_iter()
-            .filter(|b| q.categories.is_empty() || b.tags.iter().any(|t| q.categories.contains(t)))
+            .filter(|b| super::in_categories(&b.tags, &q.categories))
             .collect();
         let filter = TimeFilter { branches: q.branches.clone(), ..Default::default() };
         let mut conn = self.db.acquire().await?;

@@ -64,6 +64,15 @@ pub struct BuildWithSteps {
     pub changes: Option<Vec<crate::model::Change>>,
 }
 
+/// Whether a builder's tags pass a `category=` filter (empty: everything). A tag matches
+/// its whole self or its category, the part before a `|` (`linux|x86` is in `linux`).
+pub fn in_categories(tags: &[String], categories: &[String]) -> bool {
+    categories.is_empty()
+        || tags
+            .iter()
+            .any(|t| categories.iter().any(|c| t == c || t.split('|').next().is_some_and(|head| head.trim() == c)))
+}
+
 /// How many recent successful builds an ETA averages.
 const ETA_SAMPLE: i64 = 10;
 
@@ -162,5 +171,21 @@ impl Engine {
         let set = db::buildrequests::buildset_of(conn.conn(), build.buildrequest_id).await?;
         let changes = db::changes::list_for_buildset(conn.conn(), set.0).await?;
         Ok(BuildWithSteps { steps: steps.remove(&build.id).unwrap_or_default(), build, changes: Some(changes) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_category_matches_a_tag_or_the_part_before_its_bar() {
+        let tags = vec!["linux|x86".to_owned(), "fast".to_owned()];
+        assert!(in_categories(&tags, &[]));
+        assert!(in_categories(&tags, &["linux".to_owned()]));
+        assert!(in_categories(&tags, &["linux|x86".to_owned()]));
+        assert!(in_categories(&tags, &["fast".to_owned(), "slow".to_owned()]));
+        assert!(!in_categories(&tags, &["x86".to_owned()]));
+        assert!(!in_categories(&[], &["linux".to_owned()]));
     }
 }

@@ -95,7 +95,7 @@ pub fn shown_builders(
     builders
         .into_iter()
         .filter(|b| q.builders.is_empty() || q.builders.contains(&b.name))
-        .filter(|b| q.categories.is_empty() || b.tags.iter().any(|t| q.categories.contains(t)))
+        .filter(|b| super::in_categories(&b.tags, &q.categories))
         .filter(|b| !q.failures_only || is_failing(b, failing_now.contains(&b.name)))
         .collect()
 }

@@ -8,7 +8,13 @@ import { RevisionLink } from './RevisionLink';
 function ChangeBoxImpl({ change }: { change: Change }) {
   const at = parseTime(change.received_at);
   return (
-    <div class="change-box" data-testid="change-box" data-change={change.id}>
+    <div
+      class="change-box"
+      data-testid="change-box"
+      data-change={change.id}
+      data-author={change.author}
+      data-branch={change.branch ?? ''}
+    >
       <div class="change-head">
         <a href={`/changes/${change.id}`} class="change-author">
           {change.author}

@@ -6,10 +6,12 @@ interface Props {
   children?: ComponentChildren;
   title?: string;
   class?: string;
+  /** A box without text (the console's builder line); `title` still names the status. */
+  bare?: boolean;
 }
 
 /** A small box coloured by a result or state, labelled with its name unless given children. */
-export function StatusBox({ status, children, title, class: cls }: Props) {
+export function StatusBox({ status, children, title, class: cls, bare }: Props) {
   return (
     <span
       class={`status-box ${cls ?? ''}`}
@@ -17,7 +19,7 @@ export function StatusBox({ status, children, title, class: cls }: Props) {
       data-results={status}
       title={title ?? LABELS[status]}
     >
-      {children ?? LABELS[status]}
+      {bare ? null : (children ?? LABELS[status])}
     </span>
   );
 }

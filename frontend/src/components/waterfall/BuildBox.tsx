@@ -21,6 +21,8 @@ function BuildBoxImpl({ build }: { build: BuildDetail }) {
       data-builder={build.builder}
       data-build={build.number}
       data-results={status}
+      data-branch={build.branch ?? ''}
+      data-project={build.project}
       style={{ borderColor: statusStyle(status).borderColor }}
     >
       <a
