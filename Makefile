@@ -5,7 +5,11 @@ NPM ?= npm
 PG_ADMIN_URL ?= postgres://postgres@127.0.0.1:5432/test
 QUICKSTART ?= examples/quickstart/cascade.toml
 
-.PHONY: run build frontend frontend-deps test test-backend test-frontend test-system lint openapi fmt bench clean
+.PHONY: run build frontend frontend-deps test test-deps test-backend test-frontend test-system lint openapi fmt bench clean
+
+# Debian packages the tests use: chromium for the browser tests, git for the repositories the
+# tests make, psql to find the local PostgreSQL.
+TEST_DEBS ?= chromium git postgresql-client
 
 ## Build everything and start a master on the quickstart configuration (SQLite, embedded worker).
 run: build
@@ -23,7 +27,19 @@ frontend: frontend-deps
 	cd frontend && $(NPM) run build
 
 ## Every test: frontend lint and unit tests, backend on SQLite and PostgreSQL, system and browser tests.
-test: test-frontend test-backend test-system
+test: test-deps test-frontend test-backend test-system
+
+## Installs the Debian packages the tests need (as root), or says the command that would.
+test-deps:
+	@missing=""; for p in $(TEST_DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			echo "Installing$$missing"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq$$missing; \
+		else \
+			echo "Missing Debian packages:$$missing. Install them with: sudo apt-get install -y$$missing"; exit 1; \
+		fi; \
+	fi
 
 test-frontend: frontend-deps
 	cd frontend && $(NPM) run lint && $(NPM) test && $(NPM) run build

@@ -30,6 +30,12 @@
 #   builds_list       GET /api/v1/builds?limit=50   } on a fresh master over the seeded database,
 #   builders_list     GET /api/v1/builders          } 50 builders configured
 #   waterfall_view    GET /api/v1/views/waterfall   }
+#   views_100k        P4: `cascade bench seed` fills a 50-builder database (17 projects of three)
+#   views_1m          with 100,000 (1,000,000) builds and half as many changes, timed; then
+#                     GET /api/v1/views/{waterfall,grid,console} with their default arguments
+#                     (200 builds, 5 stamps, 40 changes) on a fresh master
+#   spa               P12: the SPA's JS + CSS gzipped; /waterfall's first contentful paint in
+#                     headless chromium on the 100k database (fcp.mjs, RUNS fresh contexts)
 #   peak_rss          the largest VmHWM of the masters under the hook and API loads
 #   log_tail          a build whose step cats a BENCH_LOG_MB (50) MB compiler-like log: ingestion
 #                     rate, the last 1,000 lines (median of 20 curls), the raw log streamed
@@ -45,8 +51,8 @@
 #
 # Differences from BARS.md's setups, so nobody mistakes these for the targets' exact conditions:
 # P1 runs 15 s (BENCH_DURATION=15s gives that; hook_base, the base hook with 1 change a request,
-# is kept as a second, simpler P1 figure); P2 wants 100k builds and P4 1M, seeded here are
-# ~3,000; P11 wants 100k builds. A `cascade bench seed` command does not exist yet.
+# is kept as a second, simpler P1 figure); P2 and P11 want 100k builds, the builds and builders
+# lists here run on the ~3,000 builds of trivial_builds (waterfall_view too, beside views_*).
 #
 # Settings (environment): CASCADE_BIN, BENCH_RUNS (3), BENCH_DURATION (10s), BENCH_THREADS (2),
 # BENCH_CONNECTIONS (16), BENCH_TRIVIAL_BUILDS (1000), BENCH_SEED_BUILDS (2000), BENCH_LOG_MB (50),
@@ -191,7 +197,7 @@ check_clean() {
 }
 
 # ---------------------------------------------------------------------------- configs
-config_head() { # DIR TITLE MAX_BUILDS
+config_head() { # DIR TITLE MAX_BUILDS [MORE [web] LINES]
   cat >"$1/cascade.toml" <<EOF
 # Written by scripts/bench.sh.
 title = "$2"
@@ -202,6 +208,7 @@ url = "sqlite://cascade.sqlite"
 
 [web]
 listen = ["127.0.0.1:0"]
+${4:-}
 
 [authz]
 force_build = true
@@ -323,6 +330,25 @@ EOF
     names="$names, \"idle-$i\""
   done
   printf '\n[[schedulers]]\nname = "force"\nkind = "force"\nbuilders = [%s]\n' "$names" >>"$dir/cascade.toml"
+}
+
+# 50 builders in 17 projects of three (tags `pNN|os`), as `cascade bench seed` fills them:
+# changes on several branches, each built by the builders of its project; revisions and
+# ticket numbers linked as a real configuration would.
+config_views() {
+  local dir=$1 i p os names=""
+  config_head "$dir" "Cascade bench (views)" 8 \
+    "revlink = \"https://git.example.org/commit/%s\"
+changecommentlink = { regex = '#(\\d+)', url = 'https://bugs.example.org/\\1', title = 'Ticket \\g<0>' }"
+  for i in $(seq 0 49); do
+    p=$(printf 'p%02d' $((i / 3 + 1)))
+    os=$(echo linux mac win | cut -d' ' -f$((i % 3 + 1)))
+    printf '\n[[builders]]\nname = "%s-%s"\ntags = ["%s|%s"]\nworkers = ["local"]\nsteps = [{ name = "true", command = ["true"] }]\n' \
+      "$p" "$os" "$p" "$os" >>"$dir/cascade.toml"
+    names="$names${names:+, }\"$p-$os\""
+  done
+  printf '\n[[schedulers]]\nname = "force"\nkind = "force"\nbuilders = [%s]\n' "$names" >>"$dir/cascade.toml"
+  printf '\n[[schedulers]]\nname = "main"\nkind = "single_branch"\nbranch = "main"\nbuilders = [%s]\n' "$names" >>"$dir/cascade.toml"
 }
 
 # One builder: a time stamp, `cat` of the big log, a time stamp.
@@ -486,6 +512,53 @@ scenario_builds_list() { read_scenario builds_list "/api/v1/builds?limit=50"; }
 scenario_builders_list() { read_scenario builders_list /api/v1/builders; }
 scenario_waterfall_view() { read_scenario waterfall_view /api/v1/views/waterfall; }
 
+# views_at BUILDS LABEL: a fresh database seeded by `cascade bench seed` with BUILDS builds and
+# half as many changes (the seeding time recorded as views_seed_LABEL), then RUNS wrk runs of
+# each overview page's view endpoint (P4), recorded as view_{waterfall,grid,console}_LABEL.
+views_at() {
+  local builds=$1 label=$2 dir=$WORK/views-$2 t0 json page path
+  mkdir -p "$dir"
+  config_views "$dir"
+  note "  seeding $builds builds and $((builds / 2)) changes"
+  t0=$(date +%s.%N)
+  "$BIN" bench seed --config "$dir/cascade.toml" --builds "$builds" --changes "$((builds / 2))" >&2
+  record "views_seed_$label" 1 "{}" "builds=$builds" "seconds=$("$PY" -c "print(round($(date +%s.%N) - $t0, 1))")" \
+    "db_mb=$("$PY" -c "print(round($(stat -c %s "$dir/cascade.sqlite") / 1048576))")"
+  start_master "$dir"
+  for page in waterfall grid console; do
+    path=/api/v1/views/$page
+    for i in $(seq 1 "$RUNS"); do
+      json=$(wrk_load "$path")
+      check_clean "$json" "view_${page}_$label"
+      record "view_${page}_$label" "$i" "$json" "bytes=$(curl -s "$MASTER_URL$path" | wc -c)"
+      note "  $page run $i: $json"
+    done
+  done
+  record_peak "views_$label"
+  stop_master
+}
+scenario_views_100k() { views_at 100000 100k; }
+scenario_views_1m() { views_at 1000000 1m; }
+
+# P12: the SPA's JS and CSS gzipped, and /waterfall's first contentful paint in headless
+# chromium on the 100k database (seeded here unless views_100k ran).
+scenario_spa() {
+  local dist=$ROOT/frontend/dist dir=$WORK/views-100k bytes json
+  [ -d "$dist/assets" ] || die "no SPA build in $dist: run \`make build\`"
+  bytes=$(find "$dist/assets" -name '*.js' -o -name '*.css' | xargs cat | gzip -9 | wc -c)
+  record spa_size 1 "{}" "gzip_kb=$("$PY" -c "print(round($bytes / 1024, 1))")"
+  if [ ! -f "$dir/cascade.sqlite" ]; then
+    mkdir -p "$dir"
+    config_views "$dir"
+    "$BIN" bench seed --config "$dir/cascade.toml" --builds 100000 --changes 50000 >&2
+  fi
+  start_master "$dir"
+  json=$(node "$HELPERS/fcp.mjs" "$MASTER_URL/waterfall" '[data-testid="build-box"]' "$RUNS")
+  record spa_fcp 1 "$json"
+  note "  $json"
+  stop_master
+}
+
 scenario_log_tail() {
   local dir=$WORK/log file=$WORK/biglog.txt json
   mkdir -p "$dir"
@@ -536,7 +609,7 @@ run_scenario() {
 START=$SECONDS
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 for s in start_to_openapi idle_rss hook_base hook_github changes_list trivial_builds builds_list builders_list \
-  waterfall_view log_tail binary_size; do
+  waterfall_view views_100k views_1m spa log_tail binary_size; do
   run_scenario "$s"
 done
 

@@ -27,6 +27,10 @@ create index builds_time on builds(started_at, id);
 create index builds_builder_started on builds(builder_id, started_at, id);
 create index builds_builder_branch on builds(builder_id, branch, started_at, id);
 
+-- Every page (and the dispatcher, every second) counts each builder's waiting requests:
+-- only unfinished requests are indexed, so the count costs the queue, not the history.
+create index buildrequests_waiting on buildrequests(claimed_by, builder_id) where complete = 0;
+
 -- The waterfall's changes column walks changes backwards in arrival time; the console
 -- pages through the newest changes of a repository, project, codebase or author.
 create index changes_created on changes(created_at, id);

@@ -102,6 +102,14 @@ def log_raw_rss(d):
     return (max(runs) if runs else None), runs
 
 
+def fcp(key):
+    """The median of one list of timings recorded by fcp.mjs."""
+    def get(records):
+        runs = records[-1]["data"].get(key, []) if records else []
+        return med(runs), runs
+    return get
+
+
 def peak_rss(records):
     runs = [r["data"].get("vm_hwm_mb") for r in records]
     runs = [v for v in runs if v is not None]
@@ -132,6 +140,23 @@ ROWS = [
     ("waterfall_view", "GET views/waterfall p50", per_run("p50_ms"), "ms", "<=", 10, "P4", None),
     ("waterfall_view", "p99", per_run("p99_ms"), "ms", "<=", 30, "P4", None),
     ("waterfall_view", "throughput (info)", per_run("rps"), "req/s", None, None, "", None),
+    ("views_seed_100k", "cascade bench seed, 100k builds", per_run("seconds"), "s", None, None, "", None),
+    ("view_waterfall_100k", "views/waterfall at 100k, p50", per_run("p50_ms"), "ms", "<=", 10, "P4", None),
+    ("view_waterfall_100k", "p99", per_run("p99_ms"), "ms", "<=", 30, "P4", None),
+    ("view_grid_100k", "views/grid at 100k, p50", per_run("p50_ms"), "ms", "<=", 10, "P4", None),
+    ("view_grid_100k", "p99", per_run("p99_ms"), "ms", "<=", 30, "P4", None),
+    ("view_console_100k", "views/console at 100k, p50", per_run("p50_ms"), "ms", "<=", 10, "P4", None),
+    ("view_console_100k", "p99", per_run("p99_ms"), "ms", "<=", 30, "P4", None),
+    ("views_seed_1m", "cascade bench seed, 1M builds", per_run("seconds"), "s", None, None, "", None),
+    ("view_waterfall_1m", "views/waterfall at 1M, p50", per_run("p50_ms"), "ms", "<=", 10, "P4", None),
+    ("view_waterfall_1m", "p99", per_run("p99_ms"), "ms", "<=", 30, "P4", None),
+    ("view_grid_1m", "views/grid at 1M, p50", per_run("p50_ms"), "ms", "<=", 10, "P4", None),
+    ("view_grid_1m", "p99", per_run("p99_ms"), "ms", "<=", 30, "P4", None),
+    ("view_console_1m", "views/console at 1M, p50", per_run("p50_ms"), "ms", "<=", 10, "P4", None),
+    ("view_console_1m", "p99", per_run("p99_ms"), "ms", "<=", 30, "P4", None),
+    ("spa_size", "SPA JS + CSS, gzipped", per_run("gzip_kb"), "KB", "<=", 200, "P12", None),
+    ("spa_fcp", "/waterfall first contentful paint, 100k", fcp("fcp_ms"), "ms", "<=", 500, "P12", None),
+    ("spa_fcp", "/waterfall builds on screen (info)", fcp("shown_ms"), "ms", None, None, "", None),
     ("peak_rss", "max VmHWM, hook/API loads", peak_rss, "MB", "<=", 60, "P10", 103),
     ("log_tail", "ingestion (stamped)", log_figure(log_ingest), "MB/s", ">=", 100, "P8", None),
     ("log_tail", "ingestion (step times, if ≥ 2 s)", log_figure(log_ingest_step), "MB/s", None, None, "P8", None),

@@ -312,6 +312,37 @@ test("a build started elsewhere appears on the waterfall without a reload", asyn
   assert.deepEqual(errors, []);
 });
 
+test("a live update does not move what the reader is looking at", async (t) => {
+  const { page } = await open(t, null, {
+    viewport: { width: 1200, height: 700 },
+  });
+  await page.goto(`${base}/waterfall?builder=mac&builder=lint`);
+  const boxes = '[data-testid="build-box"]';
+  await page.locator(boxes).nth(6).waitFor();
+  // Scroll the waterfall down to a build well below its top, and remember where it is.
+  const target = page.locator(boxes).nth(6);
+  await target.scrollIntoViewIfNeeded();
+  const key = `${await target.getAttribute("data-builder")}#${await target.getAttribute("data-build")}`;
+  const before = (await target.boundingBox()).y;
+  const count = await page.locator(boxes).count();
+  await force("lint");
+  await page.waitForFunction(
+    ({ sel, count }) => document.querySelectorAll(sel).length > count,
+    { sel: boxes, count },
+    { timeout: 30_000 },
+  );
+  const [builder, number] = key.split("#");
+  const after = (
+    await page
+      .locator(`${boxes}[data-builder="${builder}"][data-build="${number}"]`)
+      .boundingBox()
+  ).y;
+  assert.ok(
+    Math.abs(after - before) < 2,
+    `the build the reader looked at moved from ${before} to ${after}`,
+  );
+});
+
 test("the grid and the transposed grid: stamps × builders, filtered and live", async (t) => {
   const { page, errors } = await open(t, "/grid");
   const rows = '[data-testid="builder-row"]';

@@ -75,6 +75,11 @@ impl ApiError {
         ApiError::Forbidden(body("csrf", "missing or wrong X-CSRF-Token header (get it from GET /api/v1/session)"))
     }
 
+    /// 500: the master failed (logged by the caller); the client learns nothing more.
+    pub fn internal() -> ApiError {
+        ApiError::Internal(body("internal", "internal error; see the master's log"))
+    }
+
     /// 401 with a message.
     pub fn unauthorized(message: impl Into<String>) -> ApiError {
         ApiError::Unauthorized(body("unauthorized", message))

@@ -26,58 +26,75 @@ use crate::engine::views::console::builds_change;
 pub struct EventsApi;
 
 /// What happened: the SSE event name and the event's `type`.
-#[derive(Clone, Copy, Debug, Enum, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Enum, PartialEq, Eq, serde::Serialize)]
 pub enum EventKind {
     /// A change was stored (`change`).
     #[oai(rename = "change.new")]
+    #[serde(rename = "change.new")]
     ChangeNew,
     /// A scheduler made a buildset (`id`, `name` = the scheduler).
     #[oai(rename = "buildset.new")]
+    #[serde(rename = "buildset.new")]
     BuildsetNew,
     /// A build request was queued (`id`, `builder`).
     #[oai(rename = "buildrequest.new")]
+    #[serde(rename = "buildrequest.new")]
     BuildrequestNew,
     /// A pending build request was cancelled (`id`, `builder`).
     #[oai(rename = "buildrequest.cancelled")]
+    #[serde(rename = "buildrequest.cancelled")]
     BuildrequestCancelled,
     /// A build started (`build`, `change_ids`).
     #[oai(rename = "build.started")]
+    #[serde(rename = "build.started")]
     BuildStarted,
     /// A build finished (`build`, `change_ids`).
     #[oai(rename = "build.finished")]
+    #[serde(rename = "build.finished")]
     BuildFinished,
     /// A step started (`build`, `build_number`, `step`).
     #[oai(rename = "step.started")]
+    #[serde(rename = "step.started")]
     StepStarted,
     /// A step finished (`build`, `build_number`, `step`).
     #[oai(rename = "step.finished")]
+    #[serde(rename = "step.finished")]
     StepFinished,
     /// Lines were added to a log (`builder`, `build_number`, `step_number`, `log`).
     #[oai(rename = "log.appended")]
+    #[serde(rename = "log.appended")]
     LogAppended,
     /// A worker connected (`name`).
     #[oai(rename = "worker.connected")]
+    #[serde(rename = "worker.connected")]
     WorkerConnected,
     /// A worker went away (`name`).
     #[oai(rename = "worker.disconnected")]
+    #[serde(rename = "worker.disconnected")]
     WorkerDisconnected,
     /// A worker was paused (`name`).
     #[oai(rename = "worker.paused")]
+    #[serde(rename = "worker.paused")]
     WorkerPaused,
     /// A worker was unpaused (`name`).
     #[oai(rename = "worker.unpaused")]
+    #[serde(rename = "worker.unpaused")]
     WorkerUnpaused,
     /// A worker was asked to shut down once idle (`name`).
     #[oai(rename = "worker.stopping")]
+    #[serde(rename = "worker.stopping")]
     WorkerStopping,
     /// Someone took an action (`name` = the action, `actor`, `target`, `reason`).
     #[oai(rename = "action")]
+    #[serde(rename = "action")]
     Action,
     /// A master started (`name`).
     #[oai(rename = "master.started")]
+    #[serde(rename = "master.started")]
     MasterStarted,
     /// A master is stopping (`name`).
     #[oai(rename = "master.stopping")]
+    #[serde(rename = "master.stopping")]
     MasterStopping,
 }
 

@@ -10,6 +10,7 @@ mod changes;
 pub mod error;
 mod events;
 mod hooks;
+pub mod json;
 mod logs;
 mod master;
 mod session;

@@ -13,8 +13,9 @@ pub fn time(secs: i64) -> DateTime<Utc> {
 }
 
 /// A step's or build's outcome.
-#[derive(Clone, Copy, Debug, Enum, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Enum, PartialEq, Eq, serde::Serialize)]
 #[oai(rename_all = "lowercase")]
+#[serde(rename_all = "lowercase")]
 pub enum Results {
     /// Passed.
     Success,
@@ -61,7 +62,7 @@ impl From<Results> for model::Results {
 }
 
 /// One run of a builder.
-#[derive(Clone, Debug, Object)]
+#[derive(Clone, Debug, Object, serde::Serialize)]
 pub struct Build {
     /// Global id.
     pub id: i64,
@@ -73,16 +74,21 @@ pub struct Build {
     pub buildrequest_id: i64,
     /// The worker it runs on.
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub worker: Option<String>,
     /// When it started.
+    #[serde(serialize_with = "crate::api::json::rfc3339")]
     pub started_at: DateTime<Utc>,
     /// When it finished; absent while running.
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "crate::api::json::rfc3339_opt")]
     pub finished_at: Option<DateTime<Utc>>,
     /// Whether it has finished.
     pub complete: bool,
     /// Absent while running.
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub results: Option<Results>,
     /// Human-readable state.
     pub state_text: String,
@@ -90,9 +96,11 @@ pub struct Build {
     pub reason: String,
     /// Branch built.
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub branch: Option<String>,
     /// Revision built.
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub revision: Option<String>,
     /// Codebase built.
     pub codebase: String,
@@ -129,7 +137,7 @@ impl From<model::Build> for Build {
 }
 
 /// A log's metadata.
-#[derive(Clone, Debug, Object)]
+#[derive(Clone, Debug, Object, serde::Serialize)]
 pub struct LogInfo {
     /// Display name.
     pub name: String,
@@ -148,7 +156,7 @@ impl From<model::LogInfo> for LogInfo {
 }
 
 /// One step of a build.
-#[derive(Clone, Debug, Object)]
+#[derive(Clone, Debug, Object, serde::Serialize)]
 pub struct Step {
     /// Position, from 1.
     pub number: i64,
@@ -158,12 +166,17 @@ pub struct Step {
     pub state_text: String,
     /// Absent while running.
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub results: Option<Results>,
     /// When it started.
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "crate::api::json::rfc3339_opt")]
     pub started_at: Option<DateTime<Utc>>,
     /// When it finished.
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "crate::api::json::rfc3339_opt")]
     pub finished_at: Option<DateTime<Utc>>,
     /// Whether it has finished.
     pub complete: bool,
@@ -187,15 +200,17 @@ impl From<model::Step> for Step {
 }
 
 /// A build with its steps.
-#[derive(Clone, Debug, Object)]
+#[derive(Clone, Debug, Object, serde::Serialize)]
 pub struct BuildDetail {
     /// The build.
     #[oai(flatten)]
+    #[serde(flatten)]
     pub build: Build,
     /// Its steps in order.
     pub steps: Vec<Step>,
     /// The changes it builds (its blamelist); present when one build is asked for.
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub changes: Option<Vec<Change>>,
 }
 
@@ -211,8 +226,9 @@ impl BuildDetail {
 }
 
 /// What a builder is doing.
-#[derive(Clone, Copy, Debug, Enum)]
+#[derive(Clone, Copy, Debug, Enum, serde::Serialize)]
 #[oai(rename_all = "lowercase")]
+#[serde(rename_all = "lowercase")]
 pub enum BuilderStateName {
     /// Waiting for work.
     Idle,
@@ -225,12 +241,13 @@ pub enum BuilderStateName {
 }
 
 /// A builder.
-#[derive(Clone, Debug, Object)]
+#[derive(Clone, Debug, Object, serde::Serialize)]
 pub struct Builder {
     /// Name.
     pub name: String,
     /// Description.
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// Tags.
     pub tags: Vec<String>,
@@ -246,10 +263,12 @@ pub struct Builder {
     pub can_force: bool,
     /// Its last finished build.
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_build: Option<Build>,
     /// While it builds: the mean duration in seconds of its recent successful builds, from
     /// which a running build's ETA follows.
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub average_duration: Option<i64>,
 }
 
@@ -276,20 +295,22 @@ impl From<BuilderOverview> for Builder {
 }
 
 /// A piece of a change's comment: text, linked when `[web] changecommentlink` matched it.
-#[derive(Clone, Debug, Object)]
+#[derive(Clone, Debug, Object, serde::Serialize)]
 pub struct TextPart {
     /// The text (render it as text, never as markup).
     pub text: String,
     /// Where it links to.
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// The link's title.
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
 }
 
 /// A change.
-#[derive(Clone, Debug, Object)]
+#[derive(Clone, Debug, Object, serde::Serialize)]
 pub struct Change {
     /// Id.
     pub id: i64,
@@ -297,40 +318,50 @@ pub struct Change {
     pub author: String,
     /// Committer.
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub committer: Option<String>,
     /// Commit message.
     pub comments: String,
     /// The commit message split into text and links, when `[web] changecommentlink`
     /// found something to link in it.
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub comment_parts: Option<Vec<TextPart>>,
     /// Revision.
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub revision: Option<String>,
     /// Branch.
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub branch: Option<String>,
     /// Repository.
     pub repository: String,
     /// The repository's link (`[web] repositories`).
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub repository_url: Option<String>,
     /// Project.
     pub project: String,
     /// The project's link (`[web] projects`).
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub project_url: Option<String>,
     /// Codebase.
     pub codebase: String,
     /// Category.
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub category: Option<String>,
     /// Link to the revision: the change's own, else one made by `[web] revlink`.
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub revlink: Option<String>,
     /// Commit time.
+    #[serde(serialize_with = "crate::api::json::rfc3339")]
     pub when: DateTime<Utc>,
     /// When the master stored it.
+    #[serde(serialize_with = "crate::api::json::rfc3339")]
     pub received_at: DateTime<Utc>,
     /// Files touched.
     pub files: Vec<String>,

@@ -3,20 +3,24 @@
 
 use std::sync::Arc;
 
+use std::future::Future;
+
 use chrono::{DateTime, Utc};
 use poem::web::Data;
 use poem_openapi::param::Query;
-use poem_openapi::payload::Json;
 use poem_openapi::types::ParseFromJSON;
 use poem_openapi::{Enum, Object, OpenApi};
+use serde::Serialize;
 
 use super::events::EventKind;
+use super::json::RawJson;
 use super::types::{BuildDetail, Builder, Change, Results, Step, time};
 use super::{ApiError, Tag};
 use crate::engine::Engine;
-use crate::engine::views::console::{BoxClass, ConsoleQuery};
-use crate::engine::views::grid::GridQuery;
-use crate::engine::views::waterfall::WaterfallQuery;
+use crate::engine::links::Links;
+use crate::engine::views::console::{BoxClass, ConsolePage, ConsoleQuery};
+use crate::engine::views::grid::{GridPage, GridQuery};
+use crate::engine::views::waterfall::{WaterfallPage, WaterfallQuery};
 use crate::model;
 
 /// The views resource.
@@ -24,21 +28,23 @@ use crate::model;
 pub struct ViewsApi;
 
 /// A worker or master event shown in the waterfall (`show_events=true`).
-#[derive(Debug, Object)]
+#[derive(Debug, Object, serde::Serialize)]
 pub struct WaterfallEvent {
     /// Its id.
     pub id: i64,
     /// What happened.
     #[oai(rename = "type")]
+    #[serde(rename = "type")]
     pub kind: EventKind,
     /// When.
+    #[serde(serialize_with = "crate::api::json::rfc3339")]
     pub at: DateTime<Utc>,
     /// The worker or master.
     pub name: String,
 }
 
 /// The waterfall's data: its columns, then the builds, changes and events of its window.
-#[derive(Debug, Object)]
+#[derive(Debug, Object, serde::Serialize)]
 pub struct Waterfall {
     /// The columns, in configuration order.
     pub builders: Vec<Builder>,
@@ -51,30 +57,37 @@ pub struct Waterfall {
     /// Everything after this time is on the page; absent when the page reaches the
     /// beginning of the history.
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "crate::api::json::rfc3339_opt")]
     pub since: Option<DateTime<Utc>>,
     /// The `last_time` (epoch seconds) of the page before this one, if there is one.
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_last_time: Option<i64>,
     /// The most builds a page holds (`num_events` as applied).
     pub num_events: u32,
 }
 
 /// A build as a grid cell or a console box shows it.
-#[derive(Debug, Object)]
+#[derive(Debug, Object, serde::Serialize)]
 pub struct BuildSummary {
     /// Number within the builder.
     pub number: i64,
     /// Absent while running.
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub results: Option<Results>,
     /// Whether it has finished.
     pub complete: bool,
     /// Human-readable state.
     pub state_text: String,
     /// When it started.
+    #[serde(serialize_with = "crate::api::json::rfc3339")]
     pub started_at: DateTime<Utc>,
     /// When it finished.
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "crate::api::json::rfc3339_opt")]
     pub finished_at: Option<DateTime<Utc>>,
 }
 
@@ -92,7 +105,7 @@ impl From<model::Build> for BuildSummary {
 }
 
 /// A grid column (a transposed grid's row): one source stamp.
-#[derive(Debug, Object)]
+#[derive(Debug, Object, serde::Serialize)]
 pub struct GridStamp {
     /// Project.
     pub project: String,
@@ -100,29 +113,38 @@ pub struct GridStamp {
     pub codebase: String,
     /// Branch; absent for the default branch.
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub branch: Option<String>,
     /// Revision; absent when its builds took the branch's head ("latest").
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub revision: Option<String>,
     /// The repository.
     pub repository: String,
+    /// The project's link (`[web] projects`).
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub project_url: Option<String>,
     /// The revision's link (`[web] revlink`).
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub revlink: Option<String>,
     /// The earliest start among its builds.
+    #[serde(serialize_with = "crate::api::json::rfc3339")]
     pub time: DateTime<Utc>,
 }
 
 /// One cell.
-#[derive(Debug, Object)]
+#[derive(Debug, Object, serde::Serialize)]
 pub struct GridCell {
     /// The builder's newest build of the stamp; absent for an empty cell.
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub build: Option<BuildSummary>,
 }
 
 /// One builder's row.
-#[derive(Debug, Object)]
+#[derive(Debug, Object, serde::Serialize)]
 pub struct GridRow {
     /// The builder with its state and pending requests.
     pub builder: Builder,
@@ -131,7 +153,7 @@ pub struct GridRow {
 }
 
 /// The grid's (and the transposed grid's) data.
-#[derive(Debug, Object)]
+#[derive(Debug, Object, serde::Serialize)]
 pub struct Grid {
     /// The source stamps, oldest first.
     pub stamps: Vec<GridStamp>,
@@ -140,31 +162,39 @@ pub struct Grid {
 }
 
 /// A console box's class (0.8.9's CSS class names).
-#[derive(Clone, Copy, Debug, Enum, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Enum, PartialEq, Eq, serde::Serialize)]
 pub enum ConsoleClass {
     /// The build containing the change is running.
     #[oai(rename = "running")]
+    #[serde(rename = "running")]
     Running,
     /// No build containing the change yet.
     #[oai(rename = "notstarted")]
+    #[serde(rename = "notstarted")]
     NotStarted,
     /// The builder does not build such changes.
     #[oai(rename = "notinbuilder")]
+    #[serde(rename = "notinbuilder")]
     NotInBuilder,
     /// Succeeded.
     #[oai(rename = "success")]
+    #[serde(rename = "success")]
     Success,
     /// Succeeded with warnings.
     #[oai(rename = "warnings")]
+    #[serde(rename = "warnings")]
     Warnings,
     /// Failed where the build before it did not.
     #[oai(rename = "failure")]
+    #[serde(rename = "failure")]
     Failure,
     /// Failed, as the build before it did.
     #[oai(rename = "failure-again")]
+    #[serde(rename = "failure-again")]
     FailureAgain,
     /// Exception, retry, cancelled or skipped.
     #[oai(rename = "exception")]
+    #[serde(rename = "exception")]
     Exception,
 }
 
@@ -184,19 +214,20 @@ impl From<BoxClass> for ConsoleClass {
 }
 
 /// One box of the console.
-#[derive(Debug, Object)]
+#[derive(Debug, Object, serde::Serialize)]
 pub struct ConsoleBox {
     /// Its class.
     pub class: ConsoleClass,
     /// The builder's newest build containing the change.
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub build: Option<BuildSummary>,
     /// Its failed steps with their logs (red boxes).
     pub failed_steps: Vec<Step>,
 }
 
 /// One change and its boxes.
-#[derive(Debug, Object)]
+#[derive(Debug, Object, serde::Serialize)]
 pub struct ConsoleRow {
     /// The change.
     pub change: Change,
@@ -208,7 +239,7 @@ pub struct ConsoleRow {
 }
 
 /// The console's data.
-#[derive(Debug, Object)]
+#[derive(Debug, Object, serde::Serialize)]
 pub struct Console {
     /// The columns, in configuration order (group them by their first tag).
     pub builders: Vec<Builder>,
@@ -260,7 +291,7 @@ impl ViewsApi {
         show_time: Query<Option<f64>>,
         /// The most builds on the page (default `[web] num_events`, at most `num_events_max`).
         num_events: Query<Option<u32>>,
-    ) -> Result<Json<Waterfall>, ApiError> {
+    ) -> Result<RawJson<Waterfall>, ApiError> {
         let q = WaterfallQuery {
             builders: builder.0.into_iter().chain(show.0).collect(),
             categories: category.0,
@@ -274,26 +305,10 @@ impl ViewsApi {
             show_time: seconds(show_time.0)?,
             num_events: num_events.0,
         };
-        let page = engine.waterfall(&q).await?;
-        let links = &engine.links;
-        Ok(Json(Waterfall {
-            builders: page.builders.into_iter().map(Builder::from).collect(),
-            builds: page.builds.into_iter().map(|b| BuildDetail::new(b, links)).collect(),
-            changes: page.changes.into_iter().map(|c| Change::new(c, links)).collect(),
-            events: page
-                .events
-                .into_iter()
-                .filter_map(|e| {
-                    let kind = EventKind::parse_from_json(Some(serde_json::Value::String(e.kind))).ok()?;
-                    let payload: serde_json::Value = serde_json::from_str(&e.payload).unwrap_or_default();
-                    let name = payload.get("name").and_then(|n| n.as_str()).unwrap_or_default().to_owned();
-                    Some(WaterfallEvent { id: e.id, kind, at: time(e.at), name })
-                })
-                .collect(),
-            since: page.since.map(time),
-            next_last_time: page.next_last_time,
-            num_events: page.num_events,
-        }))
+        cached(&engine, format!("waterfall {q:?}"), async {
+            Ok(waterfall_of(engine.waterfall(&q).await?, &engine.links))
+        })
+        .await
     }
 
     /// The grid (and the transposed grid): each builder's newest build of each of the
@@ -310,37 +325,13 @@ impl ViewsApi {
         width: Query<Option<u32>>,
         /// The transposed grid's name for `width`.
         length: Query<Option<u32>>,
-    ) -> Result<Json<Grid>, ApiError> {
+    ) -> Result<RawJson<Grid>, ApiError> {
         let width = width.0.or(length.0).unwrap_or(5);
         if !(1..=100).contains(&width) {
             return Err(ApiError::bad_request("width (or length) must be between 1 and 100"));
         }
         let q = GridQuery { categories: category.0, branches: branch.0, width };
-        let page = engine.grid(&q).await?;
-        let links = &engine.links;
-        Ok(Json(Grid {
-            stamps: page
-                .stamps
-                .into_iter()
-                .map(|s| GridStamp {
-                    revlink: links.revision(&s.repository, s.key.revision.as_deref(), None),
-                    project: s.key.project,
-                    codebase: s.key.codebase,
-                    branch: s.key.branch,
-                    revision: s.key.revision,
-                    repository: s.repository,
-                    time: time(s.time),
-                })
-                .collect(),
-            rows: page
-                .rows
-                .into_iter()
-                .map(|r| GridRow {
-                    builder: r.builder.into(),
-                    cells: r.cells.into_iter().map(|b| GridCell { build: b.map(BuildSummary::from) }).collect(),
-                })
-                .collect(),
-        }))
+        cached(&engine, format!("grid {q:?}"), async { Ok(grid_of(engine.grid(&q).await?, &engine.links)) }).await
     }
 
     /// The console: the newest changes, each with one box per builder coloured by the
@@ -366,7 +357,7 @@ impl ViewsApi {
         name: Query<Vec<String>>,
         /// How many changes (default 40, at most 200).
         revs: Query<Option<u32>>,
-    ) -> Result<Json<Console>, ApiError> {
+    ) -> Result<RawJson<Console>, ApiError> {
         let revs = revs.0.unwrap_or(40);
         if !(1..=200).contains(&revs) {
             return Err(ApiError::bad_request("revs must be between 1 and 200"));
@@ -381,27 +372,101 @@ impl ViewsApi {
             names: name.0,
             revs,
         };
-        let page = engine.console(&q).await?;
-        let links = &engine.links;
-        Ok(Json(Console {
-            builders: page.builders.into_iter().map(Builder::from).collect(),
-            rows: page
-                .rows
-                .into_iter()
-                .map(|r| ConsoleRow {
-                    change: Change::new(r.change, links),
-                    change_ids: r.change_ids.iter().map(|c| c.0).collect(),
-                    boxes: r
-                        .boxes
-                        .into_iter()
-                        .map(|b| ConsoleBox {
-                            class: b.class.into(),
-                            build: b.build.map(BuildSummary::from),
-                            failed_steps: b.failed_steps.into_iter().map(Step::from).collect(),
-                        })
-                        .collect(),
-                })
-                .collect(),
-        }))
+        cached(&engine, format!("console {q:?}"), async { Ok(console_of(engine.console(&q).await?, &engine.links)) })
+            .await
+    }
+}
+
+/// The page for `key` from the cache, or built by `build`, written, and kept.
+async fn cached<T: Serialize>(
+    engine: &Engine,
+    key: String,
+    build: impl Future<Output = Result<T, ApiError>>,
+) -> Result<RawJson<T>, ApiError> {
+    if let Some(body) = engine.pages.get(&key) {
+        return Ok(RawJson::from_bytes(body));
+    }
+    let lock = engine.pages.build_lock(&key);
+    let _building = lock.lock().await;
+    if let Some(body) = engine.pages.get(&key) {
+        return Ok(RawJson::from_bytes(body));
+    }
+    let generation = engine.pages.generation();
+    let page = RawJson::of(&build.await?).map_err(|e| {
+        tracing::error!(error = ?e, "cannot write a page");
+        ApiError::internal()
+    })?;
+    engine.pages.insert(key, generation, page.0.clone());
+    Ok(page)
+}
+
+fn waterfall_of(page: WaterfallPage, links: &Links) -> Waterfall {
+    Waterfall {
+        builders: page.builders.into_iter().map(Builder::from).collect(),
+        builds: page.builds.into_iter().map(|b| BuildDetail::new(b, links)).collect(),
+        changes: page.changes.into_iter().map(|c| Change::new(c, links)).collect(),
+        events: page
+            .events
+            .into_iter()
+            .filter_map(|e| {
+                let kind = EventKind::parse_from_json(Some(serde_json::Value::String(e.kind))).ok()?;
+                let payload: serde_json::Value = serde_json::from_str(&e.payload).unwrap_or_default();
+                let name = payload.get("name").and_then(|n| n.as_str()).unwrap_or_default().to_owned();
+                Some(WaterfallEvent { id: e.id, kind, at: time(e.at), name })
+            })
+            .collect(),
+        since: page.since.map(time),
+        next_last_time: page.next_last_time,
+        num_events: page.num_events,
+    }
+}
+
+fn grid_of(page: GridPage, links: &Links) -> Grid {
+    Grid {
+        stamps: page
+            .stamps
+            .into_iter()
+            .map(|s| GridStamp {
+                revlink: links.revision(&s.repository, s.key.revision.as_deref(), None),
+                project_url: links.project(&s.key.project),
+                project: s.key.project,
+                codebase: s.key.codebase,
+                branch: s.key.branch,
+                revision: s.key.revision,
+                repository: s.repository,
+                time: time(s.time),
+            })
+            .collect(),
+        rows: page
+            .rows
+            .into_iter()
+            .map(|r| GridRow {
+                builder: r.builder.into(),
+                cells: r.cells.into_iter().map(|b| GridCell { build: b.map(BuildSummary::from) }).collect(),
+            })
+            .collect(),
+    }
+}
+
+fn console_of(page: ConsolePage, links: &Links) -> Console {
+    Console {
+        builders: page.builders.into_iter().map(Builder::from).collect(),
+        rows: page
+            .rows
+            .into_iter()
+            .map(|r| ConsoleRow {
+                change: Change::new(r.change, links),
+                change_ids: r.change_ids.iter().map(|c| c.0).collect(),
+                boxes: r
+                    .boxes
+                    .into_iter()
+                    .map(|b| ConsoleBox {
+                        class: b.class.into(),
+                        build: b.build.map(BuildSummary::from),
+                        failed_steps: b.failed_steps.into_iter().map(Step::from).collect(),
+                    })
+                    .collect(),
+            })
+            .collect(),
     }
 }

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use sqlx::FromRow;
 
-use super::query::Query;
+use super::query::insert_rows;
 use super::{Conn, DbResult, on_conn};
 use crate::model::{BuildRequestId, BuildSetId, BuilderId, MasterId, Results};
 
@@ -174,28 +174,25 @@ pub struct PastRequest {
     pub results: Results,
 }
 
-/// Stores a batch of completed requests in one statement.
+/// Stores a batch of completed requests, a few hundred rows a statement.
 pub async fn insert_many(conn: Conn<'_>, rows: &[PastRequest]) -> DbResult<Vec<BuildRequestId>> {
-    if rows.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut q = Query::new(
-        "insert into buildrequests (buildset_id, builder_id, priority, submitted_at, claimed_by, claimed_at, \
-        complete, complete_at, results) values ",
-    );
-    let values = q.rows(rows.iter().map(|r| {
-        vec![
-            r.buildset.0.into(),
-            r.builder.0.into(),
-            0_i64.into(),
-            r.submitted_at.into(),
-            r.master.0.into(),
-            r.submitted_at.into(),
-            1_i64.into(),
-            r.complete_at.into(),
-            r.results.as_i64().into(),
-        ]
-    }));
-    q.push(&values).push(" returning id");
-    Ok(q.insert_ids(conn).await?.into_iter().map(BuildRequestId).collect())
+    let values = rows
+        .iter()
+        .map(|r| {
+            vec![
+                r.buildset.0.into(),
+                r.builder.0.into(),
+                0_i64.into(),
+                r.submitted_at.into(),
+                r.master.0.into(),
+                r.submitted_at.into(),
+                1_i64.into(),
+                r.complete_at.into(),
+                r.results.as_i64().into(),
+            ]
+        })
+        .collect();
+    let head = "insert into buildrequests (buildset_id, builder_id, priority, submitted_at, claimed_by, claimed_at, \
+        complete, complete_at, results) values ";
+    Ok(insert_rows(conn, head, values, true).await?.into_iter().map(BuildRequestId).collect())
 }

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use sqlx::FromRow;
 
 use super::buildsets::NewSourceStamp;
-use super::query::Query;
+use super::query::{Query, insert_rows};
 use super::{Conn, DbResult, from_json, on_conn, to_json};
 use crate::model::{Build, BuildId, BuildRequestId, BuilderId, ChangeId, MasterId, Results, WorkerId};
 
@@ -106,38 +106,35 @@ pub struct PastBuild<'a> {
     pub state_text: &'a str,
 }
 
-/// Stores a batch of finished builds in one statement.
+/// Stores a batch of finished builds, a few hundred rows a statement.
 pub async fn insert_many(conn: Conn<'_>, rows: &[PastBuild<'_>]) -> DbResult<Vec<BuildId>> {
-    if rows.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut q = Query::new(
-        "insert into builds (builder_id, number, buildrequest_id, worker_id, master_id, started_at, \
-        finished_at, state_text, results, reason, properties, branch, revision, codebase, project, repository) values ",
-    );
-    let values = q.rows(rows.iter().map(|r| {
-        let n = &r.new;
-        vec![
-            n.builder_id.0.into(),
-            r.number.into(),
-            n.buildrequest_id.0.into(),
-            n.worker_id.0.into(),
-            n.master_id.0.into(),
-            r.started_at.into(),
-            r.finished_at.into(),
-            r.state_text.into(),
-            r.results.as_i64().into(),
-            n.reason.into(),
-            to_json(n.properties).into(),
-            n.source.branch.clone().into(),
-            n.source.revision.clone().into(),
-            n.source.codebase.clone().into(),
-            n.source.project.clone().into(),
-            n.source.repository.clone().into(),
-        ]
-    }));
-    q.push(&values).push(" returning id");
-    Ok(q.insert_ids(conn).await?.into_iter().map(BuildId).collect())
+    let values = rows
+        .iter()
+        .map(|r| {
+            let n = &r.new;
+            vec![
+                n.builder_id.0.into(),
+                r.number.into(),
+                n.buildrequest_id.0.into(),
+                n.worker_id.0.into(),
+                n.master_id.0.into(),
+                r.started_at.into(),
+                r.finished_at.into(),
+                r.state_text.into(),
+                r.results.as_i64().into(),
+                n.reason.into(),
+                to_json(n.properties).into(),
+                n.source.branch.clone().into(),
+                n.source.revision.clone().into(),
+                n.source.codebase.clone().into(),
+                n.source.project.clone().into(),
+                n.source.repository.clone().into(),
+            ]
+        })
+        .collect();
+    let head = "insert into builds (builder_id, number, buildrequest_id, worker_id, master_id, started_at, \
+        finished_at, state_text, results, reason, properties, branch, revision, codebase, project, repository) values ";
+    Ok(insert_rows(conn, head, values, true).await?.into_iter().map(BuildId).collect())
 }
 
 const FINISH: &str = "update builds set finished_at = $2, results = $3, state_text = $4 where id = $1";
@@ -288,6 +285,34 @@ pub async fn list_by_time(
     filter.apply(&mut q, by_time);
     let limit = q.bind(limit);
     q.push(&format!(" order by b.started_at desc, b.id desc limit {limit}"));
+    let rows: Vec<Row> = q.fetch_all(conn).await?;
+    Ok(rows.into_iter().map(Build::from).collect())
+}
+
+// One index seek per builder for its newest number, then one range per builder: builds are
+// numbered from 1 without gaps, so a builder's last `n` are the numbers above its newest - n.
+const NEWEST_NUMBERS: &str = "select x.id, (select b.number from builds b where b.builder_id = x.id \
+    order by b.number desc limit 1) from builders x where 1 = 1";
+
+/// The last `n` builds of each of `builders`, newest first per builder, in two queries.
+pub async fn last_of_each(mut conn: Conn<'_>, builders: &[BuilderId], n: i64) -> DbResult<Vec<Build>> {
+    if builders.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut q = Query::new(NEWEST_NUMBERS);
+    q.any_of("x.id", builders.iter().map(|b| b.0));
+    let newest: Vec<(i64, Option<i64>)> = q.fetch_all(conn.reborrow()).await?;
+    let ranges: Vec<(i64, i64)> = newest.into_iter().filter_map(|(b, top)| top.map(|top| (b, top - n))).collect();
+    if ranges.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut q = Query::new(select_where!(" where "));
+    let mut terms = Vec::with_capacity(ranges.len());
+    for (builder, above) in ranges {
+        let (b, a) = (q.bind(builder), q.bind(above));
+        terms.push(format!("(b.builder_id = {b} and b.number > {a})"));
+    }
+    q.push(&format!("({}) order by b.builder_id, b.number desc", terms.join(" or ")));
     let rows: Vec<Row> = q.fetch_all(conn).await?;
     Ok(rows.into_iter().map(Build::from).collect())
 }

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use super::query::{Bind, Query};
+use super::query::{Bind, insert_rows};
 use super::{Conn, DbResult, on_conn, to_json};
 use crate::model::{BuildSetId, ChangeId, Results, SourceStampId};
 
@@ -149,57 +149,50 @@ pub struct PastBuildSet<'a> {
     pub results: Results,
 }
 
-/// Stores a batch of finished buildsets with their source stamps and changes, in four
-/// statements for the whole batch.
+/// Stores a batch of finished buildsets with their source stamps and changes, a few
+/// hundred rows a statement.
 pub async fn insert_many(mut conn: Conn<'_>, sets: &[PastBuildSet<'_>]) -> DbResult<Vec<BuildSetId>> {
-    if sets.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut q = Query::new(
-        "insert into buildsets (reason, scheduler, submitted_at, complete, complete_at, results, properties, owner) values ",
-    );
-    let rows = q.rows(sets.iter().map(|s| {
-        vec![
-            s.set.reason.clone().into(),
-            s.set.scheduler.clone().into(),
-            s.submitted_at.into(),
-            1_i64.into(),
-            s.complete_at.into(),
-            s.results.as_i64().into(),
-            to_json(&s.set.properties).into(),
-            s.set.owner.clone().into(),
-        ]
-    }));
-    q.push(&rows).push(" returning id");
-    let ids = q.insert_ids(conn.reborrow()).await?;
-    let mut q =
-        Query::new("insert into sourcestamps (codebase, repository, branch, revision, project, created_at) values ");
-    let rows = q.rows(sets.iter().map(|s| {
-        vec![
-            s.stamp.codebase.clone().into(),
-            s.stamp.repository.clone().into(),
-            s.stamp.branch.clone().into(),
-            s.stamp.revision.clone().into(),
-            s.stamp.project.clone().into(),
-            s.submitted_at.into(),
-        ]
-    }));
-    q.push(&rows).push(" returning id");
-    let stamps = q.insert_ids(conn.reborrow()).await?;
-    let mut q = Query::new("insert into buildset_sourcestamps (buildset_id, sourcestamp_id) values ");
-    let rows = q.rows(ids.iter().zip(&stamps).map(|(set, ss)| vec![Bind::Int(*set), Bind::Int(*ss)]));
-    q.push(&rows);
-    q.execute(conn.reborrow()).await?;
-    let links: Vec<Vec<Bind>> = ids
+    let rows = sets
+        .iter()
+        .map(|s| {
+            vec![
+                s.set.reason.clone().into(),
+                s.set.scheduler.clone().into(),
+                s.submitted_at.into(),
+                1_i64.into(),
+                s.complete_at.into(),
+                s.results.as_i64().into(),
+                to_json(&s.set.properties).into(),
+                s.set.owner.clone().into(),
+            ]
+        })
+        .collect();
+    let head = "insert into buildsets (reason, scheduler, submitted_at, complete, complete_at, results, \
+        properties, owner) values ";
+    let ids = insert_rows(conn.reborrow(), head, rows, true).await?;
+    let stamps = sets
+        .iter()
+        .map(|s| {
+            vec![
+                s.stamp.codebase.clone().into(),
+                s.stamp.repository.clone().into(),
+                s.stamp.branch.clone().into(),
+                s.stamp.revision.clone().into(),
+                s.stamp.project.clone().into(),
+                s.submitted_at.into(),
+            ]
+        })
+        .collect();
+    let head = "insert into sourcestamps (codebase, repository, branch, revision, project, created_at) values ";
+    let stamps = insert_rows(conn.reborrow(), head, stamps, true).await?;
+    let links = ids.iter().zip(&stamps).map(|(set, ss)| vec![Bind::Int(*set), Bind::Int(*ss)]).collect();
+    let head = "insert into buildset_sourcestamps (buildset_id, sourcestamp_id) values ";
+    insert_rows(conn.reborrow(), head, links, false).await?;
+    let changes = ids
         .iter()
         .zip(sets)
         .flat_map(|(set, s)| s.changes.iter().map(move |c| vec![Bind::Int(*set), Bind::Int(c.0)]))
         .collect();
-    if !links.is_empty() {
-        let mut q = Query::new("insert into buildset_changes (buildset_id, change_id) values ");
-        let rows = q.rows(links);
-        q.push(&rows);
-        q.execute(conn).await?;
-    }
+    insert_rows(conn, "insert into buildset_changes (buildset_id, change_id) values ", changes, false).await?;
     Ok(ids.into_iter().map(BuildSetId).collect())
 }

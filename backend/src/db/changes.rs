@@ -2,7 +2,7 @@
 
 use sqlx::FromRow;
 
-use super::query::{Bind, Query};
+use super::query::{Bind, Query, insert_rows};
 use super::{Conn, DbResult, from_json, on_conn, to_json};
 use crate::model::{Change, ChangeId, NewChange};
 
@@ -149,45 +149,37 @@ pub enum Order {
 }
 
 /// Stores a batch of changes with the times the master received them, for loading a
-/// history (`cascade bench seed`): two statements for the whole batch.
+/// history (`cascade bench seed`), a few hundred rows a statement.
 pub async fn insert_many(mut conn: Conn<'_>, changes: &[(NewChange, i64)]) -> DbResult<Vec<ChangeId>> {
-    if changes.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut q = Query::new(
-        "insert into changes (author, committer, comments, revision, branch, repository, project, \
-        codebase, category, revlink, when_ts, created_at, properties) values ",
-    );
-    let rows = q.rows(changes.iter().map(|(c, at)| {
-        vec![
-            c.author.clone().into(),
-            c.committer.clone().into(),
-            c.comments.clone().into(),
-            c.revision.clone().into(),
-            c.branch.clone().into(),
-            c.repository.clone().into(),
-            c.project.clone().into(),
-            c.codebase.clone().into(),
-            c.category.clone().into(),
-            c.revlink.clone().into(),
-            c.when.unwrap_or(*at).into(),
-            (*at).into(),
-            to_json(&c.properties).into(),
-        ]
-    }));
-    q.push(&rows).push(" returning id");
-    let ids = q.insert_ids(conn.reborrow()).await?;
+    let rows = changes
+        .iter()
+        .map(|(c, at)| {
+            vec![
+                c.author.clone().into(),
+                c.committer.clone().into(),
+                c.comments.clone().into(),
+                c.revision.clone().into(),
+                c.branch.clone().into(),
+                c.repository.clone().into(),
+                c.project.clone().into(),
+                c.codebase.clone().into(),
+                c.category.clone().into(),
+                c.revlink.clone().into(),
+                c.when.unwrap_or(*at).into(),
+                (*at).into(),
+                to_json(&c.properties).into(),
+            ]
+        })
+        .collect();
+    let head = "insert into changes (author, committer, comments, revision, branch, repository, project, \
+        codebase, category, revlink, when_ts, created_at, properties) values ";
+    let ids = insert_rows(conn.reborrow(), head, rows, true).await?;
     let files: Vec<Vec<Bind>> = ids
         .iter()
         .zip(changes)
         .flat_map(|(id, (c, _))| c.files.iter().map(move |f| vec![Bind::Int(*id), f.clone().into()]))
         .collect();
-    if !files.is_empty() {
-        let mut q = Query::new("insert into change_files (change_id, filename) values ");
-        let rows = q.rows(files);
-        q.push(&rows);
-        q.execute(conn).await?;
-    }
+    insert_rows(conn, "insert into change_files (change_id, filename) values ", files, false).await?;
     Ok(ids.into_iter().map(ChangeId).collect())
 }
 

@@ -3,7 +3,7 @@
 
 use sqlx::FromRow;
 
-use super::query::{Bind, Query};
+use super::query::{Bind, insert_rows};
 use super::{Conn, DbResult, on_conn};
 use crate::model::{LogId, LogInfo, StepId};
 
@@ -68,32 +68,31 @@ pub struct PastLog<'a> {
     pub chunk: Vec<u8>,
 }
 
-/// Stores a batch of finished logs, each with its one chunk, in two statements.
+/// Stores a batch of finished logs, each with its one chunk, a few hundred rows a statement.
 pub async fn insert_many(mut conn: Conn<'_>, rows: &[PastLog<'_>]) -> DbResult<Vec<LogId>> {
-    if rows.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut q = Query::new("insert into logs (step_id, name, slug, kind, num_lines, raw_bytes, complete) values ");
-    let values = q.rows(rows.iter().map(|r| {
-        vec![
-            r.step.0.into(),
-            r.name.into(),
-            r.slug.into(),
-            "s".into(),
-            r.num_lines.into(),
-            r.raw_bytes.into(),
-            1_i64.into(),
-        ]
-    }));
-    q.push(&values).push(" returning id");
-    let ids = q.insert_ids(conn.reborrow()).await?;
-    let mut q = Query::new("insert into log_chunks (log_id, first_line, last_line, content) values ");
-    let values =
-        q.rows(ids.iter().zip(rows).map(|(id, r)| {
-            vec![Bind::Int(*id), Bind::Int(0), Bind::Int(r.num_lines - 1), Bind::Bytes(r.chunk.clone())]
-        }));
-    q.push(&values);
-    q.execute(conn).await?;
+    let values = rows
+        .iter()
+        .map(|r| {
+            vec![
+                r.step.0.into(),
+                r.name.into(),
+                r.slug.into(),
+                "s".into(),
+                r.num_lines.into(),
+                r.raw_bytes.into(),
+                1_i64.into(),
+            ]
+        })
+        .collect();
+    let head = "insert into logs (step_id, name, slug, kind, num_lines, raw_bytes, complete) values ";
+    let ids = insert_rows(conn.reborrow(), head, values, true).await?;
+    let chunks = ids
+        .iter()
+        .zip(rows)
+        .map(|(id, r)| vec![Bind::Int(*id), Bind::Int(0), Bind::Int(r.num_lines - 1), Bind::Bytes(r.chunk.clone())])
+        .collect();
+    let head = "insert into log_chunks (log_id, first_line, last_line, content) values ";
+    insert_rows(conn, head, chunks, false).await?;
     Ok(ids.into_iter().map(LogId).collect())
 }
 

@@ -145,6 +145,38 @@ impl Query {
     }
 }
 
+/// At most this many values per statement of [`insert_rows`]: SQLite finds each `$n` by
+/// scanning the statement's parameter names, so one huge statement costs the square of its
+/// size, while a few hundred values a statement keep a batch insert fast on both backends.
+const MAX_BINDS: usize = 300;
+
+/// Inserts `rows` (each the values of the columns `head` names, in order) with multi-row
+/// statements `head (…), (…)…`, and returns the new ids in row order when `returning`.
+pub(crate) async fn insert_rows(
+    mut conn: Conn<'_>,
+    head: &str,
+    rows: Vec<Vec<Bind>>,
+    returning: bool,
+) -> DbResult<Vec<i64>> {
+    let width = rows.first().map_or(1, Vec::len).max(1);
+    let per = (MAX_BINDS / width).max(1);
+    let mut ids = Vec::with_capacity(if returning { rows.len() } else { 0 });
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<Vec<Bind>> = rows.by_ref().take(per).collect();
+        let mut q = Query::new(head);
+        let values = q.rows(chunk);
+        q.push(&values);
+        if returning {
+            q.push(" returning id");
+            ids.extend(q.insert_ids(conn.reborrow()).await?);
+        } else {
+            q.execute(conn.reborrow()).await?;
+        }
+    }
+    Ok(ids)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use sqlx::FromRow;
 
 use super::logs::InfoRow;
-use super::query::Query;
+use super::query::{Query, insert_rows};
 use super::{Conn, DbResult, on_conn};
 use crate::model::{BuildId, LogInfo, Results, Step, StepId};
 
@@ -69,26 +69,24 @@ pub struct PastStep<'a> {
     pub finished_at: i64,
 }
 
-/// Stores a batch of finished steps in one statement.
+/// Stores a batch of finished steps, a few hundred rows a statement.
 pub async fn insert_many(conn: Conn<'_>, rows: &[PastStep<'_>]) -> DbResult<Vec<StepId>> {
-    if rows.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut q =
-        Query::new("insert into steps (build_id, number, name, state_text, results, started_at, finished_at) values ");
-    let values = q.rows(rows.iter().map(|r| {
-        vec![
-            r.build.0.into(),
-            r.number.into(),
-            r.name.into(),
-            r.state_text.clone().into(),
-            r.results.as_i64().into(),
-            r.started_at.into(),
-            r.finished_at.into(),
-        ]
-    }));
-    q.push(&values).push(" returning id");
-    Ok(q.insert_ids(conn).await?.into_iter().map(StepId).collect())
+    let values = rows
+        .iter()
+        .map(|r| {
+            vec![
+                r.build.0.into(),
+                r.number.into(),
+                r.name.into(),
+                r.state_text.clone().into(),
+                r.results.as_i64().into(),
+                r.started_at.into(),
+                r.finished_at.into(),
+            ]
+        })
+        .collect();
+    let head = "insert into steps (build_id, number, name, state_text, results, started_at, finished_at) values ";
+    Ok(insert_rows(conn, head, values, true).await?.into_iter().map(StepId).collect())
 }
 
 const FINISH: &str = "update steps set finished_at = $2, results = $3, state_text = $4 where id = $1";

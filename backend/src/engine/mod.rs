@@ -55,6 +55,10 @@ pub struct Engine {
     pub workers: Registry,
     /// How revisions, comments, projects and repositories become links.
     pub links: links::Links,
+    /// Finished builds' steps, read once.
+    finished_steps: views::StepsCache,
+    /// The overview pages as last built, until the next event.
+    pub pages: views::cache::PageCache,
     builder_ids: HashMap<String, BuilderId>,
     /// argon2 hashes of the remote workers' passwords, made at start.
     worker_hashes: HashMap<String, String>,
@@ -104,6 +108,8 @@ impl Engine {
         let engine = Arc::new(Engine {
             db,
             links: links::Links::new(&config.web),
+            finished_steps: views::StepsCache::new(views::FINISHED_STEPS_CACHED),
+            pages: views::cache::PageCache::default(),
             config,
             bus: Bus::new(),
             clock,
@@ -126,6 +132,7 @@ impl Engine {
             let link = crate::worker::embedded::spawn(w.name.clone(), basedir);
             engine.attach_worker(link);
         }
+        engine.spawn(forget_pages(engine.clone(), engine.bus.subscribe()));
         engine.spawn(dispatch::run(engine.clone()));
         engine.spawn(timers::run(engine.clone()));
         engine.spawn(change_sources::run(engine.clone()));
@@ -367,6 +374,14 @@ impl Engine {
         if wake {
             self.wake();
         }
+    }
+}
+
+/// Every event may change a page: built pages are not served past one.
+async fn forget_pages(engine: Arc<Engine>, mut events: tokio::sync::broadcast::Receiver<Arc<bus::Stamped>>) {
+    use tokio::sync::broadcast::error::RecvError;
+    while !matches!(events.recv().await, Err(RecvError::Closed)) {
+        engine.pages.invalidate();
     }
 }
 

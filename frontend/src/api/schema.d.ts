@@ -1233,6 +1233,8 @@ export interface components {
             revision?: string;
             /** @description The repository. */
             repository: string;
+            /** @description The project's link (`[web] projects`). */
+            project_url?: string;
             /** @description The revision's link (`[web] revlink`). */
             revlink?: string;
             /**

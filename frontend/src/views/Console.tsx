@@ -3,6 +3,7 @@ import { useEffect, useMemo, useState } from 'preact/hooks';
 import { apiGet } from '~/api/client';
 import type { Builder, Console as ConsoleData } from '~/api/types';
 import { CommentText } from '~/components/changes/CommentText';
+import { ProjectLink } from '~/components/changes/ProjectLink';
 import { RevisionLink } from '~/components/changes/RevisionLink';
 import { ErrorMessage, Loading } from '~/components/common/Message';
 import { ConsoleCell } from '~/components/console/ConsoleCell';
@@ -166,7 +167,14 @@ export default function Console({ query }: ViewProps) {
                       <div class="change-comment">
                         <CommentText change={row.change} />
                       </div>
-                      <div class="change-meta muted">{dateTime(row.change.when)}</div>
+                      <div class="change-meta muted">
+                        {dateTime(row.change.when)}
+                        {row.change.project && ' · '}
+                        <ProjectLink name={row.change.project} href={row.change.project_url} />{' '}
+                        {row.change.repository_url && (
+                          <ProjectLink name="repository" href={row.change.repository_url} />
+                        )}
+                      </div>
                     </td>
                     {order.map((i) => (
                       <ConsoleCell

@@ -111,13 +111,21 @@ impl Engine {
             .into_iter()
             .filter(|b| super::in_categories(&b.tags, &q.categories))
             .collect();
-        let filter = TimeFilter { branches: q.branches.clone(), ..Default::default() };
         let mut conn = self.db.acquire().await?;
-        let mut builds = HashMap::new();
-        for b in &builders {
-            let Some(id) = self.builder_id(&b.name) else { continue };
-            let recent = db::builds::list_by_time(conn.conn(), &[id], &filter, width as i64).await?;
-            builds.insert(b.name.clone(), recent);
+        let mut builds: HashMap<String, Vec<Build>> = HashMap::new();
+        if q.branches.is_empty() {
+            let ids: Vec<_> = builders.iter().filter_map(|b| self.builder_id(&b.name)).collect();
+            for b in db::builds::last_of_each(conn.conn(), &ids, width as i64).await? {
+                builds.entry(b.builder.clone()).or_default().push(b);
+            }
+        } else {
+            // On a branch a builder's builds are not consecutive numbers: one query each.
+            let filter = TimeFilter { branches: q.branches.clone(), ..Default::default() };
+            for b in &builders {
+                let Some(id) = self.builder_id(&b.name) else { continue };
+                let recent = db::builds::list_by_time(conn.conn(), &[id], &filter, width as i64).await?;
+                builds.insert(b.name.clone(), recent);
+            }
         }
         Ok(arrange(builders, builds, width))
     }

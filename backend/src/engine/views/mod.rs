@@ -3,6 +3,7 @@
 //! file; their decisions (the console's boxes, the grid's columns, which builds fill a
 //! waterfall page) are pure functions tested there.
 
+pub mod cache;
 pub mod console;
 pub mod grid;
 mod newest;
@@ -10,6 +11,8 @@ pub mod waterfall;
 
 use crate::config::SchedulerKind;
 use crate::db;
+use std::collections::HashMap;
+
 use crate::model::{Build, BuildId, Step};
 
 use super::{Engine, EngineError};
@@ -72,6 +75,14 @@ pub fn in_categories(tags: &[String], categories: &[String]) -> bool {
             .iter()
             .any(|t| categories.iter().any(|c| t == c || t.split('|').next().is_some_and(|head| head.trim() == c)))
 }
+
+/// How many finished builds' steps are kept in memory (a waterfall page shows at most
+/// `num_events_max`, 1,000 by default).
+pub const FINISHED_STEPS_CACHED: usize = 2048;
+
+/// The steps of finished builds, which never change again: pages showing recent builds
+/// read them from memory instead of the database.
+pub type StepsCache = quick_cache::sync::Cache<BuildId, std::sync::Arc<Vec<Step>>>;
 
 /// How many recent successful builds an ETA averages.
 const ETA_SAMPLE: i64 = 10;
@@ -139,6 +150,34 @@ impl Engine {
             .ok_or_else(|| EngineError::NotFound(format!("no builder named `{name}`")))
     }
 
+    /// The steps (with their logs) of `builds`: finished builds' from memory when they were
+    /// read before, the others from the database (and kept once finished).
+    pub(crate) async fn steps_of(
+        &self,
+        conn: db::Conn<'_>,
+        builds: &[Build],
+    ) -> Result<HashMap<BuildId, Vec<Step>>, EngineError> {
+        let mut out = HashMap::with_capacity(builds.len());
+        let mut missing = Vec::new();
+        for b in builds {
+            match self.finished_steps.get(&b.id) {
+                Some(steps) if b.finished_at.is_some() => {
+                    out.insert(b.id, steps.as_ref().clone());
+                }
+                _ => missing.push(b.id),
+            }
+        }
+        let fetched = db::steps::list_for_builds(conn, &missing).await?;
+        for b in builds.iter().filter(|b| missing.contains(&b.id)) {
+            let steps = fetched.get(&b.id).cloned().unwrap_or_default();
+            if b.finished_at.is_some() {
+                self.finished_steps.insert(b.id, std::sync::Arc::new(steps.clone()));
+            }
+            out.insert(b.id, steps);
+        }
+        Ok(out)
+    }
+
     /// Builds (newest first) with their steps, filtered like the builds list.
     pub async fn builds_with_steps(
         &self,
@@ -147,8 +186,7 @@ impl Engine {
     ) -> Result<Vec<BuildWithSteps>, EngineError> {
         let mut conn = self.db.acquire().await?;
         let builds = db::builds::list(conn.conn(), filter, limit, 0).await?;
-        let ids: Vec<BuildId> = builds.iter().map(|b| b.id).collect();
-        let mut steps = db::steps::list_for_builds(conn.conn(), &ids).await?;
+        let mut steps = self.steps_of(conn.conn(), &builds).await?;
         Ok(builds
             .into_iter()
             .map(|build| {

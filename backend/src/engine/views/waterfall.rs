@@ -124,10 +124,11 @@ impl Engine {
     pub async fn waterfall(&self, q: &WaterfallQuery) -> Result<WaterfallPage, EngineError> {
         let web = &self.config.web;
         let want = q.num_events.unwrap_or(web.num_events).clamp(1, web.num_events_max);
+        // The overview takes a connection of its own: take ours after it, never two at once.
+        let all = self.builders_overview().await?;
         let mut conn = self.db.acquire().await?;
         let failing_now =
             if q.failures_only { db::builds::builders_failing_now(conn.conn()).await? } else { HashSet::new() };
-        let all = self.builders_overview().await?;
         let total = all.len();
         let builders = shown_builders(all, q, &failing_now);
 
@@ -174,8 +175,7 @@ impl Engine {
         let bottom = cutoff.or(since);
         let next_last_time = cutoff.or(since.map(|s| s - 1));
 
-        let build_ids: Vec<_> = builds.iter().map(|b| b.id).collect();
-        let mut steps = db::steps::list_for_builds(conn.conn(), &build_ids).await?;
+        let mut steps = self.steps_of(conn.conn(), &builds).await?;
         let builds = builds
             .into_iter()
             .map(|build| BuildWithSteps { steps: steps.remove(&build.id).unwrap_or_default(), build, changes: None })

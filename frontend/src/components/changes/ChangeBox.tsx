@@ -2,6 +2,7 @@ import type { Change } from '~/api/types';
 import { pure } from '~/components/common/pure';
 import { clock, parseTime } from '~/lib/time';
 import { CommentText } from './CommentText';
+import { ProjectLink } from './ProjectLink';
 import { RevisionLink } from './RevisionLink';
 
 /** A change in the waterfall's changes column: who, which revision, and its message. */
@@ -27,6 +28,12 @@ function ChangeBoxImpl({ change }: { change: Change }) {
       <div class="change-meta">
         {at != null ? clock(at) : ''}
         {change.branch ? ` · ${change.branch}` : ''}
+        {change.project && (
+          <>
+            {' · '}
+            <ProjectLink name={change.project} href={change.project_url} />
+          </>
+        )}
       </div>
     </div>
   );
