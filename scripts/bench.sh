@@ -33,7 +33,9 @@
 #   views_100k        P4: `cascade bench seed` fills a 50-builder database (17 projects of three)
 #   views_1m          with 100,000 (1,000,000) builds and half as many changes, timed; then
 #                     GET /api/v1/views/{waterfall,grid,console} with their default arguments
-#                     (200 builds, 5 stamps, 40 changes) on a fresh master
+#                     (200 builds, 5 stamps, 40 changes) on a fresh master: served from the
+#                     page cache, again while BENCH_TRICKLE_RATE (20) changes a second retire
+#                     it, and the waterfall uncached (one viewer, a new last_time each request)
 #   spa               P12: the SPA's JS + CSS gzipped; /waterfall's first contentful paint in
 #                     headless chromium on the 100k database (fcp.mjs, RUNS fresh contexts)
 #   peak_rss          the largest VmHWM of the masters under the hook and API loads
@@ -71,6 +73,7 @@ CONNECTIONS=${BENCH_CONNECTIONS:-16}
 TRIVIAL_BUILDS=${BENCH_TRIVIAL_BUILDS:-1000}
 SEED_BUILDS=${BENCH_SEED_BUILDS:-2000}
 LOG_MB=${BENCH_LOG_MB:-50}
+TRICKLE_RATE=${BENCH_TRICKLE_RATE:-20}
 OUT=${BENCH_OUT:-$ROOT/bench/results.json}
 ONLY=${BENCH_ONLY:-}
 ONLY=${ONLY//,/ }
@@ -349,6 +352,7 @@ changecommentlink = { regex = '#(\\d+)', url = 'https://bugs.example.org/\\1', t
   done
   printf '\n[[schedulers]]\nname = "force"\nkind = "force"\nbuilders = [%s]\n' "$names" >>"$dir/cascade.toml"
   printf '\n[[schedulers]]\nname = "main"\nkind = "single_branch"\nbranch = "main"\nbuilders = [%s]\n' "$names" >>"$dir/cascade.toml"
+  printf '\n[change_hook]\ndialects = { base = {} }\n' >>"$dir/cascade.toml"
 }
 
 # One builder: a time stamp, `cat` of the big log, a time stamp.
@@ -513,10 +517,15 @@ scenario_builders_list() { read_scenario builders_list /api/v1/builders; }
 scenario_waterfall_view() { read_scenario waterfall_view /api/v1/views/waterfall; }
 
 # views_at BUILDS LABEL: a fresh database seeded by `cascade bench seed` with BUILDS builds and
-# half as many changes (the seeding time recorded as views_seed_LABEL), then RUNS wrk runs of
-# each overview page's view endpoint (P4), recorded as view_{waterfall,grid,console}_LABEL.
+# half as many changes (the seeding time recorded as views_seed_LABEL), then on one master:
+#   view_PAGE_LABEL            RUNS wrk runs of each view with its default arguments (P4): pages
+#                              come from the page cache, rebuilt after an event or 2 s
+#   view_PAGE_busy_LABEL       the same while TRICKLE_RATE changes a second arrive (trickle.py),
+#                              each one retiring the cached pages, as on a busy master
+#   view_waterfall_cold_LABEL  one viewer (wrk -c1) asking for a different last_time each time
+#                              (uncached.lua): every page built, the cost without the cache
 views_at() {
-  local builds=$1 label=$2 dir=$WORK/views-$2 t0 json page path
+  local builds=$1 label=$2 dir=$WORK/views-$2 t0 json page path trickle
   mkdir -p "$dir"
   config_views "$dir"
   note "  seeding $builds builds and $((builds / 2)) changes"
@@ -533,6 +542,21 @@ views_at() {
       record "view_${page}_$label" "$i" "$json" "bytes=$(curl -s "$MASTER_URL$path" | wc -c)"
       note "  $page run $i: $json"
     done
+    for i in $(seq 1 "$RUNS"); do
+      "$PY" "$HELPERS/trickle.py" "$MASTER_URL" "$TRICKLE_RATE" "${DURATION%s}" >"$WORK/trickle.json" &
+      trickle=$!
+      json=$(wrk_load "$path")
+      wait "$trickle"
+      check_clean "$json" "view_${page}_busy_$label"
+      record "view_${page}_busy_$label" "$i" "$json" "trickle=$(cat "$WORK/trickle.json")"
+      note "  $page with $TRICKLE_RATE changes/s, run $i: $json"
+    done
+  done
+  for i in $(seq 1 "$RUNS"); do
+    json=$(wrk_load /api/v1/views/waterfall --connections 1 --threads 1 --script "$HELPERS/uncached.lua")
+    check_clean "$json" "view_waterfall_cold_$label"
+    record "view_waterfall_cold_$label" "$i" "$json"
+    note "  waterfall uncached, run $i: $json"
   done
   record_peak "views_$label"
   stop_master

@@ -20,6 +20,25 @@ function setState(s: ConnectionState): void {
   for (const l of stateListeners) l(s);
 }
 
+/**
+ * Resolves once the stream is open (at once if it is), or after `timeoutMs` whatever
+ * happens: a page that loads its snapshot after this sees every event that follows it.
+ */
+export function whenOpen(timeoutMs = 2000): Promise<void> {
+  if (connState === 'open') return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, timeoutMs);
+    const stop = onConnectionState((s) => {
+      if (s === 'open') done();
+    });
+    function done() {
+      clearTimeout(timer);
+      stop();
+      resolve();
+    }
+  });
+}
+
 function dispatch(e: MessageEvent<string>): void {
   let ev: ServerEvent;
   try {

@@ -1,7 +1,7 @@
 import { Fragment } from 'preact';
-import { useEffect, useMemo, useState } from 'preact/hooks';
+import { useEffect, useMemo } from 'preact/hooks';
 import { apiGet } from '~/api/client';
-import type { Builder, Console as ConsoleData } from '~/api/types';
+import type { Builder } from '~/api/types';
 import { CommentText } from '~/components/changes/CommentText';
 import { ProjectLink } from '~/components/changes/ProjectLink';
 import { RevisionLink } from '~/components/changes/RevisionLink';
@@ -10,9 +10,8 @@ import { ConsoleCell } from '~/components/console/ConsoleCell';
 import { FailedSteps } from '~/components/console/FailedSteps';
 import { FilterForm, type FilterField } from '~/components/filters/FilterForm';
 import { StatusBox } from '~/components/results/StatusBox';
-import { useAsync } from '~/composables/useAsync';
 import { useBuilders } from '~/composables/useBuilders';
-import { useServerEvents } from '~/composables/useServerEvents';
+import { useLiveView } from '~/composables/useLiveView';
 import type { ViewProps } from '~/lazyView';
 import { applyConsoleEvent, groupColumns, type ConsoleFilters } from '~/lib/console';
 import { listArg, numberArg, pageUrl } from '~/lib/query';
@@ -71,10 +70,9 @@ export default function Console({ query }: ViewProps) {
     document.title = 'Console — Cascade';
   }, []);
   const { builders: all } = useBuilders();
-  const [page, setPage] = useState<ConsoleData | null>(null);
-  const { error, reload } = useAsync(
-    async (signal) => {
-      const p = await apiGet('/views/console', {
+  const { data: page, error } = useLiveView(
+    (signal) =>
+      apiGet('/views/console', {
         query: {
           builder: listArg(query, 'builder'),
           category: listArg(query, 'category'),
@@ -86,13 +84,10 @@ export default function Console({ query }: ViewProps) {
           revs: filters.revs,
         },
         signal,
-      });
-      setPage(p);
-      return p;
-    },
+      }),
+    (p, ev) => applyConsoleEvent(p, ev, filters),
     [qs],
   );
-  useServerEvents((ev) => setPage((p) => (p ? applyConsoleEvent(p, ev, filters) : p)), reload);
   const live = useBuildsStore((s) => s.builders);
 
   if (error && !page) return <ErrorMessage error={error} />;

@@ -1,14 +1,13 @@
-import { useEffect, useMemo, useState } from 'preact/hooks';
+import { useEffect, useMemo } from 'preact/hooks';
 import { apiGet } from '~/api/client';
-import type { Builder, Grid as GridData } from '~/api/types';
+import type { Builder } from '~/api/types';
 import { ErrorMessage, Loading } from '~/components/common/Message';
 import { FilterForm, type FilterField } from '~/components/filters/FilterForm';
 import { BuilderCell } from '~/components/grid/BuilderCell';
 import { GridCell } from '~/components/grid/GridCell';
 import { StampHeader } from '~/components/grid/StampHeader';
-import { useAsync } from '~/composables/useAsync';
 import { useBuilders } from '~/composables/useBuilders';
-import { useServerEvents } from '~/composables/useServerEvents';
+import { useLiveView } from '~/composables/useLiveView';
 import type { ViewProps } from '~/lazyView';
 import { applyGridEvent } from '~/lib/grid';
 import { listArg, numberArg } from '~/lib/query';
@@ -42,19 +41,12 @@ export default function Grid({ query, path }: ViewProps) {
   }, [transposed]);
 
   const { builders: all } = useBuilders();
-  const [grid, setGrid] = useState<GridData | null>(null);
-  const { error, reload } = useAsync(
-    async (signal) => {
-      const g = await apiGet('/views/grid', {
-        query: { category: categories, branch: branches, width },
-        signal,
-      });
-      setGrid(g);
-      return g;
-    },
+  const { data: grid, error } = useLiveView(
+    (signal) =>
+      apiGet('/views/grid', { query: { category: categories, branch: branches, width }, signal }),
+    (g, ev) => applyGridEvent(g, ev, width, branches),
     [qs, transposed],
   );
-  useServerEvents((ev) => setGrid((g) => (g ? applyGridEvent(g, ev, width, branches) : g)), reload);
   const live = useBuildsStore((s) => s.builders);
 
   if (error && !grid) return <ErrorMessage error={error} />;

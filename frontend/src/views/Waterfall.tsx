@@ -1,15 +1,20 @@
-import { useEffect, useMemo, useState } from 'preact/hooks';
+import { useEffect, useMemo } from 'preact/hooks';
 import { apiGet } from '~/api/client';
-import type { BuildDetail, Builder, Change, WaterfallEvent } from '~/api/types';
+import type {
+  BuildDetail,
+  Builder,
+  Change,
+  Waterfall as WaterfallData,
+  WaterfallEvent,
+} from '~/api/types';
 import { ChangeBox } from '~/components/changes/ChangeBox';
 import { ErrorMessage, Loading } from '~/components/common/Message';
 import { FilterForm, type FilterField } from '~/components/filters/FilterForm';
 import { BuildBox } from '~/components/waterfall/BuildBox';
 import { BuilderHeader } from '~/components/waterfall/BuilderHeader';
 import { EventBox } from '~/components/waterfall/EventBox';
-import { useAsync } from '~/composables/useAsync';
 import { useBuilders } from '~/composables/useBuilders';
-import { useServerEvents } from '~/composables/useServerEvents';
+import { useLiveView } from '~/composables/useLiveView';
 import type { ViewProps } from '~/lazyView';
 import { boolArg, branchMatches, listArg, numberArg, pageUrl } from '~/lib/query';
 import { clock, date, parseTime } from '~/lib/time';
@@ -62,6 +67,10 @@ interface Shown {
 
 let syntheticId = 0;
 
+function columnsOf(page: WaterfallData): Set<string> {
+  return new Set(page.builders.map((b) => b.name));
+}
+
 /** A live event as the page shows it: builds, changes and events that belong on it. */
 function applyLive(shown: Shown, ev: ServerEvent, args: Args, columns: Set<string>): Shown {
   if (ev.type === 'build.started' && ev.build) {
@@ -95,6 +104,21 @@ function applyLive(shown: Shown, ev: ServerEvent, args: Args, columns: Set<strin
     return { ...shown, events: [event, ...shown.events] };
   }
   return shown;
+}
+
+/**
+ * A live page keeps growing at the top: past `limit` (and some slack, so that the bottom
+ * does not flicker) its oldest builds, changes and events go.
+ */
+function bounded(shown: Shown, limit: number): Shown {
+  const max = limit + Math.max(20, Math.ceil(limit / 10));
+  if (shown.keys.length <= max && shown.changes.length <= max && shown.events.length <= max)
+    return shown;
+  return {
+    keys: shown.keys.slice(0, limit),
+    changes: shown.changes.slice(0, limit),
+    events: shown.events.slice(0, limit),
+  };
 }
 
 type Item =
@@ -164,38 +188,39 @@ export default function Waterfall({ query }: ViewProps) {
     document.title = 'Waterfall — Cascade';
   }, []);
   const { builders: all } = useBuilders();
-  const [shown, setShown] = useState<Shown | null>(null);
-  const {
-    data: page,
-    error,
-    reload,
-  } = useAsync(
+  const { data, error } = useLiveView(
     async (signal) => {
-      const r = await apiGet('/views/waterfall', { query: args, signal });
-      for (const b of r.builders) dispatch({ type: 'builder', builder: b });
-      dispatch({ type: 'builds', builds: r.builds });
-      setShown({
-        keys: r.builds.map((b) => buildKey(b.builder, b.number)),
-        changes: r.changes,
-        events: r.events,
-      });
-      return r;
+      const page = await apiGet('/views/waterfall', { query: args, signal });
+      for (const b of page.builders) dispatch({ type: 'builder', builder: b });
+      dispatch({ type: 'builds', builds: page.builds });
+      const shown: Shown = {
+        keys: page.builds.map((b) => buildKey(b.builder, b.number)),
+        changes: page.changes,
+        events: page.events,
+      };
+      return { page, shown };
     },
+    // A page of history does not grow; the newest page does.
+    (state, ev) =>
+      args.last_time != null
+        ? state
+        : {
+            ...state,
+            shown: bounded(
+              applyLive(state.shown, ev, args, columnsOf(state.page)),
+              state.page.num_events,
+            ),
+          },
     [qs],
   );
+  const page = data?.page;
+  const shown = data?.shown;
 
   const state = useBuildsStore((s) => s);
   const columns = useMemo(
     () => (page?.builders ?? []).map((b) => state.builders[b.name] ?? b),
     [page, state.builders],
   );
-  const columnNames = useMemo(() => new Set(columns.map((b) => b.name)), [columns]);
-  useServerEvents((ev) => {
-    // A page of history does not grow; the newest page does.
-    if (args.last_time != null) return;
-    setShown((s) => (s ? applyLive(s, ev, args, columnNames) : s));
-  }, reload);
-
   const runningSince = useMemo(() => {
     const since: Record<string, string> = {};
     for (const b of Object.values(state.builds)) {
@@ -208,7 +233,8 @@ export default function Waterfall({ query }: ViewProps) {
     () =>
       shown && page
         ? layoutWaterfall(1 + columns.length, placeItems(shown, state.builds, columns), {
-            maxRows: page.num_events,
+            // The server bounded the page; live arrivals are bounded by `bounded`.
+            maxRows: Infinity,
           })
         : [],
     [shown, state.builds, columns, page],
