@@ -101,23 +101,19 @@ const LIST_FOR_BUILDSET: &str = "select c.id, c.author, c.committer, c.comments,
     c.branch, c.repository, c.project, c.codebase, c.category, c.revlink, c.when_ts, c.created_at, \
     c.properties from changes c join buildset_changes bc on bc.change_id = c.id \
     where bc.buildset_id = $1 order by c.id";
-const FILES_BETWEEN: &str = "select change_id, filename from change_files \
-    where change_id between $1 and $2 order by change_id, filename";
 
 /// The newest changes first, paged.
-pub async fn list(conn: Conn<'_>, limit: i64, offset: i64) -> DbResult<Vec<Change>> {
-    on_conn!(conn, c => {
-        let rows: Vec<Row> = sqlx::query_as(LIST).bind(limit).bind(offset).fetch_all(&mut *c).await?;
-        attach_files(rows, |lo, hi| sqlx::query_as(FILES_BETWEEN).bind(lo).bind(hi).fetch_all(&mut *c)).await
-    })
+pub async fn list(mut conn: Conn<'_>, limit: i64, offset: i64) -> DbResult<Vec<Change>> {
+    let rows: Vec<Row> =
+        on_conn!(conn.reborrow(), c => sqlx::query_as(LIST).bind(limit).bind(offset).fetch_all(&mut *c).await?);
+    with_files(conn, rows).await
 }
 
 /// The changes a buildset was made for (its builds' blamelist), oldest first.
-pub async fn list_for_buildset(conn: Conn<'_>, buildset_id: i64) -> DbResult<Vec<Change>> {
-    on_conn!(conn, c => {
-        let rows: Vec<Row> = sqlx::query_as(LIST_FOR_BUILDSET).bind(buildset_id).fetch_all(&mut *c).await?;
-        attach_files(rows, |lo, hi| sqlx::query_as(FILES_BETWEEN).bind(lo).bind(hi).fetch_all(&mut *c)).await
-    })
+pub async fn list_for_buildset(mut conn: Conn<'_>, buildset_id: i64) -> DbResult<Vec<Change>> {
+    let rows: Vec<Row> =
+        on_conn!(conn.reborrow(), c => sqlx::query_as(LIST_FOR_BUILDSET).bind(buildset_id).fetch_all(&mut *c).await?);
+    with_files(conn, rows).await
 }
 
 /// What the overview pages select changes by. Lists OR their values; empty lists match all.
@@ -216,36 +212,19 @@ pub async fn list_filtered(mut conn: Conn<'_>, filter: &Filter, order: Order, li
     });
     q.push(&format!(" limit {limit}"));
     let rows: Vec<Row> = q.fetch_all(conn.reborrow()).await?;
-    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-    let mut files = Query::new("select change_id, filename from change_files where 1 = 1");
-    files.any_of("change_id", ids).push(" order by change_id, filename");
-    let files: Vec<(i64, String)> = if rows.is_empty() { Vec::new() } else { files.fetch_all(conn).await? };
-    let mut by_change: std::collections::HashMap<i64, Vec<String>> = std::collections::HashMap::new();
-    for (id, name) in files {
-        by_change.entry(id).or_default().push(name);
-    }
-    Ok(rows
-        .into_iter()
-        .map(|r| {
-            let files = by_change.remove(&r.id).unwrap_or_default();
-            r.into_change(files)
-        })
-        .collect())
+    with_files(conn, rows).await
 }
 
-/// Loads the files of a page of changes with one range query instead of one per change.
-async fn attach_files<F, Fut>(rows: Vec<Row>, fetch: F) -> DbResult<Vec<Change>>
-where
-    F: FnOnce(i64, i64) -> Fut,
-    Fut: std::future::Future<Output = Result<Vec<(i64, String)>, sqlx::Error>>,
-{
-    let (Some(lo), Some(hi)) = (rows.iter().map(|r| r.id).min(), rows.iter().map(|r| r.id).max()) else {
+/// The changes of `rows` with their files, read in one query.
+async fn with_files(conn: Conn<'_>, rows: Vec<Row>) -> DbResult<Vec<Change>> {
+    if rows.is_empty() {
         return Ok(Vec::new());
-    };
-    let files = fetch(lo, hi).await?;
-    let wanted: std::collections::HashSet<i64> = rows.iter().map(|r| r.id).collect();
+    }
+    let mut q = Query::new("select change_id, filename from change_files where 1 = 1");
+    q.any_of("change_id", rows.iter().map(|r| r.id)).push(" order by change_id, filename");
+    let files: Vec<(i64, String)> = q.fetch_all(conn).await?;
     let mut by_change: std::collections::HashMap<i64, Vec<String>> = std::collections::HashMap::new();
-    for (id, name) in files.into_iter().filter(|(id, _)| wanted.contains(id)) {
+    for (id, name) in files {
         by_change.entry(id).or_default().push(name);
     }
     Ok(rows

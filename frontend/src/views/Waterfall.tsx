@@ -11,13 +11,13 @@ import { ChangeBox } from '~/components/changes/ChangeBox';
 import { ErrorMessage, Loading } from '~/components/common/Message';
 import { FilterForm, type FilterField } from '~/components/filters/FilterForm';
 import { BuildBox } from '~/components/waterfall/BuildBox';
-import { BuilderHeader } from '~/components/waterfall/BuilderHeader';
 import { EventBox } from '~/components/waterfall/EventBox';
+import { WaterfallGrid } from '~/components/waterfall/WaterfallGrid';
 import { useBuilders } from '~/composables/useBuilders';
 import { useLiveView } from '~/composables/useLiveView';
 import type { ViewProps } from '~/lazyView';
 import { boolArg, branchMatches, listArg, numberArg, pageUrl } from '~/lib/query';
-import { clock, date, parseTime } from '~/lib/time';
+import { parseTime } from '~/lib/time';
 import { layoutWaterfall, type Timed } from '~/lib/waterfallLayout';
 import { buildKey, type BuildsState } from '~/stores/builds';
 import { dispatch, useBuildsStore } from '~/stores/buildsStore';
@@ -253,45 +253,19 @@ export default function Waterfall({ query }: ViewProps) {
         <p class="muted">No builder matches these filters.</p>
       ) : (
         <div class="waterfall-scroll">
-          <table class="waterfall" data-testid="waterfall">
-            <thead>
-              <tr>
-                <th class="time-col">Time</th>
-                <th class="changes-col">Changes</th>
-                {columns.map((b) => (
-                  <th key={b.name} class="builder-col">
-                    <BuilderHeader builder={b} runningSince={runningSince[b.name]} />
-                  </th>
-                ))}
-              </tr>
-            </thead>
-            <tbody>
-              {rows.length === 0 && (
-                <tr>
-                  <td class="time-col" />
-                  <td colSpan={columns.length + 1} class="muted empty">
-                    Nothing happened in this window.
-                    {canForce && args.last_time == null && ' Press Force to start a build.'}
-                  </td>
-                </tr>
-              )}
-              {rows.map((row) => (
-                <tr key={row.top}>
-                  <td class="time-col">
-                    {row.showDate && <div class="date">{date(row.time)}</div>}
-                    {clock(row.time)}
-                  </td>
-                  {row.cells.map((cell, i) => (
-                    <td key={i} class={i === 0 ? 'cell changes-cell' : 'cell'}>
-                      {cell.map((item) => (
-                        <ItemBox key={itemKey(item)} item={item} />
-                      ))}
-                    </td>
-                  ))}
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <WaterfallGrid
+            columns={columns}
+            rows={rows}
+            runningSince={runningSince}
+            renderItem={(item) => <ItemBox item={item} />}
+            itemKey={itemKey}
+            empty={
+              <>
+                Nothing happened in this window.
+                {canForce && args.last_time == null && ' Press Force to start a build.'}
+              </>
+            }
+          />
         </div>
       )}
       <nav class="pager" aria-label="Waterfall pages">

@@ -223,27 +223,11 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{BuildRequestId, NewChange};
+    use crate::engine::views::fixtures;
+    use crate::model::NewChange;
 
     fn build(builder: &str, number: i64, results: Option<Results>) -> Build {
-        Build {
-            id: BuildId(number),
-            builder: builder.into(),
-            number,
-            buildrequest_id: BuildRequestId(number),
-            worker: None,
-            started_at: number,
-            finished_at: results.map(|_| number + 1),
-            state_text: String::new(),
-            results,
-            reason: String::new(),
-            properties: Default::default(),
-            branch: None,
-            revision: None,
-            codebase: String::new(),
-            project: String::new(),
-            repository: String::new(),
-        }
+        Build { finished_at: results.map(|_| number + 1), results, ..fixtures::build(number, builder, number, number) }
     }
 
     fn change(id: i64, revision: &str, when: i64) -> Change {

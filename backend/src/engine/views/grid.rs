@@ -134,43 +134,20 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::views::BuilderState;
-    use crate::model::{BuildId, BuildRequestId};
+    use crate::engine::views::fixtures;
 
     fn build(builder: &str, number: i64, revision: &str, started_at: i64) -> Build {
         Build {
-            id: BuildId(started_at),
-            builder: builder.into(),
-            number,
-            buildrequest_id: BuildRequestId(number),
-            worker: None,
-            started_at,
-            finished_at: None,
-            state_text: String::new(),
-            results: None,
-            reason: String::new(),
-            properties: Default::default(),
             branch: Some("main".into()),
             revision: (!revision.is_empty()).then(|| revision.into()),
-            codebase: String::new(),
             project: "app".into(),
             repository: "https://git/app".into(),
+            ..fixtures::build(started_at, builder, number, started_at)
         }
     }
 
     fn builder(name: &str) -> BuilderOverview {
-        BuilderOverview {
-            name: name.into(),
-            description: None,
-            tags: vec![],
-            workers: vec![],
-            state: BuilderState::Idle,
-            pending: 0,
-            running: 0,
-            can_force: false,
-            last_build: None,
-            average_duration: None,
-        }
+        fixtures::overview(name)
     }
 
     fn revisions(page: &GridPage) -> Vec<Option<&str>> {

@@ -212,6 +212,51 @@ impl Engine {
     }
 }
 
+/// Builds and builders for the views' unit tests; change fields with struct update syntax.
+#[cfg(test)]
+pub(crate) mod fixtures {
+    use super::{BuilderOverview, BuilderState};
+    use crate::model::{Build, BuildId, BuildRequestId};
+
+    /// A running build started at `started_at`, of no source in particular.
+    pub fn build(id: i64, builder: &str, number: i64, started_at: i64) -> Build {
+        Build {
+            id: BuildId(id),
+            builder: builder.into(),
+            number,
+            buildrequest_id: BuildRequestId(id),
+            worker: None,
+            started_at,
+            finished_at: None,
+            state_text: String::new(),
+            results: None,
+            reason: String::new(),
+            properties: Default::default(),
+            branch: None,
+            revision: None,
+            codebase: String::new(),
+            project: String::new(),
+            repository: String::new(),
+        }
+    }
+
+    /// An idle builder with no builds.
+    pub fn overview(name: &str) -> BuilderOverview {
+        BuilderOverview {
+            name: name.into(),
+            description: None,
+            tags: vec![],
+            workers: vec![],
+            state: BuilderState::Idle,
+            pending: 0,
+            running: 0,
+            can_force: false,
+            last_build: None,
+            average_duration: None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

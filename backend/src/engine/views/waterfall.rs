@@ -205,41 +205,18 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{BuildId, BuildRequestId};
+    use crate::engine::views::fixtures;
 
     fn build(id: i64, started_at: i64) -> Build {
-        Build {
-            id: BuildId(id),
-            builder: "b".into(),
-            number: id,
-            buildrequest_id: BuildRequestId(id),
-            worker: None,
-            started_at,
-            finished_at: None,
-            state_text: String::new(),
-            results: None,
-            reason: String::new(),
-            properties: Default::default(),
-            branch: None,
-            revision: None,
-            codebase: String::new(),
-            project: String::new(),
-            repository: String::new(),
-        }
+        fixtures::build(id, "b", id, started_at)
     }
 
     fn overview(name: &str, tags: &[&str], state: BuilderState, last: Option<Results>) -> BuilderOverview {
         BuilderOverview {
-            name: name.into(),
-            description: None,
             tags: tags.iter().map(|t| t.to_string()).collect(),
-            workers: vec![],
             state,
-            pending: 0,
-            running: 0,
-            can_force: false,
             last_build: last.map(|r| Build { results: Some(r), ..build(1, 1) }),
-            average_duration: None,
+            ..fixtures::overview(name)
         }
     }
 
