@@ -394,3 +394,154 @@ async fn actions_are_denied_by_default_with_a_reason() {
         assert!(msg.contains(key), "{path}: {msg}");
     }
 }
+
+/// Forces `app` with a form and waits for the build to finish.
+async fn force_form_and_wait(a: &Api, form: Value) {
+    let mut rx = a.engine.bus.subscribe();
+    let resp = a.client.post("/api/v1/builders/app/force").body_json(&form).send().await;
+    resp.assert_status(StatusCode::ACCEPTED);
+    wait_finished(&mut rx, "app", 30).await;
+}
+
+#[tokio::test]
+async fn a_build_page_shows_its_source_stamps_and_property_sources_and_rebuilds_the_same() {
+    let a = api().await;
+    let form = json!({"reason": "first", "branch": "dev", "revision": "abc123", "repository": "https://git.example.org/app.git",
+        "project": "app", "properties": {"color": "blue"}});
+    force_form_and_wait(&a, form).await;
+    let page = json_of(a.client.get("/api/v1/builders/app/builds/1").send().await).await;
+    assert_eq!(page["sourcestamps"].as_array().unwrap().len(), 1);
+    let stamp = &page["sourcestamps"][0];
+    assert_eq!(
+        (&stamp["branch"], &stamp["revision"], &stamp["repository"], &stamp["project"]),
+        (&json!("dev"), &json!("abc123"), &json!("https://git.example.org/app.git"), &json!("app"))
+    );
+    assert_eq!(page["owner"], Value::Null, "an anonymous force has no owner");
+    let sources = &page["property_sources"];
+    assert_eq!(
+        [
+            &sources["color"],
+            &sources["reason"],
+            &sources["buildername"],
+            &sources["buildnumber"],
+            &sources["workername"]
+        ],
+        [&json!("Force Build Form"), &json!("Force Build Form"), &json!("Build"), &json!("Build"), &json!("Worker")]
+    );
+    assert_eq!(page["properties"]["color"], json!("blue"));
+    assert!(page["steps"].as_array().unwrap().len() == 1 && page["changes"] == json!([]));
+
+    let mut rx = a.engine.bus.subscribe();
+    let resp =
+        a.client.post("/api/v1/builders/app/builds/1/rebuild").body_json(&json!({"reason": "again"})).send().await;
+    resp.assert_status(StatusCode::ACCEPTED);
+    assert_eq!(json_of(resp).await["buildrequest_ids"].as_array().unwrap().len(), 1);
+    let again = wait_finished(&mut rx, "app", 30).await;
+    assert_eq!(again.number, 2);
+    let page = json_of(a.client.get("/api/v1/builders/app/builds/2").send().await).await;
+    assert_eq!(page["sourcestamps"][0]["revision"], json!("abc123"), "same source stamp");
+    assert_eq!(page["sourcestamps"][0]["branch"], json!("dev"));
+    assert_eq!(page["properties"]["color"], json!("blue"), "same properties");
+    assert_eq!(page["property_sources"]["color"], json!("Force Build Form"));
+    assert_eq!(
+        (&page["properties"]["reason"], &page["property_sources"]["reason"]),
+        (&json!("again"), &json!("Rebuild"))
+    );
+    assert!(page["reason"].as_str().unwrap().contains("'rebuild' button"), "{}", page["reason"]);
+
+    a.client
+        .post("/api/v1/builders/app/builds/9/rebuild")
+        .body_json(&json!({}))
+        .send()
+        .await
+        .assert_status(StatusCode::NOT_FOUND);
+    let closed = api_with(BODY, |c| c.authz.force_build = AuthzRule::Deny).await;
+    let resp = closed.client.post("/api/v1/builders/app/builds/1/rebuild").body_json(&json!({})).send().await;
+    resp.assert_status(StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn builds_filter_by_property_and_change_and_one_line_per_build_defaults_to_num_builds() {
+    let a = api_with(BODY, |c| c.web.num_builds = 3).await;
+    force_form_and_wait(&a, json!({"properties": {"color": "blue", "n": "7"}})).await;
+    force_form_and_wait(&a, json!({"properties": {"color": "red"}})).await;
+    let numbers = |body: &Value| {
+        body["builds"].as_array().unwrap().iter().map(|b| b["number"].as_i64().unwrap()).collect::<Vec<_>>()
+    };
+
+    let body = json_of(a.client.get("/api/v1/builds?property.color=blue").send().await).await;
+    assert_eq!(numbers(&body), vec![1]);
+    let body = json_of(a.client.get("/api/v1/builds?property.color=red&property.n=7").send().await).await;
+    assert_eq!(numbers(&body), Vec::<i64>::new(), "every property filter must match");
+    let body = json_of(a.client.get("/api/v1/builds?property.n=7&property.buildnumber=1").send().await).await;
+    assert_eq!(numbers(&body), vec![1], "numbers compare as text");
+
+    let mut rx = a.engine.bus.subscribe();
+    let resp = a
+        .client
+        .post("/change_hook/base")
+        .content_type("application/x-www-form-urlencoded")
+        .body("author=alice&comments=fix&branch=main&revision=def")
+        .send()
+        .await;
+    let change = json_of(resp).await["change_ids"][0].clone();
+    wait_finished(&mut rx, "app", 30).await;
+    let body = json_of(a.client.get(format!("/api/v1/builds?change={change}")).send().await).await;
+    assert_eq!(numbers(&body), vec![3]);
+    assert_eq!(body["builds"][0]["revision"], json!("def"));
+
+    let lines = json_of(a.client.get("/api/v1/views/one_line_per_build?builder=app").send().await).await;
+    assert_eq!((numbers(&lines), &lines["numbuilds"]), (vec![3, 2, 1], &json!(3)));
+    force_form_and_wait(&a, json!({})).await;
+    let lines = json_of(a.client.get("/api/v1/views/one_line_per_build").send().await).await;
+    assert_eq!(numbers(&lines), vec![4, 3, 2], "num_builds is the default");
+    let lines =
+        json_of(a.client.get("/api/v1/views/one_line_per_build?numbuilds=10&property.color=red").send().await).await;
+    assert_eq!(numbers(&lines), vec![2]);
+    let lines = json_of(a.client.get("/api/v1/views/one_line_per_build?branch=main").send().await).await;
+    assert_eq!(numbers(&lines), vec![3]);
+    let bad = a.client.get("/api/v1/views/one_line_per_build?numbuilds=0").send().await;
+    bad.assert_status(StatusCode::BAD_REQUEST);
+    a.client.get("/api/v1/views/one_line_per_build?builder=nope").send().await.assert_status(StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn changes_filter_and_page_and_builders_show_the_last_build_of_a_branch() {
+    let a = api().await;
+    for (author, branch) in [("alice", "main"), ("bob", "dev"), ("alice", "dev")] {
+        let mut rx = a.engine.bus.subscribe();
+        let body = format!("author={author}&comments=c&branch={branch}&project=p-{branch}&repository=r");
+        let resp = a
+            .client
+            .post("/change_hook/base")
+            .content_type("application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await;
+        resp.assert_status(StatusCode::ACCEPTED);
+        wait_finished(&mut rx, "app", 30).await;
+    }
+    let ids = |body: &Value| {
+        body["changes"].as_array().unwrap().iter().map(|c| c["id"].as_i64().unwrap()).collect::<Vec<_>>()
+    };
+    let all = json_of(a.client.get("/api/v1/changes").send().await).await;
+    assert_eq!((ids(&all), &all["next_before"]), (vec![3, 2, 1], &Value::Null));
+    let first = json_of(a.client.get("/api/v1/changes?limit=2").send().await).await;
+    assert_eq!((ids(&first), &first["next_before"]), (vec![3, 2], &json!(2)));
+    let rest = json_of(a.client.get("/api/v1/changes?limit=2&before=2").send().await).await;
+    assert_eq!((ids(&rest), &rest["next_before"]), (vec![1], &Value::Null));
+    let body = json_of(a.client.get("/api/v1/changes?author=alice").send().await).await;
+    assert_eq!(ids(&body), vec![3, 1]);
+    let body = json_of(a.client.get("/api/v1/changes?author=alice&branch=dev").send().await).await;
+    assert_eq!(ids(&body), vec![3]);
+    let body = json_of(a.client.get("/api/v1/changes?project=p-main&project=p-dev&repository=r").send().await).await;
+    assert_eq!(ids(&body), vec![3, 2, 1]);
+
+    let body = json_of(a.client.get("/api/v1/builders?branch=main").send().await).await;
+    assert_eq!(body["builders"][0]["last_build"]["number"], json!(1), "the last build on main");
+    let body = json_of(a.client.get("/api/v1/builders?branch=dev").send().await).await;
+    assert_eq!(body["builders"][0]["last_build"]["number"], json!(3));
+    let body = json_of(a.client.get("/api/v1/builders?builder=noforce").send().await).await;
+    let names: Vec<_> = body["builders"].as_array().unwrap().iter().map(|b| b["name"].as_str().unwrap()).collect();
+    assert_eq!(names, vec!["noforce"]);
+}

@@ -69,7 +69,8 @@ builders = ["app"]
     let mut rx = m.engine.bus.subscribe();
     assert_eq!(m.engine.poll_source(&source).await.unwrap(), 2);
     let mut conn = m.engine.db.acquire().await.unwrap();
-    let changes = db::changes::list(conn.conn(), 10, 0).await.unwrap();
+    let all = db::changes::Filter::default();
+    let changes = db::changes::list_filtered(conn.conn(), &all, db::changes::Order::Id, 10).await.unwrap();
     drop(conn);
     let revs: Vec<_> = changes.iter().rev().map(|c| c.fields.revision.clone().unwrap()).collect();
     assert_eq!(revs, vec![second, third.clone()], "one change per commit, oldest first");

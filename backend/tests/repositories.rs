@@ -5,6 +5,7 @@
 
 mod common;
 
+use cascade::db::changes::Order;
 use std::collections::BTreeMap;
 
 use cascade::db::{
@@ -46,10 +47,15 @@ async fn changes_round_trip_with_files_and_page_newest_first() {
     assert_eq!(got.fields.files, vec!["a.c", "b.c"]);
     assert_eq!(got.fields.when, Some(100), "when defaults to the time received");
     assert_eq!(got.fields.properties.get("k"), Some(&serde_json::json!("v")));
-    let page = db::changes::list(c.conn(), 10, 0).await.unwrap();
+    let all = db::changes::Filter::default();
+    let page = db::changes::list_filtered(c.conn(), &all, Order::Id, 10).await.unwrap();
     assert_eq!(page.iter().map(|c| c.id).collect::<Vec<_>>(), vec![b, a]);
     assert_eq!(page[1].fields.files.len(), 2);
-    assert_eq!(db::changes::list(c.conn(), 1, 1).await.unwrap()[0].id, a);
+    let next = db::changes::Filter { below: Some(b.0), ..Default::default() };
+    assert_eq!(db::changes::list_filtered(c.conn(), &next, Order::Id, 1).await.unwrap()[0].id, a);
+    let by_bob = db::changes::Filter { authors: vec!["bob".into()], ..Default::default() };
+    let found = db::changes::list_filtered(c.conn(), &by_bob, Order::Id, 10).await.unwrap();
+    assert_eq!(found.iter().map(|c| c.id).collect::<Vec<_>>(), vec![b]);
     assert!(matches!(db::changes::get(c.conn(), cascade::model::ChangeId(999)).await, Err(DbError::NotFound)));
 }
 
@@ -128,7 +134,7 @@ async fn build_numbers_count_per_builder_and_buildsets_complete() {
 
     let last = db::builds::last_finished(c.conn(), bid).await.unwrap().unwrap();
     assert_eq!((last.number, last.results), (2, Some(Results::Failure)));
-    let all = db::builds::last_finished_all(c.conn()).await.unwrap();
+    let all = db::builds::last_finished_all(c.conn(), &[]).await.unwrap();
     assert_eq!(all.len(), 1);
     assert_eq!(all["b"].number, 2);
     let filter = db::builds::Filter { results: vec![Results::Success], ..Default::default() };

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use poem::web::Data;
-use poem_openapi::param::Path;
+use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 
@@ -37,6 +37,10 @@ pub struct ForceBody {
     pub branch: Option<String>,
     /// Revision to build.
     pub revision: Option<String>,
+    /// Repository to build.
+    pub repository: Option<String>,
+    /// Project.
+    pub project: Option<String>,
     /// Extra properties.
     pub properties: Option<BTreeMap<String, String>>,
 }
@@ -82,8 +86,19 @@ pub struct PingResults {
 impl BuildersApi {
     /// Lists the builders with their current state and last build.
     #[oai(path = "/builders", method = "get", operation_id = "list_builders")]
-    async fn list_builders(&self, engine: Data<&Arc<Engine>>) -> Result<Json<BuilderList>, ApiError> {
-        let builders = engine.builders_overview().await?;
+    async fn list_builders(
+        &self,
+        engine: Data<&Arc<Engine>>,
+        /// Only these builders (repeatable).
+        builder: Query<Vec<String>>,
+        /// The last build shown is the last of these branches (repeatable; `trunk`
+        /// includes the default branch).
+        branch: Query<Vec<String>>,
+    ) -> Result<Json<BuilderList>, ApiError> {
+        let mut builders = engine.builders_overview_on(&branch.0).await?;
+        if !builder.0.is_empty() {
+            builders.retain(|b| builder.0.contains(&b.name));
+        }
         Ok(Json(BuilderList { builders: builders.into_iter().map(Builder::from).collect() }))
     }
 
@@ -109,6 +124,8 @@ impl BuildersApi {
             owner: who.actor,
             branch: body.branch.filter(|b| !b.is_empty()),
             revision: body.revision.filter(|r| !r.is_empty()),
+            repository: body.repository.filter(|r| !r.is_empty()),
+            project: body.project.filter(|p| !p.is_empty()),
             properties: body.properties.unwrap_or_default(),
         };
         let (set, requests) = engine.force(&name, request).await?;
@@ -135,6 +152,8 @@ impl BuildersApi {
                 owner: who.actor.clone(),
                 branch: body.branch.clone().filter(|b| !b.is_empty()),
                 revision: body.revision.clone().filter(|r| !r.is_empty()),
+                repository: body.repository.clone().filter(|r| !r.is_empty()),
+                project: body.project.clone().filter(|p| !p.is_empty()),
                 properties: body.properties.clone().unwrap_or_default(),
             };
             engine.force(&builder.name, request).await?;

@@ -8,12 +8,26 @@ use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
 
 use super::authz::require;
+use super::builders::{ForceResponse, Forced};
 use super::caller::Caller;
-use super::types::{Build, BuildDetail, Results};
+use super::types::{Build, BuildPage, Results};
 use super::{ActionBody, ActionResult, ApiError, Tag, page};
 use crate::auth::authz::Action;
 use crate::db;
 use crate::engine::Engine;
+use crate::model::ChangeId;
+
+/// The `property.NAME=VALUE` arguments of a query, in order.
+pub fn property_filters(request: &poem::Request) -> Vec<(String, String)> {
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(request.uri().query().unwrap_or("")).unwrap_or_default();
+    pairs
+        .into_iter()
+        .filter_map(|(k, v)| {
+            k.strip_prefix("property.").filter(|name| !name.is_empty()).map(|name| (name.to_owned(), v))
+        })
+        .collect()
+}
 
 /// The builds resource.
 #[derive(Debug, Default)]
@@ -30,7 +44,9 @@ pub struct BuildList {
 
 #[OpenApi(tag = "Tag::Builds")]
 impl BuildsApi {
-    /// Lists builds newest first; repeated filters OR together.
+    /// Lists builds newest first; repeated filters OR together. `property.NAME=VALUE`
+    /// arguments keep builds whose property NAME has that value (all of them must match).
+    #[allow(clippy::too_many_arguments)]
     #[oai(path = "/builds", method = "get", operation_id = "list_builds")]
     async fn list_builds(
         &self,
@@ -41,15 +57,20 @@ impl BuildsApi {
         branch: Query<Vec<String>>,
         /// Results.
         results: Query<Vec<Results>>,
+        /// Only builds made for this change (by id).
+        change: Query<Option<i64>>,
         /// Page size (default 50, at most 1000).
         limit: Query<Option<i64>>,
         /// Builds to skip.
         offset: Query<Option<i64>>,
+        request: &poem::Request,
     ) -> Result<Json<BuildList>, ApiError> {
         let filter = db::builds::Filter {
             builders: builder.0,
             branches: branch.0,
             results: results.0.into_iter().map(Into::into).collect(),
+            change: change.0.map(ChangeId),
+            properties: property_filters(request),
         };
         let limit = page(limit.0, 50);
         let offset = offset.0.unwrap_or(0).max(0);
@@ -61,15 +82,34 @@ impl BuildsApi {
         Ok(Json(BuildList { builds: builds.into_iter().map(Build::from).collect(), next_offset }))
     }
 
-    /// One build with its steps.
+    /// One build with its steps, changes, source stamps and property sources.
     #[oai(path = "/builders/:name/builds/:number", method = "get", operation_id = "get_build")]
     async fn get_build(
         &self,
         engine: Data<&Arc<Engine>>,
         name: Path<String>,
         number: Path<i64>,
-    ) -> Result<Json<BuildDetail>, ApiError> {
-        Ok(Json(BuildDetail::new(engine.build_detail(&name, number.0).await?, &engine.links)))
+    ) -> Result<Json<BuildPage>, ApiError> {
+        Ok(Json(BuildPage::new(engine.build_page(&name, number.0).await?, &engine.links)))
+    }
+
+    /// Queues the build again: the same source stamps, changes and properties, owned by
+    /// the caller (allowed by `force_build`).
+    #[oai(path = "/builders/:name/builds/:number/rebuild", method = "post", operation_id = "rebuild_build")]
+    async fn rebuild_build(
+        &self,
+        engine: Data<&Arc<Engine>>,
+        caller: Caller,
+        name: Path<String>,
+        number: Path<i64>,
+        body: Json<ActionBody>,
+    ) -> Result<ForceResponse, ApiError> {
+        let req = require(&engine, &caller, Action::ForceBuild, body.0.reason)?;
+        let (set, requests) = engine.rebuild(&name, number.0, &req).await?;
+        Ok(ForceResponse::Accepted(Json(Forced {
+            buildset_id: set.0,
+            buildrequest_ids: requests.into_iter().map(|r| r.0).collect(),
+        })))
     }
 
     /// Stops a running build; it ends `cancelled`.

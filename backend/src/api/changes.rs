@@ -25,23 +25,51 @@ pub struct ChangesApi;
 pub struct ChangeList {
     /// Newest first.
     pub changes: Vec<Change>,
+    /// The `before` of the next page, absent on the last one.
+    pub next_before: Option<i64>,
 }
 
 #[OpenApi(tag = "Tag::Changes")]
 impl ChangesApi {
-    /// Lists changes, newest first.
+    /// Lists changes, newest first; repeated filters OR together, different ones AND.
+    #[allow(clippy::too_many_arguments)]
     #[oai(path = "/changes", method = "get", operation_id = "list_changes")]
     async fn list_changes(
         &self,
         engine: Data<&Arc<Engine>>,
+        /// Authors.
+        author: Query<Vec<String>>,
+        /// Branches (`trunk` also matches the default branch).
+        branch: Query<Vec<String>>,
+        /// Repositories.
+        repository: Query<Vec<String>>,
+        /// Projects.
+        project: Query<Vec<String>>,
+        /// Codebases.
+        codebase: Query<Vec<String>>,
         /// Page size (default 50, at most 1000).
         limit: Query<Option<i64>>,
-        /// Changes to skip.
-        offset: Query<Option<i64>>,
+        /// Only changes older than this id: the `next_before` of the previous page.
+        before: Query<Option<i64>>,
     ) -> Result<Json<ChangeList>, ApiError> {
+        let filter = db::changes::Filter {
+            authors: author.0,
+            branches: branch.0,
+            repositories: repository.0,
+            projects: project.0,
+            codebases: codebase.0,
+            below: before.0,
+            ..Default::default()
+        };
+        let limit = page(limit.0, 50);
         let mut conn = engine.db.acquire().await?;
-        let changes = db::changes::list(conn.conn(), page(limit.0, 50), offset.0.unwrap_or(0).max(0)).await?;
-        Ok(Json(ChangeList { changes: changes.into_iter().map(|c| Change::new(c, &engine.links)).collect() }))
+        // One extra row tells whether there is a next page.
+        let mut changes = db::changes::list_filtered(conn.conn(), &filter, db::changes::Order::Id, limit + 1).await?;
+        let more = changes.len() as i64 > limit;
+        changes.truncate(limit as usize);
+        let next_before = if more { changes.last().map(|c| c.id.0) } else { None };
+        let changes = changes.into_iter().map(|c| Change::new(c, &engine.links)).collect();
+        Ok(Json(ChangeList { changes, next_before }))
     }
 
     /// One change.

@@ -4,7 +4,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use poem_openapi::{Enum, Object};
 
 use crate::engine::links::Links;
-use crate::engine::views::{BuildWithSteps, BuilderOverview, BuilderState};
+use crate::engine::views::{BuildPage as BuildPageData, BuildWithSteps, BuilderOverview, BuilderState};
 use crate::model;
 
 /// Epoch seconds as an RFC 3339 UTC time.
@@ -221,6 +221,69 @@ impl BuildDetail {
             build: b.build.into(),
             steps: b.steps.into_iter().map(Step::from).collect(),
             changes: b.changes.map(|c| c.into_iter().map(|c| Change::new(c, links)).collect()),
+        }
+    }
+}
+
+/// One source stamp of a build: what it checked out.
+#[derive(Clone, Debug, Object)]
+pub struct SourceStamp {
+    /// Codebase name (empty for the default).
+    pub codebase: String,
+    /// Repository URL.
+    pub repository: String,
+    /// The repository's configured link.
+    pub repository_url: Option<String>,
+    /// Branch; absent for the default.
+    pub branch: Option<String>,
+    /// Revision; absent for the branch head.
+    pub revision: Option<String>,
+    /// Link to the revision, from `[web] revlink`.
+    pub revlink: Option<String>,
+    /// Project.
+    pub project: String,
+    /// The project's configured link.
+    pub project_url: Option<String>,
+}
+
+/// One build as its page shows it.
+#[derive(Clone, Debug, Object)]
+pub struct BuildPage {
+    /// The build with its steps and changes.
+    #[oai(flatten)]
+    pub detail: BuildDetail,
+    /// Who asked for it (a force or a rebuild).
+    pub owner: Option<String>,
+    /// Where each property came from ("Builder", "Scheduler", "Change", "Force Build Form",
+    /// "Rebuild", "Build", "Worker"); properties of builds stored before sources were kept
+    /// have none.
+    pub property_sources: std::collections::BTreeMap<String, String>,
+    /// Every source stamp it builds, one per codebase.
+    pub sourcestamps: Vec<SourceStamp>,
+}
+
+impl BuildPage {
+    /// The API's copy of a build's page, linked by `links`.
+    pub fn new(p: BuildPageData, links: &Links) -> Self {
+        let sourcestamps = p
+            .sources
+            .into_iter()
+            .map(|s| SourceStamp {
+                repository_url: links.repository(&s.repository),
+                revlink: links.revision(&s.repository, s.revision.as_deref(), None),
+                project_url: links.project(&s.project),
+                codebase: s.codebase,
+                repository: s.repository,
+                branch: s.branch,
+                revision: s.revision,
+                project: s.project,
+            })
+            .collect();
+        BuildPage {
+            detail: BuildDetail::new(p.detail, links),
+            owner: p.owner,
+            property_sources: p.property_sources,
+            sourcestamps,
         }
     }
 }

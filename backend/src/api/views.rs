@@ -8,14 +8,17 @@ use std::future::Future;
 use chrono::{DateTime, Utc};
 use poem::web::Data;
 use poem_openapi::param::Query;
+use poem_openapi::payload::Json;
 use poem_openapi::types::ParseFromJSON;
 use poem_openapi::{Enum, Object, OpenApi};
 use serde::Serialize;
 
+use super::builds::property_filters;
 use super::events::EventKind;
 use super::json::RawJson;
-use super::types::{BuildDetail, Builder, Change, Results, Step, time};
+use super::types::{Build, BuildDetail, Builder, Change, Results, Step, time};
 use super::{ApiError, Tag};
+use crate::db;
 use crate::engine::Engine;
 use crate::engine::links::Links;
 use crate::engine::views::console::{BoxClass, ConsolePage, ConsoleQuery};
@@ -375,6 +378,48 @@ impl ViewsApi {
         cached(&engine, format!("console {q:?}"), async { Ok(console_of(engine.console(&q).await?, &engine.links)) })
             .await
     }
+
+    /// The newest builds, one line each (0.8.9's `/one_line_per_build`, and the build list
+    /// of a builder's page): `numbuilds` of them (default `[web] num_builds`), and
+    /// `property.NAME=VALUE` arguments keep builds whose property has that value.
+    #[oai(path = "/views/one_line_per_build", method = "get", operation_id = "get_one_line_per_build")]
+    async fn get_one_line_per_build(
+        &self,
+        engine: Data<&Arc<Engine>>,
+        /// Only these builders (repeatable).
+        builder: Query<Vec<String>>,
+        /// Only builds of these branches (repeatable).
+        branch: Query<Vec<String>>,
+        /// How many builds (default `[web] num_builds`, at most 1000).
+        numbuilds: Query<Option<u32>>,
+        request: &poem::Request,
+    ) -> Result<Json<OneLinePerBuild>, ApiError> {
+        let numbuilds = numbuilds.0.unwrap_or(engine.config.web.num_builds);
+        if !(1..=1000).contains(&numbuilds) {
+            return Err(ApiError::bad_request("numbuilds must be between 1 and 1000"));
+        }
+        if let Some(unknown) = builder.0.iter().find(|b| engine.config.builder(b).is_none()) {
+            return Err(ApiError::not_found(format!("no builder named `{unknown}`")));
+        }
+        let filter = db::builds::Filter {
+            builders: builder.0,
+            branches: branch.0,
+            properties: property_filters(request),
+            ..Default::default()
+        };
+        let mut conn = engine.db.acquire().await?;
+        let builds = db::builds::list(conn.conn(), &filter, i64::from(numbuilds), 0).await?;
+        Ok(Json(OneLinePerBuild { builds: builds.into_iter().map(Into::into).collect(), numbuilds }))
+    }
+}
+
+/// The newest builds, one line each.
+#[derive(Debug, Object)]
+pub struct OneLinePerBuild {
+    /// Newest first.
+    pub builds: Vec<Build>,
+    /// How many were asked for.
+    pub numbuilds: u32,
 }
 
 /// The page for `key` from the cache, or built by `build`, written, and kept.

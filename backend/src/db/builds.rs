@@ -7,7 +7,7 @@ use sqlx::FromRow;
 use super::buildsets::NewSourceStamp;
 use super::query::{Query, insert_rows};
 use super::{Conn, DbResult, from_json, on_conn, to_json};
-use crate::model::{Build, BuildId, BuildRequestId, BuilderId, ChangeId, MasterId, Results, WorkerId};
+use crate::model::{Build, BuildId, BuildRequestId, BuilderId, ChangeId, MasterId, Results, Sourced, WorkerId};
 
 #[derive(FromRow)]
 struct Row {
@@ -185,14 +185,22 @@ pub async fn last_finished(conn: Conn<'_>, builder: BuilderId) -> DbResult<Optio
     Ok(row.map(Build::from))
 }
 
-const LAST_FINISHED_ALL: &str = select_where!(
-    " where b.id in (select (select l.id from builds l where l.builder_id = x.id and l.finished_at is not null \
-    order by l.number desc limit 1) from builders x)"
-);
-
-/// The last finished build of every builder, in one query (one index lookup per builder).
-pub async fn last_finished_all(conn: Conn<'_>) -> DbResult<HashMap<String, Build>> {
-    let rows: Vec<Row> = on_conn!(conn, c => sqlx::query_as(LAST_FINISHED_ALL).fetch_all(&mut *c).await?);
+/// The last finished build of every builder (of these branches, when given; `trunk` also
+/// matches the default branch), in one query: one index lookup per builder.
+pub async fn last_finished_all(conn: Conn<'_>, branches: &[String]) -> DbResult<HashMap<String, Build>> {
+    let mut q = Query::new(select_where!(
+        " where b.id in (select (select l.id from builds l where l.builder_id = x.id and l.finished_at is not null"
+    ));
+    if branches.is_empty() {
+        q.push(" order by l.number desc limit 1) from builders x)");
+    } else {
+        let list = q.bind_list(branches.iter().map(String::as_str));
+        let trunk = if branches.iter().any(|b| b == "trunk") { " or l.branch is null" } else { "" };
+        q.push(&format!(
+            " and (l.branch in ({list}){trunk}) order by l.started_at desc, l.id desc limit 1) from builders x)"
+        ));
+    }
+    let rows: Vec<Row> = q.fetch_all(conn).await?;
     Ok(rows.into_iter().map(|r| (r.builder.clone(), Build::from(r))).collect())
 }
 
@@ -205,6 +213,25 @@ pub struct Filter {
     pub branches: Vec<String>,
     /// Results.
     pub results: Vec<Results>,
+    /// Only builds of the buildsets made for this change.
+    pub change: Option<ChangeId>,
+    /// Property name and value pairs the build's properties must all have (values compared
+    /// as text: `7`, `true`, `main`).
+    pub properties: Vec<(String, String)>,
+}
+
+/// A property's value as text, in each database's JSON functions.
+fn property_text(conn: &Conn<'_>, q: &mut Query, name: &str) -> String {
+    match conn {
+        Conn::Postgres(_) => format!("(b.properties::jsonb ->> {})", q.bind(name)),
+        Conn::Sqlite(_) => {
+            let path = q.bind(format!("$.\"{}\"", name.replace('"', "")));
+            format!(
+                "(case json_type(b.properties, {path}) when 'true' then 'true' when 'false' then 'false' \
+                 else cast(json_extract(b.properties, {path}) as text) end)"
+            )
+        }
+    }
 }
 
 /// Builds newest first, filtered and paged.
@@ -213,6 +240,18 @@ pub async fn list(conn: Conn<'_>, filter: &Filter, limit: i64, offset: i64) -> D
     q.any_of("bl.name", filter.builders.iter().map(String::as_str))
         .any_of("b.branch", filter.branches.iter().map(String::as_str))
         .any_of("b.results", filter.results.iter().map(|r| r.as_i64()));
+    if let Some(change) = filter.change {
+        let change = q.bind(change.0);
+        q.push(&format!(
+            " and b.buildrequest_id in (select br.id from buildrequests br join buildset_changes bc \
+             on bc.buildset_id = br.buildset_id where bc.change_id = {change})"
+        ));
+    }
+    for (name, value) in &filter.properties {
+        let column = property_text(&conn, &mut q, name);
+        let value = q.bind(value.as_str());
+        q.push(&format!(" and {column} = {value}"));
+    }
     let (limit, offset) = (q.bind(limit), q.bind(offset));
     q.push(&format!(" order by b.id desc limit {limit} offset {offset}"));
     let rows: Vec<Row> = q.fetch_all(conn).await?;
@@ -413,15 +452,20 @@ pub async fn unfinished_for_master(conn: Conn<'_>, master: MasterId) -> DbResult
     Ok(rows.into_iter().map(Build::from).collect())
 }
 
-const SET_PROPERTIES: &str = "update builds set properties = $2 where id = $1";
+const SET_PROPERTIES: &str = "update builds set properties = $2, property_sources = $3 where id = $1";
 
-/// Replaces a build's properties.
-pub async fn set_properties(
-    conn: Conn<'_>,
-    id: BuildId,
-    properties: &std::collections::BTreeMap<String, serde_json::Value>,
-) -> DbResult<()> {
-    let properties = to_json(properties);
-    on_conn!(conn, c => sqlx::query(SET_PROPERTIES).bind(id.0).bind(&properties).execute(&mut *c).await.map(|_| ())?);
+/// Replaces a build's properties and their sources.
+pub async fn set_properties(conn: Conn<'_>, id: BuildId, properties: &Sourced) -> DbResult<()> {
+    let (values, sources) = (to_json(&properties.values), to_json(&properties.sources));
+    on_conn!(conn, c => sqlx::query(SET_PROPERTIES).bind(id.0).bind(&values).bind(&sources)
+        .execute(&mut *c).await.map(|_| ())?);
     Ok(())
+}
+
+const PROPERTY_SOURCES: &str = "select property_sources from builds where id = $1";
+
+/// Where each of a build's properties came from.
+pub async fn property_sources(conn: Conn<'_>, id: BuildId) -> DbResult<std::collections::BTreeMap<String, String>> {
+    let text: String = on_conn!(conn, c => sqlx::query_scalar(PROPERTY_SOURCES).bind(id.0).fetch_one(&mut *c).await?);
+    Ok(from_json(&text))
 }

@@ -1,10 +1,8 @@
 //! Buildsets, the source stamps they build and the changes they were made for.
 
-use std::collections::BTreeMap;
-
 use super::query::{Bind, insert_rows};
-use super::{Conn, DbResult, on_conn, to_json};
-use crate::model::{BuildSetId, ChangeId, Results, SourceStampId};
+use super::{Conn, DbResult, from_json, on_conn, to_json};
+use crate::model::{BuildSetId, ChangeId, Results, SourceStampId, Sourced};
 
 /// What a scheduler decided to build.
 #[derive(Clone, Debug, Default)]
@@ -15,8 +13,8 @@ pub struct NewBuildSet {
     pub scheduler: String,
     /// Who asked for it.
     pub owner: Option<String>,
-    /// Properties every build of the set gets.
-    pub properties: BTreeMap<String, serde_json::Value>,
+    /// Properties every build of the set gets, with their sources.
+    pub properties: Sourced,
 }
 
 /// The source to build.
@@ -34,8 +32,8 @@ pub struct NewSourceStamp {
     pub project: String,
 }
 
-const INSERT: &str = "insert into buildsets (reason, scheduler, submitted_at, properties, owner) \
-    values ($1, $2, $3, $4, $5) returning id";
+const INSERT: &str = "insert into buildsets (reason, scheduler, submitted_at, properties, owner, property_sources) \
+    values ($1, $2, $3, $4, $5, $6) returning id";
 const INSERT_SS: &str = "insert into sourcestamps (codebase, repository, branch, revision, project, created_at) \
     values ($1, $2, $3, $4, $5, $6) returning id";
 const LINK_SS: &str = "insert into buildset_sourcestamps (buildset_id, sourcestamp_id) values ($1, $2)";
@@ -49,10 +47,11 @@ pub async fn insert(
     changes: &[ChangeId],
     now: i64,
 ) -> DbResult<(BuildSetId, Vec<SourceStampId>)> {
-    let properties = to_json(&set.properties);
+    let properties = to_json(&set.properties.values);
+    let sources = to_json(&set.properties.sources);
     on_conn!(conn, c => {
         let id: i64 = sqlx::query_scalar(INSERT)
-            .bind(&set.reason).bind(&set.scheduler).bind(now).bind(&properties).bind(&set.owner)
+            .bind(&set.reason).bind(&set.scheduler).bind(now).bind(&properties).bind(&set.owner).bind(&sources)
             .fetch_one(&mut *c).await?;
         let mut ss_ids = Vec::with_capacity(stamps.len());
         for ss in stamps {
@@ -80,22 +79,44 @@ type StampRow = (String, String, Option<String>, Option<String>, String);
 /// A buildset's first source stamp (the default one when it has none).
 pub async fn first_source(conn: Conn<'_>, id: BuildSetId) -> DbResult<NewSourceStamp> {
     let row: Option<StampRow> = on_conn!(conn, c => sqlx::query_as(FIRST_SS).bind(id.0).fetch_optional(&mut *c).await?);
-    Ok(row
-        .map(|(codebase, repository, branch, revision, project)| NewSourceStamp {
-            codebase,
-            repository,
-            branch,
-            revision,
-            project,
-        })
-        .unwrap_or_default())
+    Ok(row.map(stamp).unwrap_or_default())
 }
 
-const PROPERTIES: &str = "select reason, properties, owner from buildsets where id = $1";
+const DETAILS: &str = "select reason, scheduler, properties, property_sources, owner from buildsets where id = $1";
 
-/// A buildset's reason, properties and owner.
-pub async fn get_reason_properties(conn: Conn<'_>, id: BuildSetId) -> DbResult<(String, String, Option<String>)> {
-    Ok(on_conn!(conn, c => sqlx::query_as(PROPERTIES).bind(id.0).fetch_one(&mut *c).await?))
+/// What a buildset gives each of its builds.
+#[derive(Clone, Debug)]
+pub struct SetDetails {
+    /// Why it was made.
+    pub reason: String,
+    /// The scheduler that made it.
+    pub scheduler: String,
+    /// Its properties with their sources.
+    pub properties: Sourced,
+    /// Who asked for it.
+    pub owner: Option<String>,
+}
+
+/// A buildset's reason, scheduler, properties and owner.
+pub async fn details(conn: Conn<'_>, id: BuildSetId) -> DbResult<SetDetails> {
+    let (reason, scheduler, properties, sources, owner): (String, String, String, String, Option<String>) =
+        on_conn!(conn, c => sqlx::query_as(DETAILS).bind(id.0).fetch_one(&mut *c).await?);
+    let properties = Sourced::from_stored(from_json(&properties), from_json(&sources));
+    Ok(SetDetails { reason, scheduler, properties, owner })
+}
+
+const SOURCES: &str = "select ss.codebase, ss.repository, ss.branch, ss.revision, ss.project \
+    from sourcestamps ss join buildset_sourcestamps bss on bss.sourcestamp_id = ss.id \
+    where bss.buildset_id = $1 order by ss.id";
+
+/// Every source stamp of a buildset, one per codebase.
+pub async fn sources(conn: Conn<'_>, id: BuildSetId) -> DbResult<Vec<NewSourceStamp>> {
+    let rows: Vec<StampRow> = on_conn!(conn, c => sqlx::query_as(SOURCES).bind(id.0).fetch_all(&mut *c).await?);
+    Ok(rows.into_iter().map(stamp).collect())
+}
+
+fn stamp((codebase, repository, branch, revision, project): StampRow) -> NewSourceStamp {
+    NewSourceStamp { codebase, repository, branch, revision, project }
 }
 
 const COMPLETE_IF_DONE: &str = "update buildsets set complete = 1, complete_at = $2, results = \
@@ -162,13 +183,14 @@ pub async fn insert_many(mut conn: Conn<'_>, sets: &[PastBuildSet<'_>]) -> DbRes
                 1_i64.into(),
                 s.complete_at.into(),
                 s.results.as_i64().into(),
-                to_json(&s.set.properties).into(),
+                to_json(&s.set.properties.values).into(),
                 s.set.owner.clone().into(),
+                to_json(&s.set.properties.sources).into(),
             ]
         })
         .collect();
     let head = "insert into buildsets (reason, scheduler, submitted_at, complete, complete_at, results, \
-        properties, owner) values ";
+        properties, owner, property_sources) values ";
     let ids = insert_rows(conn.reborrow(), head, rows, true).await?;
     let stamps = sets
         .iter()

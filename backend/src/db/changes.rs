@@ -94,20 +94,10 @@ pub async fn get(conn: Conn<'_>, id: ChangeId) -> DbResult<Change> {
     })
 }
 
-const LIST: &str = "select id, author, committer, comments, revision, branch, repository, project, \
-    codebase, category, revlink, when_ts, created_at, properties from changes \
-    order by id desc limit $1 offset $2";
 const LIST_FOR_BUILDSET: &str = "select c.id, c.author, c.committer, c.comments, c.revision, \
     c.branch, c.repository, c.project, c.codebase, c.category, c.revlink, c.when_ts, c.created_at, \
     c.properties from changes c join buildset_changes bc on bc.change_id = c.id \
     where bc.buildset_id = $1 order by c.id";
-
-/// The newest changes first, paged.
-pub async fn list(mut conn: Conn<'_>, limit: i64, offset: i64) -> DbResult<Vec<Change>> {
-    let rows: Vec<Row> =
-        on_conn!(conn.reborrow(), c => sqlx::query_as(LIST).bind(limit).bind(offset).fetch_all(&mut *c).await?);
-    with_files(conn, rows).await
-}
 
 /// The changes a buildset was made for (its builds' blamelist), oldest first.
 pub async fn list_for_buildset(mut conn: Conn<'_>, buildset_id: i64) -> DbResult<Vec<Change>> {
@@ -133,6 +123,8 @@ pub struct Filter {
     pub until: Option<i64>,
     /// Only changes stored at or after this time.
     pub since: Option<i64>,
+    /// Only changes with a smaller id: the next page of a list by id.
+    pub below: Option<i64>,
 }
 
 /// The order of a filtered list, newest first either way.
@@ -204,6 +196,10 @@ pub async fn list_filtered(mut conn: Conn<'_>, filter: &Filter, order: Order, li
     if let Some(since) = filter.since {
         let since = q.bind(since);
         q.push(&format!(" and created_at >= {since}"));
+    }
+    if let Some(below) = filter.below {
+        let below = q.bind(below);
+        q.push(&format!(" and id < {below}"));
     }
     let limit = q.bind(limit);
     q.push(match order {

@@ -2,7 +2,6 @@
 //! database (so two masters never run the same one) in the same transaction that starts
 //! its build.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -78,14 +77,11 @@ impl Engine {
             return Ok(None);
         };
         let source = db::buildsets::first_source(tx.conn(), claimed.buildset()).await?;
-        let (reason, set_properties, _owner) =
-            db::buildsets::get_reason_properties(tx.conn(), claimed.buildset()).await?;
-        let set_properties: BTreeMap<String, serde_json::Value> =
-            serde_json::from_str(&set_properties).unwrap_or_default();
+        let set = db::buildsets::details(tx.conn(), claimed.buildset()).await?;
         let builder_properties = self.config.builder(builder).map(|b| b.properties.clone()).unwrap_or_default();
         let mut properties = properties::for_build(
             &builder_properties,
-            set_properties,
+            set.properties,
             [
                 ("buildername", Some(builder.into())),
                 ("workername", Some(worker.into())),
@@ -98,12 +94,12 @@ impl Engine {
             buildrequest_id: claimed.request(),
             worker_id,
             master_id: self.master,
-            reason: &reason,
-            properties: &properties,
+            reason: &set.reason,
+            properties: &properties.values,
             source: &source,
         };
         let (id, number) = db::builds::insert(tx.conn(), &new, now).await?;
-        properties.insert("buildnumber".into(), number.into());
+        properties.set("buildnumber", number.into(), "Build");
         db::builds::set_properties(tx.conn(), id, &properties).await?;
         let build = db::builds::get(tx.conn(), id).await?;
         let changes = db::buildsets::change_ids(tx.conn(), claimed.buildset()).await?;

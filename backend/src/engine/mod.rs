@@ -255,7 +255,7 @@ impl Engine {
                             ),
                         };
                         let stamp = stamp_of(change);
-                        self.create_buildset(&mut tx, &set, &stamp, &[id], &scheduler.builders, &mut events).await?;
+                        self.create_buildset(&mut tx, &set, &[stamp], &[id], &scheduler.builders, &mut events).await?;
                     }
                 }
             }
@@ -290,9 +290,9 @@ impl Engine {
             .ok_or_else(|| EngineError::Conflict(format!("no force scheduler lists builder `{builder}`")))?;
         let reason = if request.reason.trim().is_empty() { "forced".to_owned() } else { request.reason.clone() };
         let mut properties = properties::for_buildset(&scheduler.properties, None, &request.properties);
-        properties.insert("reason".into(), reason.clone().into());
+        properties.set("reason", reason.clone().into(), "Force Build Form");
         if let Some(owner) = &request.owner {
-            properties.insert("owner".into(), owner.clone().into());
+            properties.set("owner", owner.clone().into(), "Force Build Form");
         }
         let by = request.owner.as_deref().unwrap_or("anonymous");
         let set = NewBuildSet {
@@ -301,12 +301,17 @@ impl Engine {
             owner: request.owner.clone(),
             properties,
         };
-        let stamp =
-            NewSourceStamp { branch: request.branch.clone(), revision: request.revision.clone(), ..Default::default() };
+        let stamp = NewSourceStamp {
+            branch: request.branch.clone(),
+            revision: request.revision.clone(),
+            repository: request.repository.clone().unwrap_or_default(),
+            project: request.project.clone().unwrap_or_default(),
+            ..Default::default()
+        };
         let mut events = Vec::new();
         let mut tx = self.db.begin().await?;
         let (set_id, requests) =
-            self.create_buildset(&mut tx, &set, &stamp, &[], &[builder.to_owned()], &mut events).await?;
+            self.create_buildset(&mut tx, &set, &[stamp], &[], &[builder.to_owned()], &mut events).await?;
         db::events::insert(
             tx.conn(),
             "force_build",
@@ -320,19 +325,66 @@ impl Engine {
         Ok((set_id, requests))
     }
 
+    /// Queues the same build again (Buildbot's "rebuild"): a new buildset for the build's
+    /// builder with its buildset's source stamps, changes and properties, owned by whoever
+    /// asked.
+    pub async fn rebuild(
+        &self,
+        builder: &str,
+        number: i64,
+        req: &actions::Request,
+    ) -> Result<(BuildSetId, Vec<BuildRequestId>), EngineError> {
+        let original = self.build_detail(builder, number).await?.build;
+        let mut events = Vec::new();
+        let mut tx = self.db.begin().await?;
+        let old = db::buildrequests::buildset_of(tx.conn(), original.buildrequest_id).await?;
+        let details = db::buildsets::details(tx.conn(), old).await?;
+        let stamps = db::buildsets::sources(tx.conn(), old).await?;
+        let changes = db::buildsets::change_ids(tx.conn(), old).await?;
+        let reason = if req.reason.trim().is_empty() { format!("rebuild of #{number}") } else { req.reason.clone() };
+        let mut properties = details.properties;
+        properties.set("reason", reason.clone().into(), "Rebuild");
+        match &req.actor {
+            Some(owner) => properties.set("owner", owner.clone().into(), "Rebuild"),
+            None => {
+                properties.values.remove("owner");
+                properties.sources.remove("owner");
+            }
+        }
+        let set = NewBuildSet {
+            reason: format!("The web-page 'rebuild' button was pressed by '{}': {reason}", req.who()),
+            scheduler: details.scheduler,
+            owner: req.actor.clone(),
+            properties,
+        };
+        let (set_id, requests) =
+            self.create_buildset(&mut tx, &set, &stamps, &changes, &[builder.to_owned()], &mut events).await?;
+        db::events::insert(
+            tx.conn(),
+            "rebuild",
+            self.clock.now(),
+            req.actor.as_deref(),
+            &serde_json::json!({ "builder": builder, "number": number, "reason": reason, "buildset": set_id.0 }),
+        )
+        .await?;
+        tx.commit().await?;
+        self.publish_all(events);
+        Ok((set_id, requests))
+    }
+
     /// Stores a buildset and one request per builder inside `tx`; events are returned to
     /// be published once the transaction commits.
     async fn create_buildset(
         &self,
         tx: &mut Tx,
         set: &NewBuildSet,
-        stamp: &NewSourceStamp,
+        stamps: &[NewSourceStamp],
         changes: &[ChangeId],
         builders: &[String],
         events: &mut Vec<Event>,
     ) -> Result<(BuildSetId, Vec<BuildRequestId>), EngineError> {
         let now = self.clock.now();
-        let (set_id, _) = db::buildsets::insert(tx.conn(), set, std::slice::from_ref(stamp), changes, now).await?;
+        let (set_id, _) = db::buildsets::insert(tx.conn(), set, stamps, changes, now).await?;
         events.push(Event::BuildsetNew { id: set_id, scheduler: set.scheduler.clone(), reason: set.reason.clone() });
         let mut requests = Vec::new();
         for name in builders {

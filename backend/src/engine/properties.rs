@@ -6,18 +6,20 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+pub use crate::model::Sourced;
+
 /// Properties of a set of builds, from its scheduler, its change and the force form.
 pub fn for_buildset(
     scheduler: &BTreeMap<String, String>,
     change: Option<&BTreeMap<String, Value>>,
     forced: &BTreeMap<String, String>,
-) -> BTreeMap<String, Value> {
-    let mut props: BTreeMap<String, Value> =
-        scheduler.iter().map(|(k, v)| (k.clone(), Value::from(v.clone()))).collect();
+) -> Sourced {
+    let mut props = Sourced::default();
+    props.extend(scheduler.iter().map(|(k, v)| (k, Value::from(v.clone()))), "Scheduler");
     if let Some(change) = change {
-        props.extend(change.iter().map(|(k, v)| (k.clone(), v.clone())));
+        props.extend(change.iter().map(|(k, v)| (k, v.clone())), "Change");
     }
-    props.extend(forced.iter().map(|(k, v)| (k.clone(), Value::from(v.clone()))));
+    props.extend(forced.iter().map(|(k, v)| (k, Value::from(v.clone()))), "Force Build Form");
     props
 }
 
@@ -25,14 +27,16 @@ pub fn for_buildset(
 /// the build itself knows (builder name, number, worker, branch, revision).
 pub fn for_build(
     builder: &BTreeMap<String, String>,
-    buildset: BTreeMap<String, Value>,
+    buildset: Sourced,
     intrinsic: impl IntoIterator<Item = (&'static str, Option<Value>)>,
-) -> BTreeMap<String, Value> {
-    let mut props: BTreeMap<String, Value> = builder.iter().map(|(k, v)| (k.clone(), Value::from(v.clone()))).collect();
-    props.extend(buildset);
+) -> Sourced {
+    let mut props = Sourced::default();
+    props.extend(builder.iter().map(|(k, v)| (k, Value::from(v.clone()))), "Builder");
+    props.values.extend(buildset.values);
+    props.sources.extend(buildset.sources);
     for (k, v) in intrinsic {
         if let Some(v) = v {
-            props.insert(k.to_owned(), v);
+            props.set(k, v, if k == "workername" { "Worker" } else { "Build" });
         }
     }
     props
@@ -62,17 +66,23 @@ mod tests {
         let change: BTreeMap<String, Value> =
             [("a".to_string(), Value::from("change")), ("c".to_string(), Value::from(3))].into();
         let set = for_buildset(&map(&[("a", "sched"), ("b", "sched")]), Some(&change), &map(&[("b", "force")]));
-        assert_eq!(set["a"], Value::from("change"));
-        assert_eq!(set["b"], Value::from("force"));
+        assert_eq!(set.values["a"], Value::from("change"));
+        assert_eq!(set.values["b"], Value::from("force"));
+        assert_eq!((set.sources["a"].as_str(), set.sources["b"].as_str()), ("Change", "Force Build Form"));
         let build = for_build(
             &map(&[("a", "builder"), ("d", "builder")]),
             set,
-            [("buildername", Some(Value::from("app"))), ("branch", None)],
+            [("buildername", Some(Value::from("app"))), ("workername", Some(Value::from("w1"))), ("branch", None)],
         );
-        assert_eq!(build["a"], Value::from("change"));
-        assert_eq!(build["d"], Value::from("builder"));
-        assert_eq!(build["buildername"], Value::from("app"));
-        assert!(!build.contains_key("branch"));
+        assert_eq!(build.values["a"], Value::from("change"));
+        assert_eq!(build.values["d"], Value::from("builder"));
+        assert_eq!(build.values["buildername"], Value::from("app"));
+        assert!(!build.values.contains_key("branch"));
+        let source = |k: &str| build.sources[k].clone();
+        assert_eq!(
+            [source("a"), source("b"), source("d"), source("buildername"), source("workername")],
+            ["Change", "Force Build Form", "Builder", "Build", "Worker"]
+        );
     }
 
     #[test]

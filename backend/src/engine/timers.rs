@@ -87,7 +87,7 @@ impl Engine {
         if !db::state::compare_and_set(tx.conn(), &object, "last_run", last.as_deref(), &now.to_string()).await? {
             return Ok(());
         }
-        self.create_buildset(&mut tx, &set, &stamp, &[], &scheduler.builders, &mut events).await?;
+        self.create_buildset(&mut tx, &set, &[stamp], &[], &scheduler.builders, &mut events).await?;
         tx.commit().await?;
         self.publish_all(events);
         Ok(())
@@ -121,7 +121,8 @@ impl Engine {
             ),
         };
         let mut events = Vec::new();
-        self.create_buildset(&mut tx, &set, &stamp_of(&newest.fields), &ids, &scheduler.builders, &mut events).await?;
+        self.create_buildset(&mut tx, &set, &[stamp_of(&newest.fields)], &ids, &scheduler.builders, &mut events)
+            .await?;
         tx.commit().await?;
         self.publish_all(events);
         Ok(())

@@ -224,6 +224,41 @@ pub struct ForceRequest {
     pub branch: Option<String>,
     /// Revision to build; `None` for the branch head.
     pub revision: Option<String>,
+    /// Repository to build; `None` for the builder's own.
+    pub repository: Option<String>,
+    /// Project; `None` for none.
+    pub project: Option<String>,
     /// Extra properties.
     pub properties: BTreeMap<String, String>,
+}
+
+/// Property values with the source each came from, as Buildbot shows them on a build's
+/// page ("Builder", "Scheduler", "Change", "Force Build Form", "Build", "Worker").
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Sourced {
+    /// Name to value.
+    pub values: BTreeMap<String, serde_json::Value>,
+    /// Name to the source of its value.
+    pub sources: BTreeMap<String, String>,
+}
+
+impl Sourced {
+    /// Sets one property, replacing a value from an earlier source.
+    pub fn set(&mut self, name: &str, value: serde_json::Value, source: &str) {
+        self.values.insert(name.to_owned(), value);
+        self.sources.insert(name.to_owned(), source.to_owned());
+    }
+
+    /// Sets every property of `props` from one source.
+    pub fn extend<'a>(&mut self, props: impl IntoIterator<Item = (&'a String, serde_json::Value)>, source: &str) {
+        for (name, value) in props {
+            self.set(name, value, source);
+        }
+    }
+
+    /// Values stored without their sources (older rows) are shown as of unknown source.
+    pub fn from_stored(values: BTreeMap<String, serde_json::Value>, mut sources: BTreeMap<String, String>) -> Sourced {
+        sources.retain(|k, _| values.contains_key(k));
+        Sourced { values, sources }
+    }
 }

@@ -96,7 +96,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Lists builds newest first; repeated filters OR together. */
+        /**
+         * Lists builds newest first; repeated filters OR together. `property.NAME=VALUE`
+         *     arguments keep builds whose property NAME has that value (all of them must match).
+         */
         get: operations["list_builds"];
         put?: never;
         post?: never;
@@ -113,10 +116,30 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One build with its steps. */
+        /** One build with its steps, changes, source stamps and property sources. */
         get: operations["get_build"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/builders/{name}/builds/{number}/rebuild": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Queues the build again: the same source stamps, changes and properties, owned by
+         *     the caller (allowed by `force_build`).
+         */
+        post: operations["rebuild_build"];
         delete?: never;
         options?: never;
         head?: never;
@@ -198,7 +221,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Lists changes, newest first. */
+        /** Lists changes, newest first; repeated filters OR together, different ones AND. */
         get: operations["list_changes"];
         put?: never;
         post?: never;
@@ -614,6 +637,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/views/one_line_per_build": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The newest builds, one line each (0.8.9's `/one_line_per_build`, and the build list
+         *     of a builder's page): `numbuilds` of them (default `[web] num_builds`), and
+         *     `property.NAME=VALUE` arguments keep builds whose property has that value.
+         */
+        get: operations["get_one_line_per_build"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/events": {
         parameters: {
             query?: never;
@@ -795,6 +839,77 @@ export interface components {
              * @description The `offset` of the next page, absent on the last one.
              */
             next_offset?: number;
+        };
+        /**
+         * BuildPage
+         * @description One build as its page shows it.
+         */
+        BuildPage: {
+            /**
+             * Format: int64
+             * @description Global id.
+             */
+            id: number;
+            /** @description Builder name. */
+            builder: string;
+            /**
+             * Format: int64
+             * @description Number within the builder, from 1.
+             */
+            number: number;
+            /**
+             * Format: int64
+             * @description The build request it runs (a retried request runs again as a new build).
+             */
+            buildrequest_id: number;
+            /** @description The worker it runs on. */
+            worker?: string;
+            /**
+             * Format: date-time
+             * @description When it started.
+             */
+            started_at: string;
+            /**
+             * Format: date-time
+             * @description When it finished; absent while running.
+             */
+            finished_at?: string;
+            /** @description Whether it has finished. */
+            complete: boolean;
+            /** @description Absent while running. */
+            results?: components["schemas"]["Results"] & unknown;
+            /** @description Human-readable state. */
+            state_text: string;
+            /** @description Why it ran. */
+            reason: string;
+            /** @description Branch built. */
+            branch?: string;
+            /** @description Revision built. */
+            revision?: string;
+            /** @description Codebase built. */
+            codebase: string;
+            /** @description Project built. */
+            project: string;
+            /** @description Repository built. */
+            repository: string;
+            /** @description Build properties. */
+            properties: unknown;
+            /** @description Its steps in order. */
+            steps: components["schemas"]["Step"][];
+            /** @description The changes it builds (its blamelist); present when one build is asked for. */
+            changes?: components["schemas"]["Change"][];
+            /** @description Who asked for it (a force or a rebuild). */
+            owner?: string;
+            /**
+             * @description Where each property came from ("Builder", "Scheduler", "Change", "Force Build Form",
+             *     "Rebuild", "Build", "Worker"); properties of builds stored before sources were kept
+             *     have none.
+             */
+            property_sources: {
+                [key: string]: string;
+            };
+            /** @description Every source stamp it builds, one per codebase. */
+            sourcestamps: components["schemas"]["SourceStamp"][];
         };
         /**
          * BuildRequest
@@ -1036,6 +1151,11 @@ export interface components {
         ChangeList: {
             /** @description Newest first. */
             changes: components["schemas"]["Change"][];
+            /**
+             * Format: int64
+             * @description The `before` of the next page, absent on the last one.
+             */
+            next_before?: number;
         };
         /**
          * @description Where a line came from.
@@ -1172,6 +1292,10 @@ export interface components {
             branch?: string;
             /** @description Revision to build. */
             revision?: string;
+            /** @description Repository to build. */
+            repository?: string;
+            /** @description Project. */
+            project?: string;
             /** @description Extra properties. */
             properties?: {
                 [key: string]: string;
@@ -1324,6 +1448,19 @@ export interface components {
          */
         Mode: "start" | "stop" | "now";
         /**
+         * OneLinePerBuild
+         * @description The newest builds, one line each.
+         */
+        OneLinePerBuild: {
+            /** @description Newest first. */
+            builds: components["schemas"]["Build"][];
+            /**
+             * Format: uint32
+             * @description How many were asked for.
+             */
+            numbuilds: number;
+        };
+        /**
          * PingResults
          * @description The answers to a builder ping.
          */
@@ -1370,6 +1507,28 @@ export interface components {
             mode: components["schemas"]["Mode"] & unknown;
             /** @description Why. */
             reason?: string;
+        };
+        /**
+         * SourceStamp
+         * @description One source stamp of a build: what it checked out.
+         */
+        SourceStamp: {
+            /** @description Codebase name (empty for the default). */
+            codebase: string;
+            /** @description Repository URL. */
+            repository: string;
+            /** @description The repository's configured link. */
+            repository_url?: string;
+            /** @description Branch; absent for the default. */
+            branch?: string;
+            /** @description Revision; absent for the branch head. */
+            revision?: string;
+            /** @description Link to the revision, from `[web] revlink`. */
+            revlink?: string;
+            /** @description Project. */
+            project: string;
+            /** @description The project's configured link. */
+            project_url?: string;
         };
         /**
          * Step
@@ -1580,7 +1739,15 @@ export type $defs = Record<string, never>;
 export interface operations {
     list_builders: {
         parameters: {
-            query?: never;
+            query: {
+                /** @description Only these builders (repeatable). */
+                builder: string[];
+                /**
+                 * @description The last build shown is the last of these branches (repeatable; `trunk`
+                 *     includes the default branch).
+                 */
+                branch: string[];
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -2061,6 +2228,8 @@ export interface operations {
                 branch: string[];
                 /** @description Results. */
                 results: components["schemas"]["Results"][];
+                /** @description Only builds made for this change (by id). */
+                change?: number;
                 /** @description Page size (default 50, at most 1000). */
                 limit?: number;
                 /** @description Builds to skip. */
@@ -2171,7 +2340,106 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json; charset=utf-8": components["schemas"]["BuildDetail"];
+                    "application/json; charset=utf-8": components["schemas"]["BuildPage"];
+                };
+            };
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A login would help. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Logged in, but not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The resource's state does not allow this. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is well-formed but wrong. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed logins; try again later. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The master failed; details are in its log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    rebuild_build: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+                number: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["ActionBody"];
+            };
+        };
+        responses: {
+            /** @description Queued. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Forced"];
                 };
             };
             /** @description The request is malformed. */
@@ -2644,11 +2912,21 @@ export interface operations {
     };
     list_changes: {
         parameters: {
-            query?: {
+            query: {
+                /** @description Authors. */
+                author: string[];
+                /** @description Branches (`trunk` also matches the default branch). */
+                branch: string[];
+                /** @description Repositories. */
+                repository: string[];
+                /** @description Projects. */
+                project: string[];
+                /** @description Codebases. */
+                codebase: string[];
                 /** @description Page size (default 50, at most 1000). */
                 limit?: number;
-                /** @description Changes to skip. */
-                offset?: number;
+                /** @description Only changes older than this id: the `next_before` of the previous page. */
+                before?: number;
             };
             header?: never;
             path?: never;
@@ -5021,6 +5299,104 @@ export interface operations {
                 };
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["Console"];
+                };
+            };
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A login would help. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Logged in, but not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The resource's state does not allow this. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is well-formed but wrong. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed logins; try again later. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The master failed; details are in its log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_one_line_per_build: {
+        parameters: {
+            query: {
+                /** @description Only these builders (repeatable). */
+                builder: string[];
+                /** @description Only builds of these branches (repeatable). */
+                branch: string[];
+                /** @description How many builds (default `[web] num_builds`, at most 1000). */
+                numbuilds?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["OneLinePerBuild"];
                 };
             };
             /** @description The request is malformed. */

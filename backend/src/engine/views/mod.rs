@@ -56,6 +56,20 @@ pub struct BuilderOverview {
     pub average_duration: Option<i64>,
 }
 
+/// One build as its own page shows it: the build with its steps and changes, and what its
+/// buildset says about it.
+#[derive(Clone, Debug)]
+pub struct BuildPage {
+    /// The build, its steps and its changes.
+    pub detail: BuildWithSteps,
+    /// Who asked for it (a force or rebuild), if anyone.
+    pub owner: Option<String>,
+    /// Where each of its properties came from.
+    pub property_sources: std::collections::BTreeMap<String, String>,
+    /// Every source stamp it builds, one per codebase.
+    pub sources: Vec<db::buildsets::NewSourceStamp>,
+}
+
 /// A build with its steps.
 #[derive(Clone, Debug)]
 pub struct BuildWithSteps {
@@ -90,10 +104,16 @@ const ETA_SAMPLE: i64 = 10;
 impl Engine {
     /// Every configured builder, in configuration order.
     pub async fn builders_overview(&self) -> Result<Vec<BuilderOverview>, EngineError> {
+        self.builders_overview_on(&[]).await
+    }
+
+    /// The builders as `builders_overview` gives them, with the last build of one of
+    /// `branches` (all branches when empty).
+    pub async fn builders_overview_on(&self, branches: &[String]) -> Result<Vec<BuilderOverview>, EngineError> {
         let mut conn = self.db.acquire().await?;
         let pending = db::buildrequests::pending_counts(conn.conn()).await?;
         let running = db::builds::running_counts(conn.conn()).await?;
-        let mut last = db::builds::last_finished_all(conn.conn()).await?;
+        let mut last = db::builds::last_finished_all(conn.conn(), branches).await?;
         let mut out = Vec::with_capacity(self.config.builders.len());
         for b in &self.config.builders {
             let Some(id) = self.builder_id(&b.name) else { continue };
@@ -209,6 +229,17 @@ impl Engine {
         let set = db::buildrequests::buildset_of(conn.conn(), build.buildrequest_id).await?;
         let changes = db::changes::list_for_buildset(conn.conn(), set.0).await?;
         Ok(BuildWithSteps { steps: steps.remove(&build.id).unwrap_or_default(), build, changes: Some(changes) })
+    }
+
+    /// One build with its source stamps, owner and property sources, for its page.
+    pub async fn build_page(&self, builder: &str, number: i64) -> Result<BuildPage, EngineError> {
+        let detail = self.build_detail(builder, number).await?;
+        let mut conn = self.db.acquire().await?;
+        let set = db::buildrequests::buildset_of(conn.conn(), detail.build.buildrequest_id).await?;
+        let owner = db::buildsets::details(conn.conn(), set).await?.owner;
+        let sources = db::buildsets::sources(conn.conn(), set).await?;
+        let property_sources = db::builds::property_sources(conn.conn(), detail.build.id).await?;
+        Ok(BuildPage { detail, owner, property_sources, sources })
     }
 }
 
