@@ -31,9 +31,6 @@ describe('router', () => {
 
   it('marks the other 0.8.9 routes as not yet available', () => {
     for (const p of [
-      '/builders',
-      '/builders/q',
-      '/builders/q/builds/3/steps/1',
       '/buildstatus',
       '/changes',
       '/changes/4',
@@ -43,6 +40,16 @@ describe('router', () => {
       '/about',
     ])
       expect(matchRoute(p).name, p).toBe('notYet');
+  });
+
+  it('routes the builders pages, a step by number or by name', () => {
+    expect(matchRoute('/builders').name).toBe('builders');
+    expect(matchRoute('/builders/q')).toEqual({ name: 'builder', params: { builder: 'q' } });
+    expect(matchRoute('/builders/q/builds/3/steps/compile')).toEqual({
+      name: 'step',
+      params: { builder: 'q', number: '3', step: 'compile' },
+    });
+    expect(paths.step('q', 3, 'unit tests')).toBe('/builders/q/builds/3/steps/unit%20tests');
   });
 
   it('reports unknown routes', () => {

@@ -6,7 +6,10 @@ export type RouteName =
   | 'waterfall'
   | 'grid'
   | 'console'
+  | 'builders'
+  | 'builder'
   | 'build'
+  | 'step'
   | 'log'
   | 'login'
   | 'users'
@@ -28,7 +31,10 @@ const ROUTES: [string, RouteName][] = [
   ['/grid', 'grid'],
   ['/tgrid', 'grid'],
   ['/console', 'console'],
+  ['/builders', 'builders'],
+  ['/builders/:builder', 'builder'],
   ['/builders/:builder/builds/:number', 'build'],
+  ['/builders/:builder/builds/:number/steps/:step', 'step'],
   ['/builders/:builder/builds/:number/steps/:step/logs/:log', 'log'],
   ['/login', 'login'],
   ['/users', 'users'],
@@ -36,9 +42,6 @@ const ROUTES: [string, RouteName][] = [
   ['/hooks', 'hooks'],
   ['/hooks/:id', 'hook'],
   // DESIGN §6 routes that are not written yet.
-  ['/builders', 'notYet'],
-  ['/builders/:builder', 'notYet'],
-  ['/builders/:builder/builds/:number/steps/:step', 'notYet'],
   ['/buildstatus', 'notYet'],
   ['/changes', 'notYet'],
   ['/changes/:id', 'notYet'],
@@ -157,9 +160,9 @@ export function interceptLinks(root: HTMLElement): () => void {
 export const paths = {
   build: (builder: string, number: number) =>
     `/builders/${encodeURIComponent(builder)}/builds/${number}`,
-  step: (builder: string, number: number, step: number) =>
-    `${paths.build(builder, number)}/steps/${step}`,
-  log: (builder: string, number: number, step: number, log: string) =>
+  step: (builder: string, number: number, step: number | string) =>
+    `${paths.build(builder, number)}/steps/${encodeURIComponent(step)}`,
+  log: (builder: string, number: number, step: number | string, log: string) =>
     `${paths.step(builder, number, step)}/logs/${encodeURIComponent(log)}`,
   builder: (builder: string) => `/builders/${encodeURIComponent(builder)}`,
   user: (uid: number) => `/users/${uid}`,

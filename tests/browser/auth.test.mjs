@@ -151,6 +151,8 @@ test("log in, force a build, stop one, log out and lose the Force button", async
     .click();
   await page.waitForURL(`**/builders/slow/builds/${slow}`);
   await stopButton.click({ timeout: 15_000 });
+  // Stopping asks for a reason; the default one will do.
+  await page.locator("form.action-form button[type=submit]").click();
   await page.waitForFunction(
     () =>
       document.querySelector(".build-header h1 .status-box")?.dataset

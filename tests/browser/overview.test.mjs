@@ -551,7 +551,10 @@ test("markup stored in changes and builds is shown as text on every page", async
     "/grid",
     "/tgrid",
     "/",
+    "/builders",
+    "/builders/docs",
     `/builders/docs/builds/${builds.number}`,
+    `/builders/docs/builds/${builds.number}/steps/1`,
   ]) {
     await page.goto(base + path);
     await page.waitForLoadState("networkidle");
@@ -586,6 +589,13 @@ test("markup stored in changes and builds is shown as text on every page", async
   await page.goto(`${base}/builders/docs/builds/${builds.number}`);
   await page
     .getByText(`<b onmouseover="window.__xss=4">why</b>`, { exact: false })
+    .first()
+    .waitFor();
+  // The build page also shows the reason among its properties, as text.
+  await page
+    .locator('[data-testid="properties"] tr[data-property="reason"] td', {
+      hasText: `<b onmouseover="window.__xss=4">why</b>`,
+    })
     .waitFor();
   assert.deepEqual(errors, []);
 });

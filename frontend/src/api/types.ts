@@ -29,3 +29,7 @@ export type ConsoleRow = Schemas['ConsoleRow'];
 export type ConsoleBox = Schemas['ConsoleBox'];
 export type ConsoleClass = Schemas['ConsoleClass'];
 export type Master = Schemas['Master'];
+export type Worker = Schemas['Worker'];
+export type BuildRequest = Schemas['BuildRequest'];
+export type BuildPage = Schemas['BuildPage'];
+export type SourceStamp = Schemas['SourceStamp'];

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { boolArg, branchMatches, listArg, numberArg, pageUrl } from './query';
+import {
+  boolArg,
+  branchMatches,
+  listArg,
+  numberArg,
+  pageUrl,
+  propertyArgs,
+  withProperty,
+} from './query';
 
 describe('pageUrl', () => {
   it('repeats list arguments and leaves empty ones out', () => {
@@ -36,5 +44,17 @@ describe('arguments', () => {
     expect(branchMatches(['main'], 'main')).toBe(true);
     expect(branchMatches(['main'], null)).toBe(false);
     expect(branchMatches(['trunk'], null)).toBe(true);
+  });
+});
+
+describe('property filters', () => {
+  it('reads property.NAME arguments and sets or removes one', () => {
+    const q = new URLSearchParams('numbuilds=5&property.color=blue&property.=x&other=1');
+    expect(propertyArgs(q)).toEqual({ 'property.color': 'blue' });
+    expect(withProperty(q, 'os', 'linux')).toBe(
+      'numbuilds=5&property.color=blue&property.=x&other=1&property.os=linux',
+    );
+    expect(withProperty(q, 'color', null)).toBe('numbuilds=5&property.=x&other=1');
+    expect(withProperty(q, ' ', 'v')).toBe(q.toString());
   });
 });

@@ -44,3 +44,18 @@ export function branchMatches(branches: readonly string[], branch: string | null
   if (branch == null) return branches.includes('trunk');
   return branches.includes(branch);
 }
+
+/** The `property.NAME=VALUE` arguments, as the builds lists filter by them. */
+export function propertyArgs(query: URLSearchParams): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of query) if (k.startsWith('property.') && k.length > 9) out[k] = v;
+  return out;
+}
+
+/** `query` with one `property.NAME` argument set to `value`, or removed when `value` is null. */
+export function withProperty(query: URLSearchParams, name: string, value: string | null): string {
+  const q = new URLSearchParams(query);
+  q.delete(`property.${name}`);
+  if (value != null && name.trim() !== '') q.set(`property.${name.trim()}`, value);
+  return q.toString();
+}

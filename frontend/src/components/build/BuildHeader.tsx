@@ -4,12 +4,13 @@ import { useNow } from '~/composables/useNow';
 import { statusOf } from '~/lib/results';
 import { dateTime, elapsed } from '~/lib/time';
 
-export function BuildHeader({ build }: { build: BuildDetail }) {
+export function BuildHeader({ build, owner }: { build: BuildDetail; owner?: string }) {
   const now = useNow(!build.complete);
   const status = statusOf(build);
   const rows: [string, string | null | undefined][] = [
     ['Worker', build.worker],
     ['Reason', build.reason],
+    ['Owner', owner],
     ['Started', dateTime(build.started_at)],
     ['Finished', build.finished_at ? dateTime(build.finished_at) : 'running'],
     ['Duration', elapsed(build.started_at, build.finished_at, now)],

@@ -15,7 +15,9 @@ export function StepList({ build, now }: { build: BuildDetail; now: number }) {
             <StatusBox status={st} class="step-status">
               {s.number}
             </StatusBox>
-            <span class="step-title">{s.name}</span>
+            <a class="step-title" href={paths.step(build.builder, build.number, s.number)}>
+              {s.name}
+            </a>
             <span class="step-state">{s.state_text}</span>
             <span class="step-time muted">
               {s.started_at ? elapsed(s.started_at, s.finished_at, now) : ''}

@@ -11,9 +11,9 @@ const LIVE: [string, string][] = [
   ['/grid', 'Grid'],
   ['/tgrid', 'T-Grid'],
   ['/console', 'Console'],
+  ['/builders', 'Builders'],
 ];
 const LATER: [string, string][] = [
-  ['/builders', 'Builders'],
   ['/changes', 'Changes'],
   ['/workers', 'Workers'],
   ['/one_line_per_build', 'Recent builds'],

@@ -1,42 +1,25 @@
 import { useState } from 'preact/hooks';
 import { ApiError, apiPost } from '~/api/client';
+import { DEFAULT_REASON, ForceForm } from '~/components/build/ForceForm';
 
-const DEFAULT_REASON = 'forced from the web';
-
-interface Fields {
-  reason: string;
-  branch: string;
-  revision: string;
-}
-
-/** "Force" starts a build at once; "⋯" opens a small form for reason, branch and revision. */
+/** "Force" starts a build at once; "⋯" opens the full force form. */
 export function ForceButton({ builder }: { builder: string }) {
   const [busy, setBusy] = useState(false);
   const [open, setOpen] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [done, setDone] = useState(false);
-  const [fields, setFields] = useState<Fields>({
-    reason: DEFAULT_REASON,
-    branch: '',
-    revision: '',
-  });
 
-  async function force(f: Fields) {
+  async function force() {
     setBusy(true);
     setError(null);
     setDone(false);
     try {
       await apiPost(
         '/builders/{name}/force',
-        {
-          reason: f.reason.trim() || DEFAULT_REASON,
-          ...(f.branch.trim() ? { branch: f.branch.trim() } : {}),
-          ...(f.revision.trim() ? { revision: f.revision.trim() } : {}),
-        },
+        { reason: DEFAULT_REASON },
         { params: { name: builder } },
       );
       setDone(true);
-      setOpen(false);
       setTimeout(() => setDone(false), 3000);
     } catch (e) {
       setError(e instanceof ApiError ? `${e.message} (${e.status})` : String(e));
@@ -44,17 +27,6 @@ export function ForceButton({ builder }: { builder: string }) {
       setBusy(false);
     }
   }
-
-  const input = (key: keyof Fields, label: string) => (
-    <label>
-      {label}
-      <input
-        name={key}
-        value={fields[key]}
-        onInput={(e) => setFields({ ...fields, [key]: e.currentTarget.value })}
-      />
-    </label>
-  );
 
   return (
     <div class="force" data-builder={builder}>
@@ -64,7 +36,7 @@ export function ForceButton({ builder }: { builder: string }) {
           class="btn"
           data-builder={builder}
           disabled={busy}
-          onClick={() => void force({ reason: DEFAULT_REASON, branch: '', revision: '' })}
+          onClick={() => void force()}
         >
           Force
         </button>
@@ -79,20 +51,13 @@ export function ForceButton({ builder }: { builder: string }) {
         </button>
       </div>
       {open && (
-        <form
-          class="force-form"
-          onSubmit={(e) => {
-            e.preventDefault();
-            void force(fields);
+        <ForceForm
+          builder={builder}
+          onForced={() => {
+            setOpen(false);
+            setDone(true);
           }}
-        >
-          {input('reason', 'Reason')}
-          {input('branch', 'Branch')}
-          {input('revision', 'Revision')}
-          <button type="submit" class="btn" disabled={busy}>
-            Force build
-          </button>
-        </form>
+        />
       )}
       {done && (
         <div class="ok small" role="status">
