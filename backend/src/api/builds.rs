@@ -32,6 +32,7 @@ pub struct BuildList {
 impl BuildsApi {
     /// Lists builds newest first; repeated filters OR together.
     #[oai(path = "/builds", method = "get", operation_id = "list_builds")]
+    #[allow(clippy::too_many_arguments)] // one argument per query parameter
     async fn list_builds(
         &self,
         engine: Data<&Arc<Engine>>,
@@ -41,6 +42,8 @@ impl BuildsApi {
         branch: Query<Vec<String>>,
         /// Results.
         results: Query<Vec<Results>>,
+        /// Names of the workers they ran on.
+        worker: Query<Vec<String>>,
         /// Page size (default 50, at most 1000).
         limit: Query<Option<i64>>,
         /// Builds to skip.
@@ -50,6 +53,7 @@ impl BuildsApi {
             builders: builder.0,
             branches: branch.0,
             results: results.0.into_iter().map(Into::into).collect(),
+            workers: worker.0,
         };
         let limit = page(limit.0, 50);
         let offset = offset.0.unwrap_or(0).max(0);

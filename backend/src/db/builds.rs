@@ -205,6 +205,8 @@ pub struct Filter {
     pub branches: Vec<String>,
     /// Results.
     pub results: Vec<Results>,
+    /// Names of the workers they ran on.
+    pub workers: Vec<String>,
 }
 
 /// Builds newest first, filtered and paged.
@@ -213,6 +215,19 @@ pub async fn list(conn: Conn<'_>, filter: &Filter, limit: i64, offset: i64) -> D
     q.any_of("bl.name", filter.builders.iter().map(String::as_str))
         .any_of("b.branch", filter.branches.iter().map(String::as_str))
         .any_of("b.results", filter.results.iter().map(|r| r.as_i64()));
+    // One worker's builds are read newest first along its index; an `in` over several
+    // workers would read all their builds and sort them.
+    match filter.workers.as_slice() {
+        [] => {}
+        [one] => {
+            let one = q.bind(one.as_str());
+            q.push(&format!(" and b.worker_id = (select id from workers where name = {one})"));
+        }
+        several => {
+            let list = q.bind_list(several.iter().map(String::as_str));
+            q.push(&format!(" and b.worker_id in (select id from workers where name in ({list}))"));
+        }
+    }
     let (limit, offset) = (q.bind(limit), q.bind(offset));
     q.push(&format!(" order by b.id desc limit {limit} offset {offset}"));
     let rows: Vec<Row> = q.fetch_all(conn).await?;

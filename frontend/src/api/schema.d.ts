@@ -1244,6 +1244,16 @@ export interface components {
             time: string;
         };
         /**
+         * Library
+         * @description A library and its version.
+         */
+        Library: {
+            /** @description Its name (a crate, or an npm package of the web UI). */
+            name: string;
+            /** @description Its version. */
+            version: string;
+        };
+        /**
          * LogInfo
          * @description A log's metadata.
          */
@@ -1317,6 +1327,44 @@ export interface components {
              * @description Builds running on this master.
              */
             running_builds: number;
+            /**
+             * Format: date-time
+             * @description When this master started.
+             */
+            started_at: string;
+            /**
+             * Format: int64
+             * @description Seconds since it started.
+             */
+            uptime: number;
+            /** @description The database engine's version. */
+            database_version: string;
+            /**
+             * Format: int64
+             * @description The database's size in bytes.
+             */
+            database_size: number;
+            /** @description The main libraries this binary was built with (Rust crates, then the web UI's). */
+            libraries: components["schemas"]["Library"][];
+            /** @description Every master sharing the database, running ones first. */
+            masters: components["schemas"]["MasterInfo"][];
+        };
+        /**
+         * MasterInfo
+         * @description A master sharing the database.
+         */
+        MasterInfo: {
+            /** @description Its name (host and configuration directory). */
+            name: string;
+            /** @description Whether it runs. */
+            active: boolean;
+            /**
+             * Format: date-time
+             * @description When it was last known to run (or when it stopped).
+             */
+            last_active: string;
+            /** @description Whether it is the master answering. */
+            current: boolean;
         };
         /**
          * @description What to do with the master's clean shutdown.
@@ -1510,8 +1558,10 @@ export interface components {
         Worker: {
             /** @description Its name. */
             name: string;
-            /** @description Whether it is connected. */
+            /** @description Whether it is connected (to this master or another sharing the database). */
             connected: boolean;
+            /** @description The master it is connected to. */
+            master?: string;
             /** @description Runs inside the master. */
             embedded: boolean;
             /** @description Where it connected from. */
@@ -2061,6 +2111,8 @@ export interface operations {
                 branch: string[];
                 /** @description Results. */
                 results: components["schemas"]["Results"][];
+                /** @description Names of the workers they ran on. */
+                worker: string[];
                 /** @description Page size (default 50, at most 1000). */
                 limit?: number;
                 /** @description Builds to skip. */
@@ -3232,6 +3284,78 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["WorkerList"];
                 };
             };
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A login would help. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Logged in, but not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The resource's state does not allow this. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is well-formed but wrong. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed logins; try again later. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The master failed; details are in its log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     get_worker: {
@@ -3633,6 +3757,78 @@ export interface operations {
                 };
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["Master"];
+                };
+            };
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A login would help. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Logged in, but not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The resource's state does not allow this. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is well-formed but wrong. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed logins; try again later. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The master failed; details are in its log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
         };
