@@ -56,6 +56,7 @@ fn routes(engine: Arc<Engine>) -> BoxEndpoint<'static> {
         .at("/change_hook/:dialect", post(hooks::change_hook).get(hooks::change_hook))
         .at("/healthz", get(healthz))
         .at("/robots.txt", get(web::spa::robots))
+        .at("/builders/:builder/builds/:number/steps/:step/logs/:log/text", get(api::logs::log_text))
         .at("/*", get(web::spa::serve))
         .at("/", get(web::spa::serve))
         .data(engine)

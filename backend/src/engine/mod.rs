@@ -10,6 +10,7 @@ mod connections;
 mod dispatch;
 mod error;
 pub mod links;
+pub mod log_scan;
 pub mod logs;
 pub mod properties;
 mod runner;
