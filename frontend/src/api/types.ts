@@ -29,3 +29,6 @@ export type ConsoleRow = Schemas['ConsoleRow'];
 export type ConsoleBox = Schemas['ConsoleBox'];
 export type ConsoleClass = Schemas['ConsoleClass'];
 export type Master = Schemas['Master'];
+export type Worker = Schemas['Worker'];
+export type Library = Schemas['Library'];
+export type MasterInfo = Schemas['MasterInfo'];
