@@ -223,6 +223,12 @@ test("colours render, and an anchor URL scrolls to its line and highlights it", 
     await row(page, at.red + 1).getAttribute("class"),
     /\bselected\b/,
   );
+
+  // An anchor inside a section folded by default unfolds it.
+  await page.goto(`${base}${LOG}#L${at.github + 2}`);
+  const inside = row(page, at.github + 1);
+  await inside.getByText("inside the github group").waitFor();
+  assert.match(await inside.getAttribute("class"), /\bselected\b/);
   assert.deepEqual(errors, []);
 });
 
@@ -318,6 +324,18 @@ test("search finds lines across the whole log and steps through the matches", as
   await search.press("Shift+Enter");
   await count.filter({ hasText: "11 of 11" }).waitFor();
   await log.locator(".line.current", { hasText: "number 99999" }).waitFor();
+  // A match inside a folded section unfolds it.
+  await search.fill("inside the gitlab");
+  await count.filter({ hasText: "1 of 1" }).waitFor();
+  await log
+    .locator(".line.current", { hasText: "inside the gitlab section" })
+    .waitFor();
+  assert.equal(
+    await log
+      .getByRole("button", { name: "Fold section GitLab section" })
+      .getAttribute("aria-expanded"),
+    "true",
+  );
   await search.fill("no such text anywhere");
   await count.filter({ hasText: "No matches" }).waitFor();
   assert.deepEqual(errors, []);
