@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod build_info;
 pub mod cli;
 pub mod config;
 pub mod db;

@@ -19,8 +19,30 @@ fn healthz() -> &'static str {
     "ok"
 }
 
-/// The whole HTTP surface of a master.
+/// The whole HTTP surface of a master: the routes, the `public_html` files before them, and
+/// the access log around everything.
 pub fn app(engine: Arc<Engine>) -> BoxEndpoint<'static> {
+    let web = &engine.config.web;
+    let public_html = web.public_html.as_deref().map(web::public_html::PublicHtml::new);
+    let access_log = web.access_log.as_ref().and_then(|cfg| match web::access_log::AccessLog::start(cfg) {
+        Ok(log) => Some(Arc::new(log)),
+        Err(e) => {
+            tracing::error!(error = %e, path = %cfg.path.display(), "cannot open the access log");
+            None
+        }
+    });
+    let mut app = routes(engine).around(web::public_html::serve).boxed();
+    if let Some(folder) = public_html {
+        app = app.data(folder).boxed();
+    }
+    app = app.with(Tracing).around(web::access_log::record).boxed();
+    if let Some(log) = access_log {
+        app = app.data(log).boxed();
+    }
+    app
+}
+
+fn routes(engine: Arc<Engine>) -> BoxEndpoint<'static> {
     let service = api::service();
     let spec = service.spec_endpoint();
     let docs = service.swagger_ui();
@@ -34,12 +56,12 @@ pub fn app(engine: Arc<Engine>) -> BoxEndpoint<'static> {
         .at("/change_hook/:dialect", post(hooks::change_hook).get(hooks::change_hook))
         .at("/healthz", get(healthz))
         .at("/robots.txt", get(web::spa::robots))
+        .at("/builders/:builder/builds/:number/steps/:step/logs/:log/text", get(api::logs::log_text))
         .at("/*", get(web::spa::serve))
         .at("/", get(web::spa::serve))
         .data(engine)
         .data(auth)
         .data(hook_guard)
-        .with(Tracing)
         .boxed()
 }
 

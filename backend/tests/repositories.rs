@@ -224,7 +224,7 @@ async fn logs_are_stored_in_chunks_and_read_by_window() {
     logs::store_chunk(&t.db, log, buffer.take_chunk().unwrap()).await.unwrap();
 
     let mut c = t.db.acquire().await.unwrap();
-    let info = db::logs::get(c.conn(), "b", 1, 1, "stdio").await.unwrap();
+    let info = db::logs::get(c.conn(), "b", 1, "1", "stdio").await.unwrap();
     assert_eq!(info.num_lines, 2500);
     let window = logs::read_lines(&t.db, log, 995, 10).await.unwrap();
     assert_eq!(window.iter().map(|l| l.number).collect::<Vec<_>>(), (995..1005).collect::<Vec<_>>());

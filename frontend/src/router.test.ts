@@ -21,6 +21,20 @@ describe('router', () => {
     expect(matchRoute('/users/7')).toEqual({ name: 'user', params: { uid: '7' } });
     expect(matchRoute('/hooks').name).toBe('hooks');
     expect(matchRoute('/hooks/12')).toEqual({ name: 'hook', params: { id: '12' } });
+    expect(matchRoute('/workers').name).toBe('workers');
+    expect(matchRoute('/workers/linux%201')).toEqual({
+      name: 'worker',
+      params: { name: 'linux 1' },
+    });
+    expect(matchRoute('/about').name).toBe('about');
+  });
+
+  it('redirects the old buildslave URLs to the workers pages', () => {
+    expect(matchRoute('/buildslaves')).toEqual({ name: 'redirect', params: { to: '/workers' } });
+    expect(matchRoute('/buildslaves/a%2Fb')).toEqual({
+      name: 'redirect',
+      params: { to: '/workers/a%2Fb' },
+    });
   });
 
   it('redirects the old users table URLs', () => {
@@ -34,10 +48,7 @@ describe('router', () => {
       '/buildstatus',
       '/changes',
       '/changes/4',
-      '/workers',
-      '/buildslaves',
       '/one_line_per_build',
-      '/about',
     ])
       expect(matchRoute(p).name, p).toBe('notYet');
   });
@@ -73,6 +84,7 @@ describe('router', () => {
   it('builds paths', () => {
     expect(paths.log('a/b', 1, 2, 'stdio')).toBe('/builders/a%2Fb/builds/1/steps/2/logs/stdio');
     expect(paths.hook(3)).toBe('/hooks/3');
+    expect(paths.worker('a/b')).toBe('/workers/a%2Fb');
     expect(paths.hooks()).toBe('/hooks');
     expect(paths.hooks('', 0)).toBe('/hooks');
     expect(paths.hooks('git lab', 50)).toBe('/hooks?dialect=git+lab&offset=50');

@@ -16,6 +16,9 @@ export type RouteName =
   | 'user'
   | 'hooks'
   | 'hook'
+  | 'workers'
+  | 'worker'
+  | 'about'
   | 'redirect'
   | 'notYet'
   | 'notFound';
@@ -41,20 +44,23 @@ const ROUTES: [string, RouteName][] = [
   ['/users/:uid', 'user'],
   ['/hooks', 'hooks'],
   ['/hooks/:id', 'hook'],
+  ['/workers', 'workers'],
+  ['/workers/:name', 'worker'],
+  ['/about', 'about'],
   // DESIGN §6 routes that are not written yet.
   ['/buildstatus', 'notYet'],
   ['/changes', 'notYet'],
   ['/changes/:id', 'notYet'],
-  ['/workers', 'notYet'],
-  ['/buildslaves', 'notYet'],
   ['/one_line_per_build', 'notYet'],
-  ['/about', 'notYet'],
 ];
 
 /** Old URLs that now live elsewhere: the route `redirect` carries the new path in `to`. */
 const REDIRECTS: [string, (p: Record<string, string>) => string][] = [
   ['/users/table', () => '/users'],
   ['/users/table/:uid', (p) => `/users/${encodeURIComponent(p.uid)}`],
+  // 0.8.9 called workers buildslaves.
+  ['/buildslaves', () => '/workers'],
+  ['/buildslaves/:name', (p) => `/workers/${encodeURIComponent(p.name)}`],
 ];
 
 /** Paths served by the server itself, never by the SPA. */
@@ -166,6 +172,7 @@ export const paths = {
     `${paths.step(builder, number, step)}/logs/${encodeURIComponent(log)}`,
   builder: (builder: string) => `/builders/${encodeURIComponent(builder)}`,
   user: (uid: number) => `/users/${uid}`,
+  worker: (name: string) => `/workers/${encodeURIComponent(name)}`,
   /** The delivery log, filtered by dialect and paged by offset (empty ones left out). */
   hooks: (dialect = '', offset = 0) => {
     const q = new URLSearchParams();

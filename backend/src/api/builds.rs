@@ -46,8 +46,8 @@ pub struct BuildList {
 impl BuildsApi {
     /// Lists builds newest first; repeated filters OR together. `property.NAME=VALUE`
     /// arguments keep builds whose property NAME has that value (all of them must match).
-    #[allow(clippy::too_many_arguments)]
     #[oai(path = "/builds", method = "get", operation_id = "list_builds")]
+    #[allow(clippy::too_many_arguments)] // one argument per query parameter
     async fn list_builds(
         &self,
         engine: Data<&Arc<Engine>>,
@@ -59,6 +59,8 @@ impl BuildsApi {
         results: Query<Vec<Results>>,
         /// Only builds made for this change (by id).
         change: Query<Option<i64>>,
+        /// Names of the workers they ran on.
+        worker: Query<Vec<String>>,
         /// Page size (default 50, at most 1000).
         limit: Query<Option<i64>>,
         /// Builds to skip.
@@ -71,6 +73,7 @@ impl BuildsApi {
             results: results.0.into_iter().map(Into::into).collect(),
             change: change.0.map(ChangeId),
             properties: property_filters(request),
+            workers: worker.0,
         };
         let limit = page(limit.0, 50);
         let offset = offset.0.unwrap_or(0).max(0);

@@ -83,8 +83,35 @@ pub fn client_addr(req: &Request) -> String {
     req.remote_addr().as_socket_addr().map(|a| a.ip().to_string()).unwrap_or_else(|| "unknown".into())
 }
 
+/// Where the access log learns who a request was authenticated as: its middleware puts an
+/// empty one in the request's extensions, and [`resolve`] fills it in.
+#[derive(Clone, Debug, Default)]
+pub struct AuthenticatedAs(Arc<std::sync::OnceLock<String>>);
+
+impl AuthenticatedAs {
+    /// The user, once a login was checked.
+    pub fn get(&self) -> Option<&str> {
+        self.0.get().map(String::as_str)
+    }
+
+    /// Notes that `req` was authenticated as `user`.
+    pub fn note(req: &Request, user: &str) {
+        if let Some(slot) = req.extensions().get::<AuthenticatedAs>() {
+            let _ = slot.0.set(user.to_owned());
+        }
+    }
+}
+
 /// Resolves the caller of `req`.
 pub async fn resolve(req: &Request, auth: &Auth) -> Caller {
+    let caller = identify(req, auth).await;
+    if let Some(user) = caller.username() {
+        AuthenticatedAs::note(req, user);
+    }
+    caller
+}
+
+async fn identify(req: &Request, auth: &Auth) -> Caller {
     let mut caller = Caller::anonymous();
     let refuse = |caller: &mut Caller, e: AuthError| {
         caller.rate_limited = matches!(e, AuthError::RateLimited(_));

@@ -8,10 +8,12 @@ use poem_openapi::{Enum, Object, OpenApi};
 
 use super::authz::require;
 use super::caller::Caller;
+use super::types::time;
 use super::{ActionResult, ApiError, Tag};
 use crate::auth::authz::Action;
 use crate::engine::Engine;
 use crate::engine::actions::ShutdownMode;
+use crate::{build_info, db};
 
 /// The master resource.
 #[derive(Debug, Default)]
@@ -35,6 +37,40 @@ pub struct Master {
     pub shutting_down: bool,
     /// Builds running on this master.
     pub running_builds: i64,
+    /// When this master started.
+    pub started_at: chrono::DateTime<chrono::Utc>,
+    /// Seconds since it started.
+    pub uptime: i64,
+    /// The database engine's version.
+    pub database_version: String,
+    /// The database's size in bytes.
+    pub database_size: i64,
+    /// The main libraries this binary was built with (Rust crates, then the web UI's).
+    pub libraries: Vec<Library>,
+    /// Every master sharing the database, running ones first.
+    pub masters: Vec<MasterInfo>,
+}
+
+/// A library and its version.
+#[derive(Debug, Object)]
+pub struct Library {
+    /// Its name (a crate, or an npm package of the web UI).
+    pub name: String,
+    /// Its version.
+    pub version: String,
+}
+
+/// A master sharing the database.
+#[derive(Debug, Object)]
+pub struct MasterInfo {
+    /// Its name (host and configuration directory).
+    pub name: String,
+    /// Whether it runs.
+    pub active: bool,
+    /// When it was last known to run (or when it stopped).
+    pub last_active: chrono::DateTime<chrono::Utc>,
+    /// Whether it is the master answering.
+    pub current: bool,
 }
 
 /// What to do with the master's clean shutdown.
@@ -62,17 +98,38 @@ pub struct ShutdownBody {
 impl MasterApi {
     /// The master's state (`shutting_down` answers 0.8.9's `shutdown check`).
     #[oai(path = "/master", method = "get", operation_id = "get_master")]
-    async fn get_master(&self, engine: Data<&Arc<Engine>>) -> Json<Master> {
+    async fn get_master(&self, engine: Data<&Arc<Engine>>) -> Result<Json<Master>, ApiError> {
         let (shutting_down, running) = engine.shutdown_status();
-        Json(Master {
+        let masters = {
+            let mut conn = engine.db.acquire().await?;
+            db::masters::list(conn.conn()).await?
+        };
+        Ok(Json(Master {
             name: engine.master_name.clone(),
             title: engine.config.title.clone(),
             title_url: engine.config.title_url.clone(),
-            version: env!("CARGO_PKG_VERSION").into(),
+            version: build_info::VERSION.into(),
             database: engine.db.backend().into(),
             shutting_down,
             running_builds: running as i64,
-        })
+            started_at: time(engine.started_at),
+            uptime: (engine.clock.now() - engine.started_at).max(0),
+            database_version: engine.db.server_version().await?,
+            database_size: engine.db.size().await?,
+            libraries: build_info::LIBRARIES
+                .iter()
+                .map(|(name, version)| Library { name: (*name).into(), version: (*version).into() })
+                .collect(),
+            masters: masters
+                .into_iter()
+                .map(|m| MasterInfo {
+                    current: m.id == engine.master.0,
+                    name: m.name,
+                    active: m.active != 0,
+                    last_active: time(m.last_active),
+                })
+                .collect(),
+        }))
     }
 
     /// Starts, cancels or forces the master's shutdown.

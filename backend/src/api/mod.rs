@@ -11,7 +11,7 @@ pub mod error;
 mod events;
 mod hooks;
 pub mod json;
-mod logs;
+pub mod logs;
 mod master;
 mod session;
 pub mod types;

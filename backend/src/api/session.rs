@@ -7,7 +7,7 @@ use poem::web::Data;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 
-use super::caller::{Caller, Via, client_addr};
+use super::caller::{AuthenticatedAs, Caller, Via, client_addr};
 use super::users::User;
 use super::{ActionResult, ApiError, Tag};
 use crate::auth::authz::{self, Action, Decision};
@@ -130,6 +130,7 @@ impl SessionApi {
             other => ApiError::unauthorized(other.to_string()),
         })?;
         tracing::info!(user = identity.username, "logged in");
+        AuthenticatedAs::note(req, &identity.username);
         let caller = Caller { identity: Some(identity), via: Via::Nobody, refused: None, rate_limited: false };
         let session = session_of(&engine, &caller, Some(csrf)).await?;
         Ok(LoginResponse::Ok(Json(session), auth.cookie(Some(&token))))

@@ -25,8 +25,11 @@ pub struct WorkersApi;
 pub struct Worker {
     /// Its name.
     pub name: String,
-    /// Whether it is connected.
+    /// Whether it is connected (to this master or another sharing the database).
     pub connected: bool,
+    /// The master it is connected to.
+    #[oai(skip_serializing_if_is_none)]
+    pub master: Option<String>,
     /// Runs inside the master.
     pub embedded: bool,
     /// Where it connected from.
@@ -63,6 +66,7 @@ fn worker(engine: &Engine, s: WorkerStatus) -> Worker {
         embedded: engine.config.worker(&s.name).is_some_and(|w| w.embedded),
         name: s.name,
         connected: s.connected,
+        master: s.master,
         peer: s.peer,
         info: s.info,
         version: s.version,
@@ -79,14 +83,15 @@ fn worker(engine: &Engine, s: WorkerStatus) -> Worker {
 impl WorkersApi {
     /// Lists the configured workers with their connection state.
     #[oai(path = "/workers", method = "get", operation_id = "list_workers")]
-    async fn list_workers(&self, engine: Data<&Arc<Engine>>) -> Json<WorkerList> {
-        Json(WorkerList { workers: engine.workers.statuses().into_iter().map(|s| worker(&engine, s)).collect() })
+    async fn list_workers(&self, engine: Data<&Arc<Engine>>) -> Result<Json<WorkerList>, ApiError> {
+        let statuses = engine.worker_statuses().await?;
+        Ok(Json(WorkerList { workers: statuses.into_iter().map(|s| worker(&engine, s)).collect() }))
     }
 
     /// One worker.
     #[oai(path = "/workers/:name", method = "get", operation_id = "get_worker")]
     async fn get_worker(&self, engine: Data<&Arc<Engine>>, name: Path<String>) -> Result<Json<Worker>, ApiError> {
-        let status = engine.workers.statuses().into_iter().find(|s| s.name == name.0);
+        let status = engine.worker_statuses().await?.into_iter().find(|s| s.name == name.0);
         status
             .map(|s| Json(worker(&engine, s)))
             .ok_or_else(|| ApiError::not_found(format!("no worker named `{}`", name.0)))

@@ -347,6 +347,15 @@ async fn user_command(config: &Path, command: UserCommand) -> Result<()> {
 
 async fn start(path: &Path) -> Result<()> {
     let (cfg, db) = open(path).await?;
+    if let Some(dir) = &cfg.web.public_html
+        && !dir.is_dir()
+    {
+        anyhow::bail!("public_html {} is not a directory ([web] public_html)", dir.display());
+    }
+    if let Some(log) = &cfg.web.access_log {
+        crate::web::access_log::AccessLog::check(log)
+            .with_context(|| format!("cannot open the access log {} ([web] access_log)", log.path.display()))?;
+    }
     let engine =
         Engine::start(cfg.clone(), db.clone(), Arc::new(SystemClock)).await.context("cannot start the engine")?;
     // Signal handlers go in before the address is printed: whoever reads it may signal at once.

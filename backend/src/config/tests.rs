@@ -95,6 +95,13 @@ fn base_url_gets_a_trailing_slash_and_paths_become_absolute() {
 }
 
 #[test]
+fn an_access_log_that_never_rotates_is_refused() {
+    let text = format!("[web]\naccess_log = {{ path = \"http.log\", rotate_length = 0 }}\n{MINIMAL}");
+    let found = issues(&text);
+    assert!(has(&found, "2: web.access_log.rotate_length: must be at least 1"), "{found:?}");
+}
+
+#[test]
 fn authz_accepts_bool_auth_and_roles_and_rejects_other_strings() {
     let text = format!(
         "[authz]\nview = false\nforce_build = \"auth\"\nstop_build = {{ roles = [\"admins\"] }}\nroles = {{ admins = [\"alice\"] }}\n{MINIMAL}"

@@ -107,6 +107,10 @@ impl Validator<'_, '_> {
             self.doc.issue(&at.key("num_builds"), "must be at least 1");
             ok = false;
         }
+        if raw.access_log.as_ref().is_some_and(|log| log.rotate_length == 0) {
+            self.doc.issue(&at.key("access_log").key("rotate_length"), "must be at least 1 (bytes)");
+            ok = false;
+        }
         let access_log = raw.access_log.map(|RawAccessLog { path, rotate_length, max_rotated_files }| AccessLog {
             path: self.absolute(path),
             rotate_length,

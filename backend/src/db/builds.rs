@@ -218,6 +218,8 @@ pub struct Filter {
     /// Property name and value pairs the build's properties must all have (values compared
     /// as text: `7`, `true`, `main`).
     pub properties: Vec<(String, String)>,
+    /// Names of the workers they ran on.
+    pub workers: Vec<String>,
 }
 
 /// A property's value as text, in each database's JSON functions.
@@ -251,6 +253,19 @@ pub async fn list(conn: Conn<'_>, filter: &Filter, limit: i64, offset: i64) -> D
         let column = property_text(&conn, &mut q, name);
         let value = q.bind(value.as_str());
         q.push(&format!(" and {column} = {value}"));
+    }
+    // One worker's builds are read newest first along its index; an `in` over several
+    // workers would read all their builds and sort them.
+    match filter.workers.as_slice() {
+        [] => {}
+        [one] => {
+            let one = q.bind(one.as_str());
+            q.push(&format!(" and b.worker_id = (select id from workers where name = {one})"));
+        }
+        several => {
+            let list = q.bind_list(several.iter().map(String::as_str));
+            q.push(&format!(" and b.worker_id in (select id from workers where name in ({list}))"));
+        }
     }
     let (limit, offset) = (q.bind(limit), q.bind(offset));
     q.push(&format!(" order by b.id desc limit {limit} offset {offset}"));

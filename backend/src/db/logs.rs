@@ -116,15 +116,60 @@ pub async fn finish(conn: Conn<'_>, log: LogId) -> DbResult<()> {
     Ok(())
 }
 
+// `{s}` in a log's URL is the step's number or, as in 0.8.9's URLs, its name. Step names
+// need not be unique, so a number wins over a step named like it, then the first step
+// (lowest number) of that name.
 const GET: &str = "select l.id, l.step_id, l.name, l.slug, l.num_lines, l.complete from logs l \
     join steps s on s.id = l.step_id join builds b on b.id = s.build_id \
     join builders bl on bl.id = b.builder_id \
-    where bl.name = $1 and b.number = $2 and s.number = $3 and l.slug = $4";
+    where bl.name = $1 and b.number = $2 and (s.number = $3 or s.name = $4) and l.slug = $5 \
+    order by case when s.number = $3 then 0 else 1 end, s.number limit 1";
 
-/// A log addressed the way URLs address it: builder name, build number, step number, slug.
-pub async fn get(conn: Conn<'_>, builder: &str, build: i64, step: i64, slug: &str) -> DbResult<LogInfo> {
-    let row: InfoRow = on_conn!(conn, c => sqlx::query_as(GET).bind(builder).bind(build).bind(step).bind(slug).fetch_one(&mut *c).await?);
+/// A log addressed the way URLs address it: builder name, build number, step (its number or
+/// its name) and the log's slug.
+pub async fn get(conn: Conn<'_>, builder: &str, build: i64, step: &str, slug: &str) -> DbResult<LogInfo> {
+    let number = step.parse::<i64>().ok();
+    let row: InfoRow = on_conn!(conn, c => sqlx::query_as(GET).bind(builder).bind(build).bind(number).bind(step)
+        .bind(slug).fetch_one(&mut *c).await?);
     Ok(row.into())
+}
+
+/// Which part of a log's address names nothing, for a 404 that says so.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Missing {
+    /// No builder of that name.
+    Builder,
+    /// The builder has no build of that number.
+    Build,
+    /// The build has no step of that number or name.
+    Step,
+    /// The step has no log of that slug.
+    Log,
+}
+
+#[derive(FromRow)]
+struct AddressRow {
+    build_id: Option<i64>,
+    step_id: Option<i64>,
+}
+
+const ADDRESS: &str = "select b.id as build_id, s.id as step_id from builders bl \
+    left join builds b on b.builder_id = bl.id and b.number = $2 \
+    left join steps s on s.build_id = b.id and (s.number = $3 or s.name = $4) \
+    where bl.name = $1 limit 1";
+
+/// Which part of a log's address (as [`get`] takes it) names nothing; `Log` when the builder,
+/// build and step all exist.
+pub async fn missing(conn: Conn<'_>, builder: &str, build: i64, step: &str) -> DbResult<Missing> {
+    let number = step.parse::<i64>().ok();
+    let row: Option<AddressRow> = on_conn!(conn, c => sqlx::query_as(ADDRESS).bind(builder).bind(build).bind(number)
+        .bind(step).fetch_optional(&mut *c).await?);
+    Ok(match row {
+        None => Missing::Builder,
+        Some(AddressRow { build_id: None, .. }) => Missing::Build,
+        Some(AddressRow { step_id: None, .. }) => Missing::Step,
+        Some(_) => Missing::Log,
+    })
 }
 
 const GET_BY_ID: &str = "select id, step_id, name, slug, num_lines, complete from logs where id = $1";
@@ -152,4 +197,15 @@ const NEXT: &str = "select first_line, last_line, content from log_chunks \
 /// The first chunk starting at or after line `from`; used to stream a log one chunk at a time.
 pub async fn next_chunk(conn: Conn<'_>, log: LogId, from: i64) -> DbResult<Option<Chunk>> {
     Ok(on_conn!(conn, c => sqlx::query_as(NEXT).bind(log.0).bind(from).fetch_optional(&mut *c).await?))
+}
+
+// Same start as OVERLAPPING: from the chunk holding line `from`, found through the key.
+const FROM: &str = "select first_line, last_line, content from log_chunks \
+    where log_id = $1 and first_line >= coalesce((select max(first_line) \
+    from log_chunks where log_id = $1 and first_line <= $2), 0) order by first_line limit $3";
+
+/// Up to `limit` chunks in order, from the one holding line `from`; scans read a log a batch
+/// of chunks per query rather than one query per chunk.
+pub async fn chunks_from(conn: Conn<'_>, log: LogId, from: i64, limit: i64) -> DbResult<Vec<Chunk>> {
+    Ok(on_conn!(conn, c => sqlx::query_as(FROM).bind(log.0).bind(from).bind(limit).fetch_all(&mut *c).await?))
 }

@@ -145,6 +145,33 @@ impl Db {
         }
     }
 
+    /// The database's size in bytes: SQLite's pages in use (the file, WAL included once
+    /// checkpointed), PostgreSQL's `pg_database_size`.
+    pub async fn size(&self) -> DbResult<i64> {
+        // The two backends measure themselves differently.
+        Ok(match self {
+            Db::Sqlite(pool, _) => {
+                sqlx::query_scalar("select page_count * page_size from pragma_page_count(), pragma_page_size()")
+                    .fetch_one(pool)
+                    .await?
+            }
+            Db::Postgres(pool) => {
+                sqlx::query_scalar("select pg_database_size(current_database())").fetch_one(pool).await?
+            }
+        })
+    }
+
+    /// The database engine's version, e.g. `3.46.1` or `15.8 (Debian 15.8-0+deb12u1)`.
+    pub async fn server_version(&self) -> DbResult<String> {
+        // Each backend has its own way to tell.
+        Ok(match self {
+            Db::Sqlite(pool, _) => sqlx::query_scalar("select sqlite_version()").fetch_one(pool).await?,
+            Db::Postgres(pool) => {
+                sqlx::query_scalar("select current_setting('server_version')").fetch_one(pool).await?
+            }
+        })
+    }
+
     /// Takes a connection from the pool.
     pub async fn acquire(&self) -> DbResult<PoolConn> {
         Ok(match self {

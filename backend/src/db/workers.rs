@@ -43,3 +43,26 @@ pub async fn disconnect_all(conn: Conn<'_>, master: MasterId) -> DbResult<()> {
     on_conn!(conn, c => sqlx::query(DISCONNECT_ALL).bind(master.0).execute(&mut *c).await.map(|_| ())?);
     Ok(())
 }
+
+/// A worker as the database knows it: what every master of a shared database sees.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct WorkerRow {
+    /// Its name.
+    pub name: String,
+    /// The active master it is connected to, if any.
+    pub master: Option<String>,
+    /// Host info (JSON) from its last hello.
+    pub info: String,
+    /// Its version, from its last hello.
+    pub version: Option<String>,
+    /// Epoch seconds of its last connection or disconnection.
+    pub last_seen: Option<i64>,
+}
+
+const LIST: &str = "select w.name, m.name as master, w.info, w.version, w.last_seen from workers w \
+    left join masters m on m.id = w.connected_to and m.active = 1 order by w.name";
+
+/// Every worker the database knows, by name.
+pub async fn list(conn: Conn<'_>) -> DbResult<Vec<WorkerRow>> {
+    Ok(on_conn!(conn, c => sqlx::query_as(LIST).fetch_all(&mut *c).await?))
+}

@@ -6,8 +6,10 @@
 use bytes::Bytes;
 use futures::Stream;
 
+use super::EngineError;
+use crate::db::logs::Missing;
 use crate::db::{self, Db, DbError, DbResult};
-use crate::model::{Channel, LogId, LogLine};
+use crate::model::{Channel, LogId, LogInfo, LogLine};
 
 /// Lines per chunk at most.
 pub const CHUNK_LINES: usize = 1000;
@@ -132,6 +134,23 @@ fn floor_char_boundary(s: &str, max: usize) -> usize {
     i
 }
 
+/// A log addressed the way URLs address it (`step` is the step's number or its name); when it
+/// does not exist, the error names the part of the address that names nothing.
+pub async fn find(db: &Db, builder: &str, build: i64, step: &str, slug: &str) -> Result<LogInfo, EngineError> {
+    let mut conn = db.acquire().await?;
+    match db::logs::get(conn.conn(), builder, build, step, slug).await {
+        Err(DbError::NotFound) => {}
+        other => return Ok(other?),
+    }
+    let message = match db::logs::missing(conn.conn(), builder, build, step).await? {
+        Missing::Builder => format!("no builder `{builder}`"),
+        Missing::Build => format!("builder `{builder}` has no build {build}"),
+        Missing::Step => format!("build {build} of builder `{builder}` has no step `{step}`"),
+        Missing::Log => format!("step `{step}` of build {build} of builder `{builder}` has no log `{slug}`"),
+    };
+    Err(EngineError::NotFound(message))
+}
+
 /// Compresses and stores one chunk.
 pub async fn store_chunk(db: &Db, log: LogId, chunk: PendingChunk) -> DbResult<()> {
     let raw_len = chunk.raw.len() as i64;
@@ -145,7 +164,7 @@ pub async fn store_chunk(db: &Db, log: LogId, chunk: PendingChunk) -> DbResult<(
     tx.commit().await
 }
 
-fn decompress(content: &[u8]) -> DbResult<Vec<u8>> {
+pub(super) fn decompress(content: &[u8]) -> DbResult<Vec<u8>> {
     zstd::stream::decode_all(content).map_err(|e| DbError::Unavailable(format!("corrupt log chunk: {e}")))
 }
 

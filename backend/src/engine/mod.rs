@@ -10,6 +10,7 @@ mod connections;
 mod dispatch;
 mod error;
 pub mod links;
+pub mod log_scan;
 pub mod logs;
 pub mod properties;
 mod runner;
@@ -51,6 +52,8 @@ pub struct Engine {
     pub master: MasterId,
     /// This master's name.
     pub master_name: String,
+    /// When this master started (epoch seconds).
+    pub started_at: i64,
     /// Connected workers and running steps.
     pub workers: Registry,
     /// How revisions, comments, projects and repositories become links.
@@ -115,6 +118,7 @@ impl Engine {
             clock,
             master,
             master_name,
+            started_at: now,
             workers: registry,
             builder_ids,
             worker_hashes,
@@ -136,6 +140,7 @@ impl Engine {
         engine.spawn(dispatch::run(engine.clone()));
         engine.spawn(timers::run(engine.clone()));
         engine.spawn(change_sources::run(engine.clone()));
+        engine.spawn(keep_alive(engine.clone()));
         engine.publish_recorded(Event::MasterStarted { name: engine.master_name.clone() }).await;
         Ok(engine)
     }
@@ -434,6 +439,26 @@ async fn forget_pages(engine: Arc<Engine>, mut events: tokio::sync::broadcast::R
     use tokio::sync::broadcast::error::RecvError;
     while !matches!(events.recv().await, Err(RecvError::Closed)) {
         engine.pages.invalidate();
+    }
+}
+
+/// How often a master notes in the database that it is still running.
+const KEEP_ALIVE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Keeps this master's `last_active` current, so that the masters sharing a database can
+/// tell a running master from one that died without saying so.
+async fn keep_alive(engine: Arc<Engine>) {
+    let mut every = tokio::time::interval(KEEP_ALIVE);
+    every.tick().await;
+    loop {
+        every.tick().await;
+        let touched = match engine.db.acquire().await {
+            Ok(mut conn) => db::masters::touch(conn.conn(), engine.master, engine.clock.now()).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = touched {
+            tracing::warn!(error = ?e, "could not note that this master is alive");
+        }
     }
 }
 

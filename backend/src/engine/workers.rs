@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
+use crate::db::workers::WorkerRow;
 use crate::model::WorkerId;
 use crate::worker::protocol::{MasterMsg, RunStep, StepError, Stream};
 
@@ -51,6 +52,28 @@ pub struct WorkerStatus {
     pub version: Option<String>,
     /// Epoch seconds of its last message.
     pub last_seen: Option<i64>,
+    /// The master it is connected to: this one, or another sharing the database.
+    pub master: Option<String>,
+}
+
+impl WorkerStatus {
+    /// This master's view of a worker completed by the database's: a worker connected to
+    /// another master is connected there, with the host info it sent that master.
+    pub fn merged(self, row: Option<&WorkerRow>, this_master: &str) -> WorkerStatus {
+        if self.connected {
+            return WorkerStatus { master: Some(this_master.to_owned()), ..self };
+        }
+        let Some(row) = row else { return self };
+        let elsewhere = row.master.as_deref().filter(|m| *m != this_master);
+        WorkerStatus {
+            connected: elsewhere.is_some(),
+            master: elsewhere.map(str::to_owned),
+            info: if self.info.is_empty() { crate::db::from_json(&row.info) } else { self.info },
+            version: self.version.or_else(|| row.version.clone()),
+            last_seen: self.last_seen.max(row.last_seen),
+            ..self
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -382,9 +405,85 @@ impl Registry {
                 info: e.info.clone(),
                 version: e.version.clone(),
                 last_seen: e.last_seen,
+                master: None,
             })
             .collect();
         out.sort_by(|a, b| a.name.cmp(&b.name));
         out
+    }
+}
+
+impl super::Engine {
+    /// Every configured worker's status, as this master and the database know it.
+    pub async fn worker_statuses(&self) -> Result<Vec<WorkerStatus>, super::EngineError> {
+        let rows = {
+            let mut conn = self.db.acquire().await?;
+            crate::db::workers::list(conn.conn()).await?
+        };
+        let rows: HashMap<&str, &WorkerRow> = rows.iter().map(|r| (r.name.as_str(), r)).collect();
+        Ok(self
+            .workers
+            .statuses()
+            .into_iter()
+            .map(|s| {
+                let row = rows.get(s.name.as_str()).copied();
+                s.merged(row, &self.master_name)
+            })
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(connected: bool) -> WorkerStatus {
+        WorkerStatus {
+            name: "w".into(),
+            connected,
+            peer: connected.then(|| "127.0.0.1:5000".into()),
+            running: 0,
+            max_builds: 1,
+            paused: false,
+            graceful: false,
+            info: if connected { BTreeMap::from([("os".into(), "linux".into())]) } else { BTreeMap::new() },
+            version: connected.then(|| "0.1.0".into()),
+            last_seen: Some(100),
+            master: None,
+        }
+    }
+
+    fn row(master: Option<&str>) -> WorkerRow {
+        WorkerRow {
+            name: "w".into(),
+            master: master.map(str::to_owned),
+            info: r#"{"os":"freebsd"}"#.into(),
+            version: Some("0.0.9".into()),
+            last_seen: Some(200),
+        }
+    }
+
+    #[test]
+    fn a_worker_connected_here_names_this_master_and_keeps_its_own_info() {
+        let s = status(true).merged(Some(&row(Some("other"))), "here");
+        assert_eq!((s.connected, s.master.as_deref()), (true, Some("here")));
+        assert_eq!(s.info.get("os").map(String::as_str), Some("linux"));
+        assert_eq!(s.last_seen, Some(100));
+    }
+
+    #[test]
+    fn a_worker_connected_elsewhere_is_connected_there_with_its_stored_info() {
+        let s = status(false).merged(Some(&row(Some("other"))), "here");
+        assert_eq!((s.connected, s.master.as_deref()), (true, Some("other")));
+        assert_eq!(s.info.get("os").map(String::as_str), Some("freebsd"));
+        assert_eq!((s.version.as_deref(), s.last_seen), (Some("0.0.9"), Some(200)));
+    }
+
+    #[test]
+    fn a_row_still_naming_this_master_while_disconnected_is_not_a_connection() {
+        let s = status(false).merged(Some(&row(Some("here"))), "here");
+        assert_eq!((s.connected, s.master), (false, None));
+        let s = status(false).merged(None, "here");
+        assert_eq!((s.connected, s.master), (false, None));
     }
 }

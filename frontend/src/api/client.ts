@@ -161,16 +161,3 @@ export function apiDelete<P extends keyof paths>(
     signal: opts.signal,
   });
 }
-
-/** URL of a log's plain-text download. */
-export function rawLogUrl(builder: string, number: number, step: number, log: string): string {
-  return (
-    API_BASE +
-    buildUrl('/builders/{name}/builds/{number}/steps/{step}/logs/{log}/raw', {
-      name: builder,
-      number,
-      step,
-      log,
-    })
-  );
-}

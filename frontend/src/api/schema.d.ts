@@ -214,6 +214,48 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/builders/{name}/builds/{number}/steps/{step}/logs/{log}/search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Lines whose text (as shown: escape sequences removed) contains `q`, ignoring case,
+         *     from line `from` on; a page reads a bounded part of the log, so follow `next` until
+         *     `at_end`.
+         */
+        get: operations["search_log"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/builders/{name}/builds/{number}/steps/{step}/logs/{log}/markers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The lines opening and closing collapsible sections (GitHub Actions groups, GitLab
+         *     sections, Buildkite headers) from line `from` on; a page reads a bounded part of the
+         *     log, so follow `next` until `at_end`.
+         */
+        get: operations["get_log_markers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/changes": {
         parameters: {
             query?: never;
@@ -1368,6 +1410,16 @@ export interface components {
             time: string;
         };
         /**
+         * Library
+         * @description A library and its version.
+         */
+        Library: {
+            /** @description Its name (a crate, or an npm package of the web UI). */
+            name: string;
+            /** @description Its version. */
+            version: string;
+        };
+        /**
          * LogInfo
          * @description A log's metadata.
          */
@@ -1420,6 +1472,71 @@ export interface components {
             complete: boolean;
         };
         /**
+         * LogMarker
+         * @description A line opening or closing a collapsible section.
+         */
+        LogMarker: {
+            /**
+             * Format: int64
+             * @description Its line number.
+             */
+            line: number;
+            /** @description Whether it opens a section (else it closes one). */
+            start: boolean;
+            /** @description Its syntax. */
+            syntax: components["schemas"]["SectionSyntax"] & unknown;
+            /** @description The section's name; GitLab's ends name the section they close. */
+            name: string;
+            /** @description The heading shown for the section (empty for an end). */
+            title: string;
+            /** @description Whether the section starts folded. */
+            collapsed: boolean;
+        };
+        /**
+         * LogMarkers
+         * @description Section markers of a log, a page at a time.
+         */
+        LogMarkers: {
+            /** @description The markers, in line order. */
+            markers: components["schemas"]["LogMarker"][];
+            /**
+             * Format: int64
+             * @description Where the next page starts (`from=`).
+             */
+            next: number;
+            /** @description Whether this page reached the last stored line; a running log may grow past it. */
+            at_end: boolean;
+            /**
+             * Format: int64
+             * @description Lines in the log so far.
+             */
+            total: number;
+            /** @description Whether the log is finished. */
+            complete: boolean;
+        };
+        /**
+         * LogSearch
+         * @description Lines of a log matching a search, a page at a time.
+         */
+        LogSearch: {
+            /** @description Numbers of the matching lines, in order. */
+            lines: number[];
+            /**
+             * Format: int64
+             * @description Where the next page starts (`from=`).
+             */
+            next: number;
+            /** @description Whether this page reached the last stored line; a running log may grow past it. */
+            at_end: boolean;
+            /**
+             * Format: int64
+             * @description Lines in the log so far.
+             */
+            total: number;
+            /** @description Whether the log is finished. */
+            complete: boolean;
+        };
+        /**
          * Master
          * @description The master.
          */
@@ -1441,6 +1558,44 @@ export interface components {
              * @description Builds running on this master.
              */
             running_builds: number;
+            /**
+             * Format: date-time
+             * @description When this master started.
+             */
+            started_at: string;
+            /**
+             * Format: int64
+             * @description Seconds since it started.
+             */
+            uptime: number;
+            /** @description The database engine's version. */
+            database_version: string;
+            /**
+             * Format: int64
+             * @description The database's size in bytes.
+             */
+            database_size: number;
+            /** @description The main libraries this binary was built with (Rust crates, then the web UI's). */
+            libraries: components["schemas"]["Library"][];
+            /** @description Every master sharing the database, running ones first. */
+            masters: components["schemas"]["MasterInfo"][];
+        };
+        /**
+         * MasterInfo
+         * @description A master sharing the database.
+         */
+        MasterInfo: {
+            /** @description Its name (host and configuration directory). */
+            name: string;
+            /** @description Whether it runs. */
+            active: boolean;
+            /**
+             * Format: date-time
+             * @description When it was last known to run (or when it stopped).
+             */
+            last_active: string;
+            /** @description Whether it is the master answering. */
+            current: boolean;
         };
         /**
          * @description What to do with the master's clean shutdown.
@@ -1473,6 +1628,11 @@ export interface components {
          * @enum {string}
          */
         Results: "success" | "warnings" | "failure" | "skipped" | "exception" | "retry" | "cancelled";
+        /**
+         * @description The folding syntax of a section marker.
+         * @enum {string}
+         */
+        SectionSyntax: "github" | "gitlab" | "buildkite";
         /**
          * Session
          * @description Who the caller is and what they may do.
@@ -1669,8 +1829,10 @@ export interface components {
         Worker: {
             /** @description Its name. */
             name: string;
-            /** @description Whether it is connected. */
+            /** @description Whether it is connected (to this master or another sharing the database). */
             connected: boolean;
+            /** @description The master it is connected to. */
+            master?: string;
             /** @description Runs inside the master. */
             embedded: boolean;
             /** @description Where it connected from. */
@@ -2230,6 +2392,8 @@ export interface operations {
                 results: components["schemas"]["Results"][];
                 /** @description Only builds made for this change (by id). */
                 change?: number;
+                /** @description Names of the workers they ran on. */
+                worker: string[];
                 /** @description Page size (default 50, at most 1000). */
                 limit?: number;
                 /** @description Builds to skip. */
@@ -2724,7 +2888,8 @@ export interface operations {
             path: {
                 name: string;
                 number: number;
-                step: number;
+                /** @description The step's number or its name. */
+                step: string;
                 log: string;
             };
             cookie?: never;
@@ -2820,7 +2985,8 @@ export interface operations {
             path: {
                 name: string;
                 number: number;
-                step: number;
+                /** @description The step's number or its name. */
+                step: string;
                 log: string;
             };
             cookie?: never;
@@ -2834,6 +3000,212 @@ export interface operations {
                 };
                 content: {
                     "text/plain; charset=utf-8": string;
+                };
+            };
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A login would help. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Logged in, but not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The resource's state does not allow this. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is well-formed but wrong. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed logins; try again later. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The master failed; details are in its log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    search_log: {
+        parameters: {
+            query: {
+                /** @description What to look for (1 to 1000 characters). */
+                q: string;
+                /** @description First line to look at (default 0). */
+                from?: number;
+                /** @description Matches to return at most (default 1000, at most 1000). */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                name: string;
+                number: number;
+                /** @description The step's number or its name. */
+                step: string;
+                log: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["LogSearch"];
+                };
+            };
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A login would help. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Logged in, but not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The resource's state does not allow this. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is well-formed but wrong. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed logins; try again later. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The master failed; details are in its log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_log_markers: {
+        parameters: {
+            query?: {
+                /** @description First line to look at (default 0). */
+                from?: number;
+                /** @description Markers to return at most (default 1000, at most 1000). */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                name: string;
+                number: number;
+                /** @description The step's number or its name. */
+                step: string;
+                log: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["LogMarkers"];
                 };
             };
             /** @description The request is malformed. */
@@ -3510,6 +3882,78 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["WorkerList"];
                 };
             };
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A login would help. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Logged in, but not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The resource's state does not allow this. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is well-formed but wrong. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed logins; try again later. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The master failed; details are in its log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     get_worker: {
@@ -3911,6 +4355,78 @@ export interface operations {
                 };
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["Master"];
+                };
+            };
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A login would help. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Logged in, but not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The resource's state does not allow this. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is well-formed but wrong. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed logins; try again later. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The master failed; details are in its log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
         };

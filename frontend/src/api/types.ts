@@ -33,3 +33,5 @@ export type Worker = Schemas['Worker'];
 export type BuildRequest = Schemas['BuildRequest'];
 export type BuildPage = Schemas['BuildPage'];
 export type SourceStamp = Schemas['SourceStamp'];
+export type Library = Schemas['Library'];
+export type MasterInfo = Schemas['MasterInfo'];

@@ -12,13 +12,13 @@ const LIVE: [string, string][] = [
   ['/tgrid', 'T-Grid'],
   ['/console', 'Console'],
   ['/builders', 'Builders'],
+  ['/workers', 'Workers'],
 ];
 const LATER: [string, string][] = [
   ['/changes', 'Changes'],
-  ['/workers', 'Workers'],
   ['/one_line_per_build', 'Recent builds'],
-  ['/about', 'About'],
 ];
+const LAST: [string, string][] = [['/about', 'About']];
 
 function isActive(href: string, path: string): boolean {
   return href === '/' ? path === '/' : path === href || path.startsWith(`${href}/`);
@@ -63,6 +63,11 @@ export function Layout({ path, children }: { path: string; children: ComponentCh
               class={`later ${path === href ? 'active' : ''}`}
               title="Not yet available"
             >
+              {label}
+            </a>
+          ))}
+          {LAST.map(([href, label]) => (
+            <a key={href} href={href} class={isActive(href, path) ? 'active' : undefined}>
               {label}
             </a>
           ))}
