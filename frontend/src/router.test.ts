@@ -44,12 +44,7 @@ describe('router', () => {
   });
 
   it('marks the other 0.8.9 routes as not yet available', () => {
-    for (const p of [
-      '/buildstatus',
-      '/changes',
-      '/changes/4',
-      '/one_line_per_build',
-    ])
+    for (const p of ['/buildstatus', '/changes', '/changes/4', '/one_line_per_build'])
       expect(matchRoute(p).name, p).toBe('notYet');
   });
 

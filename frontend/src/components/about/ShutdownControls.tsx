@@ -1,6 +1,6 @@
 import { apiPost } from '~/api/client';
 import type { Master } from '~/api/types';
-import { ReasonAction } from '~/components/common/ReasonAction';
+import { ActionButton } from '~/components/common/ActionButton';
 
 type Mode = 'start' | 'stop' | 'now';
 
@@ -11,7 +11,8 @@ export function ShutdownControls({ master }: { master: Master }) {
   return (
     <div class="shutdown-controls" data-testid="shutdown-controls">
       {master.shutting_down ? (
-        <ReasonAction
+        <ActionButton
+          askReason
           key="cancel"
           label="Cancel shutdown"
           confirm="Cancel the clean shutdown"
@@ -20,7 +21,8 @@ export function ShutdownControls({ master }: { master: Master }) {
           done="Shutdown cancelled"
         />
       ) : (
-        <ReasonAction
+        <ActionButton
+          askReason
           key="start"
           label="Clean shutdown"
           confirm="Start a clean shutdown"
@@ -29,7 +31,8 @@ export function ShutdownControls({ master }: { master: Master }) {
           done="Shutting down once idle"
         />
       )}
-      <ReasonAction
+      <ActionButton
+        askReason
         label="Shut down now"
         confirm="Exit now"
         explain="The master exits at once; running builds end as retry and run again after a restart."

@@ -2,15 +2,24 @@ import { useState } from 'preact/hooks';
 import { ApiError } from '~/api/client';
 
 interface Props {
-  /** The button's text. */
+  /** The button's text, e.g. "Pause". */
   label: string;
-  /** Runs the action with the reason given (empty when none is asked); resolves with what to say. */
-  run: (reason: string) => Promise<string | void>;
-  /** Ask for a reason first (for actions the server records with one). */
+  /**
+   * Takes the action with the reason given (empty when none is asked). A string it resolves
+   * with is shown as the server's answer; otherwise `done` is.
+   */
+  run: (reason: string) => Promise<unknown>;
+  /** Ask for a reason first, in a small form (for actions the server records with one). */
   askReason?: boolean;
   /** The reason's starting text. */
   defaultReason?: string;
-  /** A longer description for screen readers and the tooltip. */
+  /** The form's submit button, e.g. "Pause linux-1" (default: `label`). */
+  confirm?: string;
+  /** What the action does, shown above the reason. */
+  explain?: string;
+  /** Shown once the action was taken, when `run` says nothing. */
+  done?: string;
+  /** A longer description for the button's tooltip. */
   title?: string;
   /** Marks a destructive action. */
   danger?: boolean;
@@ -24,14 +33,17 @@ function messageOf(e: unknown): string {
 }
 
 /**
- * One action of the API as a button: optionally asks for a reason in a small inline form,
- * shows that it is running, then the server's answer or its error in place.
+ * One action of the API as a button: optionally asks why in a small form first, shows that
+ * it is running, then the server's answer or its error in place.
  */
 export function ActionButton({
   label,
   run,
   askReason = false,
   defaultReason = '',
+  confirm,
+  explain,
+  done = 'Done',
   title,
   danger = false,
   action,
@@ -48,8 +60,9 @@ export function ActionButton({
     setSaid(null);
     try {
       const answer = await run(why.trim());
-      setSaid(answer || 'Done');
+      setSaid(typeof answer === 'string' && answer ? answer : done);
       setAsking(false);
+      setReason(defaultReason);
     } catch (e) {
       setError(messageOf(e));
     } finally {
@@ -58,31 +71,37 @@ export function ActionButton({
   }
 
   const cls = danger ? 'btn btn-danger' : 'btn';
+  const submit = confirm ?? label;
   return (
     <span class="action" data-action={action}>
       {asking ? (
         <form
           class="action-form"
+          aria-label={submit}
           onSubmit={(e) => {
             e.preventDefault();
             void go(reason);
           }}
         >
+          {explain && <p class="small muted">{explain}</p>}
           <label>
             Reason
             <input
               name="reason"
               value={reason}
+              placeholder="why (recorded with the action)"
               autoFocus
               onInput={(e) => setReason(e.currentTarget.value)}
             />
           </label>
-          <button type="submit" class={cls} disabled={busy}>
-            {busy ? `${label}…` : label}
-          </button>
-          <button type="button" class="btn btn-quiet" onClick={() => setAsking(false)}>
-            Cancel
-          </button>
+          <span class="action-buttons">
+            <button type="submit" class={cls} disabled={busy}>
+              {busy ? `${submit}…` : submit}
+            </button>
+            <button type="button" class="btn" disabled={busy} onClick={() => setAsking(false)}>
+              Cancel
+            </button>
+          </span>
         </form>
       ) : (
         <button
@@ -97,13 +116,11 @@ export function ActionButton({
       )}
       {said && (
         <span class="ok small" role="status">
-          {' '}
           {said}
         </span>
       )}
       {error && (
-        <span class="error-text small" role="alert">
-          {' '}
+        <span class="error-box small" role="alert">
           {error}
         </span>
       )}

@@ -1,6 +1,6 @@
 import { apiPost } from '~/api/client';
 import type { Worker } from '~/api/types';
-import { ReasonAction } from '~/components/common/ReasonAction';
+import { ActionButton } from '~/components/common/ActionButton';
 import { useSession, can } from '~/stores/session';
 
 /** Whether the session may take any action on workers (so a page can drop the column). */
@@ -20,7 +20,8 @@ export function WorkerActions({ worker }: { worker: Worker }) {
     <div class="worker-actions" data-worker={worker.name}>
       {allowed.pause &&
         (worker.paused ? (
-          <ReasonAction
+          <ActionButton
+            askReason
             key="unpause"
             label="Unpause"
             confirm={`Unpause ${worker.name}`}
@@ -29,7 +30,8 @@ export function WorkerActions({ worker }: { worker: Worker }) {
             done="Unpaused"
           />
         ) : (
-          <ReasonAction
+          <ActionButton
+            askReason
             key="pause"
             label="Pause"
             confirm={`Pause ${worker.name}`}
@@ -39,7 +41,8 @@ export function WorkerActions({ worker }: { worker: Worker }) {
           />
         ))}
       {allowed.shutdown && worker.connected && !worker.graceful && (
-        <ReasonAction
+        <ActionButton
+          askReason
           label="Graceful shutdown"
           confirm={`Shut ${worker.name} down`}
           explain="It finishes its running builds, takes no new ones, then disconnects."
