@@ -17,7 +17,12 @@ import {
   startMaster,
   writeConfig,
 } from "../lib/master.mjs";
-import { hashPassword, launchBrowser } from "../lib/browser.mjs";
+import {
+  hashPassword,
+  launchBrowser,
+  logInAs,
+  openPage,
+} from "../lib/browser.mjs";
 
 const PASSWORD = "builders page password";
 
@@ -85,23 +90,9 @@ after(async () => {
   await removeDir(dir);
 });
 
-async function open(t, path, options = {}) {
-  const context = await browser.newContext(options);
-  const page = await context.newPage();
-  const errors = [];
-  page.on("pageerror", (e) => errors.push(e.message));
-  t.after(() => context.close());
-  if (path) await page.goto(base + path);
-  return { page, errors };
-}
+const open = (t, path, options) => openPage(browser, base, t, path, options);
 
-async function logIn(page, next) {
-  await page.goto(`${base}/login?next=${encodeURIComponent(next)}`);
-  await page.getByLabel("Username").fill("admin");
-  await page.getByLabel("Password").fill(PASSWORD);
-  await page.getByRole("button", { name: "Log in", exact: true }).click();
-  await page.waitForURL((u) => u.pathname === next.split("?")[0]);
-}
+const logIn = (page, next) => logInAs(page, base, "admin", PASSWORD, next);
 
 /** Clicks an action's button; when it asks for a reason, gives one and submits. */
 async function act(scope, action, reason) {

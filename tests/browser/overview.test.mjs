@@ -20,7 +20,7 @@ import {
   waitFor,
   writeConfig,
 } from "../lib/master.mjs";
-import { launchBrowser } from "../lib/browser.mjs";
+import { launchBrowser, openPage } from "../lib/browser.mjs";
 
 const CONFIG = String.raw`title = "Overview <test>"
 title_url = "https://example.org/ci"
@@ -113,15 +113,7 @@ after(async () => {
 });
 
 /** A page that records uncaught errors and any script a stored text managed to run. */
-async function open(t, path, options = {}) {
-  const context = await browser.newContext(options);
-  const page = await context.newPage();
-  const errors = [];
-  page.on("pageerror", (e) => errors.push(e.message));
-  t.after(() => context.close());
-  if (path) await page.goto(base + path);
-  return { page, errors };
-}
+const open = (t, path, options) => openPage(browser, base, t, path, options);
 
 const texts = (page, sel) =>
   page.$$eval(sel, (els) => els.map((e) => e.textContent.trim()));

@@ -22,7 +22,12 @@ import {
   withDeadline,
   writeConfig,
 } from "../lib/master.mjs";
-import { hashPassword, launchBrowser } from "../lib/browser.mjs";
+import {
+  hashPassword,
+  launchBrowser,
+  logInAs,
+  openPage,
+} from "../lib/browser.mjs";
 import { startWorker } from "../lib/worker.mjs";
 
 const PASSWORD = "correct horse battery staple";
@@ -93,25 +98,9 @@ after(async () => {
   await removeDir(dir);
 });
 
-/** A page in a context of its own; uncaught errors are collected. */
-async function open(t, path, options = {}) {
-  const context = await browser.newContext(options);
-  const page = await context.newPage();
-  const errors = [];
-  page.on("pageerror", (e) => errors.push(e.message));
-  t.after(() => context.close());
-  if (path) await page.goto(base + path);
-  return { page, errors };
-}
+const open = (t, path, options) => openPage(browser, base, t, path, options);
 
-/** Logs `page` in as admin through the login form, landing on `path`. */
-async function logIn(page, path) {
-  await page.goto(`${base}/login?next=${encodeURIComponent(path)}`);
-  await page.getByLabel("Username").fill("admin");
-  await page.getByLabel("Password").fill(PASSWORD);
-  await page.getByRole("button", { name: "Log in", exact: true }).click();
-  await page.waitForURL((u) => u.pathname === path.split("?")[0]);
-}
+const logIn = (page, next) => logInAs(page, base, "admin", PASSWORD, next);
 
 /** Marks the document; `stillSameDocument` tells whether no reload happened since. */
 async function markDocument(page) {

@@ -61,3 +61,24 @@ export function hashPassword(password) {
     if (child.exitCode == null) child.kill("SIGKILL");
   });
 }
+
+/** A page in a browser context of its own (closed when test `t` ends), opened at `base + path`
+ * when a path is given; its uncaught errors are collected in `errors`. */
+export async function openPage(browser, base, t, path, options = {}) {
+  const context = await browser.newContext(options);
+  const page = await context.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  t.after(() => context.close());
+  if (path) await page.goto(base + path);
+  return { page, errors };
+}
+
+/** Logs `page` in through the login form and waits to land on `next`. */
+export async function logInAs(page, base, username, password, next) {
+  await page.goto(`${base}/login?next=${encodeURIComponent(next)}`);
+  await page.getByLabel("Username").fill(username);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Log in", exact: true }).click();
+  await page.waitForURL((u) => u.pathname === next.split("?")[0]);
+}
