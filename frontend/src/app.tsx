@@ -25,6 +25,7 @@ const VIEWS: Record<RouteName, ComponentType<ViewProps>> = {
   user: lazyView(() => import('~/views/UserPage')),
   hooks: lazyView(() => import('~/views/Hooks')),
   hook: lazyView(() => import('~/views/HookDelivery')),
+  oneLinePerBuild: lazyView(() => import('~/views/OneLinePerBuild')),
   redirect: Redirect,
   notYet: lazyView(() => import('~/views/NotYet')),
   notFound: lazyView(() => import('~/views/NotFound')),

@@ -13,6 +13,7 @@ export type RouteName =
   | 'user'
   | 'hooks'
   | 'hook'
+  | 'oneLinePerBuild'
   | 'redirect'
   | 'notYet'
   | 'notFound';
@@ -35,6 +36,7 @@ const ROUTES: [string, RouteName][] = [
   ['/users/:uid', 'user'],
   ['/hooks', 'hooks'],
   ['/hooks/:id', 'hook'],
+  ['/one_line_per_build', 'oneLinePerBuild'],
   // DESIGN §6 routes that are not written yet.
   ['/builders', 'notYet'],
   ['/builders/:builder', 'notYet'],
@@ -44,7 +46,6 @@ const ROUTES: [string, RouteName][] = [
   ['/changes/:id', 'notYet'],
   ['/workers', 'notYet'],
   ['/buildslaves', 'notYet'],
-  ['/one_line_per_build', 'notYet'],
   ['/about', 'notYet'],
 ];
 

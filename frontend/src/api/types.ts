@@ -29,3 +29,4 @@ export type ConsoleRow = Schemas['ConsoleRow'];
 export type ConsoleBox = Schemas['ConsoleBox'];
 export type ConsoleClass = Schemas['ConsoleClass'];
 export type Master = Schemas['Master'];
+export type OneLinePerBuild = Schemas['OneLinePerBuild'];

@@ -11,12 +11,12 @@ const LIVE: [string, string][] = [
   ['/grid', 'Grid'],
   ['/tgrid', 'T-Grid'],
   ['/console', 'Console'],
+  ['/one_line_per_build', 'Recent builds'],
 ];
 const LATER: [string, string][] = [
   ['/builders', 'Builders'],
   ['/changes', 'Changes'],
   ['/workers', 'Workers'],
-  ['/one_line_per_build', 'Recent builds'],
   ['/about', 'About'],
 ];
 
