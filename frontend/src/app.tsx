@@ -25,6 +25,8 @@ const VIEWS: Record<RouteName, ComponentType<ViewProps>> = {
   user: lazyView(() => import('~/views/UserPage')),
   hooks: lazyView(() => import('~/views/Hooks')),
   hook: lazyView(() => import('~/views/HookDelivery')),
+  changes: lazyView(() => import('~/views/Changes')),
+  change: lazyView(() => import('~/views/ChangePage')),
   oneLinePerBuild: lazyView(() => import('~/views/OneLinePerBuild')),
   redirect: Redirect,
   notYet: lazyView(() => import('~/views/NotYet')),

@@ -21,6 +21,8 @@ describe('router', () => {
     expect(matchRoute('/users/7')).toEqual({ name: 'user', params: { uid: '7' } });
     expect(matchRoute('/hooks').name).toBe('hooks');
     expect(matchRoute('/hooks/12')).toEqual({ name: 'hook', params: { id: '12' } });
+    expect(matchRoute('/changes').name).toBe('changes');
+    expect(matchRoute('/changes/4')).toEqual({ name: 'change', params: { id: '4' } });
     expect(matchRoute('/one_line_per_build').name).toBe('oneLinePerBuild');
   });
 
@@ -36,8 +38,6 @@ describe('router', () => {
       '/builders/q',
       '/builders/q/builds/3/steps/1',
       '/buildstatus',
-      '/changes',
-      '/changes/4',
       '/workers',
       '/buildslaves',
       '/about',
@@ -66,6 +66,7 @@ describe('router', () => {
   it('builds paths', () => {
     expect(paths.log('a/b', 1, 2, 'stdio')).toBe('/builders/a%2Fb/builds/1/steps/2/logs/stdio');
     expect(paths.hook(3)).toBe('/hooks/3');
+    expect(paths.change(12)).toBe('/changes/12');
     expect(paths.hooks()).toBe('/hooks');
     expect(paths.hooks('', 0)).toBe('/hooks');
     expect(paths.hooks('git lab', 50)).toBe('/hooks?dialect=git+lab&offset=50');

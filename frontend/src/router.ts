@@ -13,6 +13,8 @@ export type RouteName =
   | 'user'
   | 'hooks'
   | 'hook'
+  | 'changes'
+  | 'change'
   | 'oneLinePerBuild'
   | 'redirect'
   | 'notYet'
@@ -36,14 +38,14 @@ const ROUTES: [string, RouteName][] = [
   ['/users/:uid', 'user'],
   ['/hooks', 'hooks'],
   ['/hooks/:id', 'hook'],
+  ['/changes', 'changes'],
+  ['/changes/:id', 'change'],
   ['/one_line_per_build', 'oneLinePerBuild'],
   // DESIGN §6 routes that are not written yet.
   ['/builders', 'notYet'],
   ['/builders/:builder', 'notYet'],
   ['/builders/:builder/builds/:number/steps/:step', 'notYet'],
   ['/buildstatus', 'notYet'],
-  ['/changes', 'notYet'],
-  ['/changes/:id', 'notYet'],
   ['/workers', 'notYet'],
   ['/buildslaves', 'notYet'],
   ['/about', 'notYet'],
@@ -164,6 +166,7 @@ export const paths = {
     `${paths.step(builder, number, step)}/logs/${encodeURIComponent(log)}`,
   builder: (builder: string) => `/builders/${encodeURIComponent(builder)}`,
   user: (uid: number) => `/users/${uid}`,
+  change: (id: number) => `/changes/${id}`,
   /** The delivery log, filtered by dialect and paged by offset (empty ones left out). */
   hooks: (dialect = '', offset = 0) => {
     const q = new URLSearchParams();

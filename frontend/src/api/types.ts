@@ -29,4 +29,6 @@ export type ConsoleRow = Schemas['ConsoleRow'];
 export type ConsoleBox = Schemas['ConsoleBox'];
 export type ConsoleClass = Schemas['ConsoleClass'];
 export type Master = Schemas['Master'];
+export type ChangeList = Schemas['ChangeList'];
 export type OneLinePerBuild = Schemas['OneLinePerBuild'];
+export type ActionResult = Schemas['ActionResult'];

@@ -11,11 +11,11 @@ const LIVE: [string, string][] = [
   ['/grid', 'Grid'],
   ['/tgrid', 'T-Grid'],
   ['/console', 'Console'],
+  ['/changes', 'Changes'],
   ['/one_line_per_build', 'Recent builds'],
 ];
 const LATER: [string, string][] = [
   ['/builders', 'Builders'],
-  ['/changes', 'Changes'],
   ['/workers', 'Workers'],
   ['/about', 'About'],
 ];
