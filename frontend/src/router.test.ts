@@ -24,6 +24,7 @@ describe('router', () => {
     expect(matchRoute('/changes').name).toBe('changes');
     expect(matchRoute('/changes/4')).toEqual({ name: 'change', params: { id: '4' } });
     expect(matchRoute('/one_line_per_build').name).toBe('oneLinePerBuild');
+    expect(matchRoute('/buildstatus').name).toBe('buildStatus');
   });
 
   it('redirects the old users table URLs', () => {
@@ -37,7 +38,6 @@ describe('router', () => {
       '/builders',
       '/builders/q',
       '/builders/q/builds/3/steps/1',
-      '/buildstatus',
       '/workers',
       '/buildslaves',
       '/about',

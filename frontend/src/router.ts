@@ -16,6 +16,7 @@ export type RouteName =
   | 'changes'
   | 'change'
   | 'oneLinePerBuild'
+  | 'buildStatus'
   | 'redirect'
   | 'notYet'
   | 'notFound';
@@ -41,11 +42,11 @@ const ROUTES: [string, RouteName][] = [
   ['/changes', 'changes'],
   ['/changes/:id', 'change'],
   ['/one_line_per_build', 'oneLinePerBuild'],
+  ['/buildstatus', 'buildStatus'],
   // DESIGN §6 routes that are not written yet.
   ['/builders', 'notYet'],
   ['/builders/:builder', 'notYet'],
   ['/builders/:builder/builds/:number/steps/:step', 'notYet'],
-  ['/buildstatus', 'notYet'],
   ['/workers', 'notYet'],
   ['/buildslaves', 'notYet'],
   ['/about', 'notYet'],
