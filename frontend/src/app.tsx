@@ -4,6 +4,9 @@ import { Layout } from '~/components/layout/Layout';
 import { lazyView, type ViewProps } from '~/lazyView';
 import { interceptLinks, matchRoute, navigate, useLocation, type RouteName } from '~/router';
 
+/** Pages meant for an iframe or a tooltip: shown without the top bar. */
+const BARE: ReadonlySet<RouteName> = new Set(['buildStatus']);
+
 /** An old URL: replace it with the new one, keeping the query. */
 function Redirect({ params, query }: ViewProps) {
   useLayoutEffect(() => {
@@ -31,8 +34,11 @@ const VIEWS: Record<RouteName, ComponentType<ViewProps>> = {
   workers: lazyView(() => import('~/views/Workers')),
   worker: lazyView(() => import('~/views/WorkerPage')),
   about: lazyView(() => import('~/views/About')),
+  changes: lazyView(() => import('~/views/Changes')),
+  change: lazyView(() => import('~/views/ChangePage')),
+  oneLinePerBuild: lazyView(() => import('~/views/OneLinePerBuild')),
+  buildStatus: lazyView(() => import('~/views/BuildStatus')),
   redirect: Redirect,
-  notYet: lazyView(() => import('~/views/NotYet')),
   notFound: lazyView(() => import('~/views/NotFound')),
 };
 
@@ -41,6 +47,12 @@ export function App() {
   useEffect(() => interceptLinks(document.body), []);
   const match = matchRoute(loc.path);
   const View = VIEWS[match.name];
+  if (BARE.has(match.name))
+    return (
+      <main class="bare">
+        <View key={loc.path} params={match.params} query={loc.query} path={loc.path} />
+      </main>
+    );
   return (
     <Layout path={loc.path}>
       <View key={loc.path} params={match.params} query={loc.query} path={loc.path} />

@@ -35,17 +35,16 @@ describe('router', () => {
       name: 'redirect',
       params: { to: '/workers/a%2Fb' },
     });
+    expect(matchRoute('/changes').name).toBe('changes');
+    expect(matchRoute('/changes/4')).toEqual({ name: 'change', params: { id: '4' } });
+    expect(matchRoute('/one_line_per_build').name).toBe('oneLinePerBuild');
+    expect(matchRoute('/buildstatus').name).toBe('buildStatus');
   });
 
   it('redirects the old users table URLs', () => {
     expect(matchRoute('/users/table')).toEqual({ name: 'redirect', params: { to: '/users' } });
     expect(matchRoute('/users/table/7')).toEqual({ name: 'redirect', params: { to: '/users/7' } });
     expect(matchRoute('/users/table/7/x').name).toBe('notFound');
-  });
-
-  it('marks the other 0.8.9 routes as not yet available', () => {
-    for (const p of ['/buildstatus', '/changes', '/changes/4', '/one_line_per_build'])
-      expect(matchRoute(p).name, p).toBe('notYet');
   });
 
   it('routes the builders pages, a step by number or by name', () => {
@@ -80,6 +79,7 @@ describe('router', () => {
     expect(paths.log('a/b', 1, 2, 'stdio')).toBe('/builders/a%2Fb/builds/1/steps/2/logs/stdio');
     expect(paths.hook(3)).toBe('/hooks/3');
     expect(paths.worker('a/b')).toBe('/workers/a%2Fb');
+    expect(paths.change(12)).toBe('/changes/12');
     expect(paths.hooks()).toBe('/hooks');
     expect(paths.hooks('', 0)).toBe('/hooks');
     expect(paths.hooks('git lab', 50)).toBe('/hooks?dialect=git+lab&offset=50');

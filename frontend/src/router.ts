@@ -19,8 +19,11 @@ export type RouteName =
   | 'workers'
   | 'worker'
   | 'about'
+  | 'changes'
+  | 'change'
+  | 'oneLinePerBuild'
+  | 'buildStatus'
   | 'redirect'
-  | 'notYet'
   | 'notFound';
 
 export interface Match {
@@ -47,11 +50,10 @@ const ROUTES: [string, RouteName][] = [
   ['/workers', 'workers'],
   ['/workers/:name', 'worker'],
   ['/about', 'about'],
-  // DESIGN §6 routes that are not written yet.
-  ['/buildstatus', 'notYet'],
-  ['/changes', 'notYet'],
-  ['/changes/:id', 'notYet'],
-  ['/one_line_per_build', 'notYet'],
+  ['/changes', 'changes'],
+  ['/changes/:id', 'change'],
+  ['/one_line_per_build', 'oneLinePerBuild'],
+  ['/buildstatus', 'buildStatus'],
 ];
 
 /** Old URLs that now live elsewhere: the route `redirect` carries the new path in `to`. */
@@ -173,6 +175,7 @@ export const paths = {
   builder: (builder: string) => `/builders/${encodeURIComponent(builder)}`,
   user: (uid: number) => `/users/${uid}`,
   worker: (name: string) => `/workers/${encodeURIComponent(name)}`,
+  change: (id: number) => `/changes/${id}`,
   /** The delivery log, filtered by dialect and paged by offset (empty ones left out). */
   hooks: (dialect = '', offset = 0) => {
     const q = new URLSearchParams();

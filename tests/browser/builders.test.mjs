@@ -107,7 +107,7 @@ async function act(scope, action, reason) {
 }
 
 const buildRows = (page) =>
-  page.$$eval('[data-testid="build-table"] tbody tr', (rows) =>
+  page.$$eval('[data-testid="build-lines"] tbody tr', (rows) =>
     rows.map((r) => Number(r.dataset.build)),
   );
 
@@ -125,7 +125,7 @@ async function waitForBuilds(page, want) {
     (want) =>
       JSON.stringify(
         [
-          ...document.querySelectorAll('[data-testid="build-table"] tbody tr'),
+          ...document.querySelectorAll('[data-testid="build-lines"] tbody tr'),
         ].map((r) => Number(r.dataset.build)),
       ) === JSON.stringify(want),
     want,
@@ -137,7 +137,7 @@ async function waitForResult(page, number, results) {
   await page.waitForFunction(
     ({ number, results }) =>
       document.querySelector(
-        `[data-testid="build-table"] tr[data-build="${number}"] .status-box`,
+        `[data-testid="build-lines"] tr[data-build="${number}"] .status-box`,
       )?.dataset.results === results,
     { number, results },
     { timeout: 60_000 },

@@ -35,3 +35,6 @@ export type BuildPage = Schemas['BuildPage'];
 export type SourceStamp = Schemas['SourceStamp'];
 export type Library = Schemas['Library'];
 export type MasterInfo = Schemas['MasterInfo'];
+export type ChangeList = Schemas['ChangeList'];
+export type OneLinePerBuild = Schemas['OneLinePerBuild'];
+export type ActionResult = Schemas['ActionResult'];

@@ -9,7 +9,6 @@ import { PropertyFilter } from '~/components/filters/PropertyFilter';
 import { StatusBox } from '~/components/results/StatusBox';
 import { BuilderStateBox, LastBuildBox } from '~/components/waterfall/BuilderBoxes';
 import { useAsync } from '~/composables/useAsync';
-import { useNow } from '~/composables/useNow';
 import { useReloadOnEvents } from '~/composables/useReloadOnEvents';
 import type { ViewProps } from '~/lazyView';
 import { numberArg, propertyArgs } from '~/lib/query';
@@ -153,8 +152,6 @@ export default function BuilderPage({ params, query, path }: ViewProps) {
     (ev) => ev.builder === name,
   );
   useReloadOnEvents(workers.reload, (ev) => WORKER_EVENTS.has(ev.type));
-  const running = (builds.data?.builds ?? []).some((b) => !b.complete);
-  const now = useNow(running);
 
   const canForce = useCan('force_build');
   const canForceAll = useCan('force_all_builds');
@@ -265,7 +262,7 @@ export default function BuilderPage({ params, query, path }: ViewProps) {
         ) : !builds.data ? (
           <Loading />
         ) : (
-          <BuildTable builds={builds.data.builds} now={now} showBuilder={false} />
+          <BuildTable builds={builds.data.builds} builder={false} />
         )}
       </section>
     </section>

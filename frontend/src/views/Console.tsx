@@ -163,7 +163,13 @@ export default function Console({ query }: ViewProps) {
                         <CommentText change={row.change} />
                       </div>
                       <div class="change-meta muted">
-                        {dateTime(row.change.when)}
+                        <a
+                          href={paths.change(row.change.id)}
+                          class="change-link"
+                          title={`Change ${row.change.id}: files, properties and builds`}
+                        >
+                          {dateTime(row.change.when)}
+                        </a>
                         {row.change.project && ' · '}
                         <ProjectLink name={row.change.project} href={row.change.project_url} />{' '}
                         {row.change.repository_url && (

@@ -1,60 +1,77 @@
 import type { Build } from '~/api/types';
-import { StatusBox } from '~/components/results/StatusBox';
+import { BuildResult } from '~/components/results/BuildResult';
+import { useNow } from '~/composables/useNow';
 import { shortRev } from '~/lib/links';
 import { statusOf } from '~/lib/results';
 import { dateTime, elapsed } from '~/lib/time';
 import { paths } from '~/router';
 
-/** Builds one line each: number, result with its text, source, start, duration, reason. */
-export function BuildTable({
-  builds,
-  now,
-  showBuilder = true,
-}: {
+interface Props {
   builds: readonly Build[];
-  now: number;
-  showBuilder?: boolean;
-}) {
-  if (builds.length === 0) return <p class="muted">No builds.</p>;
+  /** Whether to show what each build checked out (pages about one change leave it out). */
+  source?: boolean;
+  /** Whether to show each build's builder (a builder's own page leaves it out). */
+  builder?: boolean;
+}
+
+/**
+ * Builds one per line (0.8.9's one-line-per-build): builder, number, result with its state
+ * text, what it built, when it started, how long it took (counting while it runs) and why.
+ */
+export function BuildTable({ builds, source = true, builder = true }: Props) {
+  const now = useNow(builds.some((b) => !b.complete));
   return (
-    <table class="list build-table" data-testid="build-table">
+    <table class="list lines build-lines" data-testid="build-lines">
       <thead>
         <tr>
-          {showBuilder && <th scope="col">Builder</th>}
+          {builder && <th scope="col">Builder</th>}
           <th scope="col">Build</th>
           <th scope="col">Result</th>
-          <th scope="col">Source</th>
+          {source && <th scope="col">Branch / revision</th>}
           <th scope="col">Started</th>
           <th scope="col">Duration</th>
           <th scope="col">Reason</th>
         </tr>
       </thead>
       <tbody>
-        {builds.map((b) => {
-          const status = statusOf(b);
-          return (
-            <tr key={`${b.builder}/${b.number}`} data-builder={b.builder} data-build={b.number}>
-              {showBuilder && (
-                <td>
-                  <a href={paths.builder(b.builder)}>{b.builder}</a>
-                </td>
-              )}
-              <td>
-                <a href={paths.build(b.builder, b.number)}>#{b.number}</a>
+        {builds.map((b) => (
+          <tr
+            key={b.id}
+            data-testid="build-line"
+            data-builder={b.builder}
+            data-build={b.number}
+            data-results={statusOf(b)}
+            data-branch={b.branch ?? ''}
+          >
+            {builder && (
+              <td class="line-builder">
+                <a href={paths.builder(b.builder)}>{b.builder}</a>
               </td>
-              <td>
-                <StatusBox status={status}>{b.state_text || status}</StatusBox>
+            )}
+            <td class="line-number">
+              <a href={paths.build(b.builder, b.number)}>#{b.number}</a>
+            </td>
+            <td class="line-result">
+              <BuildResult build={b} />
+            </td>
+            {source && (
+              <td class="line-source">
+                {b.branch ?? <span class="muted">default branch</span>}
+                {b.revision && (
+                  <>
+                    {' '}
+                    <code class="rev" title={b.revision}>
+                      {shortRev(b.revision)}
+                    </code>
+                  </>
+                )}
               </td>
-              <td class="small">
-                {b.branch ?? 'default'}
-                {b.revision && <span class="mono"> {shortRev(b.revision)}</span>}
-              </td>
-              <td class="small">{dateTime(b.started_at)}</td>
-              <td class="small">{elapsed(b.started_at, b.finished_at, now)}</td>
-              <td class="small reason">{b.reason}</td>
-            </tr>
-          );
-        })}
+            )}
+            <td class="line-time nowrap">{dateTime(b.started_at)}</td>
+            <td class="line-time nowrap">{elapsed(b.started_at, b.finished_at, now)}</td>
+            <td class="line-reason">{b.reason}</td>
+          </tr>
+        ))}
       </tbody>
     </table>
   );

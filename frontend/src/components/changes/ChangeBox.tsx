@@ -1,6 +1,7 @@
 import type { Change } from '~/api/types';
 import { pure } from '~/components/common/pure';
 import { clock, parseTime } from '~/lib/time';
+import { paths } from '~/router';
 import { CommentText } from './CommentText';
 import { ProjectLink } from './ProjectLink';
 import { RevisionLink } from './RevisionLink';
@@ -17,7 +18,7 @@ function ChangeBoxImpl({ change }: { change: Change }) {
       data-branch={change.branch ?? ''}
     >
       <div class="change-head">
-        <a href={`/changes/${change.id}`} class="change-author">
+        <a href={paths.change(change.id)} class="change-author">
           {change.author}
         </a>{' '}
         <RevisionLink revision={change.revision} href={change.revlink} />

@@ -1,4 +1,4 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError } from '~/api/client';
 
 interface Props {
@@ -13,6 +13,10 @@ interface Props {
   askReason?: boolean;
   /** The reason's starting text. */
   defaultReason?: string;
+  /** The reason field's label. */
+  reasonLabel?: string;
+  /** Refuse to act without a reason. */
+  requireReason?: boolean;
   /** The form's submit button, e.g. "Pause linux-1" (default: `label`). */
   confirm?: string;
   /** What the action does, shown above the reason. */
@@ -41,6 +45,8 @@ export function ActionButton({
   run,
   askReason = false,
   defaultReason = '',
+  reasonLabel = 'Reason',
+  requireReason = false,
   confirm,
   explain,
   done = 'Done',
@@ -53,6 +59,15 @@ export function ActionButton({
   const [busy, setBusy] = useState(false);
   const [said, setSaid] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const button = useRef<HTMLButtonElement>(null);
+  const input = useRef<HTMLInputElement>(null);
+  const wasAsking = useRef(false);
+  // Opening the form puts the focus on the reason; closing it, back on the button.
+  useEffect(() => {
+    if (asking) input.current?.focus();
+    else if (wasAsking.current) button.current?.focus();
+    wasAsking.current = asking;
+  }, [asking]);
 
   async function go(why: string) {
     setBusy(true);
@@ -80,18 +95,23 @@ export function ActionButton({
           aria-label={submit}
           onSubmit={(e) => {
             e.preventDefault();
-            void go(reason);
+            if (requireReason && !reason.trim()) setError('Say why first.');
+            else void go(reason);
           }}
         >
           {explain && <p class="small muted">{explain}</p>}
           <label>
-            Reason
+            {reasonLabel}
             <input
               name="reason"
               value={reason}
+              required={requireReason}
               placeholder="why (recorded with the action)"
-              autoFocus
+              ref={input}
               onInput={(e) => setReason(e.currentTarget.value)}
+              onKeyDown={(e) => {
+                if (e.key === 'Escape') setAsking(false);
+              }}
             />
           </label>
           <span class="action-buttons">
@@ -106,6 +126,7 @@ export function ActionButton({
       ) : (
         <button
           type="button"
+          ref={button}
           class={cls}
           title={title}
           disabled={busy}

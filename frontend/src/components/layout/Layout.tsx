@@ -13,8 +13,6 @@ const LIVE: [string, string][] = [
   ['/console', 'Console'],
   ['/builders', 'Builders'],
   ['/workers', 'Workers'],
-];
-const LATER: [string, string][] = [
   ['/changes', 'Changes'],
   ['/one_line_per_build', 'Recent builds'],
 ];
@@ -53,16 +51,6 @@ export function Layout({ path, children }: { path: string; children: ComponentCh
         <nav aria-label="Main">
           {live.map(([href, label]) => (
             <a key={href} href={href} class={isActive(href, path) ? 'active' : undefined}>
-              {label}
-            </a>
-          ))}
-          {LATER.map(([href, label]) => (
-            <a
-              key={href}
-              href={href}
-              class={`later ${path === href ? 'active' : ''}`}
-              title="Not yet available"
-            >
               {label}
             </a>
           ))}
