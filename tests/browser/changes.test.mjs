@@ -21,7 +21,12 @@ import {
   waitFor,
   writeConfig,
 } from "../lib/master.mjs";
-import { hashPassword, launchBrowser } from "../lib/browser.mjs";
+import {
+  hashPassword,
+  launchBrowser,
+  logInAs,
+  openPage,
+} from "../lib/browser.mjs";
 
 const PASSWORD = "correct horse battery staple";
 
@@ -211,16 +216,7 @@ after(async () => {
   await removeDir(dir);
 });
 
-/** A page that records uncaught errors and any script a stored text managed to run. */
-async function open(t, path, options = {}) {
-  const context = await browser.newContext(options);
-  const page = await context.newPage();
-  const errors = [];
-  page.on("pageerror", (e) => errors.push(e.message));
-  t.after(() => context.close());
-  if (path) await page.goto(base + path);
-  return { page, errors };
-}
+const open = (t, path, options) => openPage(browser, base, t, path, options);
 
 const attrs = (page, sel, name) =>
   page.$$eval(sel, (els, n) => els.map((e) => e.getAttribute(n)), name);
@@ -234,11 +230,7 @@ async function load(page, path, rows, empty) {
 }
 
 async function logIn(page, user, next) {
-  await page.goto(`${base}/login?next=${encodeURIComponent(next)}`);
-  await page.getByLabel("Username").fill(user);
-  await page.getByLabel("Password").fill(PASSWORD);
-  await page.getByRole("button", { name: "Log in", exact: true }).click();
-  await page.waitForURL((u) => u.pathname === next);
+  await logInAs(page, base, user, PASSWORD, next);
   await page
     .locator("header.topbar")
     .getByRole("button", { name: "Log out" })

@@ -30,7 +30,8 @@ export function BuildHeader({ build, owner }: { build: BuildDetail; owner?: stri
       </p>
       <dl class="props">
         {rows.map(([k, v]) => (
-          <div key={k}>
+          // The reason is a sentence: it gets a line of its own.
+          <div key={k} class={k === 'Reason' ? 'wide' : undefined}>
             <dt>{k}</dt>
             <dd>{v || '—'}</dd>
           </div>

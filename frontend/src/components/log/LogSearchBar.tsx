@@ -12,11 +12,13 @@ interface Props {
 /** The search box: Enter goes to the next match, Shift+Enter to the previous one. */
 export function LogSearchBar({ query, onQuery, search, current, onStep }: Props) {
   const n = search.matches.length;
-  const more = search.searching || search.capped ? '+' : '';
+  // While the typed text waits for its debounce, the answer shown is not yet for it.
+  const searching = search.searching || search.query !== query.trim();
+  const more = searching || search.capped ? '+' : '';
   const count = !query.trim()
     ? ''
     : n === 0
-      ? search.searching
+      ? searching
         ? 'Searching…'
         : 'No matches'
       : `${current + 1} of ${n}${more}`;
