@@ -10,6 +10,7 @@ pub mod db;
 pub mod engine;
 pub mod hooks;
 pub mod model;
+pub mod reporters;
 pub mod server;
 pub mod web;
 pub mod worker;

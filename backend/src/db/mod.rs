@@ -13,6 +13,7 @@ mod error;
 pub mod events;
 pub mod logs;
 pub mod masters;
+pub mod outbox;
 pub mod prune;
 mod query;
 pub mod scheduler_changes;
