@@ -340,3 +340,73 @@ async fn every_action_route_is_guarded_in_every_mode() {
         }
     }
 }
+
+#[tokio::test]
+async fn the_outbox_is_for_admins_who_can_list_retry_and_drop() {
+    let a = api("[auth]\nUSERS\n[authz]\nroles = { admins = [\"ann\"] }\n").await;
+    let (sent, failed, pending) = {
+        let mut tx = a.engine.db.begin().await.unwrap();
+        let mut ids = Vec::new();
+        for n in 0..3 {
+            let key = format!("k{n}");
+            ids.push(cascade::db::outbox::enqueue(tx.conn(), "mail", &key, &json!({ "n": n }), 1000).await.unwrap());
+        }
+        cascade::db::outbox::mark_sent(tx.conn(), ids[0], 1001).await.unwrap();
+        cascade::db::outbox::mark_failed(tx.conn(), ids[1], "550 no such user", None, 1002).await.unwrap();
+        tx.commit().await.unwrap();
+        (ids[0], ids[1], ids[2])
+    };
+
+    // Denied by default: anonymous visitors are asked to log in, other users refused.
+    a.client.get("/api/v1/outbox").send().await.assert_status(StatusCode::UNAUTHORIZED);
+    let eve = login(&a, "eve", "pw").await.unwrap();
+    a.client.get("/api/v1/outbox").header("cookie", &eve.cookie).send().await.assert_status(StatusCode::FORBIDDEN);
+    a.client
+        .post(format!("/api/v1/outbox/{failed}/retry"))
+        .header("cookie", &eve.cookie)
+        .header("x-csrf-token", &eve.csrf)
+        .send()
+        .await
+        .assert_status(StatusCode::FORBIDDEN);
+
+    let ann = login(&a, "ann", "pw").await.unwrap();
+    let list = |query: &'static str| {
+        let ann = &ann;
+        let a = &a;
+        async move {
+            let v = json_of(a.client.get(format!("/api/v1/outbox{query}")).header("cookie", &ann.cookie).send().await)
+                .await;
+            v["messages"].as_array().unwrap().iter().map(|m| m["id"].as_i64().unwrap()).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(list("").await, [pending, failed, sent]);
+    assert_eq!(list("?state=failed").await, [failed]);
+    assert_eq!(list("?reporter=irc").await, Vec::<i64>::new());
+    assert_eq!(list("?limit=1&offset=1").await, [failed]);
+    a.client
+        .get("/api/v1/outbox?state=lost")
+        .header("cookie", &ann.cookie)
+        .send()
+        .await
+        .assert_status(StatusCode::BAD_REQUEST);
+
+    let post =
+        |path: String| a.client.post(path).header("cookie", &ann.cookie).header("x-csrf-token", &ann.csrf).send();
+    let retried = post(format!("/api/v1/outbox/{failed}/retry")).await;
+    retried.assert_status_is_ok();
+    let retried = json_of(retried).await;
+    assert_eq!(retried["state"], json!("pending"));
+    assert_eq!(retried["last_error"], json!("550 no such user"));
+    post(format!("/api/v1/outbox/{sent}/retry")).await.assert_status(StatusCode::NOT_FOUND);
+
+    let delete = |id: i64| {
+        a.client
+            .delete(format!("/api/v1/outbox/{id}"))
+            .header("cookie", &ann.cookie)
+            .header("x-csrf-token", &ann.csrf)
+            .send()
+    };
+    delete(sent).await.assert_status_is_ok();
+    delete(sent).await.assert_status(StatusCode::NOT_FOUND);
+    assert_eq!(list("").await, [pending, failed]);
+}

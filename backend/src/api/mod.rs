@@ -13,6 +13,7 @@ mod hooks;
 pub mod json;
 pub mod logs;
 mod master;
+mod outbox;
 mod session;
 pub mod types;
 mod users;
@@ -46,6 +47,8 @@ pub enum Tag {
     Users,
     /// The change hook delivery log.
     Hooks,
+    /// The reporters' outbox.
+    Outbox,
     /// One-round-trip data for the SPA's pages.
     Views,
     /// The live event stream.
@@ -63,7 +66,8 @@ pub type Apis = (
     master::MasterApi,
     session::SessionApi,
     users::UsersApi,
-    hooks::HooksApi,
+    // Nested: a tuple of more than twelve has no `Default`.
+    (hooks::HooksApi, outbox::OutboxApi),
     views::ViewsApi,
     events::EventsApi,
 );

@@ -36,11 +36,13 @@ pub enum Action {
     ManageUsers,
     /// Read and replay the change hook delivery log.
     HookDeliveries,
+    /// See the reporters' outbox, retry and drop its messages.
+    ManageOutbox,
 }
 
 impl Action {
     /// Every action.
-    pub const ALL: [Action; 15] = [
+    pub const ALL: [Action; 16] = [
         Action::View,
         Action::ForceBuild,
         Action::ForceAllBuilds,
@@ -56,6 +58,7 @@ impl Action {
         Action::ShowUsersPage,
         Action::ManageUsers,
         Action::HookDeliveries,
+        Action::ManageOutbox,
     ];
 
     /// The action's key in `[authz]`.
@@ -76,6 +79,7 @@ impl Action {
             Action::ShowUsersPage => "show_users_page",
             Action::ManageUsers => "manage_users",
             Action::HookDeliveries => "hook_deliveries",
+            Action::ManageOutbox => "manage_outbox",
         }
     }
 
@@ -97,6 +101,7 @@ impl Action {
             Action::ShowUsersPage => &authz.show_users_page,
             Action::ManageUsers => &authz.manage_users,
             Action::HookDeliveries => &authz.hook_deliveries,
+            Action::ManageOutbox => &authz.manage_outbox,
         }
     }
 }

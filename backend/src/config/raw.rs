@@ -166,6 +166,8 @@ pub(crate) struct RawAuthz {
     pub manage_users: AuthzRule,
     #[serde(default = "admins")]
     pub hook_deliveries: AuthzRule,
+    #[serde(default = "admins")]
+    pub manage_outbox: AuthzRule,
     #[serde(default)]
     pub roles: BTreeMap<String, Vec<String>>,
 }

@@ -209,6 +209,8 @@ pub struct AuthzConfig {
     pub manage_users: AuthzRule,
     /// Read and replay the change hook delivery log (default: the `admins` role).
     pub hook_deliveries: AuthzRule,
+    /// See the reporters' outbox, retry and drop its messages (default: the `admins` role).
+    pub manage_outbox: AuthzRule,
     /// Role name to the usernames holding it.
     pub roles: BTreeMap<String, Vec<String>>,
 }
@@ -232,6 +234,7 @@ impl Default for AuthzConfig {
             show_users_page: AuthzRule::Deny,
             manage_users: AuthzRule::Roles(vec!["admins".into()]),
             hook_deliveries: AuthzRule::Roles(vec!["admins".into()]),
+            manage_outbox: AuthzRule::Roles(vec!["admins".into()]),
             roles: BTreeMap::new(),
         }
     }

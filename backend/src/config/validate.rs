@@ -207,6 +207,7 @@ impl Validator<'_, '_> {
             show_users_page: r.show_users_page,
             manage_users: r.manage_users,
             hook_deliveries: r.hook_deliveries,
+            manage_outbox: r.manage_outbox,
             roles: r.roles,
         })
     }

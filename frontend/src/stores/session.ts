@@ -21,7 +21,8 @@ export type ActionKey =
   | 'clean_shutdown'
   | 'show_users_page'
   | 'manage_users'
-  | 'hook_deliveries';
+  | 'hook_deliveries'
+  | 'manage_outbox';
 
 export interface SessionState {
   /** The last session the server sent; null before the first answer or if it never came. */
