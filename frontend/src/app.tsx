@@ -31,6 +31,7 @@ const VIEWS: Record<RouteName, ComponentType<ViewProps>> = {
   user: lazyView(() => import('~/views/UserPage')),
   hooks: lazyView(() => import('~/views/Hooks')),
   hook: lazyView(() => import('~/views/HookDelivery')),
+  outbox: lazyView(() => import('~/views/Outbox')),
   workers: lazyView(() => import('~/views/Workers')),
   worker: lazyView(() => import('~/views/WorkerPage')),
   about: lazyView(() => import('~/views/About')),

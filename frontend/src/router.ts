@@ -16,6 +16,7 @@ export type RouteName =
   | 'user'
   | 'hooks'
   | 'hook'
+  | 'outbox'
   | 'workers'
   | 'worker'
   | 'about'
@@ -47,6 +48,7 @@ const ROUTES: [string, RouteName][] = [
   ['/users/:uid', 'user'],
   ['/hooks', 'hooks'],
   ['/hooks/:id', 'hook'],
+  ['/outbox', 'outbox'],
   ['/workers', 'workers'],
   ['/workers/:name', 'worker'],
   ['/about', 'about'],
@@ -185,6 +187,8 @@ export const paths = {
     return s ? `/hooks?${s}` : '/hooks';
   },
   hook: (id: number) => `/hooks/${id}`,
+  /** The outbox, filtered by state (all when empty). */
+  outbox: (state = '') => (state ? `/outbox?state=${encodeURIComponent(state)}` : '/outbox'),
 };
 
 /** A `next=` argument made safe: a path on this site, else `/`. */

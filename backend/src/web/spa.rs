@@ -27,6 +27,7 @@ const SPA_ROUTES: &[&str] = &[
     "about",
     "login",
     "hooks",
+    "outbox",
 ];
 
 /// Whether a path is one of the SPA's routes.
@@ -87,6 +88,7 @@ mod tests {
             "/builders/a/builds/3/steps/1/logs/stdio",
             "/buildslaves",
             "/users/table/1",
+            "/outbox",
         ] {
             assert!(is_spa_route(p), "{p}");
         }

@@ -34,13 +34,15 @@ function Connection() {
 }
 
 export function Layout({ path, children }: { path: string; children: ComponentChildren }) {
-  // The users and hook delivery pages are linked only for those who may see them.
+  // The users, hook delivery and outbox pages are linked only for those who may see them.
   const users = useCan('show_users_page');
   const hooks = useCan('hook_deliveries');
+  const outbox = useCan('manage_outbox');
   const live: [string, string][] = [
     ...LIVE,
     ...(users ? [['/users', 'Users'] as [string, string]] : []),
     ...(hooks ? [['/hooks', 'Hooks'] as [string, string]] : []),
+    ...(outbox ? [['/outbox', 'Outbox'] as [string, string]] : []),
   ];
   return (
     <>
