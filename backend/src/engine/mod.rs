@@ -339,9 +339,9 @@ impl Engine {
         number: i64,
         req: &actions::Request,
     ) -> Result<(BuildSetId, Vec<BuildRequestId>), EngineError> {
-        let original = self.build_detail(builder, number).await?.build;
         let mut events = Vec::new();
         let mut tx = self.db.begin().await?;
+        let original = Self::build_by_number(tx.conn(), builder, number).await?;
         let old = db::buildrequests::buildset_of(tx.conn(), original.buildrequest_id).await?;
         let details = db::buildsets::details(tx.conn(), old).await?;
         let stamps = db::buildsets::sources(tx.conn(), old).await?;

@@ -219,23 +219,38 @@ impl Engine {
     /// One build, by builder name and number, with its steps and its changes.
     pub async fn build_detail(&self, builder: &str, number: i64) -> Result<BuildWithSteps, EngineError> {
         let mut conn = self.db.acquire().await?;
-        let build = match db::builds::get_by_number(conn.conn(), builder, number).await {
+        Ok(Self::detail_and_set(conn.conn(), builder, number).await?.0)
+    }
+
+    /// A build by its builder and number, or NotFound saying which.
+    pub(crate) async fn build_by_number(conn: db::Conn<'_>, builder: &str, number: i64) -> Result<Build, EngineError> {
+        match db::builds::get_by_number(conn, builder, number).await {
             Err(db::DbError::NotFound) => {
-                return Err(EngineError::NotFound(format!("builder `{builder}` has no build {number}")));
+                Err(EngineError::NotFound(format!("builder `{builder}` has no build {number}")))
             }
-            other => other?,
-        };
-        let mut steps = db::steps::list_for_builds(conn.conn(), &[build.id]).await?;
-        let set = db::buildrequests::buildset_of(conn.conn(), build.buildrequest_id).await?;
-        let changes = db::changes::list_for_buildset(conn.conn(), set.0).await?;
-        Ok(BuildWithSteps { steps: steps.remove(&build.id).unwrap_or_default(), build, changes: Some(changes) })
+            other => Ok(other?),
+        }
+    }
+
+    /// A build with its steps and changes, and the buildset it belongs to.
+    async fn detail_and_set(
+        mut conn: db::Conn<'_>,
+        builder: &str,
+        number: i64,
+    ) -> Result<(BuildWithSteps, crate::model::BuildSetId), EngineError> {
+        let build = Self::build_by_number(conn.reborrow(), builder, number).await?;
+        let mut steps = db::steps::list_for_builds(conn.reborrow(), &[build.id]).await?;
+        let set = db::buildrequests::buildset_of(conn.reborrow(), build.buildrequest_id).await?;
+        let changes = db::changes::list_for_buildset(conn, set.0).await?;
+        let detail =
+            BuildWithSteps { steps: steps.remove(&build.id).unwrap_or_default(), build, changes: Some(changes) };
+        Ok((detail, set))
     }
 
     /// One build with its source stamps, owner and property sources, for its page.
     pub async fn build_page(&self, builder: &str, number: i64) -> Result<BuildPage, EngineError> {
-        let detail = self.build_detail(builder, number).await?;
         let mut conn = self.db.acquire().await?;
-        let set = db::buildrequests::buildset_of(conn.conn(), detail.build.buildrequest_id).await?;
+        let (detail, set) = Self::detail_and_set(conn.conn(), builder, number).await?;
         let owner = db::buildsets::details(conn.conn(), set).await?.owner;
         let sources = db::buildsets::sources(conn.conn(), set).await?;
         let property_sources = db::builds::property_sources(conn.conn(), detail.build.id).await?;
