@@ -2,7 +2,7 @@
 // API query they make, and the pure reducer that keeps the newest builds current live.
 import type { Build, OneLinePerBuild } from '~/api/types';
 import type { ServerEvent } from '~/stores/eventTypes';
-import { listArg, numberArg } from './query';
+import { listArg, numberArg, propertyArgs } from './query';
 
 const PROPERTY = 'property.';
 
@@ -17,16 +17,11 @@ export interface OneLineArgs {
 
 export function oneLineArgs(query: URLSearchParams): OneLineArgs {
   const n = numberArg(query, 'numbuilds');
-  const properties: [string, string][] = [];
-  for (const [k, v] of query) {
-    if (k.startsWith(PROPERTY) && k.length > PROPERTY.length)
-      properties.push([k.slice(PROPERTY.length), v]);
-  }
   return {
     builder: listArg(query, 'builder'),
     branch: listArg(query, 'branch'),
     numbuilds: n != null && n >= 1 ? Math.min(1000, Math.floor(n)) : undefined,
-    properties,
+    properties: propertyArgs(query),
   };
 }
 

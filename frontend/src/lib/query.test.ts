@@ -50,7 +50,7 @@ describe('arguments', () => {
 describe('property filters', () => {
   it('reads property.NAME arguments and sets or removes one', () => {
     const q = new URLSearchParams('numbuilds=5&property.color=blue&property.=x&other=1');
-    expect(propertyArgs(q)).toEqual({ 'property.color': 'blue' });
+    expect(propertyArgs(q)).toEqual([['color', 'blue']]);
     expect(withProperty(q, 'os', 'linux')).toBe(
       'numbuilds=5&property.color=blue&property.=x&other=1&property.os=linux',
     );

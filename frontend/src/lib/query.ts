@@ -45,10 +45,11 @@ export function branchMatches(branches: readonly string[], branch: string | null
   return branches.includes(branch);
 }
 
-/** The `property.NAME=VALUE` arguments, as the builds lists filter by them. */
-export function propertyArgs(query: URLSearchParams): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of query) if (k.startsWith('property.') && k.length > 9) out[k] = v;
+/** The `property.NAME=VALUE` arguments the builds lists filter by, as [NAME, VALUE] in URL order. */
+export function propertyArgs(query: URLSearchParams): [string, string][] {
+  const out: [string, string][] = [];
+  for (const [k, v] of query)
+    if (k.startsWith('property.') && k.length > 9) out.push([k.slice(9), v]);
   return out;
 }
 

@@ -1,7 +1,7 @@
 // The global builds store: state + subscribers, fed by the one event stream.
 import { useEffect, useReducer, useRef } from 'preact/hooks';
 import { apiGet } from '~/api/client';
-import type { BuildDetail } from '~/api/types';
+import type { BuildPage } from '~/api/types';
 import { initialState, missingBuild, reduce, type Action, type BuildsState } from './builds';
 import { subscribe } from './eventStream';
 
@@ -35,8 +35,11 @@ export function dispatch(action: Action): void {
 
 const fetching = new Set<string>();
 
-/** Fetch one build and put it into the store (deduplicated while in flight). */
-export async function loadBuild(builder: string, number: number): Promise<BuildDetail> {
+/**
+ * Fetch one build and put it into the store (deduplicated while in flight); resolves with
+ * the whole answer, which also carries what only the build's page shows.
+ */
+export async function loadBuild(builder: string, number: number): Promise<BuildPage> {
   const key = `${builder}/${number}`;
   fetching.add(key);
   try {

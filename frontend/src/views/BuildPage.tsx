@@ -1,5 +1,5 @@
 import { useEffect } from 'preact/hooks';
-import { ApiError, apiGet, apiPost } from '~/api/client';
+import { ApiError, apiPost } from '~/api/client';
 import type { BuildPage as Page, Change } from '~/api/types';
 import { BuildHeader } from '~/components/build/BuildHeader';
 import { StepList } from '~/components/build/StepList';
@@ -110,17 +110,14 @@ export default function BuildPage({ params }: ViewProps) {
     document.title = `${builder} #${number} — Cascade`;
   }, [builder, number]);
 
-  // The live part (state, steps, logs) follows the builds store; the rest of the page
-  // (source stamps, properties, changes) is fetched again when the build starts or ends.
-  const { error, reload } = useAsync(() => loadBuild(builder, number), [builder, number]);
+  // One fetch gives both parts: the live part (state, steps, logs) goes into the builds
+  // store, which follows the event stream; the rest (source stamps, properties, changes)
+  // is fetched again when the build ends or the stream reconnects.
+  const page = useAsync(() => loadBuild(builder, number), [builder, number]);
+  const { error, reload } = page;
   useServerEvents(() => undefined, reload);
-  const page = useAsync(
-    (signal) =>
-      apiGet('/builders/{name}/builds/{number}', { params: { name: builder, number }, signal }),
-    [builder, number],
-  );
   useReloadOnEvents(
-    page.reload,
+    reload,
     (ev) => ev.type === 'build.finished' && ev.builder === builder && ev.build?.number === number,
   );
   const build = useBuildsStore((s) => s.builds[buildKey(builder, number)]);
@@ -190,7 +187,6 @@ export default function BuildPage({ params }: ViewProps) {
       )}
       <h2>Steps</h2>
       <StepList build={build} now={now} />
-      {page.error && <ErrorMessage error={page.error} />}
       {data && (
         <>
           <h2>Source</h2>

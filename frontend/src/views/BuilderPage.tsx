@@ -11,7 +11,7 @@ import { BuilderStateBox, LastBuildBox } from '~/components/waterfall/BuilderBox
 import { useAsync } from '~/composables/useAsync';
 import { useReloadOnEvents } from '~/composables/useReloadOnEvents';
 import type { ViewProps } from '~/lazyView';
-import { numberArg, propertyArgs } from '~/lib/query';
+import { oneLineArgs, oneLineQuery } from '~/lib/oneLine';
 import { dateTime } from '~/lib/time';
 import { useCan } from '~/stores/session';
 
@@ -122,8 +122,6 @@ export default function BuilderPage({ params, query, path }: ViewProps) {
   useEffect(() => {
     document.title = `${name} — Cascade`;
   }, [name]);
-  const numbuilds = numberArg(query, 'numbuilds');
-  const props = propertyArgs(query);
   const key = query.toString();
 
   const builder = useAsync(
@@ -138,7 +136,7 @@ export default function BuilderPage({ params, query, path }: ViewProps) {
   const builds = useAsync(
     (signal) =>
       apiGet('/views/one_line_per_build', {
-        query: { builder: [name], numbuilds, ...props },
+        query: oneLineQuery({ ...oneLineArgs(query), builder: [name] }),
         signal,
       }),
     [name, key],

@@ -7,13 +7,12 @@ export function PropertyFilter({ path, query }: { path: string; query: URLSearch
   const [name, setName] = useState('');
   const [value, setValue] = useState('');
   const go = (qs: string) => navigate(qs ? `${path}?${qs}` : path);
-  const active = Object.entries(propertyArgs(query));
+  const active = propertyArgs(query);
   return (
     <div class="property-filter" data-testid="property-filter">
-      {active.map(([k, v]) => {
-        const prop = k.slice('property.'.length);
+      {active.map(([prop, v]) => {
         return (
-          <span class="chip" key={k}>
+          <span class="chip" key={`${prop}=${v}`}>
             {prop} = {v}{' '}
             <button
               type="button"
