@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 mod doc;
 mod error;
 mod raw;
+mod reporters;
 mod secret;
 #[cfg(test)]
 mod tests;
@@ -15,7 +16,12 @@ mod types;
 mod validate;
 
 pub use error::{ConfigError, ConfigIssue};
+pub use reporters::{
+    AddLogs, BodyType, IrcChannel, IrcConfig, MailConfig, MailMode, ReporterConfig, ReporterKind, SmtpSecurity,
+    is_irc_event,
+};
 pub use secret::Secret;
+pub use validate::percent_to_jinja;
 pub use types::{
     AccessLog, AuthConfig, AuthzConfig, AuthzRule, BaseDialect, BitbucketDialect, BuilderConfig, ChangeFilter,
     ChangeHookConfig, ChangeSourceConfig, ChangeSourceKind, Command, CommentLink, Config, ConfigUser, DbConfig,

@@ -42,6 +42,8 @@ pub(crate) struct RawConfig {
     change_hook: IgnoredAny,
     #[serde(default)]
     change_sources: IgnoredAny,
+    #[serde(default)]
+    reporters: IgnoredAny,
 }
 
 fn default_title() -> String {
@@ -417,3 +419,4 @@ impl<'de> Deserialize<'de> for AuthzRule {
 
 /// Scheduler kinds and their tables; the `kind` key is read first to pick one.
 pub(crate) mod scheduler;
+pub(crate) mod reporters;

@@ -372,3 +372,100 @@ poll_at_launch = true
     assert!(err.contains("unknown change source kind `svn_poller`"), "{err}");
     assert!(err.contains("change_sources[1].colour"), "{err}");
 }
+
+#[test]
+fn mail_and_irc_reporters_are_read_with_their_defaults() {
+    let text = format!(
+        "{MINIMAL}{}",
+        r##"
+[[reporters]]
+kind = "mail"
+from = "ci@example.org"
+subject = "%(builder)s: %(result)s"
+builders = ["b"]
+[[reporters]]
+name = "team-mail"
+kind = "mail"
+from = "Cascade <ci@example.org>"
+mode = "all"
+add_logs = ["compile.stdio"]
+use_ssl = true
+smtp_user = "ci"
+smtp_password = { env = "SMTP_PASSWORD" }
+extra_headers = { X-Build = "{{ builder }}" }
+[[reporters]]
+kind = "irc"
+host = "irc.example.org"
+nick = "cascade"
+channels = ["#ci", { name = "#private", key = "k" }]
+notify_events = ["failure", "successToFailure"]
+"##
+    );
+    let c = parse_ok(&text);
+    assert_eq!(c.reporters.len(), 3);
+    let ReporterKind::Mail(mail) = &c.reporters[0].kind else { panic!("not mail") };
+    assert_eq!(c.reporters[0].name, "mail");
+    assert_eq!(c.reporters[0].builders, ["b"]);
+    assert_eq!(mail.subject, "{{ builder }}: {{ result }}");
+    assert_eq!(mail.mode, [MailMode::Failing, MailMode::Passing, MailMode::Warnings]);
+    assert_eq!((mail.relay_host.as_str(), mail.smtp_port, mail.security), ("localhost", 25, SmtpSecurity::None));
+    assert!(mail.send_to_interested_users && mail.add_patch && !mail.build_set_summary);
+    assert_eq!(mail.add_logs, AddLogs::None);
+    let ReporterKind::Mail(team) = &c.reporters[1].kind else { panic!("not mail") };
+    assert_eq!(team.mode.len(), 5);
+    assert_eq!((team.smtp_port, team.security), (465, SmtpSecurity::Implicit));
+    assert_eq!(team.add_logs, AddLogs::Names(vec!["compile.stdio".into()]));
+    assert_eq!(team.extra_headers["X-Build"], "{{ builder }}");
+    let ReporterKind::Irc(irc) = &c.reporters[2].kind else { panic!("not irc") };
+    assert_eq!((irc.port, irc.use_colors, irc.allow_force), (6667, true, false));
+    assert_eq!(irc.channels[1], IrcChannel { name: "#private".into(), key: Some("k".into()) });
+    assert_eq!(irc.notify_events, ["failure", "successToFailure"]);
+}
+
+#[test]
+fn reporter_mistakes_are_reported_with_their_keys() {
+    let text = format!(
+        "{MINIMAL}{}",
+        r##"
+[[reporters]]
+kind = "mail"
+from = "not an address"
+mode = ["failing", "all"]
+use_tls = true
+use_ssl = true
+smtp_user = "ci"
+subject = "{{ builder"
+builders = ["nope"]
+[[reporters]]
+kind = "irc"
+host = "irc"
+nick = "9bot"
+channels = ["ci"]
+notify_events = ["sucessToFailure"]
+[[reporters]]
+kind = "pager"
+[[reporters]]
+kind = "mail"
+from = "a@b.c"
+[[reporters]]
+kind = "mail"
+from = "a@b.c"
+"##
+    );
+    let found = issues(&text);
+    for key in [
+        "reporters[0].from",
+        "reporters[0].mode",
+        "reporters[0].use_ssl",
+        "reporters[0].smtp_password",
+        "reporters[0].subject",
+        "reporters[0].builders",
+        "reporters[1].nick",
+        "reporters[1].channels[0]",
+        "reporters[1].notify_events[0]",
+        "reporters[2].kind",
+        "reporters[4].name",
+    ] {
+        assert!(found.iter().any(|i| i.contains(&format!(": {key}: "))), "{key} missing in {found:#?}");
+    }
+}

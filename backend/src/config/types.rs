@@ -41,6 +41,8 @@ pub struct Config {
     pub change_hook: ChangeHookConfig,
     /// Where changes are polled from.
     pub change_sources: Vec<ChangeSourceConfig>,
+    /// Status targets: mail, IRC, ...
+    pub reporters: Vec<super::reporters::ReporterConfig>,
 }
 
 impl Config {

@@ -14,7 +14,10 @@ use super::types::{AccessLog, AuthConfig, AuthzConfig, Config, DbConfig, Revlink
 
 mod builders;
 mod change_sources;
+mod reporters;
 mod schedulers;
+
+pub use reporters::percent_to_jinja;
 
 /// Checks the whole document; `None` only if issues were recorded.
 pub(crate) fn validate(doc: &mut Doc<'_>, path: PathBuf, dir: PathBuf) -> Option<Config> {
@@ -36,6 +39,7 @@ pub(crate) fn validate(doc: &mut Doc<'_>, path: PathBuf, dir: PathBuf) -> Option
     let schedulers = v.schedulers();
     let change_hook = v.change_hook();
     let change_sources = v.change_sources();
+    let reporters = v.reporters();
     let dir = v.dir;
     let top = top?;
     Some(Config {
@@ -53,6 +57,7 @@ pub(crate) fn validate(doc: &mut Doc<'_>, path: PathBuf, dir: PathBuf) -> Option
         schedulers: schedulers?,
         change_hook: change_hook?,
         change_sources: change_sources?,
+        reporters: reporters?,
     })
 }
 

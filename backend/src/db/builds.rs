@@ -146,7 +146,7 @@ pub async fn finish(conn: Conn<'_>, id: BuildId, results: Results, state_text: &
 }
 
 macro_rules! select_where {
-    ($tail:literal) => {
+    ($tail:expr) => {
         concat!(
             "select b.id, bl.name as builder, b.number, b.buildrequest_id, w.name as worker, ",
             "b.started_at, b.finished_at, b.state_text, b.results, b.reason, b.properties, ",
@@ -183,6 +183,45 @@ pub async fn last_finished(conn: Conn<'_>, builder: BuilderId) -> DbResult<Optio
     let row: Option<Row> =
         on_conn!(conn, c => sqlx::query_as(LAST_FINISHED).bind(builder.0).fetch_optional(&mut *c).await?);
     Ok(row.map(Build::from))
+}
+
+// The builder-branch index walks backwards from the build; unfinished and retried builds
+// are stepped over, so the scan costs the few builds in between, never the history. A
+// null branch has its own statement: `=` never matches null, and `is not distinct from`
+// would not use the index.
+macro_rules! previous_finished {
+    ($branch:literal) => {
+        select_where!(concat!(
+            " where b.builder_id = (select builder_id from builds where id = $1) and ",
+            $branch,
+            " and (b.started_at < $3 or (b.started_at = $3 and b.id < $1)) ",
+            "and b.finished_at is not null and b.results <> $4 ",
+            "order by b.started_at desc, b.id desc limit 1"
+        ))
+    };
+}
+const PREVIOUS_FINISHED: &str = previous_finished!("b.branch = $2");
+const PREVIOUS_FINISHED_NO_BRANCH: &str = previous_finished!("b.branch is null and cast($2 as text) is null");
+
+/// The finished build before `build` of the same builder and branch, retries left out: what
+/// "the result changed" is measured against. A build still running does not count.
+pub async fn previous_finished(conn: Conn<'_>, build: &Build) -> DbResult<Option<Build>> {
+    let sql = if build.branch.is_some() { PREVIOUS_FINISHED } else { PREVIOUS_FINISHED_NO_BRANCH };
+    let row: Option<Row> = on_conn!(conn, c => sqlx::query_as(sql)
+        .bind(build.id.0).bind(build.branch.as_deref()).bind(build.started_at).bind(Results::Retry.as_i64())
+        .fetch_optional(&mut *c).await?);
+    Ok(row.map(Build::from))
+}
+
+const OF_BUILDSET: &str = select_where!(
+    " where b.id in (select max(x.id) from builds x join buildrequests r on r.id = x.buildrequest_id \
+     where r.buildset_id = $1 group by x.buildrequest_id) order by b.id"
+);
+
+/// The last build of each request of a build set, oldest first.
+pub async fn of_buildset(conn: Conn<'_>, set: crate::model::BuildSetId) -> DbResult<Vec<Build>> {
+    let rows: Vec<Row> = on_conn!(conn, c => sqlx::query_as(OF_BUILDSET).bind(set.0).fetch_all(&mut *c).await?);
+    Ok(rows.into_iter().map(Build::from).collect())
 }
 
 /// The last finished build of every builder (of these branches, when given; `trunk` also

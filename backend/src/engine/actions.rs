@@ -183,8 +183,12 @@ impl Engine {
             return Ok(false);
         }
         let set = db::buildrequests::buildset_of(tx.conn(), id).await?;
-        db::buildsets::complete_if_done(tx.conn(), set, now).await?;
+        let told = db::buildsets::complete_if_done(tx.conn(), set, now).await?
+            && self.reporters.buildset_completed(tx.conn(), set, |b| self.builder_tags(b), now).await?;
         tx.commit().await?;
+        if told {
+            self.reporters.wake();
+        }
         self.bus.publish(Event::BuildRequestCancelled { id, builder: builder.to_owned() });
         Ok(true)
     }

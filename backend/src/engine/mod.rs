@@ -62,6 +62,8 @@ pub struct Engine {
     finished_steps: views::StepsCache,
     /// The overview pages as last built, until the next event.
     pub pages: views::cache::PageCache,
+    /// The status targets.
+    pub reporters: Arc<crate::reporters::Reporters>,
     builder_ids: HashMap<String, BuilderId>,
     /// argon2 hashes of the remote workers' passwords, made at start.
     worker_hashes: HashMap<String, String>,
@@ -113,6 +115,7 @@ impl Engine {
             links: links::Links::new(&config.web),
             finished_steps: views::StepsCache::new(views::FINISHED_STEPS_CACHED),
             pages: views::cache::PageCache::default(),
+            reporters: Arc::new(crate::reporters::Reporters::new(&config)),
             config,
             bus: Bus::new(),
             clock,
@@ -141,6 +144,7 @@ impl Engine {
         engine.spawn(timers::run(engine.clone()));
         engine.spawn(change_sources::run(engine.clone()));
         engine.spawn(keep_alive(engine.clone()));
+        crate::reporters::start(&engine);
         engine.publish_recorded(Event::MasterStarted { name: engine.master_name.clone() }).await;
         Ok(engine)
     }
@@ -157,6 +161,20 @@ impl Engine {
                 _ = task => {}
             }
         });
+    }
+
+    /// Runs a task that stops by itself, cleanly, when given token is cancelled at shutdown.
+    pub(crate) fn spawn_until_stopped<F, T>(&self, task: F)
+    where
+        F: FnOnce(CancellationToken) -> T,
+        T: std::future::Future<Output = ()> + Send + 'static,
+    {
+        self.tasks.spawn(task(self.shutdown.clone()));
+    }
+
+    /// A builder's tags (none for a builder no longer configured).
+    pub fn builder_tags(&self, name: &str) -> Vec<String> {
+        self.config.builder(name).map(|b| b.tags.clone()).unwrap_or_default()
     }
 
     /// Asks the dispatcher to look for work now.

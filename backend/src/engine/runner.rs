@@ -366,15 +366,24 @@ impl Engine {
         let mut tx = self.db.begin().await?;
         db::builds::finish(tx.conn(), build.id, results, &text, now).await?;
         let set = db::buildrequests::buildset_of(tx.conn(), build.buildrequest_id).await?;
-        if results == Results::Retry {
+        let set_done = if results == Results::Retry {
             db::buildrequests::unclaim(tx.conn(), build.buildrequest_id).await?;
+            false
         } else {
             db::buildrequests::complete(tx.conn(), build.buildrequest_id, results, now).await?;
-            db::buildsets::complete_if_done(tx.conn(), set, now).await?;
-        }
+            db::buildsets::complete_if_done(tx.conn(), set, now).await?
+        };
         let finished = db::builds::get(tx.conn(), build.id).await?;
         let changes = db::buildsets::change_ids(tx.conn(), set).await?;
+        let tags = self.builder_tags(&build.builder);
+        let mut told = self.reporters.build_finished(tx.conn(), &finished, &tags, &changes, now).await?;
+        if set_done {
+            told |= self.reporters.buildset_completed(tx.conn(), set, |b| self.builder_tags(b), now).await?;
+        }
         tx.commit().await?;
+        if told {
+            self.reporters.wake();
+        }
         self.bus.publish(Event::BuildFinished { build: finished, changes });
         Ok(())
     }

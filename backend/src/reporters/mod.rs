@@ -1,5 +1,220 @@
-//! Status targets. Each reporter reads the event bus, decides what to tell whom and writes
-//! that to the outbox in the transaction of the change that caused it; [`outbox`] sends the
-//! stored messages. One file per reporter kind; nothing here talks HTTP to Cascade's users.
+//! Status targets. Each reporter decides, inside the transaction that records a build's
+//! start, its end or its build set's completion, what to tell whom, and writes that to the
+//! outbox under a key unique to the event: the decision commits with its cause or not at
+//! all, and a key written twice stores one message. [`outbox`] sends the stored messages,
+//! with retries, through the reporter's own delivery. One file per reporter kind.
 
+pub mod irc;
+pub mod mail;
 pub mod outbox;
+
+use std::sync::Arc;
+
+use tokio::sync::Notify;
+
+use crate::config::{Config, ReporterConfig, ReporterKind};
+use crate::db::{self, Conn, DbResult};
+use crate::model::{Build, BuildSetId, ChangeId, Results};
+
+/// A build's start or end, as the reporters see it when deciding.
+#[derive(Clone, Copy, Debug)]
+pub struct BuildEvent<'a> {
+    /// The build, as just recorded (with its results when finished).
+    pub build: &'a Build,
+    /// Its builder's tags.
+    pub tags: &'a [String],
+    /// The changes it builds (its blamelist).
+    pub changes: &'a [ChangeId],
+    /// For a finished build, the results of the previous finished build of the same builder
+    /// and branch (retries left out), if there is one.
+    pub previous: Option<Results>,
+}
+
+/// A build set whose builds are all done.
+#[derive(Clone, Debug)]
+pub struct BuildSetEvent {
+    /// The build set.
+    pub id: BuildSetId,
+    /// The worst result of its requests.
+    pub results: Results,
+    /// Its finished builds, each with its builder's tags and previous results.
+    pub builds: Vec<(Build, Vec<String>, Option<Results>)>,
+}
+
+/// What one reporter does.
+pub enum Kind {
+    /// Mail.
+    Mail(mail::Mail),
+    /// An IRC bot.
+    Irc(irc::Irc),
+}
+
+/// One configured reporter.
+pub struct Reporter {
+    /// Its configuration.
+    pub config: ReporterConfig,
+    /// Notified after a commit that stored messages for it.
+    pub wake: Arc<Notify>,
+    /// What it does.
+    pub kind: Kind,
+}
+
+impl Reporter {
+    /// A message to store for a build event, as (idempotency key, payload).
+    fn on_build(&self, started: bool, event: &BuildEvent<'_>) -> Vec<(String, serde_json::Value)> {
+        if !self.config.wants(&event.build.builder, event.tags) {
+            return Vec::new();
+        }
+        match &self.kind {
+            Kind::Mail(mail) if !started => mail.on_build_finished(event).into_iter().collect(),
+            Kind::Mail(_) => Vec::new(),
+            Kind::Irc(irc) => irc.on_build(started, event),
+        }
+    }
+
+    fn on_buildset(&self, event: &BuildSetEvent) -> Option<(String, serde_json::Value)> {
+        match &self.kind {
+            Kind::Mail(mail) => mail.on_buildset_complete(&self.config, event),
+            Kind::Irc(_) => None,
+        }
+    }
+}
+
+/// Every configured reporter.
+#[derive(Default)]
+pub struct Reporters {
+    list: Vec<Reporter>,
+}
+
+impl std::fmt::Debug for Reporters {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.list.iter().map(|r| &r.config.name)).finish()
+    }
+}
+
+impl Reporters {
+    /// The reporters of `config`.
+    pub fn new(config: &Config) -> Self {
+        let list = config
+            .reporters
+            .iter()
+            .map(|r| {
+                let kind = match &r.kind {
+                    ReporterKind::Mail(cfg) => Kind::Mail(mail::Mail::new(&r.name, cfg)),
+                    ReporterKind::Irc(cfg) => Kind::Irc(irc::Irc::new(&r.name, cfg)),
+                };
+                Reporter { config: r.clone(), wake: Arc::new(Notify::new()), kind }
+            })
+            .collect();
+        Reporters { list }
+    }
+
+    /// The reporters, in configuration order.
+    pub fn iter(&self) -> impl Iterator<Item = &Reporter> {
+        self.list.iter()
+    }
+
+    /// Stores what the reporters say about a build that just started, in the transaction
+    /// that recorded the start.
+    pub async fn build_started(
+        &self,
+        mut conn: Conn<'_>,
+        build: &Build,
+        tags: &[String],
+        changes: &[ChangeId],
+        now: i64,
+    ) -> DbResult<bool> {
+        if self.list.is_empty() {
+            return Ok(false);
+        }
+        let event = BuildEvent { build, tags, changes, previous: None };
+        self.store(conn.reborrow(), |r| r.on_build(true, &event), now).await
+    }
+
+    /// Stores what the reporters say about a build that just finished, in the transaction
+    /// that recorded its end.
+    pub async fn build_finished(
+        &self,
+        mut conn: Conn<'_>,
+        build: &Build,
+        tags: &[String],
+        changes: &[ChangeId],
+        now: i64,
+    ) -> DbResult<bool> {
+        if self.list.is_empty() {
+            return Ok(false);
+        }
+        let previous = db::builds::previous_finished(conn.reborrow(), build).await?.and_then(|b| b.results);
+        let event = BuildEvent { build, tags, changes, previous };
+        self.store(conn.reborrow(), |r| r.on_build(false, &event), now).await
+    }
+
+    /// Stores what the reporters say about a build set whose builds are all done, in the
+    /// transaction that completed it. `tags` gives a builder's tags.
+    pub async fn buildset_completed(
+        &self,
+        mut conn: Conn<'_>,
+        id: BuildSetId,
+        tags: impl Fn(&str) -> Vec<String>,
+        now: i64,
+    ) -> DbResult<bool> {
+        if !self.list.iter().any(|r| matches!(&r.kind, Kind::Mail(m) if m.summarises())) {
+            return Ok(false);
+        }
+        let mut builds = Vec::new();
+        for build in db::builds::of_buildset(conn.reborrow(), id).await? {
+            let previous = db::builds::previous_finished(conn.reborrow(), &build).await?.and_then(|b| b.results);
+            let build_tags = tags(&build.builder);
+            builds.push((build, build_tags, previous));
+        }
+        let all: Vec<Results> = builds.iter().filter_map(|(b, _, _)| b.results).collect();
+        let event = BuildSetEvent { id, results: db::buildsets::combine(&all), builds };
+        self.store(conn.reborrow(), |r| r.on_buildset(&event).into_iter().collect(), now).await
+    }
+
+    /// Stores each reporter's messages; true if any was stored.
+    async fn store(
+        &self,
+        mut conn: Conn<'_>,
+        decide: impl Fn(&Reporter) -> Vec<(String, serde_json::Value)>,
+        now: i64,
+    ) -> DbResult<bool> {
+        let mut any = false;
+        for reporter in &self.list {
+            for (key, payload) in decide(reporter) {
+                db::outbox::enqueue(conn.reborrow(), &reporter.config.name, &key, &payload, now).await?;
+                any = true;
+            }
+        }
+        Ok(any)
+    }
+
+    /// Tells every sender to look at the outbox now: call after committing.
+    pub fn wake(&self) {
+        for r in &self.list {
+            r.wake.notify_one();
+        }
+    }
+}
+
+/// Starts each reporter's sender (and the IRC bots' connections) under the engine; they stop
+/// with it.
+pub fn start(engine: &Arc<crate::engine::Engine>) {
+    for reporter in engine.reporters.iter() {
+        let name = reporter.config.name.clone();
+        match &reporter.kind {
+            Kind::Mail(mail) => {
+                let sender = outbox::Sender::new(
+                    engine.db.clone(),
+                    engine.clock.clone(),
+                    engine.master,
+                    &name,
+                    mail.delivery(engine.clone()),
+                )
+                .waking_on(reporter.wake.clone());
+                engine.spawn_until_stopped(|token| sender.run(token));
+            }
+            Kind::Irc(irc) => irc.start(engine, reporter.wake.clone()),
+        }
+    }
+}

@@ -80,6 +80,12 @@ impl<D: Deliver> Sender<D> {
         }
     }
 
+    /// The sender wakes when `wake` is notified, as well as on its own schedule.
+    pub fn waking_on(mut self, wake: Arc<Notify>) -> Self {
+        self.wake = wake;
+        self
+    }
+
     /// What to notify after committing a new message, so it leaves without waiting.
     pub fn waker(&self) -> Arc<Notify> {
         self.wake.clone()

@@ -1,0 +1,231 @@
+//! `[[reporters]]`: the status targets, validated. Each entry has a unique `name` (default:
+//! its kind), an optional `builders` or `tags` filter, and the options of its kind.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use super::secret::Secret;
+
+/// One status target.
+#[derive(Clone, Debug)]
+pub struct ReporterConfig {
+    /// Unique name; the outbox and the logs use it.
+    pub name: String,
+    /// Only builds of these builders (empty: every builder).
+    pub builders: Vec<String>,
+    /// Only builds of builders with one of these tags (empty: every builder).
+    pub tags: Vec<String>,
+    /// What it does.
+    pub kind: ReporterKind,
+}
+
+impl ReporterConfig {
+    /// Whether builds of `builder` (with `tags`) concern this reporter.
+    pub fn wants(&self, builder: &str, tags: &[String]) -> bool {
+        (self.builders.is_empty() || self.builders.iter().any(|b| b == builder))
+            && (self.tags.is_empty() || self.tags.iter().any(|t| tags.contains(t)))
+    }
+
+    /// The kind's name, as written in the file.
+    pub fn kind_name(&self) -> &'static str {
+        match self.kind {
+            ReporterKind::Mail(_) => "mail",
+            ReporterKind::Irc(_) => "irc",
+        }
+    }
+}
+
+/// The reporter kinds (`kind = "…"`).
+#[derive(Clone, Debug)]
+pub enum ReporterKind {
+    /// `mail`: Buildbot's MailNotifier.
+    Mail(Box<MailConfig>),
+    /// `irc`: Buildbot's IRC bot.
+    Irc(Box<IrcConfig>),
+}
+
+/// When a build is worth a mail (`mode`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum MailMode {
+    /// The result differs from the previous build's of the builder and branch.
+    Change,
+    /// The build failed.
+    Failing,
+    /// The build succeeded.
+    Passing,
+    /// The build failed and the previous one did not.
+    Problem,
+    /// The build had warnings.
+    Warnings,
+    /// The build ended in an exception.
+    Exception,
+    /// The build was cancelled.
+    Cancelled,
+}
+
+impl MailMode {
+    /// Every mode, with its name in the file.
+    pub const ALL: [(&'static str, MailMode); 7] = [
+        ("change", MailMode::Change),
+        ("failing", MailMode::Failing),
+        ("passing", MailMode::Passing),
+        ("problem", MailMode::Problem),
+        ("warnings", MailMode::Warnings),
+        ("exception", MailMode::Exception),
+        ("cancelled", MailMode::Cancelled),
+    ];
+}
+
+/// Which logs a mail attaches (`add_logs`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AddLogs {
+    /// None (`false`, the default).
+    None,
+    /// Every log (`true`).
+    All,
+    /// These, each `log` or `step.log`.
+    Names(Vec<String>),
+}
+
+/// How the connection to the mail server is secured.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SmtpSecurity {
+    /// Plain SMTP.
+    None,
+    /// `use_tls`: STARTTLS, required.
+    StartTls,
+    /// `use_ssl`: TLS from the first byte (SMTPS).
+    Implicit,
+}
+
+/// The body's format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BodyType {
+    /// `text/plain`.
+    Plain,
+    /// `text/html`.
+    Html,
+}
+
+/// `kind = "mail"`.
+#[derive(Clone, Debug)]
+pub struct MailConfig {
+    /// The sender's address.
+    pub from: String,
+    /// Mail the authors of the build's changes and its `owners`.
+    pub send_to_interested_users: bool,
+    /// Always mailed (CC when interested users are mailed too).
+    pub extra_recipients: Vec<String>,
+    /// The subject, a minijinja template (Buildbot's `%(builder)s` placeholders converted).
+    pub subject: String,
+    /// When a build is worth a mail.
+    pub mode: Vec<MailMode>,
+    /// Logs to attach.
+    pub add_logs: AddLogs,
+    /// Attach the build's patch, if any.
+    pub add_patch: bool,
+    /// One mail per build set, once all its builds are done.
+    pub build_set_summary: bool,
+    /// The SMTP server.
+    pub relay_host: String,
+    /// Its port.
+    pub smtp_port: u16,
+    /// TLS to the server.
+    pub security: SmtpSecurity,
+    /// A PEM file of extra trusted certificates (a private relay's own CA).
+    pub tls_ca_file: Option<PathBuf>,
+    /// The SMTP login.
+    pub smtp_user: Option<String>,
+    /// Its password.
+    pub smtp_password: Option<Secret>,
+    /// A domain appended to VCS user names without one.
+    pub lookup: Option<String>,
+    /// A body template replacing the default message.
+    pub template: Option<String>,
+    /// The custom body's format.
+    pub template_type: BodyType,
+    /// Extra headers, values being templates.
+    pub extra_headers: BTreeMap<String, String>,
+}
+
+/// An IRC channel to join.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IrcChannel {
+    /// `#name`.
+    pub name: String,
+    /// Its key, if it has one.
+    pub key: Option<String>,
+}
+
+/// `kind = "irc"`.
+#[derive(Clone, Debug)]
+pub struct IrcConfig {
+    /// The server.
+    pub host: String,
+    /// Its port.
+    pub port: u16,
+    /// The bot's nick.
+    pub nick: String,
+    /// Sent to NickServ after connecting.
+    pub password: Option<Secret>,
+    /// Channels joined at start.
+    pub channels: Vec<IrcChannel>,
+    /// Nicks notified by private message.
+    pub pm_to_nicks: Vec<String>,
+    /// TLS to the server.
+    pub use_ssl: bool,
+    /// A PEM file of extra trusted certificates.
+    pub tls_ca_file: Option<PathBuf>,
+    /// mIRC colours in notifications.
+    pub use_colors: bool,
+    /// Notifications in channels as NOTICE instead of PRIVMSG.
+    pub notice_on_channel: bool,
+    /// `force build` and `stop build` commands.
+    pub allow_force: bool,
+    /// `shutdown` commands.
+    pub allow_shutdown: bool,
+    /// Revisions instead of change numbers in messages.
+    pub use_revisions: bool,
+    /// The blamelist in failure notifications.
+    pub show_blame_list: bool,
+    /// Seconds before reconnecting after a lost connection (`None`: random 1–5).
+    pub lost_delay: Option<f64>,
+    /// Seconds before reconnecting after a failed attempt (`None`: random 45–60).
+    pub failed_delay: Option<f64>,
+    /// The events every channel and nick is notified of until it says otherwise.
+    pub notify_events: Vec<String>,
+}
+
+/// Whether `event` is an IRC notification event: started, finished, a result name, or a
+/// transition `xToY` between results.
+pub fn is_irc_event(event: &str) -> bool {
+    const RESULTS: [&str; 6] = ["success", "warnings", "failure", "exception", "cancelled", "retry"];
+    if matches!(event, "started" | "finished" | "problem" | "recovery" | "worse" | "better")
+        || RESULTS.contains(&event)
+    {
+        return true;
+    }
+    let Some(at) = event.find("To") else { return false };
+    let (from, to) = (&event[..at], &event[at + 2..]);
+    let mut to_chars = to.chars();
+    let to_lower = match to_chars.next() {
+        Some(c) if c.is_ascii_uppercase() => format!("{}{}", c.to_ascii_lowercase(), to_chars.as_str()),
+        _ => return false,
+    };
+    RESULTS.contains(&from) && RESULTS.contains(&to_lower.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn irc_events_are_results_and_transitions() {
+        for ok in ["started", "finished", "failure", "successToFailure", "exceptionToSuccess", "warningsToWarnings"] {
+            assert!(is_irc_event(ok), "{ok}");
+        }
+        for bad in ["", "Started", "successtofailure", "successToFoo", "fooToSuccess", "To", "successTo"] {
+            assert!(!is_irc_event(bad), "{bad}");
+        }
+    }
+}
