@@ -8,8 +8,9 @@ QUICKSTART ?= examples/quickstart/cascade.toml
 .PHONY: run build frontend frontend-deps test test-deps test-backend test-frontend test-system lint openapi fmt bench clean
 
 # Debian packages the tests use: chromium for the browser tests, git for the repositories the
-# tests make, psql to find the local PostgreSQL.
-TEST_DEBS ?= chromium git postgresql-client
+# tests make, psql to find the local PostgreSQL, ngircd and aiosmtpd as the IRC and mail servers
+# the reporters talk to, openssl for their test certificates.
+TEST_DEBS ?= chromium git postgresql-client ngircd python3-aiosmtpd openssl
 
 ## Build everything and start a master on the quickstart configuration (SQLite, embedded worker).
 run: build
