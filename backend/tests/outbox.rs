@@ -148,6 +148,23 @@ async fn a_lease_past_its_time_is_taken_over() {
     let late = outbox::claim_due(conn.conn(), "mail", MasterId(2), T0 + 300, 300, 10).await.unwrap();
     assert_eq!(late.len(), 1);
     assert_eq!((late[0].claimed_by, late[0].claimed_at), (Some(2), Some(T0 + 300)));
+    // The first master, slow to get to it, finds the message is no longer its to send.
+    assert!(!outbox::hold(conn.conn(), late[0].id, MasterId(1), T0 + 301).await.unwrap());
+    assert!(outbox::hold(conn.conn(), late[0].id, MasterId(2), T0 + 301).await.unwrap());
+}
+
+#[tokio::test]
+async fn a_claim_is_renewed_before_each_delivery() {
+    let tdb = TestDb::new().await;
+    let id = enqueue(&tdb.db, "mail", 1, T0).await;
+    let mut conn = tdb.db.acquire().await.unwrap();
+    outbox::claim_due(conn.conn(), "mail", MasterId(1), T0, 300, 10).await.unwrap();
+    // Renewed at T0 + 250, the lease holds until T0 + 550: another master waits.
+    assert!(outbox::hold(conn.conn(), id, MasterId(1), T0 + 250).await.unwrap());
+    let other = outbox::claim_due(conn.conn(), "mail", MasterId(2), T0 + 400, 300, 10).await.unwrap();
+    assert!(other.is_empty(), "a renewed lease was taken");
+    outbox::mark_sent(conn.conn(), id, T0 + 260).await.unwrap();
+    assert!(!outbox::hold(conn.conn(), id, MasterId(1), T0 + 261).await.unwrap(), "a sent message was held");
 }
 
 #[tokio::test]

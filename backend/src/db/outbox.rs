@@ -129,6 +129,18 @@ pub async fn claim_due(
     Ok(rows)
 }
 
+const HOLD: &str = "update outbox set claimed_at = $3 \
+    where id = $1 and claimed_by = $2 and sent_at is null and failed_at is null returning id";
+
+/// Renews `master`'s claim on one message just before delivering it, so the delivery starts
+/// with a whole lease ahead. False if the message is no longer this master's to send: its
+/// lease ran out and another master took it over, or it was sent, dropped or failed meanwhile.
+pub async fn hold(conn: Conn<'_>, id: i64, master: MasterId, now: i64) -> DbResult<bool> {
+    let held: Option<i64> = on_conn!(conn, c => sqlx::query_scalar(HOLD).bind(id).bind(master.0).bind(now)
+        .fetch_optional(&mut *c).await?);
+    Ok(held.is_some())
+}
+
 const MARK_SENT: &str =
     "update outbox set sent_at = $2, claimed_by = null, claimed_at = null where id = $1 and sent_at is null";
 

@@ -137,6 +137,13 @@ impl<D: Deliver> Sender<D> {
                 return Ok(());
             }
             for message in batch {
+                let held = {
+                    let mut conn = self.db.acquire().await?;
+                    db::outbox::hold(conn.conn(), message.id, self.master, self.clock.now()).await?
+                };
+                if !held {
+                    continue;
+                }
                 let payload = serde_json::from_str(&message.payload).unwrap_or(serde_json::Value::Null);
                 let outcome = self.deliver.deliver(&payload).await;
                 let now = self.clock.now();
