@@ -48,7 +48,12 @@ describe('outbox view', () => {
 
   it('lists failed messages with their error and retries and drops one', async () => {
     setSession(ADMIN);
-    const failed = message(2, { state: 'failed', attempts: 3, last_error: '550 no such user' });
+    const failed = message(2, {
+      state: 'failed',
+      attempts: 3,
+      last_error: '550 no such user',
+      payload: { build: 7, builder: 'compile', number: 12, results: 'failure' },
+    });
     const fetch = stubFetch((_url, init) =>
       init?.method === 'POST'
         ? [200, { ...failed, state: 'pending' }]
@@ -61,6 +66,9 @@ describe('outbox view', () => {
     await vi.waitFor(() => expect(root.querySelectorAll('tbody tr')).toHaveLength(1));
     expect(fetch.mock.calls[0][0]).toBe(`/api/v1/outbox?state=failed&limit=${PAGE}`);
     expect(root.querySelector('tbody')?.textContent).toContain('550 no such user');
+    const about = root.querySelector('.outbox-about');
+    expect(about?.textContent).toBe('compile #12 (failure)');
+    expect(about?.querySelector('a')?.getAttribute('href')).toBe('/builders/compile/builds/12');
     expect(root.querySelector('.filter a.active')?.textContent).toBe('failed');
 
     await act(() => root.querySelector<HTMLButtonElement>('[data-action=retry] button')?.click());

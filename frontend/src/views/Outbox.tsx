@@ -5,6 +5,7 @@ import { AccessError } from '~/components/common/AccessError';
 import { ActionButton } from '~/components/common/ActionButton';
 import { Loading } from '~/components/common/Message';
 import { useAsync } from '~/composables/useAsync';
+import { useReloadOnEvents } from '~/composables/useReloadOnEvents';
 import type { ViewProps } from '~/lazyView';
 import { dateTime } from '~/lib/time';
 import { paths } from '~/router';
@@ -19,11 +20,43 @@ function stateOf(value: string | null): OutboxState | undefined {
   return STATES.find((s) => s === value);
 }
 
+/** What a message is about: the build it reports, when its payload names one. */
+export function About({ m }: { m: OutboxMessage }) {
+  const p = (typeof m.payload === 'object' && m.payload !== null ? m.payload : {}) as Record<
+    string,
+    unknown
+  >;
+  const builder = typeof p.builder === 'string' ? p.builder : undefined;
+  const number = typeof p.number === 'number' ? p.number : undefined;
+  const results = typeof p.results === 'string' ? ` (${p.results})` : '';
+  if (builder !== undefined && number !== undefined) {
+    return (
+      <>
+        <a href={paths.build(builder, number)}>
+          {builder} #{number}
+        </a>
+        {results}
+      </>
+    );
+  }
+  if (typeof p.buildset === 'number')
+    return (
+      <>
+        build set {p.buildset}
+        {results}
+      </>
+    );
+  return <>{m.key ?? ''}</>;
+}
+
 function Row({ m, changed }: { m: OutboxMessage; changed: () => void }) {
   return (
     <tr data-id={m.id}>
       <td>{m.id}</td>
       <td>{m.reporter}</td>
+      <td class="outbox-about">
+        <About m={m} />
+      </td>
       <td class={`outbox-${m.state}`}>{m.state}</td>
       <td>{dateTime(m.created_at)}</td>
       <td>{m.attempts}</td>
@@ -72,13 +105,21 @@ export default function Outbox({ query }: ViewProps) {
     [state, me, version],
   );
 
+  // Builds starting and finishing are what reporters write messages about; their sending
+  // follows within moments, so the page looks again a second later.
+  useReloadOnEvents(
+    () => setVersion((v) => v + 1),
+    (ev) => ev.type === 'build.started' || ev.type === 'build.finished',
+    1000,
+  );
+
   if (error && !data) return <AccessError error={error} what="see the outbox" />;
   if (!data) return loading ? <Loading /> : null;
   const changed = () => setVersion((v) => v + 1);
   return (
     <section class="page outbox-page">
       <h1>Outbox</h1>
-      <nav class="filter" aria-label="State">
+      <nav class="filter state-filter" aria-label="State">
         <a href={paths.outbox()} class={state ? undefined : 'active'}>
           all
         </a>
@@ -91,11 +132,12 @@ export default function Outbox({ query }: ViewProps) {
       {data.messages.length === 0 ? (
         <p class="muted">No messages{state ? ` ${state}` : ''}.</p>
       ) : (
-        <table class="table outbox-table">
+        <table class="list outbox-table">
           <thead>
             <tr>
               <th>#</th>
               <th>Reporter</th>
+              <th>About</th>
               <th>State</th>
               <th>Enqueued</th>
               <th>Attempts</th>
