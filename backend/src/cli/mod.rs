@@ -219,8 +219,19 @@ fn init(dir: &Path, force: bool) -> Result<()> {
 fn checkconfig(file: &Path) -> ExitCode {
     match config::load(file) {
         Ok(cfg) => {
+            let reporters = match cfg.reporters.len() {
+                0 => String::new(),
+                n => format!(
+                    ", {n} reporters: {}",
+                    cfg.reporters
+                        .iter()
+                        .map(|r| format!("{} ({})", r.name, r.kind_name()))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            };
             println!(
-                "{}: OK ({} builders, {} workers, {} schedulers)",
+                "{}: OK ({} builders, {} workers, {} schedulers{reporters})",
                 file.display(),
                 cfg.builders.len(),
                 cfg.workers.len(),

@@ -21,7 +21,6 @@ pub use reporters::{
     is_irc_event,
 };
 pub use secret::Secret;
-pub use validate::percent_to_jinja;
 pub use types::{
     AccessLog, AuthConfig, AuthzConfig, AuthzRule, BaseDialect, BitbucketDialect, BuilderConfig, ChangeFilter,
     ChangeHookConfig, ChangeSourceConfig, ChangeSourceKind, Command, CommentLink, Config, ConfigUser, DbConfig,
@@ -29,6 +28,7 @@ pub use types::{
     HookDialects, HookUser, PollBranches, PollerDialect, Revlink, SchedulerConfig, SchedulerKind, StepConfig, StepKind,
     WebConfig, WorkerConfig,
 };
+pub use validate::percent_to_jinja;
 
 /// Reads, parses and validates the configuration file at `path`.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {

@@ -417,6 +417,6 @@ impl<'de> Deserialize<'de> for AuthzRule {
     }
 }
 
+pub(crate) mod reporters;
 /// Scheduler kinds and their tables; the `kind` key is read first to pick one.
 pub(crate) mod scheduler;
-pub(crate) mod reporters;

@@ -200,8 +200,7 @@ pub struct IrcConfig {
 /// transition `xToY` between results.
 pub fn is_irc_event(event: &str) -> bool {
     const RESULTS: [&str; 6] = ["success", "warnings", "failure", "exception", "cancelled", "retry"];
-    if matches!(event, "started" | "finished" | "problem" | "recovery" | "worse" | "better")
-        || RESULTS.contains(&event)
+    if matches!(event, "started" | "finished" | "problem" | "recovery" | "worse" | "better") || RESULTS.contains(&event)
     {
         return true;
     }
