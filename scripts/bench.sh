@@ -45,6 +45,9 @@
 #                     ingestion is timed between `date +%s.%N` steps around the output step, as
 #                     the API's step times have whole seconds. BENCH_LOG_MB=1000 gives P9's 1 GB
 #                     (about a minute more, 1 GB in the temporary directory)
+#   reporters         P13: 20 builds one after the other, each finished build's mail at an
+#                     aiosmtpd server and its line in an ngircd channel, timed from its
+#                     build.finished event on the master's stream (reporters.py)
 #   binary_size       target/release/cascade
 #
 # Each wrk run also records the master's CPU seconds (the table's "master CPU/req") and the CPU
@@ -598,6 +601,16 @@ scenario_log_tail() {
   rm -f "$file"
 }
 
+# P13: a finished build reaching the SMTP server and the IRC channel (reporters.py).
+scenario_reporters() {
+  local i json
+  for i in $(seq 1 "$RUNS"); do
+    json=$("$PY" "$HELPERS/reporters.py" "$BIN" "$WORK/reporters-$i" --builds 20 --timeout 120)
+    record reporters "$i" "$json"
+    note "  run $i: $json"
+  done
+}
+
 scenario_binary_size() {
   local bytes
   bytes=$(stat -c %s "$BIN")
@@ -633,7 +646,7 @@ run_scenario() {
 START=$SECONDS
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 for s in start_to_openapi idle_rss hook_base hook_github changes_list trivial_builds builds_list builders_list \
-  waterfall_view views_100k views_1m spa log_tail binary_size; do
+  waterfall_view views_100k views_1m spa log_tail reporters binary_size; do
   run_scenario "$s"
 done
 

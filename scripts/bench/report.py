@@ -187,6 +187,10 @@ ROWS = [
     ("log_tail", "last 1000 lines", log_figure(log_tail), "ms", "<=", 20, "P9", None),
     ("log_tail", "raw streamed", log_figure(log_raw), "MB/s", ">=", 200, "P9", None),
     ("log_tail", "RSS growth streaming (max)", log_figure(log_raw_rss), "MB", "<=", 10, "P9", None),
+    ("reporters", "build finished → mail at the SMTP server, p99", per_run("mail_p99_ms"), "ms", "<=", 1000, "P13", None),
+    ("reporters", "same, p50 (info)", per_run("mail_p50_ms"), "ms", None, None, "", None),
+    ("reporters", "build finished → line in the IRC channel, p99", per_run("irc_p99_ms"), "ms", "<=", 1000, "P13", None),
+    ("reporters", "same, p50 (info)", per_run("irc_p50_ms"), "ms", None, None, "", None),
     ("binary_size", "target/release/cascade", per_run("mb"), "MB", None, None, "", None),
 ]
 

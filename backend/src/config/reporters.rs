@@ -15,6 +15,9 @@ pub struct ReporterConfig {
     pub builders: Vec<String>,
     /// Only builds of builders with one of these tags (empty: every builder).
     pub tags: Vec<String>,
+    /// The longest wait, in seconds, between two attempts to deliver a message (the wait
+    /// starts at 5 s and doubles; default 3600).
+    pub max_retry_delay: u64,
     /// What it does.
     pub kind: ReporterKind,
 }

@@ -386,6 +386,7 @@ builders = ["b"]
 [[reporters]]
 name = "team-mail"
 kind = "mail"
+max_retry_delay = 60
 from = "Cascade <ci@example.org>"
 mode = "all"
 add_logs = ["compile.stdio"]
@@ -413,6 +414,7 @@ notify_events = ["failure", "successToFailure"]
     assert_eq!(mail.add_logs, AddLogs::None);
     let ReporterKind::Mail(team) = &c.reporters[1].kind else { panic!("not mail") };
     assert_eq!(team.mode.len(), 5);
+    assert_eq!((c.reporters[0].max_retry_delay, c.reporters[1].max_retry_delay), (3600, 60));
     assert_eq!((team.smtp_port, team.security), (465, SmtpSecurity::Implicit));
     assert_eq!(team.add_logs, AddLogs::Names(vec!["compile.stdio".into()]));
     assert_eq!(team.extra_headers["X-Build"], "{{ builder }}");
@@ -440,6 +442,7 @@ builders = ["nope"]
 kind = "irc"
 host = "irc"
 nick = "9bot"
+max_retry_delay = 0
 channels = ["ci"]
 notify_events = ["sucessToFailure"]
 [[reporters]]
@@ -461,6 +464,7 @@ from = "a@b.c"
         "reporters[0].subject",
         "reporters[0].builders",
         "reporters[1].nick",
+        "reporters[1].max_retry_delay",
         "reporters[1].channels[0]",
         "reporters[1].notify_events[0]",
         "reporters[2].kind",

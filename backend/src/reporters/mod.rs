@@ -211,7 +211,8 @@ pub fn start(engine: &Arc<crate::engine::Engine>) {
                     &name,
                     mail.delivery(engine.clone()),
                 )
-                .waking_on(reporter.wake.clone());
+                .waking_on(reporter.wake.clone())
+                .max_backoff(reporter.config.max_retry_delay);
                 engine.spawn_until_stopped(|token| sender.run(token));
             }
             Kind::Irc(irc) => irc.start(engine, reporter.wake.clone()),

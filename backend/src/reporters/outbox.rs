@@ -39,8 +39,13 @@ pub const MAX_BACKOFF_SECS: i64 = 3600;
 /// The delay before the next attempt after `attempts` failed ones (1 or more): 5 s,
 /// doubling each time, at most an hour.
 pub fn backoff_secs(attempts: i64) -> i64 {
+    backoff_secs_at_most(attempts, MAX_BACKOFF_SECS)
+}
+
+/// As [`backoff_secs`], at most `max` seconds (and at least one).
+pub fn backoff_secs_at_most(attempts: i64, max: i64) -> i64 {
     let doublings = attempts.saturating_sub(1).clamp(0, 20) as u32;
-    FIRST_BACKOFF_SECS.saturating_mul(1 << doublings).min(MAX_BACKOFF_SECS)
+    FIRST_BACKOFF_SECS.saturating_mul(1 << doublings).min(max.max(1))
 }
 
 /// How long a claim holds before another master may take the rows over.
@@ -64,6 +69,7 @@ pub struct Sender<D> {
     deliver: D,
     wake: Arc<Notify>,
     lease_secs: i64,
+    max_backoff_secs: i64,
 }
 
 impl<D: Deliver> Sender<D> {
@@ -77,12 +83,19 @@ impl<D: Deliver> Sender<D> {
             deliver,
             wake: Arc::new(Notify::new()),
             lease_secs: DEFAULT_LEASE_SECS,
+            max_backoff_secs: MAX_BACKOFF_SECS,
         }
     }
 
     /// The sender wakes when `wake` is notified, as well as on its own schedule.
     pub fn waking_on(mut self, wake: Arc<Notify>) -> Self {
         self.wake = wake;
+        self
+    }
+
+    /// Waits at most `secs` between two attempts at a message.
+    pub fn max_backoff(mut self, secs: u64) -> Self {
+        self.max_backoff_secs = i64::try_from(secs).unwrap_or(MAX_BACKOFF_SECS);
         self
     }
 
@@ -156,7 +169,7 @@ impl<D: Deliver> Sender<D> {
                     }
                     Err(DeliverError::Transient(error)) => {
                         let attempts = message.attempts + 1;
-                        let next = now + backoff_secs(attempts);
+                        let next = now + backoff_secs_at_most(attempts, self.max_backoff_secs);
                         tracing::info!(reporter = %self.reporter, id = message.id, attempts, %error, "delivery will be retried");
                         db::outbox::mark_failed(conn.conn(), message.id, &error, Some(next), now).await?;
                         db::outbox::release(conn.conn(), &self.reporter, self.master).await?;
@@ -191,5 +204,9 @@ mod tests {
         assert_eq!(delays, [5, 10, 20, 40, 80, 160, 320, 640, 1280, 2560, 3600, 3600]);
         assert_eq!(backoff_secs(0), 5);
         assert_eq!(backoff_secs(1_000), 3600);
+        let capped: Vec<i64> = (1..=4).map(|n| backoff_secs_at_most(n, 12)).collect();
+        assert_eq!(capped, [5, 10, 12, 12]);
+        assert_eq!(backoff_secs_at_most(1, 2), 2);
+        assert_eq!(backoff_secs_at_most(1, 0), 1);
     }
 }

@@ -52,6 +52,7 @@ pub(crate) struct RawMail {
     pub builders: Option<OneOrMany>,
     #[serde(default)]
     pub tags: Option<OneOrMany>,
+    pub max_retry_delay: Option<u64>,
     pub from: String,
     #[serde(default = "yes")]
     pub send_to_interested_users: bool,
@@ -93,6 +94,7 @@ pub(crate) struct RawIrc {
     pub builders: Option<OneOrMany>,
     #[serde(default)]
     pub tags: Option<OneOrMany>,
+    pub max_retry_delay: Option<u64>,
     pub host: String,
     #[serde(default = "default_irc_port")]
     pub port: u16,

@@ -11,6 +11,9 @@ use super::super::reporters::{
 };
 use super::{Validator, push_or_fail};
 
+/// The longest wait between two delivery attempts unless `max_retry_delay` says otherwise.
+const DEFAULT_MAX_RETRY_DELAY: u64 = 3600;
+
 /// The reporter kinds this build knows about.
 const KINDS: &[&str] = &["mail", "irc"];
 
@@ -52,13 +55,13 @@ impl Validator<'_, '_> {
             Some(Some("mail")) => {
                 let raw = self.doc.unit::<RawMail>(at)?;
                 let name = raw.name.clone().unwrap_or_else(|| "mail".into());
-                let filter = (raw.builders.take_list(), raw.tags.take_list());
+                let filter = (raw.builders.take_list(), raw.tags.take_list(), raw.max_retry_delay);
                 (name, filter, self.mail(raw, at).map(|m| ReporterKind::Mail(Box::new(m))))
             }
             Some(Some("irc")) => {
                 let raw = self.doc.unit::<RawIrc>(at)?;
                 let name = raw.name.clone().unwrap_or_else(|| "irc".into());
-                let filter = (raw.builders.take_list(), raw.tags.take_list());
+                let filter = (raw.builders.take_list(), raw.tags.take_list(), raw.max_retry_delay);
                 (name, filter, self.irc(raw, at).map(|i| ReporterKind::Irc(Box::new(i))))
             }
             Some(Some(other)) => {
@@ -71,7 +74,12 @@ impl Validator<'_, '_> {
             }
         };
         let mut ok = self.check_name(&name, &at.key("name"));
-        let (filter_builders, tags) = filter;
+        let (filter_builders, tags, max_retry_delay) = filter;
+        let max_retry_delay = max_retry_delay.unwrap_or(DEFAULT_MAX_RETRY_DELAY);
+        if max_retry_delay == 0 {
+            self.doc.issue(&at.key("max_retry_delay"), "must be a positive number of seconds");
+            ok = false;
+        }
         for b in &filter_builders {
             if !builders.contains(b) {
                 self.doc.issue(&at.key("builders"), format!("unknown builder `{b}`"));
@@ -83,7 +91,7 @@ impl Validator<'_, '_> {
             ok = false;
         }
         let kind = kind?;
-        ok.then_some(ReporterConfig { name, builders: filter_builders, tags, kind })
+        ok.then_some(ReporterConfig { name, builders: filter_builders, tags, max_retry_delay, kind })
     }
 
     fn mail(&mut self, raw: RawMail, at: &KeyPath) -> Option<MailConfig> {
