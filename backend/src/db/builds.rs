@@ -506,6 +506,14 @@ pub async fn unfinished_for_master(conn: Conn<'_>, master: MasterId) -> DbResult
     Ok(rows.into_iter().map(Build::from).collect())
 }
 
+const RUNNING_OF: &str = select_where!(" where bl.name = $1 and b.finished_at is null order by b.number");
+
+/// The unfinished builds of a builder, oldest first.
+pub async fn running_of(conn: Conn<'_>, builder: &str) -> DbResult<Vec<Build>> {
+    let rows: Vec<Row> = on_conn!(conn, c => sqlx::query_as(RUNNING_OF).bind(builder).fetch_all(&mut *c).await?);
+    Ok(rows.into_iter().map(Build::from).collect())
+}
+
 const SET_PROPERTIES: &str = "update builds set properties = $2, property_sources = $3 where id = $1";
 
 /// Replaces a build's properties and their sources.

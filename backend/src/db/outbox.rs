@@ -221,6 +221,16 @@ pub async fn retry(conn: Conn<'_>, id: i64, now: i64) -> DbResult<()> {
     if n == 1 { Ok(()) } else { Err(super::DbError::NotFound) }
 }
 
+const DUE_NOW: &str = "update outbox set next_attempt_at = $2 \
+    where reporter = $1 and sent_at is null and failed_at is null and next_attempt_at > $2";
+
+/// Makes every message of `reporter` waiting for a retry due now: its peer is back, and
+/// what waited for it need not sit out the rest of its backoff.
+pub async fn due_now(conn: Conn<'_>, reporter: &str, now: i64) -> DbResult<()> {
+    on_conn!(conn, c => sqlx::query(DUE_NOW).bind(reporter).bind(now).execute(&mut *c).await.map(|_| ())?);
+    Ok(())
+}
+
 const DROP: &str = "delete from outbox where id = $1";
 
 /// Deletes a message, whatever its state. `NotFound` when there is none.

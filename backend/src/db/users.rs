@@ -76,6 +76,16 @@ pub async fn by_identifier(conn: Conn<'_>, identifier: &str) -> DbResult<Option<
     Ok(on_conn!(conn, c => sqlx::query_as(BY_IDENTIFIER).bind(identifier).fetch_optional(&mut *c).await?))
 }
 
+// Nicks and addresses are compared without case: IRC nicks are case-insensitive.
+const BY_ATTRIBUTE: &str = "select u.uid, u.identifier, u.username, u.password_hash from users u \
+    join user_attributes a on a.uid = u.uid where a.attr_type = $1 and lower(a.attr_data) = lower($2) \
+    order by u.uid limit 1";
+
+/// The user with an attribute (`irc` nick, `email` ...) of this value, if any.
+pub async fn by_attribute(conn: Conn<'_>, attr_type: &str, value: &str) -> DbResult<Option<User>> {
+    Ok(on_conn!(conn, c => sqlx::query_as(BY_ATTRIBUTE).bind(attr_type).bind(value).fetch_optional(&mut *c).await?))
+}
+
 /// Every user, by id.
 pub async fn list(conn: Conn<'_>) -> DbResult<Vec<User>> {
     Ok(on_conn!(conn, c => sqlx::query_as(LIST).fetch_all(&mut *c).await?))

@@ -110,12 +110,14 @@ impl Engine {
             worker_hashes.insert(w.name.clone(), hash);
         }
 
+        let reporters = Arc::new(crate::reporters::Reporters::new(&config));
+        reporters.load(&db).await?;
         let engine = Arc::new(Engine {
             db,
             links: links::Links::new(&config.web),
             finished_steps: views::StepsCache::new(views::FINISHED_STEPS_CACHED),
             pages: views::cache::PageCache::default(),
-            reporters: Arc::new(crate::reporters::Reporters::new(&config)),
+            reporters,
             config,
             bus: Bus::new(),
             clock,
@@ -302,6 +304,17 @@ impl Engine {
         builder: &str,
         request: ForceRequest,
     ) -> Result<(BuildSetId, Vec<BuildRequestId>), EngineError> {
+        self.force_described(builder, request, None).await
+    }
+
+    /// [`Engine::force`], with the buildset's reason (what its builds say they were started
+    /// for) given by the caller instead of the force form's.
+    pub async fn force_described(
+        &self,
+        builder: &str,
+        request: ForceRequest,
+        description: Option<String>,
+    ) -> Result<(BuildSetId, Vec<BuildRequestId>), EngineError> {
         if self.config.builder(builder).is_none() {
             return Err(EngineError::NotFound(format!("no builder named `{builder}`")));
         }
@@ -319,7 +332,8 @@ impl Engine {
         }
         let by = request.owner.as_deref().unwrap_or("anonymous");
         let set = NewBuildSet {
-            reason: format!("The web-page 'force build' button was pressed by '{by}': {reason}"),
+            reason: description
+                .unwrap_or_else(|| format!("The web-page 'force build' button was pressed by '{by}': {reason}")),
             scheduler: scheduler.name.clone(),
             owner: request.owner.clone(),
             properties,

@@ -109,6 +109,17 @@ impl Reporters {
         Reporters { list }
     }
 
+    /// Reads what the reporters keep between runs (the IRC bots' contacts); called before
+    /// any build can start.
+    pub async fn load(&self, db: &db::Db) -> DbResult<()> {
+        for reporter in &self.list {
+            if let Kind::Irc(irc) = &reporter.kind {
+                irc.load(db).await?;
+            }
+        }
+        Ok(())
+    }
+
     /// The reporters, in configuration order.
     pub fn iter(&self) -> impl Iterator<Item = &Reporter> {
         self.list.iter()

@@ -1,0 +1,161 @@
+//! Sending a stored notification: the outbox row names the build and the contacts decided
+//! on when it started or finished; the text is written now (with the build's changes read
+//! from the database) and said to each contact not muted, and the row counts as sent once
+//! the server has answered a PING sent after it. Not connected, or cut off before that
+//! answer: the outbox tries again later.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::Shared;
+use super::format::{self, BuildSummary, Style};
+use crate::engine::{Engine, EngineError};
+use crate::model::{Build, BuildRequestId, Results};
+use crate::reporters::outbox::{Deliver, DeliverError};
+
+/// How long the server may take to confirm that it has what was sent.
+const CONFIRM_WITHIN: Duration = Duration::from_secs(30);
+
+/// One stored notification.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Note {
+    /// `started` or `finished`.
+    pub event: String,
+    /// The build's id.
+    pub build: i64,
+    /// Its builder.
+    pub builder: String,
+    /// Its number.
+    pub number: i64,
+    /// Its request (what watchers watch).
+    pub request: i64,
+    /// Its results, once finished.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub results: Option<String>,
+    /// Its state text, once finished.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// The contacts to tell.
+    pub targets: Vec<String>,
+}
+
+impl Note {
+    /// The notification of `build`'s start or end for `targets`.
+    pub fn new(build: &Build, started: bool, targets: Vec<String>) -> Note {
+        Note {
+            event: if started { "started" } else { "finished" }.to_owned(),
+            build: build.id.0,
+            builder: build.builder.clone(),
+            number: build.number,
+            request: build.buildrequest_id.0,
+            results: if started { None } else { build.results.map(|r| r.name().to_owned()) },
+            text: (!started).then(|| build.state_text.clone()),
+            targets,
+        }
+    }
+
+    /// As stored.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or_default()
+    }
+
+    fn started(&self) -> bool {
+        self.event == "started"
+    }
+
+    fn results(&self) -> Option<Results> {
+        self.results.as_deref().and_then(|r| r.parse().ok())
+    }
+}
+
+/// Sends one IRC reporter's stored notifications.
+pub struct Delivery {
+    engine: Arc<Engine>,
+    shared: Arc<Shared>,
+}
+
+impl Delivery {
+    /// The delivery of `shared`'s notifications.
+    pub fn new(engine: Arc<Engine>, shared: Arc<Shared>) -> Delivery {
+        Delivery { engine, shared }
+    }
+
+    /// What the notification says about its build.
+    async fn summary(&self, note: &Note) -> Result<BuildSummary, DeliverError> {
+        let (changes, source_revision) = match self.engine.build_detail(&note.builder, note.number).await {
+            Ok(detail) => (detail.changes.unwrap_or_default(), detail.build.revision),
+            // Pruned since: the message goes out without the changes.
+            Err(EngineError::NotFound(_)) => (Vec::new(), None),
+            Err(e) => return Err(DeliverError::Transient(e.to_string())),
+        };
+        let mut revisions: Vec<String> = changes.iter().filter_map(|c| c.fields.revision.clone()).collect();
+        if changes.is_empty() {
+            revisions.extend(source_revision);
+        }
+        let mut authors: Vec<String> = Vec::new();
+        for c in &changes {
+            if !authors.contains(&c.fields.author) {
+                authors.push(c.fields.author.clone());
+            }
+        }
+        Ok(BuildSummary {
+            builder: note.builder.clone(),
+            number: note.number,
+            revisions,
+            changes: changes.len(),
+            authors,
+            results: note.results(),
+            state_text: note.text.clone().unwrap_or_default(),
+            url: format::build_url(&self.engine.config.base_url, &note.builder, note.number),
+        })
+    }
+
+    fn style(&self) -> Style {
+        let c = &self.shared.config;
+        Style { colors: c.use_colors, revisions: c.use_revisions, blame: c.show_blame_list }
+    }
+
+    /// Forgets who watched a request whose build has now been reported (a retried build
+    /// runs again, and its watchers wait for that).
+    async fn forget_watchers(&self, note: &Note) {
+        if note.started() || note.results() == Some(Results::Retry) {
+            return;
+        }
+        if self.shared.contacts().unwatch(BuildRequestId(note.request))
+            && let Err(e) = self.shared.save(&self.engine.db).await
+        {
+            tracing::warn!(reporter = %self.shared.name, error = %e, "could not save the IRC contacts");
+        }
+    }
+}
+
+impl Deliver for Delivery {
+    async fn deliver(&self, payload: &serde_json::Value) -> Result<(), DeliverError> {
+        let note: Note = serde_json::from_value(payload.clone())
+            .map_err(|e| DeliverError::Permanent(format!("not an IRC notification: {e}")))?;
+        let targets: Vec<&String> = {
+            let contacts = self.shared.contacts();
+            note.targets.iter().filter(|t| !contacts.muted(t)).collect()
+        };
+        if !targets.is_empty() {
+            let link =
+                self.shared.link().ok_or_else(|| DeliverError::Transient("not connected to the IRC server".into()))?;
+            let summary = self.summary(&note).await?;
+            let text = if note.started() {
+                format::started(&summary, self.style())
+            } else {
+                format::finished(&summary, self.style())
+            };
+            for target in targets {
+                if !link.say(target, &text).await {
+                    return Err(DeliverError::Transient("the connection to the IRC server closed".into()));
+                }
+            }
+            link.confirm(CONFIRM_WITHIN).await.map_err(DeliverError::Transient)?;
+        }
+        self.forget_watchers(&note).await;
+        Ok(())
+    }
+}

@@ -1,0 +1,216 @@
+//! `kind = "irc"`: Buildbot's IRC bot. Inside the transaction that records a build's start
+//! or end, [`Irc::on_build`] decides from the contacts' notify settings who hears of it and
+//! stores one outbox row per event; the outbox sends each row through the live connection
+//! ([`deliver`]), so a notification made while the server is away goes out once it is back.
+//! The bot also answers commands addressed to it in its channels or by private message.
+//!
+//! - `commands.rs`: what a message asks for (pure)
+//! - `contacts.rs`: who hears what, saved in the state table (pure)
+//! - `format.rs`: what the bot says (pure)
+//! - `respond.rs`: running commands against the engine
+//! - `connection.rs`: connecting, pacing, reconnecting
+//! - `deliver.rs`: sending stored notifications
+
+mod commands;
+mod connection;
+mod contacts;
+mod deliver;
+mod format;
+mod respond;
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use tokio::sync::Notify;
+
+use super::BuildEvent;
+use crate::config::IrcConfig;
+use crate::db::{self, Db, DbResult};
+use crate::engine::Engine;
+use contacts::Contacts;
+use deliver::Note;
+
+/// How the bot's connection has fared since the master started.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ConnectionStats {
+    /// Registered with the server now.
+    pub connected: bool,
+    /// Registrations so far.
+    pub connections: u64,
+    /// Connections lost (closed or failed after the server answered).
+    pub lost: u64,
+    /// Connection attempts refused (or otherwise failed before the server answered).
+    pub refused: u64,
+}
+
+/// What the bot's tasks and the deciding side share.
+pub(crate) struct Shared {
+    /// The reporter's name.
+    name: String,
+    /// Its options.
+    config: IrcConfig,
+    /// Its contacts.
+    contacts: Mutex<Contacts>,
+    /// The live connection, when registered.
+    link: Mutex<Option<Arc<connection::Link>>>,
+    /// How the connection fared.
+    stats: Mutex<ConnectionStats>,
+    /// Saves happen one at a time, each writing what the contacts are when it starts.
+    save_lock: tokio::sync::Mutex<()>,
+}
+
+/// Locks a mutex whose holder cannot leave its data half-changed (no code between lock and
+/// unlock panics), so a poisoned lock is still sound to use.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Shared {
+    fn contacts(&self) -> MutexGuard<'_, Contacts> {
+        lock(&self.contacts)
+    }
+
+    fn link(&self) -> Option<Arc<connection::Link>> {
+        lock(&self.link).clone()
+    }
+
+    fn set_link(&self, link: Option<Arc<connection::Link>>) {
+        *lock(&self.link) = link;
+    }
+
+    fn stats(&self) -> MutexGuard<'_, ConnectionStats> {
+        lock(&self.stats)
+    }
+
+    /// Where the contacts are saved.
+    fn state_object(&self) -> String {
+        format!("irc:{}", self.name)
+    }
+
+    /// Saves the contacts as they are now.
+    async fn save(&self, db: &Db) -> DbResult<()> {
+        let _one_at_a_time = self.save_lock.lock().await;
+        let text = self.contacts().save();
+        let mut conn = db.acquire().await?;
+        db::state::set(conn.conn(), &self.state_object(), STATE_KEY, &text).await
+    }
+}
+
+/// The state table's key for the contacts.
+const STATE_KEY: &str = "contacts";
+
+/// An IRC reporter.
+pub struct Irc {
+    /// Its name.
+    pub name: String,
+    /// Its options.
+    pub config: IrcConfig,
+    shared: Arc<Shared>,
+}
+
+impl Irc {
+    /// The reporter `name` with options `config`.
+    pub fn new(name: &str, config: &IrcConfig) -> Self {
+        let shared = Shared {
+            name: name.to_owned(),
+            config: config.clone(),
+            contacts: Mutex::new(Contacts::new(config)),
+            link: Mutex::new(None),
+            stats: Mutex::new(ConnectionStats::default()),
+            save_lock: tokio::sync::Mutex::new(()),
+        };
+        Irc { name: name.to_owned(), config: config.clone(), shared: Arc::new(shared) }
+    }
+
+    /// Reads the contacts saved by the last run; before any build can start, so that no
+    /// decision is made on the configured defaults alone.
+    pub async fn load(&self, db: &Db) -> DbResult<()> {
+        let saved = {
+            let mut conn = db.acquire().await?;
+            db::state::get(conn.conn(), &self.shared.state_object(), STATE_KEY).await?
+        };
+        if let Some(text) = saved
+            && let Err(e) = self.shared.contacts().restore(&text)
+        {
+            tracing::warn!(reporter = %self.name, error = %e, "the saved IRC contacts are unreadable; starting afresh");
+        }
+        Ok(())
+    }
+
+    /// The notifications to store for a build that started or finished: one per event,
+    /// naming the contacts it concerns. Runs inside the build's transaction, so it only
+    /// looks at memory.
+    pub fn on_build(&self, started: bool, event: &BuildEvent<'_>) -> Vec<(String, serde_json::Value)> {
+        let build = event.build;
+        let request = build.buildrequest_id;
+        let targets = {
+            let mut contacts = self.shared.contacts();
+            if started {
+                contacts.note_started(request, build.number);
+            }
+            match (started, build.results) {
+                (true, _) => contacts.started_targets(request),
+                (false, Some(results)) => contacts.finished_targets(request, results, event.previous),
+                (false, None) => Vec::new(),
+            }
+        };
+        if targets.is_empty() {
+            return Vec::new();
+        }
+        let note = Note::new(build, started, targets);
+        let key = format!("build:{}:{}", build.id.0, if started { "started" } else { "finished" });
+        vec![(key, note.to_json())]
+    }
+
+    /// Connects the bot and starts sending its stored notifications; both stop with the
+    /// engine.
+    pub fn start(&self, engine: &Arc<Engine>, wake: Arc<Notify>) {
+        let delivery = deliver::Delivery::new(engine.clone(), self.shared.clone());
+        let mut sender =
+            super::outbox::Sender::new(engine.db.clone(), engine.clock.clone(), engine.master, &self.name, delivery)
+                .waking_on(wake.clone());
+        if let Some(reporter) = engine.config.reporters.iter().find(|r| r.name == self.name) {
+            sender = sender.max_backoff(reporter.max_retry_delay);
+        }
+        engine.spawn_until_stopped(|token| sender.run(token));
+        let (bot, commands) = connection::Bot::new(engine.clone(), self.shared.clone(), wake);
+        let responder = respond::Responder::new(engine.clone(), self.shared.clone());
+        engine.spawn_until_stopped(|token| responder.serve(commands, token));
+        engine.spawn_until_stopped(|token| bot.run(token));
+    }
+
+    /// How the connection has fared.
+    pub fn connection(&self) -> ConnectionStats {
+        *self.shared.stats()
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use crate::config::{IrcChannel, IrcConfig};
+
+    /// A bot in `#CI` and `#dev` (keyed), messaging `Boss`, with no notify events.
+    pub fn config() -> IrcConfig {
+        IrcConfig {
+            host: "irc".into(),
+            port: 6667,
+            nick: "bot".into(),
+            password: None,
+            channels: vec![
+                IrcChannel { name: "#CI".into(), key: None },
+                IrcChannel { name: "#dev".into(), key: Some("k".into()) },
+            ],
+            pm_to_nicks: vec!["Boss".into()],
+            use_ssl: false,
+            tls_ca_file: None,
+            use_colors: true,
+            notice_on_channel: false,
+            allow_force: false,
+            allow_shutdown: false,
+            use_revisions: false,
+            show_blame_list: true,
+            lost_delay: None,
+            failed_delay: None,
+            notify_events: Vec::new(),
+        }
+    }
+}
