@@ -490,12 +490,22 @@ async fn the_bot_connects_with_tls_trusting_the_configured_ca() {
     watcher.join("#ci", None).await;
     let tls_port = server.tls_port.unwrap();
     let irc = format!(
-        "channels = [\"#ci\"]\nnotify_events = [\"finished\"]\nuse_colors = false\nuse_ssl = true\ntls_ca_file = \"{}\"",
+        "channels = [\"#ci\"]\nnotify_events = [\"finished\"]\nuse_colors = false\nuse_revisions = true\n\
+         use_ssl = true\ntls_ca_file = \"{}\"",
         ca.display()
     );
     let text = config_text(tls_port, &irc, "").replace("host = \"127.0.0.1\"", "host = \"localhost\"");
     let m = Master::start(&text).await;
     watcher.sees_join(BOT, "#ci").await;
-    m.build("app", &[]).await;
-    assert_eq!(watcher.heard(BOT, "#ci").await, complete("app", 1, "Success", "build successful"));
+    // With use_revisions a build is named by what it builds.
+    let mut rx = m.engine.bus.subscribe();
+    let request = ForceRequest { revision: Some("0123456789abcdef".into()), ..Default::default() };
+    m.engine.force("app", request).await.unwrap();
+    wait_finished(&mut rx, "app", 30).await;
+    assert_eq!(
+        watcher.heard(BOT, "#ci").await,
+        format!(
+            "build containing revision(s) [0123456] on app is complete: Success [build successful]  Build details are at {URL}/app/builds/1"
+        )
+    );
 }

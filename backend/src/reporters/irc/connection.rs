@@ -15,9 +15,10 @@ use irc::client::prelude::{Client, Command, Config, Message, Response};
 use tokio::sync::{Notify, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
-use super::commands::{self, Incoming, is_channel};
+use super::commands::is_channel;
 use super::contacts::key;
 use super::format::{self, MAX_TEXT};
+use super::incoming::{self, Incoming};
 use super::{Shared, lock};
 use crate::build_info::VERSION;
 use crate::config::IrcConfig;
@@ -326,7 +327,7 @@ impl Bot {
         match &message.command {
             Command::PRIVMSG(target, body) => {
                 let from = message.source_nickname().unwrap_or_default();
-                if let Some(incoming) = commands::addressed(client.current_nickname(), from, target, body)
+                if let Some(incoming) = incoming::addressed(client.current_nickname(), from, target, body)
                     && self.commands.try_send(incoming).is_err()
                 {
                     tracing::warn!(reporter = %self.shared.name, from, "too many IRC commands at once; one dropped");

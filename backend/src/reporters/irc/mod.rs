@@ -1,10 +1,11 @@
 //! `kind = "irc"`: Buildbot's IRC bot. Inside the transaction that records a build's start
 //! or end, [`Irc::on_build`] decides from the contacts' notify settings who hears of it and
 //! stores one outbox row per event; the outbox sends each row through the live connection
-//! ([`deliver`]), so a notification made while the server is away goes out once it is back.
+//! (`deliver.rs`), so a notification made while the server is away goes out once it is back.
 //! The bot also answers commands addressed to it in its channels or by private message.
 //!
-//! - `commands.rs`: what a message asks for (pure)
+//! - `incoming.rs`: which messages are commands, and whose (pure)
+//! - `commands.rs`: what a command asks for (pure)
 //! - `contacts.rs`: who hears what, saved in the state table (pure)
 //! - `format.rs`: what the bot says (pure)
 //! - `respond.rs`: running commands against the engine
@@ -16,6 +17,7 @@ mod connection;
 mod contacts;
 mod deliver;
 mod format;
+mod incoming;
 mod respond;
 
 use std::sync::{Arc, Mutex, MutexGuard};

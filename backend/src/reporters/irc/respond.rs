@@ -11,9 +11,10 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::Shared;
-use super::commands::{self, Command, ForceArgs, Incoming, NotifyAction, ParseError, ShutdownArg, Which};
+use super::commands::{self, Command, ForceArgs, NotifyAction, ParseError, ShutdownArg, Which};
 use super::connection::join_command;
 use super::format::{self, Style};
+use super::incoming::Incoming;
 use crate::auth::Auth;
 use crate::auth::authz::{self, Action, Decision};
 use crate::build_info::VERSION;
