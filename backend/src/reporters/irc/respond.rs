@@ -15,8 +15,8 @@ use super::commands::{self, Command, ForceArgs, NotifyAction, ParseError, Shutdo
 use super::connection::join_command;
 use super::format::{self, Style};
 use super::incoming::Incoming;
-use crate::auth::Auth;
 use crate::auth::authz::{self, Action, Decision};
+use crate::auth::{Auth, AuthError};
 use crate::build_info::VERSION;
 use crate::db;
 use crate::engine::actions::{Request, ShutdownMode};
@@ -331,7 +331,10 @@ impl Responder {
         let identity = match user {
             Some(user) => {
                 let name = user.username.clone().unwrap_or(user.identifier.clone());
-                Some(self.auth.identity(&name, Some(user.uid)).await.map_err(|e| EngineError::Invalid(e.to_string()))?)
+                Some(self.auth.identity(&name, Some(user.uid)).await.map_err(|e| match e {
+                    AuthError::Db(e) => EngineError::Db(e),
+                    other => EngineError::Invalid(other.to_string()),
+                })?)
             }
             None => None,
         };
