@@ -217,6 +217,14 @@ pub fn is_irc_event(event: &str) -> bool {
     RESULTS.contains(&from) && RESULTS.contains(&to_lower.as_str())
 }
 
+/// Whether `name` names an IRC channel: `#` or `&` and a name without spaces, commas or
+/// BELs.
+pub fn is_irc_channel(name: &str) -> bool {
+    (name.starts_with('#') || name.starts_with('&'))
+        && name.len() > 1
+        && !name.contains(|c: char| c.is_whitespace() || c == ',' || c == '\u{7}')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

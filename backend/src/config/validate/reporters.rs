@@ -7,7 +7,7 @@ use super::super::raw::OneOrMany;
 use super::super::raw::reporters::{RawAddLogs, RawChannel, RawIrc, RawMail, RawMode};
 use super::super::reporters::{
     AddLogs, BodyType, IrcChannel, IrcConfig, MailConfig, MailMode, ReporterConfig, ReporterKind, SmtpSecurity,
-    is_irc_event,
+    is_irc_channel, is_irc_event,
 };
 use super::{Validator, push_or_fail};
 
@@ -291,7 +291,7 @@ impl Validator<'_, '_> {
                 RawChannel::Name(name) => IrcChannel { name, key: None },
                 RawChannel::Keyed(k) => IrcChannel { name: k.name, key: k.key },
             };
-            if !is_channel(&channel.name) {
+            if !is_irc_channel(&channel.name) {
                 let message = format!("`{}` is not a channel name (they start with `#` or `&`)", channel.name);
                 self.doc.issue(&at.key("channels").index(i), message);
                 ok = false;
@@ -384,12 +384,6 @@ fn is_nick(nick: &str) -> bool {
     matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || "[]\\`_^{|}".contains(c))
         && chars.all(|c| c.is_ascii_alphanumeric() || "[]\\`_^{|}-".contains(c))
         && nick.len() <= 30
-}
-
-fn is_channel(name: &str) -> bool {
-    (name.starts_with('#') || name.starts_with('&'))
-        && name.len() > 1
-        && !name.contains(|c: char| c.is_whitespace() || c == ',' || c == '\u{7}')
 }
 
 #[cfg(test)]

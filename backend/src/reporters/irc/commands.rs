@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::config::is_irc_event;
+use crate::config::{is_irc_channel, is_irc_event};
 
 /// A builder, or all of them.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -200,11 +200,11 @@ pub fn parse(text: &str) -> Result<Command, ParseError> {
             _ => usage("try 'watch <builder>'"),
         },
         "join" => match args.as_slice() {
-            [channel] if is_channel(channel) => Ok(Command::Join(channel.clone())),
+            [channel] if is_irc_channel(channel) => Ok(Command::Join(channel.clone())),
             _ => usage("try 'join #channel'"),
         },
         "leave" => match args.as_slice() {
-            [channel] if is_channel(channel) => Ok(Command::Leave(channel.clone())),
+            [channel] if is_irc_channel(channel) => Ok(Command::Leave(channel.clone())),
             _ => usage("try 'leave #channel'"),
         },
         "notify" => notify(&args),
@@ -306,13 +306,6 @@ fn force(args: &[String]) -> Result<Command, ParseError> {
 /// a few punctuation marks, so nothing odd reaches a command line.
 fn is_safe(value: &str, extra: &str) -> bool {
     value.chars().all(|c| c.is_alphanumeric() || extra.contains(c))
-}
-
-/// Whether `name` names a channel.
-pub fn is_channel(name: &str) -> bool {
-    (name.starts_with('#') || name.starts_with('&'))
-        && name.len() > 1
-        && !name.contains(|c: char| c.is_whitespace() || c == ',' || c == '\u{7}')
 }
 
 /// Splits arguments at white space, keeping what is quoted with `'` or `"` together.

@@ -15,13 +15,13 @@ use irc::client::prelude::{Client, Command, Config, Message, Response};
 use tokio::sync::{Notify, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
-use super::commands::is_channel;
 use super::contacts::key;
 use super::format::{self, MAX_TEXT};
 use super::incoming::{self, Incoming};
 use super::{Shared, lock};
 use crate::build_info::VERSION;
 use crate::config::IrcConfig;
+use crate::config::is_irc_channel;
 use crate::db;
 use crate::engine::Engine;
 
@@ -100,7 +100,7 @@ impl Link {
     /// in as many lines as it takes; false once the connection is gone.
     pub async fn say(&self, target: &str, text: &str) -> bool {
         for line in format::lines(text, MAX_TEXT) {
-            let command = if self.notice_on_channel && is_channel(target) {
+            let command = if self.notice_on_channel && is_irc_channel(target) {
                 Command::NOTICE(target.to_owned(), line)
             } else {
                 Command::PRIVMSG(target.to_owned(), line)

@@ -8,8 +8,8 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use serde::{Deserialize, Serialize};
 
-use super::commands::is_channel;
 use crate::config::IrcConfig;
+use crate::config::is_irc_channel;
 use crate::model::{BuildRequestId, Results};
 
 /// How many recent build starts are remembered for forces answered late.
@@ -115,7 +115,7 @@ impl Contacts {
 
     /// Whether the configured events apply to `contact` until it chooses its own.
     fn has_defaults(&self, contact: &str) -> bool {
-        if is_channel(contact) {
+        if is_irc_channel(contact) {
             self.channels().iter().any(|c| c == contact)
         } else {
             self.pm_to_nicks.contains(contact)
@@ -202,7 +202,7 @@ impl Contacts {
     /// events, and watchers of `request`; each once.
     fn candidates(&self, request: BuildRequestId) -> BTreeSet<String> {
         let channels = self.channels();
-        let chosen = self.saved.contacts.keys().filter(|c| !is_channel(c) || channels.contains(*c));
+        let chosen = self.saved.contacts.keys().filter(|c| !is_irc_channel(c) || channels.contains(*c));
         let mut all: BTreeSet<String> = channels.iter().chain(&self.pm_to_nicks).chain(chosen).cloned().collect();
         if let Some(watchers) = self.saved.watches.get(&request.0) {
             all.extend(watchers.keys().cloned());

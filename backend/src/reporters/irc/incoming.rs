@@ -1,7 +1,7 @@
 //! Which messages are commands for the bot, and whose: any private message, and channel
 //! messages that start with the bot's nick and a colon or a comma. Pure.
 
-use super::commands::is_channel;
+use crate::config::is_irc_channel;
 
 /// A command someone sent the bot.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -45,7 +45,7 @@ pub fn addressed(me: &str, from: &str, target: &str, body: &str) -> Option<Incom
     };
     let (channel, text) = if target.eq_ignore_ascii_case(me) {
         (None, without_name(body).unwrap_or_else(|| body.trim().to_owned()))
-    } else if is_channel(target) {
+    } else if is_irc_channel(target) {
         (Some(target.to_owned()), without_name(body)?)
     } else {
         return None;
