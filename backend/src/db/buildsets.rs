@@ -158,8 +158,22 @@ const COMPLETE_IF_DONE: &str = "update buildsets set complete = 1, complete_at =
     where id = $1 and complete = 0 and not exists \
     (select 1 from buildrequests where buildset_id = $1 and complete = 0)";
 
-/// Marks the buildset complete once all its requests are; returns whether it did.
-pub async fn complete_if_done(conn: Conn<'_>, id: BuildSetId, now: i64) -> DbResult<bool> {
+const LOCK: &str = "select id from buildsets where id = $1 for update";
+
+/// Marks the buildset complete once all its requests are; returns whether it did. Call it
+/// after completing a request, in the same transaction.
+pub async fn complete_if_done(mut conn: Conn<'_>, id: BuildSetId, now: i64) -> DbResult<bool> {
+    // Two requests of a set completed at once on PostgreSQL would each see the other still
+    // running (neither commit is visible to the other), and neither would complete the set.
+    // Locking the set's row orders them: the second waits for the first to commit, and its
+    // check, a new statement, then sees both requests done. SQLite has one writer at a time
+    // and no `for update`.
+    match conn.reborrow() {
+        Conn::Postgres(c) => {
+            sqlx::query(LOCK).bind(id.0).execute(&mut *c).await?;
+        }
+        Conn::Sqlite(_) => {}
+    }
     let done =
         on_conn!(conn, c => sqlx::query(COMPLETE_IF_DONE).bind(id.0).bind(now).execute(&mut *c).await?.rows_affected());
     Ok(done > 0)

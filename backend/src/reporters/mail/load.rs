@@ -153,7 +153,12 @@ pub async fn facts(engine: &Engine, job: &Job) -> DbResult<Loaded> {
                 name: s.name,
             });
         }
-        loaded.patches.extend(patches.into_iter().map(|p| (p.codebase, p.body)));
+        for p in patches {
+            // The builds of a build set share its patches.
+            if !loaded.patches.iter().any(|(c, b)| *c == p.codebase && *b == p.body) {
+                loaded.patches.push((p.codebase, p.body));
+            }
+        }
         loaded.facts.builds.push(BuildFacts {
             builder: build.builder,
             number: build.number,

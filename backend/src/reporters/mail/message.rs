@@ -48,7 +48,13 @@ pub fn build(
         for a in attachments {
             let content_type =
                 ContentType::parse(&a.content_type).map_err(|e| format!("type `{}`: {e}", a.content_type))?;
-            mixed = mixed.singlepart(Part::new(a.filename).body(a.body, content_type));
+            // Text goes as a string, which lettre sends with CRLF line ends (SMTP's); other
+            // bytes as they are, encoded.
+            let part = match String::from_utf8(a.body) {
+                Ok(text) => Part::new(a.filename).body(text, content_type),
+                Err(bytes) => Part::new(a.filename).body(bytes.into_bytes(), content_type),
+            };
+            mixed = mixed.singlepart(part);
         }
         builder.multipart(mixed)
     };

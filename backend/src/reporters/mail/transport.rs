@@ -13,10 +13,10 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use crate::config::{MailConfig, SmtpSecurity};
 use crate::reporters::outbox::DeliverError;
 
-/// The longest wait for one SMTP command (connecting included).
+/// The longest wait for the connection (and, on blocking transports, one command).
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
 /// The longest a whole delivery may take, however slowly the server answers.
-const DELIVERY_TIMEOUT: Duration = Duration::from_secs(120);
+const DELIVERY_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// A reporter's way to its mail server.
 pub struct Smtp {
