@@ -352,7 +352,10 @@ async fn each_mode_mails_exactly_the_builds_it_names() {
     let intro = |name: &str, n: i64| {
         let mail = mails
             .iter()
-            .find(|m| rcpt(m) == [format!("{name}@example.org").as_str()] && m["subject"].as_str().unwrap().contains(&format!("#{n} ")))
+            .find(|m| {
+                rcpt(m) == [format!("{name}@example.org").as_str()]
+                    && m["subject"].as_str().unwrap().contains(&format!("#{n} "))
+            })
             .unwrap();
         let plain = part(mail, "text/plain");
         plain.lines().next().unwrap().to_owned()
@@ -547,7 +550,11 @@ async fn a_build_set_summary_is_one_mail_once_all_its_builds_are_done() {
         };
         let stamp = db::buildsets::NewSourceStamp { branch: Some("main".into()), ..Default::default() };
         let (set, stamps) = db::buildsets::insert(tx.conn(), &set, &[stamp], &[], 1).await.unwrap();
-        let patch = db::buildsets::Patch { body: b"--- a/x\n+++ b/x\n@@ -1 +1 @@\n-old\n+new\n".to_vec(), level: Some(1), ..Default::default() };
+        let patch = db::buildsets::Patch {
+            body: b"--- a/x\n+++ b/x\n@@ -1 +1 @@\n-old\n+new\n".to_vec(),
+            level: Some(1),
+            ..Default::default()
+        };
         db::buildsets::set_patch(tx.conn(), stamps[0], &patch).await.unwrap();
         for builder in ["a", "b"] {
             db::buildrequests::insert(tx.conn(), set, m.engine.builder_id(builder).unwrap(), 0, 1).await.unwrap();
@@ -565,7 +572,10 @@ async fn a_build_set_summary_is_one_mail_once_all_its_builds_are_done() {
     assert!(plain.contains("Build Source Stamp: [branch main] HEAD (plus patch)"), "{plain}");
     let files = attachments(first);
     let names: Vec<(&str, &str)> = files.iter().map(|(n, t, _)| (n.as_str(), t.as_str())).collect();
-    assert_eq!(names, [("a.work.stdio", "text/plain"), ("b.work.stdio", "text/plain"), ("source.patch", "text/x-diff")]);
+    assert_eq!(
+        names,
+        [("a.work.stdio", "text/plain"), ("b.work.stdio", "text/plain"), ("source.patch", "text/x-diff")]
+    );
     assert_eq!(files[1].2, "b broken\n");
     assert!(files[2].2.contains("+new\n"));
 
@@ -587,13 +597,17 @@ async fn a_build_set_summary_is_one_mail_once_all_its_builds_are_done() {
 async fn starttls_with_a_login_delivers_to_the_owner() {
     let tmp = tempfile::tempdir().unwrap();
     let certs = certs(tmp.path());
-    let opts = SmtpOptions { starttls: true, login: Some(("cascade", "s3cret")), certs: Some(&certs), ..Default::default() };
+    let opts =
+        SmtpOptions { starttls: true, login: Some(("cascade", "s3cret")), certs: Some(&certs), ..Default::default() };
     let smtp = Smtp::start(&opts);
     let extra = format!(
         "use_tls = true\ntls_ca_file = \"{}\"\nsmtp_user = \"cascade\"\nsmtp_password = {{ file = \"smtp.pass\" }}",
         certs.ca.display()
     );
-    let body = format!("{OUTCOMES}\n[[schedulers]]\nname = \"force\"\nkind = \"force\"\nbuilders = [\"app\"]\n{}", reporter("tls", smtp.port, &extra));
+    let body = format!(
+        "{OUTCOMES}\n[[schedulers]]\nname = \"force\"\nkind = \"force\"\nbuilders = [\"app\"]\n{}",
+        reporter("tls", smtp.port, &extra)
+    );
     let tdb = TestDb::new().await;
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("smtp.pass"), "s3cret\n").unwrap();
@@ -605,7 +619,10 @@ async fn starttls_with_a_login_delivers_to_the_owner() {
     assert_eq!((mail["tls"].as_bool(), mail["login"].as_str()), (Some(true), Some("cascade")));
     assert_eq!(rcpt(mail), ["ann@example.org"], "the buildset's owner is an address");
     assert_eq!(mail["to"], "ann@example.org");
-    assert!(part(mail, "text/plain").contains("Build Reason: The web-page 'force build' button was pressed by 'ann@example.org': please"));
+    assert!(
+        part(mail, "text/plain")
+            .contains("Build Reason: The web-page 'force build' button was pressed by 'ann@example.org': please")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -613,10 +630,8 @@ async fn implicit_tls_delivers() {
     let tmp = tempfile::tempdir().unwrap();
     let certs = certs(tmp.path());
     let smtp = Smtp::start(&SmtpOptions { implicit_tls: true, certs: Some(&certs), ..Default::default() });
-    let extra = format!(
-        "use_ssl = true\ntls_ca_file = \"{}\"\nextra_recipients = [\"ops@example.org\"]",
-        certs.ca.display()
-    );
+    let extra =
+        format!("use_ssl = true\ntls_ca_file = \"{}\"\nextra_recipients = [\"ops@example.org\"]", certs.ca.display());
     let body = format!("{OUTCOMES}{}", reporter("ssl", smtp.port, &extra));
     let m = start("", &body, Arc::new(SystemClock)).await;
     m.engine.add_changes(vec![change(1, "pass")]).await.unwrap();
@@ -630,7 +645,8 @@ async fn implicit_tls_delivers() {
 async fn a_refused_login_fails_for_good() {
     let tmp = tempfile::tempdir().unwrap();
     let certs = certs(tmp.path());
-    let opts = SmtpOptions { starttls: true, login: Some(("cascade", "right")), certs: Some(&certs), ..Default::default() };
+    let opts =
+        SmtpOptions { starttls: true, login: Some(("cascade", "right")), certs: Some(&certs), ..Default::default() };
     let smtp = Smtp::start(&opts);
     let extra = format!(
         "use_tls = true\ntls_ca_file = \"{}\"\nsmtp_user = \"cascade\"\nsmtp_password = \"wrong\"\n\
@@ -742,7 +758,6 @@ async fn the_previous_build_is_the_last_finished_one_of_the_builder_and_branch()
     let main_now = add(builder, Some("main"), 50, Some(Results::Failure)).await;
     let trunk_now = add(builder, None, 60, Some(Results::Success)).await;
     let first_dev = add(builder, Some("dev"), 5, Some(Results::Success)).await;
-    drop(add);
 
     let db = &t.db;
     let previous = |b| async move {
@@ -782,7 +797,12 @@ async fn users_are_found_by_any_attribute_identifier_or_login_and_patches_by_bui
     ];
     let (id, ss) = db::buildsets::insert(c.conn(), &set, &stamps, &[], 1).await.unwrap();
     assert!(db::buildsets::patches(c.conn(), id).await.unwrap().is_empty());
-    let patch = db::buildsets::Patch { body: vec![0xff, 0x00, b'x'], level: Some(1), subdir: Some("src".into()), ..Default::default() };
+    let patch = db::buildsets::Patch {
+        body: vec![0xff, 0x00, b'x'],
+        level: Some(1),
+        subdir: Some("src".into()),
+        ..Default::default()
+    };
     db::buildsets::set_patch(c.conn(), ss[1], &patch).await.unwrap();
     let got = db::buildsets::patches(c.conn(), id).await.unwrap();
     assert_eq!(got, [db::buildsets::Patch { codebase: "app".into(), ..patch }]);

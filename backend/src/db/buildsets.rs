@@ -132,8 +132,7 @@ pub struct Patch {
     pub subdir: Option<String>,
 }
 
-const SET_PATCH: &str =
-    "update sourcestamps set patch_body = $2, patch_level = $3, patch_subdir = $4 where id = $1";
+const SET_PATCH: &str = "update sourcestamps set patch_body = $2, patch_level = $3, patch_subdir = $4 where id = $1";
 
 /// Attaches a patch to a source stamp, before its builds start.
 pub async fn set_patch(conn: Conn<'_>, stamp: SourceStampId, patch: &Patch) -> DbResult<()> {
@@ -146,10 +145,12 @@ const PATCHES: &str = "select ss.codebase, ss.patch_body, ss.patch_level, ss.pat
     from sourcestamps ss join buildset_sourcestamps bss on bss.sourcestamp_id = ss.id \
     where bss.buildset_id = $1 and ss.patch_body is not null order by ss.id";
 
+/// A patch row: codebase, body, level, subdir.
+type PatchRow = (String, Vec<u8>, Option<i64>, Option<String>);
+
 /// The patches of a buildset's source stamps, in source stamp order.
 pub async fn patches(conn: Conn<'_>, id: BuildSetId) -> DbResult<Vec<Patch>> {
-    let rows: Vec<(String, Vec<u8>, Option<i64>, Option<String>)> =
-        on_conn!(conn, c => sqlx::query_as(PATCHES).bind(id.0).fetch_all(&mut *c).await?);
+    let rows: Vec<PatchRow> = on_conn!(conn, c => sqlx::query_as(PATCHES).bind(id.0).fetch_all(&mut *c).await?);
     Ok(rows.into_iter().map(|(codebase, body, level, subdir)| Patch { codebase, body, level, subdir }).collect())
 }
 

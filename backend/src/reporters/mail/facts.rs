@@ -94,9 +94,7 @@ impl BuildFacts {
     pub fn owners(&self) -> Vec<String> {
         match self.properties.get("owners") {
             Some(serde_json::Value::String(s)) => vec![s.clone()],
-            Some(serde_json::Value::Array(list)) => {
-                list.iter().filter_map(|v| v.as_str()).map(str::to_owned).collect()
-            }
+            Some(serde_json::Value::Array(list)) => list.iter().filter_map(|v| v.as_str()).map(str::to_owned).collect(),
             _ => Vec::new(),
         }
     }

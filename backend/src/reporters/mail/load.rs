@@ -198,7 +198,8 @@ async fn add_log_tails(engine: &Engine, loaded: &mut Loaded) -> DbResult<()> {
                 continue;
             }
             let logs = loaded.logs.iter().filter(|(builder, n, _, _)| *builder == b.builder && *n == step.number);
-            let Some((_, _, _, log)) = logs.clone().find(|(_, _, _, l)| l.name == "stdio").or_else(|| logs.clone().next())
+            let Some((_, _, _, log)) =
+                logs.clone().find(|(_, _, _, l)| l.name == "stdio").or_else(|| logs.clone().next())
             else {
                 continue;
             };
@@ -245,11 +246,7 @@ pub async fn attachments(engine: &Engine, config: &MailConfig, loaded: &Loaded) 
             tail.push(chunk.map_err(|e| db::DbError::Unavailable(format!("log {}: {e}", log.id.0)))?);
         }
         let filename = if summary { format!("{builder}.{qualified}") } else { qualified };
-        out.push(Attachment {
-            filename,
-            content_type: "text/plain; charset=utf-8".into(),
-            body: tail.finish(&url),
-        });
+        out.push(Attachment { filename, content_type: "text/plain; charset=utf-8".into(), body: tail.finish(&url) });
     }
     if config.add_patch {
         for (codebase, body) in &loaded.patches {

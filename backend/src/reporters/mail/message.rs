@@ -29,9 +29,7 @@ pub fn build(
         builder = builder.raw_header(HeaderValue::new(header, value));
     }
     let body = match rendered.body {
-        Body::Alternative { plain, html } => {
-            Content::Multi(MultiPart::alternative_plain_html(plain, html))
-        }
+        Body::Alternative { plain, html } => Content::Multi(MultiPart::alternative_plain_html(plain, html)),
         Body::Plain(text) => Content::Single(SinglePart::plain(text)),
         Body::Html(html) => Content::Single(SinglePart::html(html)),
     };
@@ -71,11 +69,18 @@ mod tests {
     use super::*;
 
     fn rendered(body: Body) -> Rendered {
-        Rendered { subject: "Cascade failure in test on app".into(), body, headers: vec![("X-Build".into(), "app 3".into())] }
+        Rendered {
+            subject: "Cascade failure in test on app".into(),
+            body,
+            headers: vec![("X-Build".into(), "app 3".into())],
+        }
     }
 
     fn to(list: &[&str]) -> Recipients {
-        Recipients { to: list.iter().map(|a| a.parse().unwrap()).collect(), cc: vec!["list@example.org".parse().unwrap()] }
+        Recipients {
+            to: list.iter().map(|a| a.parse().unwrap()).collect(),
+            cc: vec!["list@example.org".parse().unwrap()],
+        }
     }
 
     #[test]

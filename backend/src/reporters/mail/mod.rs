@@ -103,6 +103,52 @@ pub fn is_mail_needed(modes: &[MailMode], results: Results, previous: Option<Res
     })
 }
 
+/// Writes and sends the stored mails of one reporter.
+pub struct Delivery {
+    engine: Arc<Engine>,
+    name: String,
+    config: MailConfig,
+    smtp: transport::Smtp,
+}
+
+impl Mail {
+    /// The delivery of this reporter's mails, connecting to its server when it has a mail
+    /// to send. Call it inside the runtime.
+    pub fn delivery(&self, engine: Arc<Engine>) -> Delivery {
+        Delivery {
+            engine,
+            name: self.name.clone(),
+            config: self.config.clone(),
+            smtp: transport::Smtp::new(&self.config),
+        }
+    }
+}
+
+impl Deliver for Delivery {
+    async fn deliver(&self, payload: &serde_json::Value) -> Result<(), DeliverError> {
+        let job = load::Job::parse(payload).map_err(DeliverError::Permanent)?;
+        let loaded = load::facts(&self.engine, &job).await.map_err(|e| unreadable(&job, e))?;
+        let to = recipients::choose(&self.config, &loaded.people);
+        if to.is_empty() {
+            tracing::info!(reporter = %self.name, ?job, "nobody to mail about this; nothing sent");
+            return Ok(());
+        }
+        let rendered = render::render(&self.config, &loaded.facts).map_err(DeliverError::Permanent)?;
+        let attachments =
+            load::attachments(&self.engine, &self.config, &loaded).await.map_err(|e| unreadable(&job, e))?;
+        let message = message::build(&self.config.from, &to, rendered, attachments).map_err(DeliverError::Permanent)?;
+        self.smtp.send(message).await
+    }
+}
+
+/// A build that is gone (pruned) will never be mailed about; other database errors pass.
+fn unreadable(job: &load::Job, e: DbError) -> DeliverError {
+    match e {
+        DbError::NotFound => DeliverError::Permanent(format!("{job:?} no longer exists")),
+        other => DeliverError::Transient(format!("cannot read {job:?}: {other}")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -125,47 +171,5 @@ mod tests {
         let all = [M::Change, M::Failing, M::Passing, M::Problem, M::Warnings, M::Exception, M::Cancelled];
         assert!(!is_mail_needed(&all, Retry, Some(Success)));
         assert!(!is_mail_needed(&all, Skipped, None));
-    }
-}
-
-/// Writes and sends the stored mails of one reporter.
-pub struct Delivery {
-    engine: Arc<Engine>,
-    name: String,
-    config: MailConfig,
-    smtp: transport::Smtp,
-}
-
-impl Mail {
-    /// The delivery of this reporter's mails, connecting to its server when it has a mail
-    /// to send. Call it inside the runtime.
-    pub fn delivery(&self, engine: Arc<Engine>) -> Delivery {
-        Delivery { engine, name: self.name.clone(), config: self.config.clone(), smtp: transport::Smtp::new(&self.config) }
-    }
-}
-
-impl Deliver for Delivery {
-    async fn deliver(&self, payload: &serde_json::Value) -> Result<(), DeliverError> {
-        let job = load::Job::parse(payload).map_err(DeliverError::Permanent)?;
-        let loaded = load::facts(&self.engine, &job).await.map_err(|e| unreadable(&job, e))?;
-        let to = recipients::choose(&self.config, &loaded.people);
-        if to.is_empty() {
-            tracing::info!(reporter = %self.name, ?job, "nobody to mail about this; nothing sent");
-            return Ok(());
-        }
-        let rendered = render::render(&self.config, &loaded.facts).map_err(DeliverError::Permanent)?;
-        let attachments =
-            load::attachments(&self.engine, &self.config, &loaded).await.map_err(|e| unreadable(&job, e))?;
-        let message =
-            message::build(&self.config.from, &to, rendered, attachments).map_err(DeliverError::Permanent)?;
-        self.smtp.send(message).await
-    }
-}
-
-/// A build that is gone (pruned) will never be mailed about; other database errors pass.
-fn unreadable(job: &load::Job, e: DbError) -> DeliverError {
-    match e {
-        DbError::NotFound => DeliverError::Permanent(format!("{job:?} no longer exists")),
-        other => DeliverError::Transient(format!("cannot read {job:?}: {other}")),
     }
 }

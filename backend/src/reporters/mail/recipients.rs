@@ -56,8 +56,8 @@ pub fn choose(config: &MailConfig, people: &People) -> Recipients {
             add(&mut to, m);
         }
     }
-    to.sort_by_key(|m| m.email.to_string().to_lowercase());
-    cc.sort_by_key(|m| m.email.to_string().to_lowercase());
+    to.sort_by_key(|m| address(m).to_lowercase());
+    cc.sort_by_key(|m| address(m).to_lowercase());
     Recipients { to, cc }
 }
 
@@ -89,8 +89,12 @@ pub fn mailbox(address: &str) -> Option<Mailbox> {
     address.parse::<Mailbox>().ok()
 }
 
+fn address(m: &Mailbox) -> &str {
+    AsRef::<str>::as_ref(&m.email)
+}
+
 fn same(a: &Mailbox, b: &Mailbox) -> bool {
-    a.email.to_string().eq_ignore_ascii_case(&b.email.to_string())
+    address(a).eq_ignore_ascii_case(address(b))
 }
 
 fn add(list: &mut Vec<Mailbox>, m: Mailbox) {
@@ -145,7 +149,10 @@ mod tests {
     fn a_stored_email_wins_then_the_address_in_the_name_then_the_lookup_domain() {
         let known = HashMap::from([("Ann <ann@home.example>".to_owned(), "ann@work.example".to_owned())]);
         assert_eq!(address_of("Ann <ann@home.example>", &known, None).as_deref(), Some("ann@work.example"));
-        assert_eq!(address_of("Bob <bob@example.org>", &known, Some("x.org")).as_deref(), Some("Bob <bob@example.org>"));
+        assert_eq!(
+            address_of("Bob <bob@example.org>", &known, Some("x.org")).as_deref(),
+            Some("Bob <bob@example.org>")
+        );
         assert_eq!(address_of("carol", &known, Some("example.net")).as_deref(), Some("carol@example.net"));
         assert_eq!(address_of("carol", &known, None), None);
         assert_eq!(address_of("Carol Smith", &known, Some("example.net")), None);

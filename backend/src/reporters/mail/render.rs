@@ -93,7 +93,8 @@ pub fn render(config: &MailConfig, facts: &MailFacts) -> Result<Rendered, String
             let mut parts = Vec::with_capacity(builds.len());
             for build in &builds {
                 let ctx = merge(&top, build);
-                parts.push(env.render_named_str(name, template, &ctx).map_err(|e| format!("the template failed: {e}"))?);
+                parts
+                    .push(env.render_named_str(name, template, &ctx).map_err(|e| format!("the template failed: {e}"))?);
             }
             match config.template_type {
                 BodyType::Plain => Body::Plain(parts.join("\n\n")),
@@ -287,9 +288,10 @@ fn top_context(config: &MailConfig, facts: &MailFacts, builds: &[Value]) -> Valu
         config.mode.iter().filter_map(|m| MailMode::ALL.iter().find(|(_, x)| x == m).map(|(n, _)| *n)).collect();
     top.insert("mode".into(), modes.into());
     top.insert("summary".into(), facts.buildset.is_some().into());
-    let set = facts.buildset.as_ref().map(|s| {
-        serde_json::json!({ "id": s.id, "result": s.results.name(), "reason": s.reason })
-    });
+    let set = facts
+        .buildset
+        .as_ref()
+        .map(|s| serde_json::json!({ "id": s.id, "result": s.results.name(), "reason": s.reason }));
     top.insert("buildset".into(), set.unwrap_or(Value::Null));
     top.insert("builds".into(), Value::Array(builds.to_vec()));
     Value::Object(top)
@@ -347,7 +349,12 @@ pub fn default_plain(config: &MailConfig, facts: &MailFacts) -> String {
 
 fn plain_build(out: &mut String, config: &MailConfig, facts: &MailFacts, b: &BuildFacts) {
     let detected = status_detected(&config.mode, b.results, b.previous);
-    let _ = writeln!(out, "The Cascade has detected a {detected} on builder {} while building {}.", b.builder, about(b, facts));
+    let _ = writeln!(
+        out,
+        "The Cascade has detected a {detected} on builder {} while building {}.",
+        b.builder,
+        about(b, facts)
+    );
     let _ = writeln!(out, "Full details are available at:\n    {}\n", b.url);
     let _ = writeln!(out, "Cascade URL: {}\n", facts.base_url);
     let _ = writeln!(out, "Worker for this Build: {}\n", b.worker.as_deref().unwrap_or("(none)"));
@@ -405,7 +412,8 @@ fn link(url: Option<&str>, text: &str) -> String {
 }
 
 const TABLE: &str = "border-collapse:collapse;font:14px/1.4 -apple-system,'Segoe UI',Helvetica,Arial,sans-serif";
-const TH: &str = "text-align:left;vertical-align:top;padding:4px 12px 4px 0;color:#555;font-weight:normal;white-space:nowrap";
+const TH: &str =
+    "text-align:left;vertical-align:top;padding:4px 12px 4px 0;color:#555;font-weight:normal;white-space:nowrap";
 const TD: &str = "padding:4px 0;vertical-align:top";
 const PRE: &str = "background:#f6f8fa;border:1px solid #ddd;padding:8px;font:12px/1.35 Menlo,Consolas,monospace;\
     white-space:pre-wrap;word-break:break-all;margin:4px 0 16px";

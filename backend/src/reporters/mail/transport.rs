@@ -68,8 +68,7 @@ fn tls_parameters(config: &MailConfig) -> Result<TlsParameters, String> {
     let mut params = TlsParameters::builder(config.relay_host.clone());
     if let Some(path) = &config.tls_ca_file {
         let pem = std::fs::read(path).map_err(|e| format!("tls_ca_file {}: {e}", path.display()))?;
-        let certificate =
-            Certificate::from_pem(&pem).map_err(|e| format!("tls_ca_file {}: {e}", path.display()))?;
+        let certificate = Certificate::from_pem(&pem).map_err(|e| format!("tls_ca_file {}: {e}", path.display()))?;
         params = params.add_root_certificate(certificate);
     }
     params.build_rustls().map_err(|e| format!("TLS set-up for {}: {e}", config.relay_host))

@@ -47,7 +47,12 @@ fn build(builder: &str, number: i64, results: Results, previous: Option<Results>
             ..Default::default()
         }],
         changes: vec![
-            ChangeFacts { id: 1, author: "Ann <ann@example.org>".into(), comments: "fix <b>".into(), ..Default::default() },
+            ChangeFacts {
+                id: 1,
+                author: "Ann <ann@example.org>".into(),
+                comments: "fix <b>".into(),
+                ..Default::default()
+            },
             ChangeFacts { id: 2, author: "bob".into(), ..Default::default() },
             ChangeFacts { id: 3, author: "Ann <ann@example.org>".into(), ..Default::default() },
         ],
@@ -96,7 +101,10 @@ fn the_intro_follows_buildbot_s_rules() {
     assert_eq!(status_detected(&[M::Failing], Failure, Some(Success)), "failed build");
     assert_eq!(status_detected(&[M::Change, M::Problem], Failure, Some(Failure)), "failed build");
     assert_eq!(status_detected(&[M::Change], Failure, None), "failed build");
-    assert_eq!(status_detected(&[M::Failing, M::Passing, M::Warnings], Warnings, Some(Success)), "problem in the build");
+    assert_eq!(
+        status_detected(&[M::Failing, M::Passing, M::Warnings], Warnings, Some(Success)),
+        "problem in the build"
+    );
     assert_eq!(status_detected(&[M::Change], Success, Some(Failure)), "restored build");
     assert_eq!(status_detected(&[M::Passing, M::Problem], Success, Some(Failure)), "passing build");
     assert_eq!(status_detected(&[M::Change], Success, Some(Success)), "passing build");
@@ -142,7 +150,8 @@ fn the_default_message_says_what_happened_where_and_who_is_to_blame() {
 #[test]
 fn a_build_without_projects_is_about_the_master_and_a_head_build_says_head() {
     let mut b = build("app", 1, Success, None);
-    b.sources = vec![SourceFacts { codebase: "lib".into(), has_patch: true, ..Default::default() }, SourceFacts::default()];
+    b.sources =
+        vec![SourceFacts { codebase: "lib".into(), has_patch: true, ..Default::default() }, SourceFacts::default()];
     b.changes.clear();
     let plain = default_plain(&config(&[M::Passing]), &facts(vec![b], None));
     assert!(plain.contains("passing build on builder app while building Widgets CI."), "{plain}");
@@ -191,7 +200,8 @@ fn a_build_set_summary_is_about_the_whole_set_with_each_build_s_message() {
     ok.text = "build successful".into();
     let f = facts(vec![build("app", 7, Failure, Some(Success)), ok], Some(set));
     let mut cfg = config(&[M::Failing, M::Passing]);
-    cfg.extra_headers = [("X-Set".to_string(), "{{ buildset.id }} {{ builds|length }} {{ summary }}".to_string())].into();
+    cfg.extra_headers =
+        [("X-Set".to_string(), "{{ buildset.id }} {{ builds|length }} {{ summary }}".to_string())].into();
     let r = render(&cfg, &f).unwrap();
     assert_eq!(r.subject, "Cascade failure in Widgets CI on (whole buildset)");
     assert_eq!(r.headers[0].1, "4 2 True");
