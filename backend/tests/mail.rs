@@ -166,8 +166,16 @@ fn reporter(name: &str, port: u16, extra: &str) -> String {
 
 /// An engine on `body` with `[web]` keys `web` and the given clock.
 async fn start(web: &str, body: &str, clock: Arc<dyn Clock>) -> TestMaster {
+    start_with(&[], web, body, clock).await
+}
+
+/// [`start`], with `files` (name, content) written next to the configuration first.
+async fn start_with(files: &[(&str, &str)], web: &str, body: &str, clock: Arc<dyn Clock>) -> TestMaster {
     let tdb = TestDb::new().await;
     let dir = tempfile::tempdir().unwrap();
+    for (name, content) in files {
+        std::fs::write(dir.path().join(name), content).unwrap();
+    }
     let cfg = Arc::new(common::config_with_web(dir.path(), web, body, &tdb.url));
     let engine = Engine::start(cfg, tdb.db.clone(), clock).await.unwrap();
     TestMaster { engine, tdb, dir }
@@ -475,7 +483,7 @@ async fn a_failure_mail_names_the_culprits_and_shows_what_broke() {
         "Build Source Stamp: [branch main] ccc333\n    https://git.example.org/commit/ccc333\n",
         "Blamelist: Ann Smith <ann@home.example.org>, bob, carol <carol@example.com>\n",
         "BUILD FAILED: failed test\n",
-        "    3. test: failure (test failed (exit 1))\n",
+        "    3. test: failure - test failed (exit 1)\n",
         "Last 40 lines of test.stdio (http://localhost:8010/builders/app/builds/1/steps/3/logs/stdio):\n    test line 62\n",
         "    test line 100\n    error: <broken> & bad\n",
     ] {
@@ -534,6 +542,12 @@ async fn a_build_set_summary_is_one_mail_once_all_its_builds_are_done() {
         "build_set_summary = true\nadd_logs = true\nmode = [\"failing\", \"passing\"]\n\
          send_to_interested_users = false\nextra_recipients = [\"sets@example.org\"]",
     ));
+    body.push_str(&reporter(
+        "bare",
+        smtp.port,
+        "build_set_summary = true\nadd_patch = false\nmode = \"all\"\n\
+         send_to_interested_users = false\nextra_recipients = [\"bare@example.org\"]",
+    ));
     let m = start("", &body, Arc::new(SystemClock)).await;
 
     // A build set with a patch, queued as a try scheduler would.
@@ -562,9 +576,12 @@ async fn a_build_set_summary_is_one_mail_once_all_its_builds_are_done() {
         tx.commit().await.unwrap();
         m.engine.wake();
     }
-    let first = &smtp.wait_for(1).await[0];
+    let mails = smtp.wait_for(2).await;
+    let first = mails.iter().find(|m| rcpt(m) == ["sets@example.org"]).unwrap();
     assert_eq!(first["subject"], "Cascade failure in test on (whole buildset)");
-    assert_eq!(rcpt(first), ["sets@example.org"]);
+    let bare = mails.iter().find(|m| rcpt(m) == ["bare@example.org"]).unwrap();
+    assert_eq!(bare["structure"], "multipart/alternative[text/plain,text/html]", "no logs, no patch");
+    assert!(part(bare, "text/plain").contains("(plus patch)"));
     let plain = part(first, "text/plain");
     let a = plain.find("passing build on builder a").unwrap();
     let b = plain.find("failed build on builder b").unwrap();
@@ -584,13 +601,16 @@ async fn a_build_set_summary_is_one_mail_once_all_its_builds_are_done() {
         .add_changes(vec![NewChange { author: "x".into(), branch: Some("main".into()), ..Default::default() }])
         .await
         .unwrap();
-    smtp.wait_for(2).await;
+    smtp.wait_for(4).await;
     let (rows, mails) = settled(&m.engine, &smtp).await;
-    let keys: Vec<&str> = rows.iter().map(|r| r.key.as_deref().unwrap()).collect();
-    assert!(keys.iter().all(|k| k.starts_with("buildset:")), "{keys:?}");
-    assert_eq!(mails.len(), 2);
-    assert_eq!(mails[1]["subject"], "Cascade success in test on (whole buildset)");
-    assert_eq!(attachments(&mails[1]).len(), 2, "no patch this time");
+    let keys: Vec<(&str, &str)> = rows.iter().map(|r| (r.reporter.as_str(), r.key.as_deref().unwrap())).collect();
+    assert_eq!(keys.len(), 4);
+    assert!(keys.iter().all(|(_, k)| k.starts_with("buildset:")), "{keys:?}");
+    assert_eq!(mails.len(), 4);
+    let sets: Vec<&Value> = mails.iter().filter(|m| rcpt(m) == ["sets@example.org"]).collect();
+    assert_eq!(sets.len(), 2);
+    assert_eq!(sets[1]["subject"], "Cascade success in test on (whole buildset)");
+    assert_eq!(attachments(sets[1]).len(), 2, "no patch this time");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -608,13 +628,9 @@ async fn starttls_with_a_login_delivers_to_the_owner() {
         "{OUTCOMES}\n[[schedulers]]\nname = \"force\"\nkind = \"force\"\nbuilders = [\"app\"]\n{}",
         reporter("tls", smtp.port, &extra)
     );
-    let tdb = TestDb::new().await;
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("smtp.pass"), "s3cret\n").unwrap();
-    let cfg = Arc::new(common::config(dir.path(), &body, &tdb.url));
-    let engine = Engine::start(cfg, tdb.db.clone(), Arc::new(SystemClock)).await.unwrap();
+    let m = start_with(&[("smtp.pass", "s3cret\n")], "", &body, Arc::new(SystemClock)).await;
     let request = ForceRequest { owner: Some("ann@example.org".into()), reason: "please".into(), ..Default::default() };
-    engine.force("app", request).await.unwrap();
+    m.engine.force("app", request).await.unwrap();
     let mail = &smtp.wait_for(1).await[0];
     assert_eq!((mail["tls"].as_bool(), mail["login"].as_str()), (Some(true), Some("cascade")));
     assert_eq!(rcpt(mail), ["ann@example.org"], "the buildset's owner is an address");
@@ -626,19 +642,28 @@ async fn starttls_with_a_login_delivers_to_the_owner() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn implicit_tls_delivers() {
+async fn implicit_tls_delivers_a_body_from_a_template_file() {
     let tmp = tempfile::tempdir().unwrap();
     let certs = certs(tmp.path());
     let smtp = Smtp::start(&SmtpOptions { implicit_tls: true, certs: Some(&certs), ..Default::default() });
-    let extra =
-        format!("use_ssl = true\ntls_ca_file = \"{}\"\nextra_recipients = [\"ops@example.org\"]", certs.ca.display());
+    let extra = format!(
+        "use_ssl = true\ntls_ca_file = \"{}\"\nextra_recipients = [\"ops@example.org\"]\n\
+         template_file = \"mail.txt\"\ntemplate_type = \"plain\"",
+        certs.ca.display()
+    );
     let body = format!("{OUTCOMES}{}", reporter("ssl", smtp.port, &extra));
-    let m = start("", &body, Arc::new(SystemClock)).await;
+    let template = "{{ builder }} #{{ number }}: a {{ status_detected }}, see {{ build_url }}\n";
+    let m = start_with(&[("mail.txt", template)], "", &body, Arc::new(SystemClock)).await;
     m.engine.add_changes(vec![change(1, "pass")]).await.unwrap();
     let mail = &smtp.wait_for(1).await[0];
     assert_eq!(mail["tls"].as_bool(), Some(true));
     assert_eq!(rcpt(mail), ["ops@example.org"]);
     assert_eq!(mail["subject"], "Cascade success in test on app");
+    assert_eq!(mail["structure"], "text/plain");
+    assert_eq!(
+        part(mail, "text/plain").trim_end(),
+        "app #1: a passing build, see http://localhost:8010/builders/app/builds/1"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -374,7 +374,7 @@ fn plain_build(out: &mut String, config: &MailConfig, facts: &MailFacts, b: &Bui
             let result = s.results.map_or("not finished", Results::name);
             let _ = write!(out, "    {}. {}: {result}", s.number, s.name);
             if !s.text.is_empty() && s.text != s.name {
-                let _ = write!(out, " ({})", s.text);
+                let _ = write!(out, " - {}", s.text);
             }
             out.push('\n');
         }
@@ -422,7 +422,7 @@ const PRE: &str = "background:#f6f8fa;border:1px solid #ddd;padding:8px;font:12p
 pub fn default_html(config: &MailConfig, facts: &MailFacts) -> String {
     let mut out = String::from(
         "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"></head>\n\
-         <body style=\"margin:0;padding:16px;font:14px/1.4 -apple-system,'Segoe UI',Helvetica,Arial,sans-serif;color:#222\">\n",
+         <body style=\"max-width:880px;margin:0;padding:16px;font:14px/1.4 -apple-system,'Segoe UI',Helvetica,Arial,sans-serif;color:#222\">\n",
     );
     for (i, b) in facts.builds.iter().enumerate() {
         if i > 0 {
@@ -476,7 +476,7 @@ fn html_build(out: &mut String, config: &MailConfig, facts: &MailFacts, b: &Buil
                 s.number,
                 link(Some(&s.url), &s.name),
                 escape(result),
-                escape(&s.text)
+                if s.text == s.name { String::new() } else { escape(&s.text) }
             );
         }
         out.push_str("</table>\n");

@@ -127,7 +127,7 @@ fn the_default_message_says_what_happened_where_and_who_is_to_blame() {
         "Build Source Stamp: [branch main] abc123\n    https://git.example.org/commit/abc123\n",
         "Blamelist: Ann <ann@example.org>, bob\n",
         "BUILD FAILED: failed test\n",
-        "    1. compile: success\n    2. test: failure (test failed (exit 1))\n",
+        "    1. compile: success\n    2. test: failure - test failed (exit 1)\n",
         "Last 2 lines of test.stdio (http://ci.example.org/builders/app/builds/7/steps/2/logs/stdio):\n    ok 1\n    error: <oops> & more\n",
         "Sincerely,\n -The Cascade\n",
     ] {
