@@ -63,6 +63,15 @@ impl Job {
     }
 }
 
+impl std::fmt::Display for Job {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Job::Build { id, .. } => write!(f, "build {}", id.0),
+            Job::BuildSet { id, .. } => write!(f, "build set {}", id.0),
+        }
+    }
+}
+
 /// A mail's facts, with what is needed to attach its logs and patches.
 pub struct Loaded {
     /// What the mail says.

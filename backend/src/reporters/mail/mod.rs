@@ -130,7 +130,7 @@ impl Deliver for Delivery {
         let loaded = load::facts(&self.engine, &job).await.map_err(|e| unreadable(&job, e))?;
         let to = recipients::choose(&self.config, &loaded.people);
         if to.is_empty() {
-            tracing::info!(reporter = %self.name, ?job, "nobody to mail about this; nothing sent");
+            tracing::info!(reporter = %self.name, %job, "nobody to mail about this; nothing sent");
             return Ok(());
         }
         let rendered = render::render(&self.config, &loaded.facts).map_err(DeliverError::Permanent)?;
@@ -141,11 +141,12 @@ impl Deliver for Delivery {
     }
 }
 
-/// A build that is gone (pruned) will never be mailed about; other database errors pass.
+/// A build that is gone (pruned) will never be mailed about; other database errors are
+/// worth another try.
 fn unreadable(job: &load::Job, e: DbError) -> DeliverError {
     match e {
-        DbError::NotFound => DeliverError::Permanent(format!("{job:?} no longer exists")),
-        other => DeliverError::Transient(format!("cannot read {job:?}: {other}")),
+        DbError::NotFound => DeliverError::Permanent(format!("{job} no longer exists")),
+        other => DeliverError::Transient(format!("cannot read {job}: {other}")),
     }
 }
 
