@@ -12,7 +12,7 @@ use super::facts::{
     Attachment, BuildFacts, BuildSetFacts, ChangeFacts, LogTail, MailFacts, People, SourceFacts, StepFacts,
 };
 use crate::config::{AddLogs, MailConfig};
-use crate::db::{self, DbResult};
+use crate::db::{self, Conn, DbResult};
 use crate::engine::Engine;
 use crate::model::{BuildId, BuildSetId, Channel, LogInfo, Results};
 
@@ -108,83 +108,7 @@ pub async fn facts(engine: &Engine, job: &Job) -> DbResult<Loaded> {
         loaded.facts.buildset = Some(BuildSetFacts { id: id.0, results, reason });
     }
     for (id, previous) in wanted {
-        let build = db::builds::get(conn.conn(), id).await?;
-        let set = db::buildrequests::buildset_of(conn.conn(), build.buildrequest_id).await?;
-        let owner = db::buildsets::details(conn.conn(), set).await?.owner;
-        let patches = db::buildsets::patches(conn.conn(), set).await?;
-        let sources = db::buildsets::sources(conn.conn(), set)
-            .await?
-            .into_iter()
-            .map(|s| SourceFacts {
-                revision_url: engine.links.revision(&s.repository, s.revision.as_deref(), None),
-                has_patch: patches.iter().any(|p| p.codebase == s.codebase),
-                codebase: s.codebase,
-                repository: s.repository,
-                branch: s.branch,
-                revision: s.revision,
-                project: s.project,
-            })
-            .collect();
-        let changes = db::changes::list_for_buildset(conn.conn(), set.0)
-            .await?
-            .into_iter()
-            .map(|c| ChangeFacts {
-                id: c.id.0,
-                revision_url: engine.links.revision(
-                    &c.fields.repository,
-                    c.fields.revision.as_deref(),
-                    c.fields.revlink.as_deref(),
-                ),
-                author: c.fields.author,
-                revision: c.fields.revision,
-                branch: c.fields.branch,
-                comments: c.fields.comments,
-                repository: c.fields.repository,
-                project: c.fields.project,
-                files: c.fields.files,
-                when: c.fields.when.unwrap_or(c.created_at),
-            })
-            .collect();
-        let steps = db::steps::list_for_builds(conn.conn(), &[id]).await?.remove(&id).unwrap_or_default();
-        let url = build_url(&engine.config.base_url, &build.builder, build.number);
-        let mut step_facts = Vec::with_capacity(steps.len());
-        for s in steps {
-            let step_url = format!("{url}/steps/{}", s.number);
-            for log in &s.logs {
-                loaded.logs.push((build.builder.clone(), s.number, s.name.clone(), log.clone()));
-            }
-            step_facts.push(StepFacts {
-                number: s.number,
-                url: step_url,
-                results: s.results,
-                text: s.state_text,
-                log_tail: None,
-                name: s.name,
-            });
-        }
-        for p in patches {
-            // The builds of a build set share its patches.
-            if !loaded.patches.iter().any(|(c, b)| *c == p.codebase && *b == p.body) {
-                loaded.patches.push((p.codebase, p.body));
-            }
-        }
-        loaded.facts.builds.push(BuildFacts {
-            builder: build.builder,
-            number: build.number,
-            results: build.results.unwrap_or(Results::Exception),
-            previous,
-            url,
-            worker: build.worker,
-            reason: build.reason,
-            text: build.state_text,
-            branch: build.branch,
-            revision: build.revision,
-            sources,
-            changes,
-            steps: step_facts,
-            properties: build.properties,
-            owner,
-        });
+        read_build(engine, conn.conn(), id, previous, &mut loaded).await?;
     }
     let names = People::names(&loaded.facts.builds);
     let known = db::users::emails_of(conn.conn(), &names).await?;
@@ -192,6 +116,94 @@ pub async fn facts(engine: &Engine, job: &Job) -> DbResult<Loaded> {
     loaded.people = People::of(&loaded.facts.builds, known);
     add_log_tails(engine, &mut loaded).await?;
     Ok(loaded)
+}
+
+/// Reads one build of the mail into `loaded`.
+async fn read_build(
+    engine: &Engine,
+    mut conn: Conn<'_>,
+    id: BuildId,
+    previous: Option<Results>,
+    loaded: &mut Loaded,
+) -> DbResult<()> {
+    let build = db::builds::get(conn.reborrow(), id).await?;
+    let set = db::buildrequests::buildset_of(conn.reborrow(), build.buildrequest_id).await?;
+    let owner = db::buildsets::details(conn.reborrow(), set).await?.owner;
+    let patches = db::buildsets::patches(conn.reborrow(), set).await?;
+    let sources = db::buildsets::sources(conn.reborrow(), set)
+        .await?
+        .into_iter()
+        .map(|s| SourceFacts {
+            revision_url: engine.links.revision(&s.repository, s.revision.as_deref(), None),
+            has_patch: patches.iter().any(|p| p.codebase == s.codebase),
+            codebase: s.codebase,
+            repository: s.repository,
+            branch: s.branch,
+            revision: s.revision,
+            project: s.project,
+        })
+        .collect();
+    let changes = db::changes::list_for_buildset(conn.reborrow(), set.0)
+        .await?
+        .into_iter()
+        .map(|c| ChangeFacts {
+            id: c.id.0,
+            revision_url: engine.links.revision(
+                &c.fields.repository,
+                c.fields.revision.as_deref(),
+                c.fields.revlink.as_deref(),
+            ),
+            author: c.fields.author,
+            revision: c.fields.revision,
+            branch: c.fields.branch,
+            comments: c.fields.comments,
+            repository: c.fields.repository,
+            project: c.fields.project,
+            files: c.fields.files,
+            when: c.fields.when.unwrap_or(c.created_at),
+        })
+        .collect();
+    let steps = db::steps::list_for_builds(conn.reborrow(), &[id]).await?.remove(&id).unwrap_or_default();
+    let url = build_url(&engine.config.base_url, &build.builder, build.number);
+    let mut step_facts = Vec::with_capacity(steps.len());
+    for s in steps {
+        let step_url = format!("{url}/steps/{}", s.number);
+        for log in &s.logs {
+            loaded.logs.push((build.builder.clone(), s.number, s.name.clone(), log.clone()));
+        }
+        step_facts.push(StepFacts {
+            number: s.number,
+            url: step_url,
+            results: s.results,
+            text: s.state_text,
+            log_tail: None,
+            name: s.name,
+        });
+    }
+    for p in patches {
+        // The builds of a build set share its patches.
+        if !loaded.patches.iter().any(|(c, b)| *c == p.codebase && *b == p.body) {
+            loaded.patches.push((p.codebase, p.body));
+        }
+    }
+    loaded.facts.builds.push(BuildFacts {
+        builder: build.builder,
+        number: build.number,
+        results: build.results.unwrap_or(Results::Exception),
+        previous,
+        url,
+        worker: build.worker,
+        reason: build.reason,
+        text: build.state_text,
+        branch: build.branch,
+        revision: build.revision,
+        sources,
+        changes,
+        steps: step_facts,
+        properties: build.properties,
+        owner,
+    });
+    Ok(())
 }
 
 /// A build's page.
