@@ -1,9 +1,11 @@
 //! `kind = "mail"`: Buildbot's MailNotifier. Decides, from a build's result and the previous
 //! one's, whether a build (or a whole build set) is worth a mail, and stores that decision;
 //! the mail itself is written and sent when the outbox delivers it: [`load`] reads the
-//! facts, [`recipients`] and [`render`] turn them into addresses, a subject and bodies,
-//! [`message`] makes the MIME message and [`transport`] hands it to the mail server.
+//! facts, [`recipients`] and [`render`] (with [`body`], Cascade's own message) turn them
+//! into addresses, a subject and bodies, [`message`] makes the MIME message and
+//! [`transport`] hands it to the mail server.
 
+pub mod body;
 pub mod facts;
 pub mod load;
 pub mod message;

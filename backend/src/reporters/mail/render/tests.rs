@@ -1,5 +1,6 @@
 use super::*;
 use crate::config::{AddLogs, SmtpSecurity};
+use crate::reporters::mail::body::default_plain;
 use crate::reporters::mail::facts::{BuildSetFacts, ChangeFacts, StepFacts};
 use MailMode as M;
 use Results::*;
