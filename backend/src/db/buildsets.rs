@@ -119,13 +119,62 @@ fn stamp((codebase, repository, branch, revision, project): StampRow) -> NewSour
     NewSourceStamp { codebase, repository, branch, revision, project }
 }
 
+/// A patch applied on top of a source stamp (what a try build builds).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Patch {
+    /// The source stamp's codebase.
+    pub codebase: String,
+    /// The diff, as submitted (usually UTF-8 text, not necessarily).
+    pub body: Vec<u8>,
+    /// The `-p` level to apply it with.
+    pub level: Option<i64>,
+    /// The directory to apply it in.
+    pub subdir: Option<String>,
+}
+
+const SET_PATCH: &str = "update sourcestamps set patch_body = $2, patch_level = $3, patch_subdir = $4 where id = $1";
+
+/// Attaches a patch to a source stamp, before its builds start.
+pub async fn set_patch(conn: Conn<'_>, stamp: SourceStampId, patch: &Patch) -> DbResult<()> {
+    let n = on_conn!(conn, c => sqlx::query(SET_PATCH).bind(stamp.0).bind(&patch.body).bind(patch.level)
+        .bind(&patch.subdir).execute(&mut *c).await?.rows_affected());
+    if n == 1 { Ok(()) } else { Err(super::DbError::NotFound) }
+}
+
+const PATCHES: &str = "select ss.codebase, ss.patch_body, ss.patch_level, ss.patch_subdir \
+    from sourcestamps ss join buildset_sourcestamps bss on bss.sourcestamp_id = ss.id \
+    where bss.buildset_id = $1 and ss.patch_body is not null order by ss.id";
+
+/// A patch row: codebase, body, level, subdir.
+type PatchRow = (String, Vec<u8>, Option<i64>, Option<String>);
+
+/// The patches of a buildset's source stamps, in source stamp order.
+pub async fn patches(conn: Conn<'_>, id: BuildSetId) -> DbResult<Vec<Patch>> {
+    let rows: Vec<PatchRow> = on_conn!(conn, c => sqlx::query_as(PATCHES).bind(id.0).fetch_all(&mut *c).await?);
+    Ok(rows.into_iter().map(|(codebase, body, level, subdir)| Patch { codebase, body, level, subdir }).collect())
+}
+
 const COMPLETE_IF_DONE: &str = "update buildsets set complete = 1, complete_at = $2, results = \
     (select max(results) from buildrequests where buildset_id = $1) \
     where id = $1 and complete = 0 and not exists \
     (select 1 from buildrequests where buildset_id = $1 and complete = 0)";
 
-/// Marks the buildset complete once all its requests are; returns whether it did.
-pub async fn complete_if_done(conn: Conn<'_>, id: BuildSetId, now: i64) -> DbResult<bool> {
+const LOCK: &str = "select id from buildsets where id = $1 for update";
+
+/// Marks the buildset complete once all its requests are; returns whether it did. Call it
+/// after completing a request, in the same transaction.
+pub async fn complete_if_done(mut conn: Conn<'_>, id: BuildSetId, now: i64) -> DbResult<bool> {
+    // Two requests of a set completed at once on PostgreSQL would each see the other still
+    // running (neither commit is visible to the other), and neither would complete the set.
+    // Locking the set's row orders them: the second waits for the first to commit, and its
+    // check, a new statement, then sees both requests done. SQLite has one writer at a time
+    // and no `for update`.
+    match conn.reborrow() {
+        Conn::Postgres(c) => {
+            sqlx::query(LOCK).bind(id.0).execute(&mut *c).await?;
+        }
+        Conn::Sqlite(_) => {}
+    }
     let done =
         on_conn!(conn, c => sqlx::query(COMPLETE_IF_DONE).bind(id.0).bind(now).execute(&mut *c).await?.rows_affected());
     Ok(done > 0)

@@ -1,7 +1,10 @@
 //! Users and their attributes (email, git author, irc nick, role ...).
 
+use std::collections::HashMap;
+
 use sqlx::FromRow;
 
+use super::query::Query;
 use super::{Conn, DbResult, on_conn};
 
 /// A stored user.
@@ -123,4 +126,31 @@ pub async fn set_attributes(conn: Conn<'_>, uid: i64, attributes: &[Attribute]) 
         }
     });
     Ok(())
+}
+
+/// The `email` attribute of the users that `names` designate, as name → address. A name
+/// designates a user when it is the user's identifier, login name or the value of one of
+/// the user's attributes (a `git` attribute "Ann <ann@example.org>", an `svn` login ...),
+/// which is how a change's author is tied to a person. A user with several addresses gives
+/// the first in order; names that designate nobody with an address are left out.
+pub async fn emails_of(conn: Conn<'_>, names: &[String]) -> DbResult<HashMap<String, String>> {
+    if names.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let mut q = Query::new("select m.name, e.attr_data from (");
+    let by_attribute = q.bind_list(names.iter().map(String::as_str));
+    let by_identifier = q.bind_list(names.iter().map(String::as_str));
+    let by_username = q.bind_list(names.iter().map(String::as_str));
+    q.push(&format!(
+        "select attr_data as name, uid from user_attributes where attr_data in ({by_attribute}) \
+         union select identifier, uid from users where identifier in ({by_identifier}) \
+         union select username, uid from users where username in ({by_username})) m \
+         join user_attributes e on e.uid = m.uid and e.attr_type = 'email' order by m.name, e.attr_data"
+    ));
+    let rows: Vec<(String, String)> = q.fetch_all(conn).await?;
+    let mut out = HashMap::new();
+    for (name, email) in rows {
+        out.entry(name).or_insert(email);
+    }
+    Ok(out)
 }

@@ -1,11 +1,27 @@
 //! `kind = "mail"`: Buildbot's MailNotifier. Decides, from a build's result and the previous
 //! one's, whether a build (or a whole build set) is worth a mail, and stores that decision;
-//! the mail itself is written and sent when the outbox delivers it.
+//! the mail itself is written and sent when the outbox delivers it: [`load`] reads the
+//! facts, [`recipients`] and [`render`] (with [`body`], Cascade's own message) turn them
+//! into addresses, a subject and bodies, [`message`] makes the MIME message and
+//! [`transport`] hands it to the mail server.
+
+pub mod body;
+pub mod facts;
+pub mod load;
+pub mod message;
+pub mod recipients;
+pub mod render;
+pub mod transport;
+
+use std::sync::Arc;
 
 use serde_json::json;
 
+use super::outbox::{Deliver, DeliverError};
 use super::{BuildEvent, BuildSetEvent};
 use crate::config::{MailConfig, MailMode, ReporterConfig};
+use crate::db::DbError;
+use crate::engine::Engine;
 use crate::model::Results;
 
 /// A mail reporter.
@@ -53,19 +69,24 @@ impl Mail {
         if !self.config.build_set_summary {
             return None;
         }
-        let builds: Vec<i64> = event
+        let (builds, previous): (Vec<i64>, Vec<Option<&str>>) = event
             .builds
             .iter()
             .filter(|(b, tags, previous)| {
                 reporter.wants(&b.builder, tags)
                     && b.results.is_some_and(|r| is_mail_needed(&self.config.mode, r, *previous))
             })
-            .map(|(b, _, _)| b.id.0)
-            .collect();
+            .map(|(b, _, previous)| (b.id.0, previous.map(Results::name)))
+            .unzip();
         if builds.is_empty() {
             return None;
         }
-        let payload = json!({ "buildset": event.id.0, "builds": builds, "results": event.results.name() });
+        let payload = json!({
+            "buildset": event.id.0,
+            "builds": builds,
+            "results": event.results.name(),
+            "previous": previous,
+        });
         Some((format!("buildset:{}", event.id.0), payload))
     }
 }
@@ -82,6 +103,53 @@ pub fn is_mail_needed(modes: &[MailMode], results: Results, previous: Option<Res
         MailMode::Exception => results == Results::Exception,
         MailMode::Cancelled => results == Results::Cancelled,
     })
+}
+
+/// Writes and sends the stored mails of one reporter.
+pub struct Delivery {
+    engine: Arc<Engine>,
+    name: String,
+    config: MailConfig,
+    smtp: transport::Smtp,
+}
+
+impl Mail {
+    /// The delivery of this reporter's mails, connecting to its server when it has a mail
+    /// to send. Call it inside the runtime.
+    pub fn delivery(&self, engine: Arc<Engine>) -> Delivery {
+        Delivery {
+            engine,
+            name: self.name.clone(),
+            config: self.config.clone(),
+            smtp: transport::Smtp::new(&self.config),
+        }
+    }
+}
+
+impl Deliver for Delivery {
+    async fn deliver(&self, payload: &serde_json::Value) -> Result<(), DeliverError> {
+        let job = load::Job::parse(payload).map_err(DeliverError::Permanent)?;
+        let loaded = load::facts(&self.engine, &job).await.map_err(|e| unreadable(&job, e))?;
+        let to = recipients::choose(&self.config, &loaded.people);
+        if to.is_empty() {
+            tracing::info!(reporter = %self.name, %job, "nobody to mail about this; nothing sent");
+            return Ok(());
+        }
+        let rendered = render::render(&self.config, &loaded.facts).map_err(DeliverError::Permanent)?;
+        let attachments =
+            load::attachments(&self.engine, &self.config, &loaded).await.map_err(|e| unreadable(&job, e))?;
+        let message = message::build(&self.config.from, &to, rendered, attachments).map_err(DeliverError::Permanent)?;
+        self.smtp.send(message).await
+    }
+}
+
+/// A build that is gone (pruned) will never be mailed about; other database errors are
+/// worth another try.
+fn unreadable(job: &load::Job, e: DbError) -> DeliverError {
+    match e {
+        DbError::NotFound => DeliverError::Permanent(format!("{job} no longer exists")),
+        other => DeliverError::Transient(format!("cannot read {job}: {other}")),
+    }
 }
 
 #[cfg(test)]
@@ -106,25 +174,5 @@ mod tests {
         let all = [M::Change, M::Failing, M::Passing, M::Problem, M::Warnings, M::Exception, M::Cancelled];
         assert!(!is_mail_needed(&all, Retry, Some(Success)));
         assert!(!is_mail_needed(&all, Skipped, None));
-    }
-}
-
-/// Writes and sends the stored mails of one reporter.
-pub struct Delivery {
-    engine: std::sync::Arc<crate::engine::Engine>,
-    config: MailConfig,
-}
-
-impl Mail {
-    /// The delivery of this reporter's mails.
-    pub fn delivery(&self, engine: std::sync::Arc<crate::engine::Engine>) -> Delivery {
-        Delivery { engine, config: self.config.clone() }
-    }
-}
-
-impl super::outbox::Deliver for Delivery {
-    async fn deliver(&self, _payload: &serde_json::Value) -> Result<(), super::outbox::DeliverError> {
-        let _ = (&self.engine, &self.config);
-        Err(super::outbox::DeliverError::Transient("mail delivery is not written yet".into()))
     }
 }
