@@ -97,28 +97,34 @@ async fn the_same_key_is_stored_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_masters_never_claim_the_same_row() {
+async fn two_masters_take_turns_and_send_each_row_once_in_order() {
     let tdb = TestDb::new().await;
     for n in 0..120 {
         enqueue(&tdb.db, "mail", n, T0).await;
     }
+    // The order in which rows are sent, whoever sends them.
+    let sent = Arc::new(Mutex::new(Vec::new()));
     let mut tasks = Vec::new();
     for master in [1, 2] {
         // Each master has its own pool on the same database.
         let db = Db::connect(&tdb.url).await.unwrap();
+        let sent = sent.clone();
         tasks.push(tokio::spawn(async move {
             let mut mine = Vec::new();
-            loop {
+            let deadline = Instant::now() + Duration::from_secs(60);
+            while sent.lock().unwrap().len() < 120 {
+                assert!(Instant::now() < deadline, "the rows were not all sent");
+                let mut tx = db.begin().await.unwrap();
+                let batch = outbox::claim_due(tx.conn(), "mail", MasterId(master), T0, 300, 7).await.unwrap();
+                tx.commit().await.unwrap();
                 let mut conn = db.acquire().await.unwrap();
-                let batch = outbox::claim_due(conn.conn(), "mail", MasterId(master), T0, 300, 7).await.unwrap();
-                if batch.is_empty() {
-                    break;
-                }
                 for m in batch {
                     assert_eq!(m.claimed_by, Some(master));
+                    sent.lock().unwrap().push(m.id);
                     outbox::mark_sent(conn.conn(), m.id, T0).await.unwrap();
                     mine.push(m.id);
                 }
+                drop(conn);
                 tokio::task::yield_now().await;
             }
             mine
@@ -132,6 +138,27 @@ async fn two_masters_never_claim_the_same_row() {
     assert_eq!(claimed.len(), 120, "a row was claimed twice");
     assert_eq!(unique.len(), 120);
     assert_eq!(all(&tdb.db, Some(State::Sent)).await.len(), 120);
+    let order = sent.lock().unwrap().clone();
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "rows overtook each other: {order:?}");
+}
+
+#[tokio::test]
+async fn a_master_holding_a_live_lease_keeps_the_others_waiting() {
+    let tdb = TestDb::new().await;
+    for n in 0..3 {
+        enqueue(&tdb.db, "mail", n, T0).await;
+    }
+    let mut conn = tdb.db.acquire().await.unwrap();
+    let first = outbox::claim_due(conn.conn(), "mail", MasterId(1), T0, 300, 1).await.unwrap();
+    assert_eq!(first.len(), 1);
+    // Rows 2 and 3 are free and due, but master 1 is sending: master 2 waits its turn.
+    assert!(outbox::claim_due(conn.conn(), "mail", MasterId(2), T0 + 1, 300, 10).await.unwrap().is_empty());
+    // Another reporter's messages are not held up.
+    enqueue(&tdb.db, "irc", 9, T0).await;
+    assert_eq!(outbox::claim_due(conn.conn(), "irc", MasterId(2), T0 + 1, 300, 10).await.unwrap().len(), 1);
+    outbox::mark_sent(conn.conn(), first[0].id, T0 + 2).await.unwrap();
+    let rest = outbox::claim_due(conn.conn(), "mail", MasterId(2), T0 + 3, 300, 10).await.unwrap();
+    assert_eq!(rest.len(), 2);
 }
 
 #[tokio::test]
@@ -149,8 +176,8 @@ async fn a_lease_past_its_time_is_taken_over() {
     assert_eq!(late.len(), 1);
     assert_eq!((late[0].claimed_by, late[0].claimed_at), (Some(2), Some(T0 + 300)));
     // The first master, slow to get to it, finds the message is no longer its to send.
-    assert!(!outbox::hold(conn.conn(), late[0].id, MasterId(1), T0 + 301).await.unwrap());
-    assert!(outbox::hold(conn.conn(), late[0].id, MasterId(2), T0 + 301).await.unwrap());
+    assert!(!outbox::hold(conn.conn(), "mail", late[0].id, MasterId(1), T0 + 301).await.unwrap());
+    assert!(outbox::hold(conn.conn(), "mail", late[0].id, MasterId(2), T0 + 301).await.unwrap());
 }
 
 #[tokio::test]
@@ -160,11 +187,11 @@ async fn a_claim_is_renewed_before_each_delivery() {
     let mut conn = tdb.db.acquire().await.unwrap();
     outbox::claim_due(conn.conn(), "mail", MasterId(1), T0, 300, 10).await.unwrap();
     // Renewed at T0 + 250, the lease holds until T0 + 550: another master waits.
-    assert!(outbox::hold(conn.conn(), id, MasterId(1), T0 + 250).await.unwrap());
+    assert!(outbox::hold(conn.conn(), "mail", id, MasterId(1), T0 + 250).await.unwrap());
     let other = outbox::claim_due(conn.conn(), "mail", MasterId(2), T0 + 400, 300, 10).await.unwrap();
     assert!(other.is_empty(), "a renewed lease was taken");
     outbox::mark_sent(conn.conn(), id, T0 + 260).await.unwrap();
-    assert!(!outbox::hold(conn.conn(), id, MasterId(1), T0 + 261).await.unwrap(), "a sent message was held");
+    assert!(!outbox::hold(conn.conn(), "mail", id, MasterId(1), T0 + 261).await.unwrap(), "a sent message was held");
 }
 
 #[tokio::test]

@@ -98,7 +98,9 @@ pub async fn enqueue(
 // A row is claimable when it is unsent, not failed, due, and free (unclaimed, claimed by
 // this master in an earlier life, or held past its lease). Rows behind the reporter's
 // earliest message that is not due yet wait for it, so messages leave in id order even
-// across retries. The outer conditions repeat the inner ones: an update that waited for
+// across retries; and while another master holds a live lease on any of the reporter's
+// rows, nothing is claimed, so one master at a time sends a reporter's messages and none
+// overtakes another. The outer conditions repeat the inner ones: an update that waited for
 // another master's claim re-reads the row and skips it, so no row goes to two masters.
 const CLAIM_DUE: &str = "update outbox set claimed_by = $2, claimed_at = $3 \
     where id in (select id from outbox where reporter = $1 and sent_at is null and failed_at is null \
@@ -106,22 +108,33 @@ const CLAIM_DUE: &str = "update outbox set claimed_by = $2, claimed_at = $3 \
         and (claimed_by is null or claimed_by = $2 or claimed_at <= $4) \
         and id < (select coalesce(min(id), $6) from outbox where reporter = $1 and sent_at is null \
             and failed_at is null and next_attempt_at > $3) \
+        and not exists (select 1 from outbox o where o.reporter = $1 and o.sent_at is null \
+            and o.failed_at is null and o.claimed_by <> $2 and o.claimed_at > $4) \
         order by id limit $5) \
     and sent_at is null and failed_at is null \
     and (claimed_by is null or claimed_by = $2 or claimed_at <= $4) \
     returning id, reporter, key, payload, created_at, attempts, next_attempt_at, sent_at, failed_at, \
     last_error, claimed_by, claimed_at";
 
-/// Claims up to `limit` due messages of `reporter` for `master`, oldest first. A claim
-/// older than `lease_secs` is taken over.
+// Two masters claiming at once on PostgreSQL would each see the other's rows unclaimed; a
+// lock per reporter, held until the claiming transaction ends, makes them take turns.
+// SQLite has one writer at a time already.
+const LOCK_REPORTER: &str = "select pg_advisory_xact_lock(hashtext('outbox:' || $1))";
+
+/// Claims up to `limit` due messages of `reporter` for `master`, oldest first, unless another
+/// master holds a live lease on some of them. A claim older than `lease_secs` is taken over.
+/// Run it in a transaction of its own: on PostgreSQL it takes a lock per reporter until then.
 pub async fn claim_due(
-    conn: Conn<'_>,
+    mut conn: Conn<'_>,
     reporter: &str,
     master: MasterId,
     now: i64,
     lease_secs: i64,
     limit: i64,
 ) -> DbResult<Vec<Message>> {
+    if let Conn::Postgres(c) = &mut conn {
+        sqlx::query(LOCK_REPORTER).bind(reporter).execute(&mut **c).await?;
+    }
     let mut rows: Vec<Message> = on_conn!(conn, c => sqlx::query_as(CLAIM_DUE)
         .bind(reporter).bind(master.0).bind(now).bind(now - lease_secs).bind(limit).bind(i64::MAX)
         .fetch_all(&mut *c).await?);
@@ -130,15 +143,16 @@ pub async fn claim_due(
 }
 
 const HOLD: &str = "update outbox set claimed_at = $3 \
-    where id = $1 and claimed_by = $2 and sent_at is null and failed_at is null returning id";
+    where reporter = $1 and claimed_by = $2 and sent_at is null and failed_at is null returning id";
 
-/// Renews `master`'s claim on one message just before delivering it, so the delivery starts
-/// with a whole lease ahead. False if the message is no longer this master's to send: its
-/// lease ran out and another master took it over, or it was sent, dropped or failed meanwhile.
-pub async fn hold(conn: Conn<'_>, id: i64, master: MasterId, now: i64) -> DbResult<bool> {
-    let held: Option<i64> = on_conn!(conn, c => sqlx::query_scalar(HOLD).bind(id).bind(master.0).bind(now)
-        .fetch_optional(&mut *c).await?);
-    Ok(held.is_some())
+/// Renews `master`'s claims on `reporter`'s messages just before delivering message `id`, so
+/// the delivery starts with a whole lease ahead and the rest of the batch stays this
+/// master's. False if `id` is no longer this master's to send: its lease ran out and another
+/// master took it over, or it was sent, dropped or failed meanwhile.
+pub async fn hold(conn: Conn<'_>, reporter: &str, id: i64, master: MasterId, now: i64) -> DbResult<bool> {
+    let held: Vec<i64> = on_conn!(conn, c => sqlx::query_scalar(HOLD).bind(reporter).bind(master.0).bind(now)
+        .fetch_all(&mut *c).await?);
+    Ok(held.contains(&id))
 }
 
 const MARK_SENT: &str =

@@ -141,10 +141,13 @@ impl<D: Deliver> Sender<D> {
     pub async fn send_due(&self) -> DbResult<()> {
         loop {
             let batch = {
-                let mut conn = self.db.acquire().await?;
+                let mut tx = self.db.begin().await?;
                 let now = self.clock.now();
-                db::outbox::claim_due(conn.conn(), &self.reporter, self.master, now, self.lease_secs, DEFAULT_BATCH)
-                    .await?
+                let batch =
+                    db::outbox::claim_due(tx.conn(), &self.reporter, self.master, now, self.lease_secs, DEFAULT_BATCH)
+                        .await?;
+                tx.commit().await?;
+                batch
             };
             if batch.is_empty() {
                 return Ok(());
@@ -152,7 +155,7 @@ impl<D: Deliver> Sender<D> {
             for message in batch {
                 let held = {
                     let mut conn = self.db.acquire().await?;
-                    db::outbox::hold(conn.conn(), message.id, self.master, self.clock.now()).await?
+                    db::outbox::hold(conn.conn(), &self.reporter, message.id, self.master, self.clock.now()).await?
                 };
                 if !held {
                     continue;
