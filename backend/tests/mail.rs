@@ -36,6 +36,8 @@ struct SmtpOptions<'a> {
     implicit_tls: bool,
     login: Option<(&'a str, &'a str)>,
     certs: Option<&'a Certs>,
+    /// Addresses whose RCPT TO is answered 550.
+    refuse: &'a [&'a str],
 }
 
 struct Certs {
@@ -107,6 +109,9 @@ impl Smtp {
         }
         if let Some((user, password)) = opts.login {
             cmd.args(["--user", user, "--password", password]);
+        }
+        for address in opts.refuse {
+            cmd.args(["--refuse", address]);
         }
         let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("python3-aiosmtpd is needed");
         let stdout = child.stdout.take().unwrap();
@@ -614,6 +619,47 @@ async fn a_build_set_summary_is_one_mail_once_all_its_builds_are_done() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_summary_reports_a_request_cancelled_before_it_ran() {
+    let smtp = Smtp::start(&SmtpOptions::default());
+    // `b` runs on a worker that never connects: its request waits until it is cancelled.
+    let mut body = TWO_BUILDERS.replace("name = \"b\"\nworkers = [\"local\"]", "name = \"b\"\nworkers = [\"remote\"]");
+    body.insert_str(0, "[[workers]]\nname = \"remote\"\npassword = \"secret\"\n");
+    body.push_str(&reporter(
+        "sets",
+        smtp.port,
+        "build_set_summary = true\nmode = \"all\"\nsend_to_interested_users = false\n\
+         extra_recipients = [\"sets@example.org\"]",
+    ));
+    let m = start("", &body, Arc::new(SystemClock)).await;
+    let (set, waiting) = {
+        let mut tx = m.engine.db.begin().await.unwrap();
+        let set = db::buildsets::NewBuildSet { reason: "both".into(), scheduler: "main".into(), ..Default::default() };
+        let stamp = db::buildsets::NewSourceStamp { branch: Some("main".into()), ..Default::default() };
+        let (set, _) = db::buildsets::insert(tx.conn(), &set, &[stamp], &[], 1).await.unwrap();
+        db::buildrequests::insert(tx.conn(), set, m.engine.builder_id("a").unwrap(), 0, 1).await.unwrap();
+        let b = db::buildrequests::insert(tx.conn(), set, m.engine.builder_id("b").unwrap(), 0, 1).await.unwrap();
+        tx.commit().await.unwrap();
+        m.engine.wake();
+        (set, b)
+    };
+    let req = Request { actor: Some("tester".into()), reason: "not needed".into() };
+    m.engine.cancel_request(waiting, &req).await.unwrap();
+
+    smtp.wait_for(1).await;
+    let (rows, mails) = settled(&m.engine, &smtp).await;
+    assert_eq!((rows.len(), mails.len()), (1, 1), "{rows:?}");
+    let mut conn = m.engine.db.acquire().await.unwrap();
+    let stored = db::buildsets::results(conn.conn(), set).await.unwrap();
+    assert_eq!(stored, Some(Results::Cancelled), "what the set stored");
+    let payload: Value = serde_json::from_str(&rows[0].payload).unwrap();
+    assert_eq!(payload["results"], "cancelled", "{payload}");
+    assert_eq!(mails[0]["subject"], "Cascade cancelled in test on (whole buildset)");
+    let plain = part(&mails[0], "text/plain");
+    assert!(plain.contains("passing build on builder a"), "{plain}");
+    assert!(!plain.contains("builder b"), "b never built: {plain}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn starttls_with_a_login_delivers_to_the_owner() {
     let tmp = tempfile::tempdir().unwrap();
     let certs = certs(tmp.path());
@@ -667,25 +713,103 @@ async fn implicit_tls_delivers_a_body_from_a_template_file() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_refused_login_fails_for_good() {
+async fn a_refused_login_waits_until_the_server_takes_it() {
     let tmp = tempfile::tempdir().unwrap();
     let certs = certs(tmp.path());
-    let opts =
-        SmtpOptions { starttls: true, login: Some(("cascade", "right")), certs: Some(&certs), ..Default::default() };
-    let smtp = Smtp::start(&opts);
+    let port = free_port();
+    let opts = |password| SmtpOptions {
+        starttls: true,
+        login: Some(("cascade", password)),
+        certs: Some(&certs),
+        ..Default::default()
+    };
+    let smtp = Smtp::start_on(port, &opts("rotated"));
     let extra = format!(
-        "use_tls = true\ntls_ca_file = \"{}\"\nsmtp_user = \"cascade\"\nsmtp_password = \"wrong\"\n\
+        "use_tls = true\ntls_ca_file = \"{}\"\nsmtp_user = \"cascade\"\nsmtp_password = \"s3cret\"\n\
          extra_recipients = [\"ops@example.org\"]",
         certs.ca.display()
     );
-    let body = format!("{OUTCOMES}{}", reporter("badlogin", smtp.port, &extra));
-    let m = start("", &body, Arc::new(SystemClock)).await;
+    let body = format!("{OUTCOMES}{}", reporter("badlogin", port, &extra));
+    let clock = ManualClock::new(1_000_000);
+    let m = start("", &body, clock.clone()).await;
     m.engine.add_changes(vec![change(1, "pass")]).await.unwrap();
-    let row = row_where(&m.engine, "build:1", |r| r.state() != outbox::State::Pending).await;
-    assert_eq!((row.state(), row.attempts), (outbox::State::Failed, 1));
+    let row = row_where(&m.engine, "build:1", |r| r.attempts >= 1).await;
+    assert_eq!(row.state(), outbox::State::Pending, "a refused login is tried again: {row:?}");
+    assert!(row.next_attempt_at > clock.now());
     let error = row.last_error.unwrap();
     assert!(error.contains("535") && error.contains("smtp_password"), "{error}");
     assert!(smtp.mails().is_empty());
+
+    // The password is put right on the server's side; the mail goes out.
+    drop(smtp);
+    let smtp = Smtp::start_on(port, &opts("s3cret"));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while smtp.mails().is_empty() {
+        assert!(Instant::now() < deadline, "the mail never left");
+        clock.advance(3600);
+        m.engine.reporters.wake();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (rows, mails) = settled(&m.engine, &smtp).await;
+    assert_eq!((rows.len(), mails.len()), (1, 1));
+    assert_eq!(rows[0].state(), outbox::State::Sent, "{:?}", rows[0]);
+    assert_eq!((mails[0]["login"].as_str(), rcpt(&mails[0])), (Some("cascade"), vec!["ops@example.org"]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_recipient_does_not_keep_the_mail_from_the_others() {
+    let refuse = ["bob@example.net", "gone@example.org", "lost@example.org"];
+    let smtp = Smtp::start(&SmtpOptions { refuse: &refuse, ..Default::default() });
+    let mut body = OUTCOMES.to_owned();
+    // bob's address is made up from the lookup domain, where he has no mailbox.
+    body.push_str(&reporter(
+        "some",
+        smtp.port,
+        "lookup = \"example.net\"\nextra_recipients = [\"list@example.org\", \"ops@example.org\"]",
+    ));
+    body.push_str(&reporter(
+        "none",
+        smtp.port,
+        "send_to_interested_users = false\nextra_recipients = [\"gone@example.org\", \"lost@example.org\"]",
+    ));
+    body.push_str(&reporter(
+        "one",
+        smtp.port,
+        "send_to_interested_users = false\nextra_recipients = [\"gone@example.org\"]",
+    ));
+    let m = start("", &body, Arc::new(SystemClock)).await;
+    let bob = NewChange { author: "bob".into(), ..change(1, "pass") };
+    m.engine.add_changes(vec![bob]).await.unwrap();
+
+    let settled_row = |name: &'static str| {
+        row_where(&m.engine, "build:1", move |r| r.reporter == name && r.state() != outbox::State::Pending)
+    };
+    let some = settled_row("some").await;
+    assert_eq!((some.state(), some.attempts, some.last_error.as_deref()), (outbox::State::Sent, 0, None));
+    let none = settled_row("none").await;
+    assert_eq!((none.state(), none.attempts), (outbox::State::Failed, 1), "{none:?}");
+    let error = none.last_error.unwrap();
+    assert!(
+        error.starts_with("refused for each recipient: gone@example.org: ")
+            && error.contains("; lost@example.org: ")
+            && error.contains("550"),
+        "{error}"
+    );
+    let one = settled_row("one").await;
+    assert_eq!((one.state(), one.attempts), (outbox::State::Failed, 1), "{one:?}");
+    assert!(one.last_error.as_deref().unwrap().contains("550"), "{one:?}");
+
+    // Every row is settled: these are all the mails there will be. The others got the
+    // very message bob's address was refused for, each in an envelope of their own.
+    let mails = smtp.mails();
+    let envelopes: Vec<Vec<&str>> = mails.iter().map(rcpt).collect();
+    assert_eq!(envelopes, [["list@example.org"], ["ops@example.org"]]);
+    assert_eq!(
+        (mails[0]["to"].as_str(), mails[0]["cc"].as_str()),
+        (Some("bob@example.net"), Some("list@example.org, ops@example.org"))
+    );
+    let raw = |n: usize| std::fs::read(smtp.dir.path().join(format!("{n:04}.eml"))).unwrap();
+    assert_eq!(raw(1), raw(2), "the same bytes");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

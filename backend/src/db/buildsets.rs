@@ -180,9 +180,17 @@ pub async fn complete_if_done(mut conn: Conn<'_>, id: BuildSetId, now: i64) -> D
     Ok(done > 0)
 }
 
-/// The buildset's results once complete: the worst of its requests' results.
-pub fn combine(results: &[Results]) -> Results {
-    results.iter().copied().fold(Results::Success, Results::worst)
+const RESULTS: &str = "select results from buildsets where id = $1";
+
+/// The results [`complete_if_done`] stored for a buildset, counting every request (one
+/// cancelled before it ran too); `None` while it is not complete.
+pub async fn results(conn: Conn<'_>, id: BuildSetId) -> DbResult<Option<Results>> {
+    let stored: Option<Option<i64>> =
+        on_conn!(conn, c => sqlx::query_scalar(RESULTS).bind(id.0).fetch_optional(&mut *c).await?);
+    match stored {
+        None => Err(super::DbError::NotFound),
+        Some(n) => Ok(n.and_then(Results::from_i64)),
+    }
 }
 
 const IDS_FOR_SCHEDULER: &str = "select id from buildsets where scheduler = $1 order by id";

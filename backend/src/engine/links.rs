@@ -6,7 +6,7 @@
 //! whoever renders them escapes the text. Only `http:`, `https:` and site-relative URLs
 //! are ever returned, so a hook that stores `javascript:` as a revlink links nowhere.
 
-use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use regex::{Captures, Regex};
 
 use crate::config::{CommentLink, Revlink, WebConfig};
@@ -29,6 +29,26 @@ pub struct Links {
     comment: Option<(Regex, CommentLink)>,
     projects: std::collections::BTreeMap<String, String>,
     repositories: std::collections::BTreeMap<String, String>,
+}
+
+/// What a path segment escapes: all but letters, digits and `-_.!~*'()`, as the web UI's
+/// own links do (JavaScript's `encodeURIComponent`).
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'!')
+    .remove(b'~')
+    .remove(b'*')
+    .remove(b'\'')
+    .remove(b'(')
+    .remove(b')');
+
+/// A build's page in the web UI, from the master's `base_url` (ending in `/`): the link
+/// that mails and IRC messages give, the same as the UI's own.
+pub fn build_url(base_url: &str, builder: &str, number: i64) -> String {
+    let builder = utf8_percent_encode(builder, SEGMENT);
+    format!("{base_url}builders/{builder}/builds/{number}")
 }
 
 /// `url` when it is safe to put in an `href`: http(s) or a path on this site.
@@ -168,6 +188,14 @@ mod tests {
             projects: BTreeMap::from([("app".into(), "https://example.org/app".into())]),
             repositories: BTreeMap::from([("https://git/x".into(), "javascript:alert(1)".into())]),
         }
+    }
+
+    #[test]
+    fn a_build_url_escapes_its_builder_name_as_the_web_ui_does() {
+        assert_eq!(build_url("http://ci:8010/", "app", 3), "http://ci:8010/builders/app/builds/3");
+        assert_eq!(build_url("http://ci:8010/", "a b/c", 3), "http://ci:8010/builders/a%20b%2Fc/builds/3");
+        assert_eq!(build_url("/", "linux-x86_64.gcc~12", 1), "/builders/linux-x86_64.gcc~12/builds/1");
+        assert_eq!(build_url("/", "é?#&%", 1), "/builders/%C3%A9%3F%23%26%25/builds/1");
     }
 
     #[test]

@@ -35,7 +35,7 @@ pub struct BuildEvent<'a> {
 pub struct BuildSetEvent {
     /// The build set.
     pub id: BuildSetId,
-    /// The worst result of its requests.
+    /// The results stored for it: the worst of its requests', cancelled ones included.
     pub results: Results,
     /// Its finished builds, each with its builder's tags and previous results.
     pub builds: Vec<(Build, Vec<String>, Option<Results>)>,
@@ -161,7 +161,8 @@ impl Reporters {
     }
 
     /// Stores what the reporters say about a build set whose builds are all done, in the
-    /// transaction that completed it. `tags` gives a builder's tags.
+    /// transaction that completed it (after [`db::buildsets::complete_if_done`], whose
+    /// results it reports). `tags` gives a builder's tags.
     pub async fn buildset_completed(
         &self,
         mut conn: Conn<'_>,
@@ -178,8 +179,11 @@ impl Reporters {
             let build_tags = tags(&build.builder);
             builds.push((build, build_tags, previous));
         }
-        let all: Vec<Results> = builds.iter().filter_map(|(b, _, _)| b.results).collect();
-        let event = BuildSetEvent { id, results: db::buildsets::combine(&all), builds };
+        // What the set stored, not a result recombined from its builds: a request cancelled
+        // before it ran has no build, yet a set with one is not a success. A completed set
+        // always has results; none would be a set completed elsewhere, not a success either.
+        let results = db::buildsets::results(conn.reborrow(), id).await?.unwrap_or(Results::Exception);
+        let event = BuildSetEvent { id, results, builds };
         self.store(conn.reborrow(), |r| r.on_buildset(&event).into_iter().collect(), now).await
     }
 

@@ -113,11 +113,8 @@ pub fn finished(b: &BuildSummary, style: Style) -> String {
     text
 }
 
-/// A build's page in the web UI.
-pub fn build_url(base_url: &str, builder: &str, number: i64) -> String {
-    let builder = percent_encoding::utf8_percent_encode(builder, percent_encoding::NON_ALPHANUMERIC);
-    format!("{base_url}builders/{builder}/builds/{number}")
-}
+/// A build's page in the web UI (one function for mails and IRC alike).
+pub use crate::engine::links::build_url;
 
 /// 0.8.9's `convertTime`: "42 seconds", "3m05s", "2h03m05s".
 pub fn duration(seconds: i64) -> String {

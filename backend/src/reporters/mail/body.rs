@@ -1,11 +1,13 @@
 //! Cascade's own message, used when a reporter has no `template`: what Buildbot 0.8.9's
 //! default message said (who, what, where, the verdict), plus the steps and the end of the
 //! failed steps' logs, as plain text and as a small inline-styled HTML page that mail
-//! clients show alike. Pure functions.
+//! clients show alike; and the note listing the attachments left out for their size, which
+//! every body gets. Pure functions.
 
 use std::fmt::Write as _;
 
-use super::facts::{BuildFacts, MailFacts, SourceFacts};
+use super::facts::{BuildFacts, LeftOut, MailFacts, SourceFacts};
+use super::load::{MAX_ATTACHED_LOG, MAX_ATTACHED_TOTAL};
 use super::render::{colours, headline, status_detected};
 use crate::config::MailConfig;
 use crate::model::Results;
@@ -40,7 +42,51 @@ pub fn default_plain(config: &MailConfig, facts: &MailFacts) -> String {
         }
         plain_build(&mut out, config, facts, b);
     }
+    out.push_str(&left_out_plain(&facts.left_out));
     out.push_str("\nSincerely,\n -The Cascade\n");
+    out
+}
+
+fn left_out_intro() -> String {
+    let mib = |n: usize| n / (1024 * 1024);
+    format!(
+        "Not attached, for their size (a mail attaches at most {} MiB per file and {} MiB in all)",
+        mib(MAX_ATTACHED_LOG),
+        mib(MAX_ATTACHED_TOTAL)
+    )
+}
+
+fn size(item: &LeftOut) -> String {
+    item.size.map(|n| format!(" ({n} bytes)")).unwrap_or_default()
+}
+
+/// The plain text note listing the attachments left out, each with its size and where to
+/// read it; empty when nothing is.
+pub fn left_out_plain(left_out: &[LeftOut]) -> String {
+    if left_out.is_empty() {
+        return String::new();
+    }
+    let mut out = format!("\n{}:\n", left_out_intro());
+    for item in left_out {
+        let _ = write!(out, "    {}{}", item.filename, size(item));
+        if let Some(url) = &item.url {
+            let _ = write!(out, ": {url}");
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// [`left_out_plain`] as HTML.
+pub fn left_out_html(left_out: &[LeftOut]) -> String {
+    if left_out.is_empty() {
+        return String::new();
+    }
+    let mut out = format!("<p>{}:</p>\n<ul>\n", escape(&left_out_intro()));
+    for item in left_out {
+        let _ = writeln!(out, "<li>{}{}</li>", link(item.url.as_deref(), &item.filename), escape(&size(item)));
+    }
+    out.push_str("</ul>\n");
     out
 }
 
@@ -127,6 +173,7 @@ pub fn default_html(config: &MailConfig, facts: &MailFacts) -> String {
         }
         html_build(&mut out, config, facts, b);
     }
+    out.push_str(&left_out_html(&facts.left_out));
     out.push_str("<p style=\"color:#555\">Sincerely,<br>&nbsp;-The Cascade</p>\n</body></html>\n");
     out
 }

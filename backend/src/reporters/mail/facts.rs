@@ -19,6 +19,8 @@ pub struct MailFacts {
     pub buildset: Option<BuildSetFacts>,
     /// The builds the mail is about: one, or those of the build set worth a mail.
     pub builds: Vec<BuildFacts>,
+    /// The logs and patches the mail should attach but leaves out, for their size.
+    pub left_out: Vec<LeftOut>,
 }
 
 impl MailFacts {
@@ -235,4 +237,15 @@ pub struct Attachment {
     pub content_type: String,
     /// Its bytes.
     pub body: Vec<u8>,
+}
+
+/// A log or patch too large to attach, as the body lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LeftOut {
+    /// The name it would have had ("test.stdio", "source.patch").
+    pub filename: String,
+    /// Its size in bytes, when known without reading it.
+    pub size: Option<usize>,
+    /// Where to read it instead, if anywhere (a log's text).
+    pub url: Option<String>,
 }

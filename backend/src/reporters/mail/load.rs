@@ -9,7 +9,7 @@ use bytes::Bytes;
 use futures::StreamExt;
 
 use super::facts::{
-    Attachment, BuildFacts, BuildSetFacts, ChangeFacts, LogTail, MailFacts, People, SourceFacts, StepFacts,
+    Attachment, BuildFacts, BuildSetFacts, ChangeFacts, LeftOut, LogTail, MailFacts, People, SourceFacts, StepFacts,
 };
 use crate::config::{AddLogs, MailConfig};
 use crate::db::{self, Conn, DbResult};
@@ -18,8 +18,14 @@ use crate::model::{BuildId, BuildSetId, Channel, LogInfo, Results};
 
 /// Lines of a failed step's log shown in the body.
 pub const TAIL_LINES: usize = 40;
-/// Bytes of a log attached at most; a longer log is cut to its end.
+/// Bytes of one attachment at most: a longer log is cut to its end, a longer patch left out.
 pub const MAX_ATTACHED_LOG: usize = 1024 * 1024;
+/// Bytes of all the attachments of one mail at most (besides the notes of cut logs): once
+/// they are spent, further logs are cut shorter, then left out.
+pub const MAX_ATTACHED_TOTAL: usize = 10 * 1024 * 1024;
+/// The shortest end of a log worth attaching when the rest of the budget cannot hold the
+/// whole log: with less room left, the log is left out.
+pub const MIN_ATTACHED_TAIL: usize = 64 * 1024;
 
 /// What the outbox row asks for.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -97,6 +103,7 @@ pub async fn facts(engine: &Engine, job: &Job) -> DbResult<Loaded> {
             base_url: engine.config.base_url.clone(),
             buildset: None,
             builds: Vec::new(),
+            left_out: Vec::new(),
         },
         people: People::default(),
         logs: Vec::new(),
@@ -164,7 +171,7 @@ async fn read_build(
         })
         .collect();
     let steps = db::steps::list_for_builds(conn.reborrow(), &[id]).await?.remove(&id).unwrap_or_default();
-    let url = build_url(&engine.config.base_url, &build.builder, build.number);
+    let url = crate::engine::links::build_url(&engine.config.base_url, &build.builder, build.number);
     let mut step_facts = Vec::with_capacity(steps.len());
     for s in steps {
         let step_url = format!("{url}/steps/{}", s.number);
@@ -206,11 +213,6 @@ async fn read_build(
     Ok(())
 }
 
-/// A build's page.
-pub fn build_url(base_url: &str, builder: &str, number: i64) -> String {
-    format!("{base_url}builders/{builder}/builds/{number}")
-}
-
 /// The end of the first log of each failed step, for the body.
 async fn add_log_tails(engine: &Engine, loaded: &mut Loaded) -> DbResult<()> {
     for b in &mut loaded.facts.builds {
@@ -239,10 +241,36 @@ async fn add_log_tails(engine: &Engine, loaded: &mut Loaded) -> DbResult<()> {
     Ok(())
 }
 
-/// The logs (`add_logs`) and patches (`add_patch`) to attach. Log attachments are named
-/// `step.log`, or `builder.step.log` in a build set summary.
-pub async fn attachments(engine: &Engine, config: &MailConfig, loaded: &Loaded) -> DbResult<Vec<Attachment>> {
-    let mut out = Vec::new();
+/// What a mail attaches, and what it would but leaves out for its size.
+pub struct Attached {
+    /// The files, logs first (in step order) then patches.
+    pub files: Vec<Attachment>,
+    /// What is left out.
+    pub left_out: Vec<LeftOut>,
+}
+
+/// The logs (`add_logs`) and patches (`add_patch`) to attach, within [`MAX_ATTACHED_LOG`]
+/// each and [`MAX_ATTACHED_TOTAL`] in all (see [`Budget`]). Log attachments are named
+/// `step.log`, or `builder.step.log` in a build set summary. Patches are counted first:
+/// their size is known, and a patch is what a try build is about.
+pub async fn attachments(engine: &Engine, config: &MailConfig, loaded: &Loaded) -> DbResult<Attached> {
+    let mut budget = Budget::new(MAX_ATTACHED_TOTAL, MAX_ATTACHED_LOG, MIN_ATTACHED_TAIL);
+    let mut left_out = Vec::new();
+    let mut patches = Vec::new();
+    if config.add_patch {
+        for (codebase, body) in &loaded.patches {
+            let filename = if codebase.is_empty() { "source.patch".to_owned() } else { format!("{codebase}.patch") };
+            // A patch cut short would not apply: it goes whole or not at all.
+            if !budget.take_whole(body.len()) {
+                left_out.push(LeftOut { filename, size: Some(body.len()), url: None });
+                continue;
+            }
+            let text = std::str::from_utf8(body).is_ok();
+            let content_type = if text { "text/x-diff; charset=utf-8" } else { "application/octet-stream" };
+            patches.push(Attachment { filename, content_type: content_type.into(), body: body.clone() });
+        }
+    }
+    let mut files = Vec::new();
     let summary = loaded.facts.buildset.is_some();
     for (builder, number, step, log) in &loaded.logs {
         let qualified = format!("{step}.{}", log.name);
@@ -261,23 +289,71 @@ pub async fn attachments(engine: &Engine, config: &MailConfig, loaded: &Loaded) 
             .find(|b| b.builder == *builder)
             .map(|b| format!("{}/steps/{number}/logs/{}/text", b.url, log.slug))
             .unwrap_or_default();
-        let mut tail = TailBuffer::new(MAX_ATTACHED_LOG);
+        let filename = if summary { format!("{builder}.{qualified}") } else { qualified };
+        let room = budget.room();
+        if room == 0 {
+            left_out.push(LeftOut { filename, size: None, url: Some(url) });
+            continue;
+        }
+        let mut tail = TailBuffer::new(room);
         let mut stream = Box::pin(crate::engine::logs::stream_text(engine.db.clone(), log.id));
         while let Some(chunk) = stream.next().await {
             tail.push(chunk.map_err(|e| db::DbError::Unavailable(format!("log {}: {e}", log.id.0)))?);
         }
-        let filename = if summary { format!("{builder}.{qualified}") } else { qualified };
-        out.push(Attachment { filename, content_type: "text/plain; charset=utf-8".into(), body: tail.finish(&url) });
-    }
-    if config.add_patch {
-        for (codebase, body) in &loaded.patches {
-            let text = std::str::from_utf8(body).is_ok();
-            let filename = if codebase.is_empty() { "source.patch".to_owned() } else { format!("{codebase}.patch") };
-            let content_type = if text { "text/x-diff; charset=utf-8" } else { "application/octet-stream" };
-            out.push(Attachment { filename, content_type: content_type.into(), body: body.clone() });
+        if !budget.fits(tail.total) {
+            left_out.push(LeftOut { filename, size: Some(tail.total), url: Some(url) });
+            continue;
         }
+        let body = tail.finish(&url);
+        budget.spend(body.len());
+        files.push(Attachment { filename, content_type: "text/plain; charset=utf-8".into(), body });
     }
-    Ok(out)
+    files.append(&mut patches);
+    Ok(Attached { files, left_out })
+}
+
+/// The bytes a mail may still attach: at most `per_file` for one file, `total` for all of
+/// them. A log longer than the room left is attached cut to its end, unless less than
+/// `min_tail` is left; a patch only whole.
+#[derive(Clone, Debug)]
+pub struct Budget {
+    left: usize,
+    per_file: usize,
+    min_tail: usize,
+}
+
+impl Budget {
+    /// A mail's budget.
+    pub fn new(total: usize, per_file: usize, min_tail: usize) -> Budget {
+        Budget { left: total, per_file, min_tail }
+    }
+
+    /// The most the next file may take: the bytes of a log worth reading.
+    pub fn room(&self) -> usize {
+        self.left.min(self.per_file)
+    }
+
+    /// Whether a log of `size` bytes is attached, whole or (read within [`Budget::room`])
+    /// cut to its end.
+    pub fn fits(&self, size: usize) -> bool {
+        let room = self.room();
+        size <= room || room >= self.min_tail.min(self.per_file)
+    }
+
+    /// Takes `size` bytes for a file that goes whole or not at all; false when they are
+    /// not there.
+    pub fn take_whole(&mut self, size: usize) -> bool {
+        let ok = size <= self.room();
+        if ok {
+            self.spend(size);
+        }
+        ok
+    }
+
+    /// Counts `size` bytes attached (a cut log's note may take it a little past the total).
+    pub fn spend(&mut self, size: usize) {
+        self.left = self.left.saturating_sub(size);
+    }
 }
 
 /// Keeps the last `limit` bytes of a stream of whole lines, holding little more than that.
@@ -357,6 +433,43 @@ mod tests {
         let old = json!({ "buildset": 2, "builds": [4], "results": "success" });
         assert!(matches!(Job::parse(&old), Ok(Job::BuildSet { builds, .. }) if builds == [(BuildId(4), None)]));
         assert!(Job::parse(&json!({ "n": 1 })).is_err());
+    }
+
+    #[test]
+    fn the_budget_takes_whole_files_then_ends_of_logs_then_nothing() {
+        let mut b = Budget::new(100, 40, 10);
+        assert_eq!(b.room(), 40, "one file is held to its own limit");
+        assert!(!b.take_whole(41), "a patch over the limit is left out");
+        assert_eq!(b.room(), 40, "and takes nothing");
+        assert!(b.take_whole(30));
+        assert_eq!(b.room(), 40);
+        assert!(b.fits(1000), "a long log fits cut to the room left");
+        b.spend(40);
+        assert_eq!(b.room(), 30);
+        b.spend(18);
+        assert_eq!(b.room(), 12);
+        assert!(b.fits(12) && b.fits(500), "12 bytes left: a log fits whole, or cut to 12 bytes");
+        assert!(!b.take_whole(13));
+        b.spend(3);
+        assert_eq!(b.room(), 9);
+        assert!(b.fits(9), "a short log still fits whole");
+        assert!(!b.fits(10), "too little room for the end of a longer one");
+        b.spend(20);
+        assert_eq!(b.room(), 0, "a note taking it past the total leaves nothing");
+        assert!(b.fits(0) && !b.fits(1) && !b.take_whole(1));
+    }
+
+    #[test]
+    fn the_mail_budget_holds_ten_logs_of_a_mebibyte() {
+        let mut b = Budget::new(MAX_ATTACHED_TOTAL, MAX_ATTACHED_LOG, MIN_ATTACHED_TAIL);
+        let mut attached = 0;
+        // Logs of 5 MiB, each cut to the room left, plus its note.
+        while b.room() > 0 && b.fits(5 * MAX_ATTACHED_LOG) {
+            b.spend(b.room() + 150);
+            attached += 1;
+        }
+        assert_eq!(attached, 10);
+        assert!(!b.fits(1), "the eleventh is left out");
     }
 
     #[test]

@@ -135,11 +135,20 @@ impl Deliver for Delivery {
             tracing::info!(reporter = %self.name, %job, "nobody to mail about this; nothing sent");
             return Ok(());
         }
-        let rendered = render::render(&self.config, &loaded.facts).map_err(DeliverError::Permanent)?;
-        let attachments =
-            load::attachments(&self.engine, &self.config, &loaded).await.map_err(|e| unreadable(&job, e))?;
-        let message = message::build(&self.config.from, &to, rendered, attachments).map_err(DeliverError::Permanent)?;
-        self.smtp.send(message).await
+        // Attachments first: what they leave out is said in the body.
+        let attached = load::attachments(&self.engine, &self.config, &loaded).await.map_err(|e| unreadable(&job, e))?;
+        let mut facts = loaded.facts;
+        facts.left_out = attached.left_out;
+        let rendered = render::render(&self.config, &facts).map_err(DeliverError::Permanent)?;
+        let message =
+            message::build(&self.config.from, &to, rendered, attached.files).map_err(DeliverError::Permanent)?;
+        for r in self.smtp.send(message).await? {
+            tracing::warn!(
+                reporter = %self.name, %job, recipient = %r.address, reason = %r.reason,
+                "the mail server refused this recipient; the others got the mail"
+            );
+        }
+        Ok(())
     }
 }
 

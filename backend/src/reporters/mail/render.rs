@@ -27,7 +27,8 @@
 //!
 //! Without `template` the body is Cascade's own ([`super::body`]): plain text and HTML
 //! alternatives saying what 0.8.9's default message said, plus the steps and the end of the
-//! failed steps' logs.
+//! failed steps' logs. Either body ends with the list of attachments left out for their
+//! size, if any.
 
 use std::collections::BTreeMap;
 
@@ -99,9 +100,17 @@ pub fn render(config: &MailConfig, facts: &MailFacts) -> Result<Rendered, String
                 parts
                     .push(env.render_named_str(name, template, &ctx).map_err(|e| format!("the template failed: {e}"))?);
             }
+            // Whatever the template says, the reader learns what was not attached.
             match config.template_type {
-                BodyType::Plain => Body::Plain(parts.join("\n\n")),
-                BodyType::Html => Body::Html(parts.join("\n")),
+                BodyType::Plain => {
+                    let mut text = parts.join("\n\n");
+                    let note = super::body::left_out_plain(&facts.left_out);
+                    if !note.is_empty() && !text.is_empty() && !text.ends_with('\n') {
+                        text.push('\n');
+                    }
+                    Body::Plain(text + &note)
+                }
+                BodyType::Html => Body::Html(parts.join("\n") + &super::body::left_out_html(&facts.left_out)),
             }
         }
     };

@@ -1,7 +1,7 @@
 use super::*;
 use crate::config::{AddLogs, SmtpSecurity};
 use crate::reporters::mail::body::default_plain;
-use crate::reporters::mail::facts::{BuildSetFacts, ChangeFacts, StepFacts};
+use crate::reporters::mail::facts::{BuildSetFacts, ChangeFacts, LeftOut, StepFacts};
 use MailMode as M;
 use Results::*;
 
@@ -92,6 +92,7 @@ fn facts(builds: Vec<BuildFacts>, buildset: Option<BuildSetFacts>) -> MailFacts 
         base_url: "http://ci.example.org/".into(),
         buildset,
         builds,
+        left_out: Vec::new(),
     }
 }
 
@@ -184,6 +185,43 @@ fn templates_see_the_build_and_html_templates_escape_it() {
     cfg.template_type = BodyType::Html;
     let Body::Html(html) = render(&cfg, &f).unwrap().body else { panic!("not html") };
     assert!(html.starts_with("failed build: Ann &lt;ann@example.org&gt;,bob fix &lt;b&gt;"), "{html}");
+}
+
+#[test]
+fn every_body_lists_the_attachments_left_out_for_their_size() {
+    let mut f = facts(vec![build("app", 7, Failure, None)], None);
+    let plain_without = default_plain(&config(&[M::Failing]), &f);
+    assert!(!plain_without.contains("Not attached"), "{plain_without}");
+    f.left_out = vec![
+        LeftOut {
+            filename: "big.stdio".into(),
+            size: Some(5_000_000),
+            url: Some("http://ci.example.org/builders/app/builds/7/steps/1/logs/stdio/text".into()),
+        },
+        LeftOut { filename: "late.stdio".into(), size: None, url: Some("http://ci/late?a=1&b=2".into()) },
+        LeftOut { filename: "source.patch".into(), size: Some(2_000_000), url: None },
+    ];
+    let note = "Not attached, for their size (a mail attaches at most 1 MiB per file and 10 MiB in all):\n\
+        \x20   big.stdio (5000000 bytes): http://ci.example.org/builders/app/builds/7/steps/1/logs/stdio/text\n\
+        \x20   late.stdio: http://ci/late?a=1&b=2\n\
+        \x20   source.patch (2000000 bytes)\n";
+    let Body::Alternative { plain, html } = render(&config(&[M::Failing]), &f).unwrap().body else {
+        panic!("not the default body")
+    };
+    assert!(plain.contains(&format!("\n\n{note}\nSincerely,")), "{plain}");
+    assert!(
+        html.contains("<li><a href=\"http://ci/late?a=1&amp;b=2\" style=\"color:#1a5fb4\">late.stdio</a></li>"),
+        "{html}"
+    );
+    assert!(html.contains("<li>source.patch (2000000 bytes)</li>"), "{html}");
+
+    let mut cfg = config(&[M::Failing]);
+    cfg.template = Some("{{ builder }} broke".into());
+    assert_eq!(render(&cfg, &f).unwrap().body, Body::Plain(format!("app broke\n\n{note}")));
+    cfg.template_type = BodyType::Html;
+    let Body::Html(html) = render(&cfg, &f).unwrap().body else { panic!("not html") };
+    assert!(html.starts_with("app broke<p>Not attached, for their size"), "{html}");
+    assert!(html.ends_with("<li>source.patch (2000000 bytes)</li>\n</ul>\n"), "{html}");
 }
 
 #[test]
