@@ -91,6 +91,27 @@ async fn a_request_is_claimed_once_oldest_first() {
 }
 
 #[tokio::test]
+async fn a_buildset_ends_with_the_worst_result_of_its_requests() {
+    let t = TestDb::new().await;
+    for (results, worst) in [
+        ([Results::Skipped, Results::Failure, Results::Success], Results::Failure),
+        ([Results::Skipped, Results::Skipped, Results::Skipped], Results::Skipped),
+        ([Results::Skipped, Results::Success, Results::Warnings], Results::Warnings),
+        ([Results::Exception, Results::Cancelled, Results::Failure], Results::Cancelled),
+    ] {
+        let (bid, set) = queue(&t, &format!("b{}", worst.as_i64()), 3).await;
+        let mut c = t.db.acquire().await.unwrap();
+        let master = db::masters::upsert(c.conn(), "m", 1).await.unwrap();
+        for r in results {
+            let claimed = db::buildrequests::claim_next(c.conn(), bid, master, 20).await.unwrap().unwrap();
+            db::buildrequests::complete(c.conn(), claimed.request(), r, 30).await.unwrap();
+        }
+        assert!(db::buildsets::complete_if_done(c.conn(), set, 30).await.unwrap());
+        assert_eq!(db::buildsets::results(c.conn(), set).await.unwrap(), Some(worst), "{results:?}");
+    }
+}
+
+#[tokio::test]
 async fn build_numbers_count_per_builder_and_buildsets_complete() {
     let t = TestDb::new().await;
     let (bid, set) = queue(&t, "b", 2).await;
@@ -131,6 +152,7 @@ async fn build_numbers_count_per_builder_and_buildsets_complete() {
     db::builds::finish(c.conn(), builds[1].0, Results::Failure, "failed", 50).await.unwrap();
     db::buildrequests::complete(c.conn(), builds[1].1, Results::Failure, 50).await.unwrap();
     assert!(db::buildsets::complete_if_done(c.conn(), set, 50).await.unwrap());
+    assert_eq!(db::buildsets::results(c.conn(), set).await.unwrap(), Some(Results::Failure));
 
     let last = db::builds::last_finished(c.conn(), bid).await.unwrap().unwrap();
     assert_eq!((last.number, last.results), (2, Some(Results::Failure)));

@@ -154,8 +154,11 @@ pub async fn patches(conn: Conn<'_>, id: BuildSetId) -> DbResult<Vec<Patch>> {
     Ok(rows.into_iter().map(|(codebase, body, level, subdir)| Patch { codebase, body, level, subdir }).collect())
 }
 
+// The set's result is the worst of its requests' (`Results::worst`): the numbers order by
+// severity except `skipped` (3), which is milder than `success`, so it counts as -1.
 const COMPLETE_IF_DONE: &str = "update buildsets set complete = 1, complete_at = $2, results = \
-    (select max(results) from buildrequests where buildset_id = $1) \
+    (select case when m = -1 then 3 else m end from (select max(case when results = 3 then -1 else results end) \
+        as m from buildrequests where buildset_id = $1) worst) \
     where id = $1 and complete = 0 and not exists \
     (select 1 from buildrequests where buildset_id = $1 and complete = 0)";
 
