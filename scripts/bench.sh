@@ -45,9 +45,10 @@
 #                     ingestion is timed between `date +%s.%N` steps around the output step, as
 #                     the API's step times have whole seconds. BENCH_LOG_MB=1000 gives P9's 1 GB
 #                     (about a minute more, 1 GB in the temporary directory)
-#   reporters         P13: 20 builds one after the other, each finished build's mail at an
-#                     aiosmtpd server and its line in an ngircd channel, timed from its
-#                     build.finished event on the master's stream (reporters.py)
+#   reporters         P13: 20 builds one after the other, 2 s apart, each finished build's mail
+#                     at an aiosmtpd server and its line in an ngircd channel, timed from its
+#                     build.finished event on the master's stream (reporters.py; the bot's
+#                     flood pacing queues lines when builds finish faster than one a second)
 #   binary_size       target/release/cascade
 #
 # Each wrk run also records the master's CPU seconds (the table's "master CPU/req") and the CPU

@@ -1,16 +1,19 @@
 """P13: how long a finished build takes to reach the mail server and the IRC channel.
 
-    reporters.py BIN RUNDIR [--builds N] [--timeout S]
+    reporters.py BIN RUNDIR [--builds N] [--gap S] [--timeout S]
 
 Starts an SMTP server (aiosmtpd, in this process: Debian's python3-aiosmtpd under
 /usr/bin/python3) and an IRC server (ngircd on a free loopback port) with a client sitting in
 its channel, then a master on RUNDIR with a one-step builder, a `mail` reporter (mode all)
 and an `irc` reporter notifying the channel of finished builds. It forces N builds one after
-the other and, for each, takes the moment its `build.finished` event reaches a client of the
-master's event stream, the moment the SMTP server has its mail, and the moment the IRC client
-reads its notification. Prints one JSON line: builds, and for mail and irc the latencies
-(mail_p50_ms, mail_p99_ms, mail_max_ms, irc_...) and how many arrived (mail_arrived, ...). Everything binds 127.0.0.1; the master (SIGTERM)
-and ngircd are stopped at the end, also on failure.
+the other, --gap seconds apart (default 2: the bot paces its lines under IRC servers' flood
+limits, 2 a second after a burst of 5, so builds finishing faster than one a second queue
+their notifications behind each other; --gap 0 shows that), and for each takes the moment
+its `build.finished` event reaches a client of the master's event stream, the moment the
+SMTP server has its mail, and the moment the IRC client reads its notification. Prints one
+JSON line: builds, and for mail and irc the latencies (mail_p50_ms, mail_p99_ms,
+mail_max_ms, irc_...) and how many arrived (mail_arrived, ...). Everything binds 127.0.0.1;
+the master (SIGTERM) and ngircd are stopped at the end, also on failure.
 """
 
 import argparse
@@ -101,7 +104,7 @@ Modes = +n
     return subprocess.Popen([ngircd, "--config", conf, "--nodaemon"], stdout=log, stderr=log, start_new_session=True)
 
 
-def irc_watch(port, arrivals, joined, stop):
+def irc_watch(port, arrivals, joined, bot_joined, stop):
     """Joins the channel as `watcher` and records `build #N of ... is complete` lines."""
     deadline = time.monotonic() + 20
     while True:
@@ -134,6 +137,8 @@ def irc_watch(port, arrivals, joined, stop):
                 sock.sendall(f"JOIN {CHANNEL}\r\n".encode())
             elif b" JOIN " in line and line.startswith(b":watcher!"):
                 joined.set()
+            elif b" JOIN " in line and line.startswith(b":cascade!"):
+                bot_joined.set()
             elif b" PRIVMSG " in line or b" NOTICE " in line:
                 m = complete.search(line)
                 if m:
@@ -176,6 +181,8 @@ def main():
     ap.add_argument("rundir")
     ap.add_argument("--builds", type=int, default=20)
     ap.add_argument("--timeout", type=float, default=120.0)
+    ap.add_argument("--gap", type=float, default=2.0,
+                    help="seconds between one build's notifications arriving and the next force")
     args = ap.parse_args()
     rundir = os.path.abspath(args.rundir)
     os.makedirs(rundir, exist_ok=True)
@@ -188,8 +195,8 @@ def main():
     ngircd = start_ngircd(rundir, irc_port)
     master_pid = None
     try:
-        joined = threading.Event()
-        threading.Thread(target=irc_watch, args=(irc_port, ircs, joined, stop), daemon=True).start()
+        joined, bot_joined = threading.Event(), threading.Event()
+        threading.Thread(target=irc_watch, args=(irc_port, ircs, joined, bot_joined, stop), daemon=True).start()
         if not joined.wait(20):
             fail("the IRC watcher could not join the channel (see ngircd.log)")
         with open(os.path.join(rundir, "cascade.toml"), "w") as f:
@@ -243,7 +250,11 @@ use_colors = false
         url = url.rstrip("/")
         threading.Thread(target=watch_events, args=(url, finished, stop), daemon=True).start()
         c = Client(url)
-        # The bot is in the channel once the watcher sees it join; give it the whole timeout.
+        # Builds start once the bot is in the channel and its login lines are paced out, as on
+        # a master that has been up for a while.
+        if not bot_joined.wait(30):
+            fail("the bot did not join the channel (see master.err)")
+        time.sleep(args.gap)
         deadline = time.monotonic() + args.timeout
         for n in range(1, args.builds + 1):
             status, data = c.request("POST", "/api/v1/builders/quick/force", b"{}", {"Content-Type": "application/json"})
@@ -253,6 +264,7 @@ use_colors = false
                 if time.monotonic() > deadline:
                     break
                 time.sleep(0.005)
+            time.sleep(args.gap)
         mail_ms, irc_ms = [], []
         for n in range(1, args.builds + 1):
             f = finished.get(n)
