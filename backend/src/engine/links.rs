@@ -6,7 +6,7 @@
 //! whoever renders them escapes the text. Only `http:`, `https:` and site-relative URLs
 //! are ever returned, so a hook that stores `javascript:` as a revlink links nowhere.
 
-use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use regex::{Captures, Regex};
 
 use crate::config::{CommentLink, Revlink, WebConfig};
@@ -20,6 +20,20 @@ pub struct TextPart {
     pub url: Option<String>,
     /// The link's title.
     pub title: Option<String>,
+}
+
+/// What a path segment keeps unencoded: RFC 3986's unreserved characters.
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+
+/// The address of a build's page (the SPA's `/builders/{b}/builds/{n}`) under the master's
+/// `base_url`, which ends with a slash: what mails, feeds and statuses link to.
+pub fn build_url(base_url: &str, builder: &str, number: i64) -> String {
+    format!("{base_url}builders/{}/builds/{number}", utf8_percent_encode(builder, SEGMENT))
+}
+
+/// The address of a step's log in the log viewer.
+pub fn log_url(base_url: &str, builder: &str, number: i64, step: i64, log: &str) -> String {
+    format!("{}/steps/{step}/logs/{}", build_url(base_url, builder, number), utf8_percent_encode(log, SEGMENT))
 }
 
 /// The link rules of one configuration.
@@ -233,6 +247,16 @@ mod tests {
         let re = Regex::new(r"(?P<id>[A-Z]+-\d+)").unwrap();
         let caps = re.captures("JIRA-5").unwrap();
         assert_eq!(expand(r"https://j/\g<id>\\x\q", &caps), r"https://j/JIRA-5\x\q");
+    }
+
+    #[test]
+    fn build_and_log_urls_encode_names_as_path_segments() {
+        assert_eq!(build_url("https://ci/", "app", 3), "https://ci/builders/app/builds/3");
+        assert_eq!(build_url("http://h/ci/", "a b/c", 1), "http://h/ci/builders/a%20b%2Fc/builds/1");
+        assert_eq!(
+            log_url("https://ci/", "app-1.x", 3, 2, "std io"),
+            "https://ci/builders/app-1.x/builds/3/steps/2/logs/std%20io"
+        );
     }
 
     #[test]
