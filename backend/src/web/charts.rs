@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 use super::font::{self, Align, Label};
@@ -23,6 +24,7 @@ pub struct Canvas {
 
 const BACKGROUND: RGBColor = RGBColor(0xff, 0xff, 0xff);
 const INK: RGBColor = RGBColor(0x33, 0x33, 0x33);
+const GRID: RGBColor = RGBColor(0xe4, 0xe6, 0xea);
 const CAPTION_EM: f64 = 14.0;
 const LABEL_EM: f64 = 11.0;
 
@@ -53,6 +55,69 @@ fn unit(longest: i64) -> (f64, &'static str) {
     }
 }
 
+/// Round values from `lo` to `hi`, about `count` of them, steps of 1, 2 or 5 times a power
+/// of ten (never below 1 on an axis of whole numbers).
+fn ticks(lo: f64, hi: f64, count: usize, whole: bool) -> Vec<f64> {
+    let span = (hi - lo).max(f64::EPSILON);
+    let magnitude = 10f64.powf((span / count.max(1) as f64).log10().floor());
+    let step = [1.0, 2.0, 5.0, 10.0]
+        .into_iter()
+        .map(|m| m * magnitude)
+        .find(|step| span / step <= count as f64)
+        .unwrap_or(10.0 * magnitude);
+    let step = if whole { step.max(1.0).round() } else { step };
+    let first = (lo / step).ceil() * step;
+    (0..=count * 2).map(|i| first + i as f64 * step).take_while(|v| *v <= hi + step * 1e-9).collect()
+}
+
+/// A value as an axis shows it: no decimals unless the steps need them.
+fn number(v: f64, step: f64) -> String {
+    if step >= 1.0 || v == v.round() { format!("{v:.0}") } else { format!("{v:.1}") }
+}
+
+type Chart<'a, 'b> = ChartContext<'a, BitMapBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// The chart on `area` over `x` × `y`, with room for the axes' labels.
+fn chart<'a, 'b>(
+    area: &'a DrawingArea<BitMapBackend<'b>, plotters::coord::Shift>,
+    x: std::ops::Range<f64>,
+    y: std::ops::Range<f64>,
+) -> Result<Chart<'a, 'b>, RenderError> {
+    Ok(ChartBuilder::on(area).margin(10).x_label_area_size(22).y_label_area_size(44).build_cartesian_2d(x, y)?)
+}
+
+/// Axis lines, a light grid at round values and their labels, all text set with the
+/// embedded font (plotters' own text spaces small labels unevenly). `x_label` writes an x
+/// value.
+fn axes(
+    chart: &mut Chart<'_, '_>,
+    x_ticks: &[f64],
+    y_ticks: &[f64],
+    x_label: &dyn Fn(f64) -> String,
+) -> Result<(), RenderError> {
+    chart.configure_mesh().disable_mesh().x_labels(0).y_labels(0).axis_style(INK.mix(0.6)).draw()?;
+    let (xs, ys) = (chart.x_range(), chart.y_range());
+    let area = chart.plotting_area();
+    let ink = INK.mix(1.0);
+    let y_step = if y_ticks.len() > 1 { y_ticks[1] - y_ticks[0] } else { 1.0 };
+    for &y in y_ticks {
+        area.draw(&PathElement::new(vec![(xs.start, y), (xs.end, y)], GRID))?;
+        let text = number(y, y_step);
+        area.draw(&Label { text, em: LABEL_EM, at: (xs.start, y), align: Align::Right, offset: (-6, 4), colour: ink })?;
+    }
+    for &x in x_ticks {
+        area.draw(&Label {
+            text: x_label(x),
+            em: LABEL_EM,
+            at: (x, ys.start),
+            align: Align::Centre,
+            offset: (0, 15),
+            colour: ink,
+        })?;
+    }
+    Ok(())
+}
+
 /// Draws onto a white canvas and encodes it; `draw` gets the area below the caption.
 fn plot(
     canvas: Canvas,
@@ -66,14 +131,16 @@ fn plot(
         let root = BitMapBackend::with_buffer(&mut pixels, (w, h)).into_drawing_area();
         root.fill(&BACKGROUND)?;
         let colour = INK.mix(1.0);
+        let text = caption.to_owned();
         root.draw(&Label {
-            text: caption.to_owned(),
+            text,
             em: CAPTION_EM,
             at: (w as i32 / 2, 18),
             align: Align::Centre,
+            offset: (0, 0),
             colour,
         })?;
-        let (_, body) = root.split_vertically(26);
+        let (_, body) = root.split_vertically(24);
         draw(&body)?;
         root.present()?;
     }
@@ -84,43 +151,43 @@ fn plot(
 fn empty(area: &DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>, what: &str) -> Result<(), RenderError> {
     let (w, h) = area.dim_in_pixel();
     let colour = RGBColor(0x88, 0x88, 0x88).mix(1.0);
+    let text = what.to_owned();
     area.draw(&Label {
-        text: what.to_owned(),
+        text,
         em: LABEL_EM,
         at: (w as i32 / 2, h as i32 / 2),
         align: Align::Centre,
+        offset: (0, 0),
         colour,
     })?;
     Ok(())
 }
 
+/// How many labels fit along `pixels`.
+fn fit(pixels: u32, per_label: u32) -> usize {
+    (pixels / per_label).clamp(2, 12) as usize
+}
+
 /// Each build's duration as a bar in its result's colour, oldest on the left.
 pub fn durations(builder: &str, builds: &[BuildTime], canvas: Canvas) -> Result<Vec<u8>, RenderError> {
-    plot(canvas, &format!("{builder}: build durations"), |area| {
+    let longest = builds.iter().map(|b| b.finished_at - b.started_at).max().unwrap_or(0).max(1);
+    let (scale, unit) = unit(longest);
+    plot(canvas, &format!("{builder}: build durations in {unit}"), |area| {
         let (Some(first), Some(last)) = (builds.first(), builds.last()) else {
             return empty(area, "no finished builds");
         };
-        let longest = builds.iter().map(|b| b.finished_at - b.started_at).max().unwrap_or(0).max(1);
-        let (scale, unit) = unit(longest);
-        let x = (first.number as f64 - 0.5)..(last.number.max(first.number) as f64 + 0.5);
-        let mut chart = ChartBuilder::on(area)
-            .margin(8)
-            .x_label_area_size(28)
-            .y_label_area_size(48)
-            .build_cartesian_2d(x, 0.0..(longest as f64 / scale) * 1.1)?;
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .x_desc("build")
-            .y_desc(unit)
-            .x_label_formatter(&|n| format!("{}", n.round() as i64))
-            .label_style((font::FAMILY, font::plotters_size(LABEL_EM)?))
-            .draw()?;
+        let (lo, hi) = (first.number.min(last.number) as f64, first.number.max(last.number) as f64);
+        let top = longest as f64 / scale * 1.08;
+        let mut chart = chart(area, (lo - 0.5)..(hi + 0.5), 0.0..top)?;
+        let x_ticks = ticks(lo, hi, fit(canvas.width, 70), true);
+        axes(&mut chart, &x_ticks, &ticks(0.0, top, fit(canvas.height, 40), false), &|n| format!("#{n:.0}"))?;
         let width = if builds.len() > 200 { 0.5 } else { 0.4 };
+        // A build too short for the scale still shows its colour.
+        let least = top / 100.0;
         chart.draw_series(builds.iter().map(|b| {
             let state = b.results().map_or(BadgeState::Unknown, BadgeState::Done);
             let n = b.number as f64;
-            let top = (b.finished_at - b.started_at) as f64 / scale;
+            let top = ((b.finished_at - b.started_at) as f64 / scale).max(least);
             Rectangle::new([(n - width, 0.0), (n + width, top)], rgb(images::colours(state).background).filled())
         }))?;
         Ok(())
@@ -152,29 +219,23 @@ pub fn pass_rates(days: &[DayCount]) -> Vec<(i64, f64, i64)> {
 /// The pass rate per day (UTC), as a line over points in 0.8.9's colours.
 pub fn results(builder: &str, days: &[DayCount], canvas: Canvas) -> Result<Vec<u8>, RenderError> {
     let rates = pass_rates(days);
-    plot(canvas, &format!("{builder}: pass rate per day"), |area| {
+    plot(canvas, &format!("{builder}: % of builds passed per day (UTC)"), |area| {
         let (Some(first), Some(last)) = (rates.first(), rates.last()) else {
             return empty(area, "no finished builds");
         };
-        let x = (first.0 as f64 - 0.5)..(last.0 as f64 + 0.5);
-        let mut chart = ChartBuilder::on(area)
-            .margin(8)
-            .x_label_area_size(28)
-            .y_label_area_size(48)
-            .build_cartesian_2d(x, 0.0..105.0)?;
-        let day_label = |d: &f64| {
+        let (lo, hi) = (first.0 as f64, last.0 as f64);
+        let mut chart = chart(area, (lo - 0.5)..(hi + 0.5), 0.0..105.0)?;
+        let day = |d: f64| {
             chrono::DateTime::from_timestamp(d.round() as i64 * 86400, 0)
-                .map(|t| t.format("%m-%d").to_string())
+                .map(|t| t.format("%b %-d").to_string())
                 .unwrap_or_default()
         };
-        chart
-            .configure_mesh()
-            .x_desc("day (UTC)")
-            .y_desc("% passed")
-            .x_label_formatter(&day_label)
-            .y_label_formatter(&|p| format!("{p:.0}"))
-            .label_style((font::FAMILY, font::plotters_size(LABEL_EM)?))
-            .draw()?;
+        axes(
+            &mut chart,
+            &ticks(lo, hi, fit(canvas.width, 70), true),
+            &ticks(0.0, 100.0, fit(canvas.height, 40), false),
+            &day,
+        )?;
         let line = rgb(images::colours(BadgeState::Done(Results::Success)).border);
         chart.draw_series(LineSeries::new(rates.iter().map(|(d, r, _)| (*d as f64, *r)), line.stroke_width(2)))?;
         chart.draw_series(rates.iter().map(|(d, r, _)| {
@@ -191,34 +252,25 @@ pub fn results(builder: &str, days: &[DayCount], canvas: Canvas) -> Result<Vec<u
 
 /// Each build's steps stacked in order, one colour per step name, with a legend.
 pub fn steps(builder: &str, rows: &[StepTime], canvas: Canvas) -> Result<Vec<u8>, RenderError> {
-    plot(canvas, &format!("{builder}: step durations"), |area| {
-        let (Some(first), Some(last)) = (rows.first(), rows.last()) else {
+    let mut names: Vec<&str> = Vec::new();
+    let mut totals: BTreeMap<i64, i64> = BTreeMap::new();
+    for r in rows {
+        if !names.contains(&r.name.as_str()) {
+            names.push(&r.name);
+        }
+        *totals.entry(r.build).or_default() += r.seconds.max(0);
+    }
+    let longest = totals.values().copied().max().unwrap_or(0).max(1);
+    let (scale, unit) = unit(longest);
+    plot(canvas, &format!("{builder}: step durations in {unit}"), |area| {
+        let (Some(lo), Some(hi)) = (totals.keys().next(), totals.keys().next_back()) else {
             return empty(area, "no finished builds");
         };
-        let mut names: Vec<&str> = Vec::new();
-        let mut totals: BTreeMap<i64, i64> = BTreeMap::new();
-        for r in rows {
-            if !names.contains(&r.name.as_str()) {
-                names.push(&r.name);
-            }
-            *totals.entry(r.build).or_default() += r.seconds.max(0);
-        }
-        let longest = totals.values().copied().max().unwrap_or(0).max(1);
-        let (scale, unit) = unit(longest);
-        let x = (first.build.min(last.build) as f64 - 0.5)..(first.build.max(last.build) as f64 + 0.5);
-        let mut chart = ChartBuilder::on(area)
-            .margin(8)
-            .x_label_area_size(28)
-            .y_label_area_size(48)
-            .build_cartesian_2d(x, 0.0..(longest as f64 / scale) * 1.1)?;
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .x_desc("build")
-            .y_desc(unit)
-            .x_label_formatter(&|n| format!("{}", n.round() as i64))
-            .label_style((font::FAMILY, font::plotters_size(LABEL_EM)?))
-            .draw()?;
+        let (lo, hi) = (*lo as f64, *hi as f64);
+        let top = longest as f64 / scale * 1.08;
+        let mut chart = chart(area, (lo - 0.5)..(hi + 0.5), 0.0..top)?;
+        let x_ticks = ticks(lo, hi, fit(canvas.width, 70), true);
+        axes(&mut chart, &x_ticks, &ticks(0.0, top, fit(canvas.height, 40), false), &|n| format!("#{n:.0}"))?;
         // Where each build's stack has reached so far.
         let mut reached: BTreeMap<i64, f64> = BTreeMap::new();
         let bars: Vec<(usize, f64, f64, f64)> = rows
@@ -269,6 +321,16 @@ mod tests {
             day(13, Results::Exception, 2),
         ];
         assert_eq!(pass_rates(&days), vec![(10, 75.0, 4), (11, 100.0, 1), (13, 0.0, 2)]);
+    }
+
+    #[test]
+    fn ticks_fall_on_round_values() {
+        assert_eq!(ticks(0.0, 10.0, 5, false), [0.0, 2.0, 4.0, 6.0, 8.0, 10.0]);
+        assert_eq!(ticks(0.0, 1.0, 4, false), [0.0, 0.5, 1.0]);
+        assert_eq!(ticks(3.0, 5.0, 10, true), [3.0, 4.0, 5.0], "whole numbers step by 1 at least");
+        assert_eq!(ticks(1.0, 1000.0, 5, true), [200.0, 400.0, 600.0, 800.0, 1000.0]);
+        assert_eq!(number(2.5, 0.5), "2.5");
+        assert_eq!(number(2.0, 0.5), "2");
     }
 
     #[test]

@@ -83,6 +83,8 @@ pub struct Label<C> {
     pub at: C,
     /// Which part of the text the point is.
     pub align: Align,
+    /// Pixels from the point to where the text goes (right and down).
+    pub offset: (i32, i32),
     /// The colour, with the text's opacity.
     pub colour: plotters::style::RGBAColor,
 }
@@ -105,7 +107,9 @@ impl<C, DB: plotters_backend::DrawingBackend> plotters::element::Drawable<DB> fo
     ) -> Result<(), plotters_backend::DrawingErrorKind<DB::ErrorType>> {
         use ab_glyph::ScaleFont;
         use plotters_backend::{BackendColor, DrawingErrorKind};
-        let Some((x, baseline)) = points.next() else { return Ok(()) };
+        let Some((x, baseline)) = points.next().map(|(x, y)| (x + self.offset.0, y + self.offset.1)) else {
+            return Ok(());
+        };
         let (Ok(font), Ok(width), Ok(size)) = (font(), text_width(&self.text, self.em), plotters_size(self.em)) else {
             return Err(DrawingErrorKind::FontError(Box::new(FontError)));
         };

@@ -243,7 +243,7 @@ where
     DB::ErrorType: 'static,
 {
     let at = (centre_x.round() as i32, baseline.round() as i32);
-    area.draw(&Label { text: text.to_owned(), em, at, align: Align::Centre, colour })?;
+    area.draw(&Label { text: text.to_owned(), em, at, align: Align::Centre, offset: (0, 0), colour })?;
     Ok(())
 }
 
