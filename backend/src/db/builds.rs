@@ -368,8 +368,8 @@ impl TimeFilter {
         }
         q.any_of(&text("b.project"), self.projects.iter().map(String::as_str));
         if self.failed {
-            // Spelled exactly as the partial indexes `builds_failed` and `builds_builder_failed`
-            // spell it, literal numbers included, so that the planners may walk them.
+            // Spelled exactly as the partial index `builds_builder_failed` spells it, literal
+            // numbers included, so that the planners may walk it.
             q.push(" and b.results in (2, 4)");
         } else if self.finished {
             q.push(if by_time { " and (b.finished_at + 0) is not null" } else { " and b.finished_at is not null" });

@@ -104,10 +104,12 @@ impl Engine {
             failed: q.failures_only,
             ..Default::default()
         };
-        // With a branch, project or author filter each builder's own indexes bound the walk;
-        // along the time index alone, a filter matching nothing would read the whole history.
+        // Failures, and builds of a branch, project or author, are read builder by builder
+        // along each builder's own indexes (its failed builds have one of their own), which
+        // bound the walk; along the time index alone, a filter matching little would read
+        // the whole history.
         let narrowed = !(filter.branches.is_empty() && filter.projects.is_empty() && filter.authors.is_empty());
-        let all = ids.len() == self.config.builders.len() && !narrowed;
+        let all = ids.len() == self.config.builders.len() && !narrowed && !q.failures_only;
         let count = q.count.clamp(1, MAX_COUNT) as usize;
 
         let (builds, mut steps, mut authors) = {
