@@ -16,7 +16,8 @@ use poem::http::{HeaderValue, StatusCode, header};
 use poem::web::{Data, Path};
 use poem::{Request, Response, handler};
 
-use super::images::{self, Badge, RenderError, Size, Style};
+use super::images::{self, Badge, RenderError, Style};
+use super::status_png::{self, Size};
 use super::{arg, conditional, etag_of, failed, plain, query_args};
 use crate::config::AuthzRule;
 use crate::engine::views::badge::{BadgeState, WhichBuild};
@@ -80,7 +81,7 @@ impl Renders {
             RenderKey::Badge { png: true, style, label, message } => {
                 blocking(move || images::badge_png(&badge(style, label, message))).await?
             }
-            RenderKey::Status { size, state } => blocking(move || images::status_png(state, size)).await?,
+            RenderKey::Status { size, state } => blocking(move || status_png::status_png(state, size)).await?,
         };
         let rendered = Rendered { etag: etag_of(&body), body: Bytes::from(body) };
         self.kept.insert(key, rendered.clone());

@@ -40,10 +40,6 @@ const STEP_COLOURS: [Rgb; 8] = [
     Rgb(0x99, 0x55, 0x22),
 ];
 
-fn rgb(c: Rgb) -> RGBColor {
-    RGBColor(c.0, c.1, c.2)
-}
-
 /// The unit durations are shown in: seconds, minutes or hours, by the longest.
 fn unit(longest: i64) -> (f64, &'static str) {
     if longest >= 2 * 3600 {
@@ -188,7 +184,7 @@ pub fn durations(builder: &str, builds: &[BuildTime], canvas: Canvas) -> Result<
             let state = b.results().map_or(BadgeState::Unknown, BadgeState::Done);
             let n = b.number as f64;
             let top = ((b.finished_at - b.started_at) as f64 / scale).max(least);
-            Rectangle::new([(n - width, 0.0), (n + width, top)], rgb(images::colours(state).background).filled())
+            Rectangle::new([(n - width, 0.0), (n + width, top)], images::colours(state).background.plotters().filled())
         }))?;
         Ok(())
     })
@@ -236,7 +232,7 @@ pub fn results(builder: &str, days: &[DayCount], canvas: Canvas) -> Result<Vec<u
             &ticks(0.0, 100.0, fit(canvas.height, 40), false),
             &day,
         )?;
-        let line = rgb(images::colours(BadgeState::Done(Results::Success)).border);
+        let line = images::colours(BadgeState::Done(Results::Success)).border.plotters();
         chart.draw_series(LineSeries::new(rates.iter().map(|(d, r, _)| (*d as f64, *r)), line.stroke_width(2)))?;
         chart.draw_series(rates.iter().map(|(d, r, _)| {
             let state = match *r {
@@ -244,7 +240,7 @@ pub fn results(builder: &str, days: &[DayCount], canvas: Canvas) -> Result<Vec<u
                 r if r >= 50.0 => Results::Warnings,
                 _ => Results::Failure,
             };
-            Circle::new((*d as f64, *r), 4, rgb(images::colours(BadgeState::Done(state)).background).filled())
+            Circle::new((*d as f64, *r), 4, images::colours(BadgeState::Done(state)).background.plotters().filled())
         }))?;
         Ok(())
     })
@@ -284,7 +280,7 @@ pub fn steps(builder: &str, rows: &[StepTime], canvas: Canvas) -> Result<Vec<u8>
             })
             .collect();
         for (i, name) in names.iter().enumerate() {
-            let colour = rgb(STEP_COLOURS[i % STEP_COLOURS.len()]);
+            let colour = STEP_COLOURS[i % STEP_COLOURS.len()].plotters();
             chart
                 .draw_series(
                     bars.iter().filter(|b| b.0 == i).map(|&(_, n, bottom, top)| {

@@ -14,6 +14,7 @@ mod markup;
 pub mod plots;
 pub mod public_html;
 pub mod spa;
+pub mod status_png;
 
 use poem::http::{HeaderValue, StatusCode, header};
 use poem::{Request, Response};
