@@ -22,20 +22,6 @@ pub struct TextPart {
     pub title: Option<String>,
 }
 
-/// What a path segment keeps unencoded: RFC 3986's unreserved characters.
-const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
-
-/// The address of a build's page (the SPA's `/builders/{b}/builds/{n}`) under the master's
-/// `base_url`, which ends with a slash: what mails, feeds and statuses link to.
-pub fn build_url(base_url: &str, builder: &str, number: i64) -> String {
-    format!("{base_url}builders/{}/builds/{number}", utf8_percent_encode(builder, SEGMENT))
-}
-
-/// The address of a step's log in the log viewer.
-pub fn log_url(base_url: &str, builder: &str, number: i64, step: i64, log: &str) -> String {
-    format!("{}/steps/{step}/logs/{}", build_url(base_url, builder, number), utf8_percent_encode(log, SEGMENT))
-}
-
 /// The link rules of one configuration.
 #[derive(Clone, Debug, Default)]
 pub struct Links {
@@ -43,6 +29,26 @@ pub struct Links {
     comment: Option<(Regex, CommentLink)>,
     projects: std::collections::BTreeMap<String, String>,
     repositories: std::collections::BTreeMap<String, String>,
+}
+
+/// What a path segment escapes: all but letters, digits and `-_.!~*'()`, as the web UI's
+/// own links do (JavaScript's `encodeURIComponent`).
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'!')
+    .remove(b'~')
+    .remove(b'*')
+    .remove(b'\'')
+    .remove(b'(')
+    .remove(b')');
+
+/// A build's page in the web UI, from the master's `base_url` (ending in `/`): the link
+/// that mails and IRC messages give, the same as the UI's own.
+pub fn build_url(base_url: &str, builder: &str, number: i64) -> String {
+    let builder = utf8_percent_encode(builder, SEGMENT);
+    format!("{base_url}builders/{builder}/builds/{number}")
 }
 
 /// `url` when it is safe to put in an `href`: http(s) or a path on this site.
@@ -165,6 +171,12 @@ fn expand(template: &str, caps: &Captures<'_>) -> String {
     out
 }
 
+/// A step's log in the web UI's log viewer, from the master's `base_url`: where feeds link
+/// a failed step's log.
+pub fn log_url(base_url: &str, builder: &str, number: i64, step: i64, log: &str) -> String {
+    format!("{}/steps/{step}/logs/{}", build_url(base_url, builder, number), utf8_percent_encode(log, SEGMENT))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -182,6 +194,14 @@ mod tests {
             projects: BTreeMap::from([("app".into(), "https://example.org/app".into())]),
             repositories: BTreeMap::from([("https://git/x".into(), "javascript:alert(1)".into())]),
         }
+    }
+
+    #[test]
+    fn a_build_url_escapes_its_builder_name_as_the_web_ui_does() {
+        assert_eq!(build_url("http://ci:8010/", "app", 3), "http://ci:8010/builders/app/builds/3");
+        assert_eq!(build_url("http://ci:8010/", "a b/c", 3), "http://ci:8010/builders/a%20b%2Fc/builds/3");
+        assert_eq!(build_url("/", "linux-x86_64.gcc~12", 1), "/builders/linux-x86_64.gcc~12/builds/1");
+        assert_eq!(build_url("/", "é?#&%", 1), "/builders/%C3%A9%3F%23%26%25/builds/1");
     }
 
     #[test]
@@ -250,9 +270,7 @@ mod tests {
     }
 
     #[test]
-    fn build_and_log_urls_encode_names_as_path_segments() {
-        assert_eq!(build_url("https://ci/", "app", 3), "https://ci/builders/app/builds/3");
-        assert_eq!(build_url("http://h/ci/", "a b/c", 1), "http://h/ci/builders/a%20b%2Fc/builds/1");
+    fn a_log_url_continues_its_build_s_url() {
         assert_eq!(
             log_url("https://ci/", "app-1.x", 3, 2, "std io"),
             "https://ci/builders/app-1.x/builds/3/steps/2/logs/std%20io"
