@@ -5,12 +5,17 @@ NPM ?= npm
 PG_ADMIN_URL ?= postgres://postgres@127.0.0.1:5432/test
 QUICKSTART ?= examples/quickstart/cascade.toml
 
-.PHONY: run build frontend frontend-deps test test-deps test-backend test-frontend test-system lint openapi fmt bench clean
+.PHONY: run build frontend frontend-deps test test-deps test-venv test-backend test-frontend test-system lint openapi fmt bench clean
 
 # Debian packages the tests use: chromium for the browser tests, git for the repositories the
 # tests make, psql to find the local PostgreSQL, ngircd and aiosmtpd as the IRC and mail servers
-# the reporters talk to, openssl for their test certificates.
-TEST_DEBS ?= chromium git postgresql-client ngircd python3-aiosmtpd openssl
+# the reporters talk to, openssl for their test certificates, python3-venv for the virtual
+# environment of the feed reader that reads the feeds.
+TEST_DEBS ?= chromium git postgresql-client ngircd python3-aiosmtpd openssl python3-venv
+# Python packages from PyPI the system tests use (feedparser reads the RSS and Atom feeds),
+# in a virtual environment under the build folder.
+TEST_VENV ?= target/test-venv
+TEST_PIPS ?= feedparser==6.0.14
 
 ## Build everything and start a master on the quickstart configuration (SQLite, embedded worker).
 run: build
@@ -42,6 +47,13 @@ test-deps:
 		fi; \
 	fi
 
+## The system tests' Python virtual environment (made once; `make clean` removes it).
+test-venv: test-deps
+	@if ! $(TEST_VENV)/bin/python3 -c 'import feedparser' >/dev/null 2>&1; then \
+		echo "Making $(TEST_VENV) with $(TEST_PIPS)"; \
+		/usr/bin/python3 -m venv $(TEST_VENV) && $(TEST_VENV)/bin/pip install --quiet $(TEST_PIPS); \
+	fi
+
 test-frontend: frontend-deps
 	cd frontend && $(NPM) run lint && $(NPM) test && $(NPM) run build
 
@@ -61,7 +73,7 @@ test-backend: lint
 	fi
 
 ## System and browser tests against the real binary (debug build, SPA read from frontend/dist).
-test-system: frontend
+test-system: frontend test-venv
 	$(CARGO) build --locked
 	@test -x /usr/bin/chromium || { echo "Debian's chromium is missing: apt-get install -y chromium (or run .ci/run)"; exit 1; }
 	CASCADE_BIN=$(CURDIR)/target/debug/cascade node --test --test-concurrency=1 tests/system/ tests/browser/

@@ -30,6 +30,8 @@
 #   builds_list       GET /api/v1/builds?limit=50   } on a fresh master over the seeded database,
 #   builders_list     GET /api/v1/builders          } 50 builders configured
 #   waterfall_view    GET /api/v1/views/waterfall   }
+#   badge_svg         P5: GET /badges/trivial.svg   } on the same database: the state from the
+#   png_status        P5: GET /png?builder=trivial  } page cache, the image from the render cache
 #   views_100k        P4: `cascade bench seed` fills a 50-builder database (17 projects of three)
 #   views_1m          with 100,000 (1,000,000) builds and half as many changes, timed; then
 #                     GET /api/v1/views/{waterfall,grid,console} with their default arguments
@@ -519,6 +521,8 @@ read_scenario() {
 scenario_builds_list() { read_scenario builds_list "/api/v1/builds?limit=50"; }
 scenario_builders_list() { read_scenario builders_list /api/v1/builders; }
 scenario_waterfall_view() { read_scenario waterfall_view /api/v1/views/waterfall; }
+scenario_badge_svg() { read_scenario badge_svg /badges/trivial.svg; }
+scenario_png_status() { read_scenario png_status "/png?builder=trivial"; }
 
 # views_at BUILDS LABEL: a fresh database seeded by `cascade bench seed` with BUILDS builds and
 # half as many changes (the seeding time recorded as views_seed_LABEL), then on one master:
@@ -647,7 +651,7 @@ run_scenario() {
 START=$SECONDS
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 for s in start_to_openapi idle_rss hook_base hook_github changes_list trivial_builds builds_list builders_list \
-  waterfall_view views_100k views_1m spa log_tail reporters binary_size; do
+  waterfall_view badge_svg png_status views_100k views_1m spa log_tail reporters binary_size; do
   run_scenario "$s"
 done
 

@@ -48,6 +48,9 @@ fn routes(engine: Arc<Engine>) -> BoxEndpoint<'static> {
     let docs = service.swagger_ui();
     let auth = Arc::new(Auth::new(engine.config.clone(), engine.db.clone()));
     let hook_guard = Arc::new(hooks::auth::HookGuard::new(&engine.config.change_hook));
+    // The pages outside the API that show what the master knows answer only those who may
+    // view, as the API does.
+    let view = api::caller::view_guard;
     Route::new()
         .at("/api/v1/worker/connect", get(worker::server::connect))
         .nest("/api/v1", service.around(api::caller::view_guard))
@@ -56,12 +59,18 @@ fn routes(engine: Arc<Engine>) -> BoxEndpoint<'static> {
         .at("/change_hook/:dialect", post(hooks::change_hook).get(hooks::change_hook))
         .at("/healthz", get(healthz))
         .at("/robots.txt", get(web::spa::robots))
-        .at("/builders/:builder/builds/:number/steps/:step/logs/:log/text", get(api::logs::log_text))
+        .at("/builders/:builder/builds/:number/steps/:step/logs/:log/text", get(api::logs::log_text).around(view))
+        .at("/rss", get(web::feeds::rss_feed).around(view))
+        .at("/atom", get(web::feeds::atom_feed).around(view))
+        .at("/png", get(web::badges::png_status).around(view))
+        .at("/badges/:file", get(web::badges::badge_image).around(view))
+        .at("/plots/builders/:builder/:plot", get(web::plots::builder_plot).around(view))
         .at("/*", get(web::spa::serve))
         .at("/", get(web::spa::serve))
         .data(engine)
         .data(auth)
         .data(hook_guard)
+        .data(Arc::new(web::badges::Renders::default()))
         .boxed()
 }
 

@@ -185,6 +185,16 @@ pub async fn last_finished(conn: Conn<'_>, builder: BuilderId) -> DbResult<Optio
     Ok(row.map(Build::from))
 }
 
+const LAST_OF_REVISION: &str =
+    select_where!(" where b.builder_id = $1 and b.revision = $2 order by b.number desc limit 1");
+
+/// The newest build (finished or not) of a builder that built `revision`.
+pub async fn last_of_revision(conn: Conn<'_>, builder: BuilderId, revision: &str) -> DbResult<Option<Build>> {
+    let row: Option<Row> = on_conn!(conn, c => sqlx::query_as(LAST_OF_REVISION)
+        .bind(builder.0).bind(revision).fetch_optional(&mut *c).await?);
+    Ok(row.map(Build::from))
+}
+
 // The builder-branch index walks backwards from the build; unfinished and retried builds
 // are stepped over, so the scan costs the few builds in between, never the history. A
 // null branch has its own statement: `=` never matches null, and `is not distinct from`
@@ -327,6 +337,10 @@ pub struct TimeFilter {
     pub projects: Vec<String>,
     /// Authors of a change the build contains.
     pub authors: Vec<String>,
+    /// Only finished builds.
+    pub finished: bool,
+    /// Only failed builds (failure or exception), which are finished too.
+    pub failed: bool,
 }
 
 impl TimeFilter {
@@ -353,6 +367,13 @@ impl TimeFilter {
             q.push(&format!(" and ({} in ({list}){trunk})", text("b.branch")));
         }
         q.any_of(&text("b.project"), self.projects.iter().map(String::as_str));
+        if self.failed {
+            // Spelled exactly as the partial index `builds_builder_failed` spells it, literal
+            // numbers included, so that the planners may walk it.
+            q.push(" and b.results in (2, 4)");
+        } else if self.finished {
+            q.push(if by_time { " and (b.finished_at + 0) is not null" } else { " and b.finished_at is not null" });
+        }
         if !self.authors.is_empty() {
             let list = q.bind_list(self.authors.iter().map(String::as_str));
             q.push(&format!(

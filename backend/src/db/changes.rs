@@ -1,10 +1,12 @@
 //! Changes and their files.
 
+use std::collections::HashMap;
+
 use sqlx::FromRow;
 
 use super::query::{Bind, Query, insert_rows};
 use super::{Conn, DbResult, from_json, on_conn, to_json};
-use crate::model::{Change, ChangeId, NewChange};
+use crate::model::{BuildRequestId, Change, ChangeId, NewChange};
 
 #[derive(FromRow)]
 struct Row {
@@ -104,6 +106,32 @@ pub async fn list_for_buildset(mut conn: Conn<'_>, buildset_id: i64) -> DbResult
     let rows: Vec<Row> =
         on_conn!(conn.reborrow(), c => sqlx::query_as(LIST_FOR_BUILDSET).bind(buildset_id).fetch_all(&mut *c).await?);
     with_files(conn, rows).await
+}
+
+/// The authors of the changes each of `requests` was made for (its builds' blamelist),
+/// each author once, in the order of their first change; in one query.
+pub async fn authors_for_requests(
+    conn: Conn<'_>,
+    requests: &[BuildRequestId],
+) -> DbResult<HashMap<BuildRequestId, Vec<String>>> {
+    let mut out: HashMap<BuildRequestId, Vec<String>> = HashMap::new();
+    if requests.is_empty() {
+        return Ok(out);
+    }
+    let mut q = Query::new(
+        "select br.id, c.author from buildrequests br join buildset_changes bc on bc.buildset_id = br.buildset_id \
+         join changes c on c.id = bc.change_id where 1 = 1",
+    );
+    q.any_of("br.id", requests.iter().map(|r| r.0));
+    q.push(" order by br.id, c.id");
+    let rows: Vec<(i64, String)> = q.fetch_all(conn).await?;
+    for (request, author) in rows {
+        let authors = out.entry(BuildRequestId(request)).or_default();
+        if !authors.contains(&author) {
+            authors.push(author);
+        }
+    }
+    Ok(out)
 }
 
 /// What the overview pages select changes by. Lists OR their values; empty lists match all.

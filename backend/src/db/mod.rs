@@ -11,6 +11,7 @@ pub mod changes;
 pub mod deliveries;
 mod error;
 pub mod events;
+pub mod history;
 pub mod logs;
 pub mod masters;
 pub mod outbox;

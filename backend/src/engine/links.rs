@@ -171,6 +171,12 @@ fn expand(template: &str, caps: &Captures<'_>) -> String {
     out
 }
 
+/// A step's log in the web UI's log viewer, from the master's `base_url`: where feeds link
+/// a failed step's log.
+pub fn log_url(base_url: &str, builder: &str, number: i64, step: i64, log: &str) -> String {
+    format!("{}/steps/{step}/logs/{}", build_url(base_url, builder, number), utf8_percent_encode(log, SEGMENT))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -261,6 +267,14 @@ mod tests {
         let re = Regex::new(r"(?P<id>[A-Z]+-\d+)").unwrap();
         let caps = re.captures("JIRA-5").unwrap();
         assert_eq!(expand(r"https://j/\g<id>\\x\q", &caps), r"https://j/JIRA-5\x\q");
+    }
+
+    #[test]
+    fn a_log_url_continues_its_build_s_url() {
+        assert_eq!(
+            log_url("https://ci/", "app-1.x", 3, 2, "std io"),
+            "https://ci/builders/app-1.x/builds/3/steps/2/logs/std%20io"
+        );
     }
 
     #[test]

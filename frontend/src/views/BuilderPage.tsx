@@ -2,6 +2,7 @@ import { useEffect } from 'preact/hooks';
 import { ApiError, apiDelete, apiGet, apiPost } from '~/api/client';
 import type { Builder, BuildRequest, Worker } from '~/api/types';
 import { BuildTable } from '~/components/build/BuildTable';
+import { BuilderPlots } from '~/components/builders/BuilderPlots';
 import { ForceForm } from '~/components/build/ForceForm';
 import { ActionButton } from '~/components/common/ActionButton';
 import { ErrorMessage, Loading } from '~/components/common/Message';
@@ -252,6 +253,10 @@ export default function BuilderPage({ params, query, path }: ViewProps) {
           </section>
         )}
       </div>
+      <section aria-labelledby="history-h">
+        <h2 id="history-h">History</h2>
+        <BuilderPlots builder={name} version={b.last_build?.number ?? 0} />
+      </section>
       <section aria-labelledby="builds-h">
         <h2 id="builds-h">Last {builds.data?.numbuilds ?? ''} builds</h2>
         <PropertyFilter path={path} query={query} />

@@ -96,6 +96,27 @@ impl PageCache {
         lock
     }
 
+    /// The page for `key`, built by `build` (once, however many ask at the same time) when
+    /// the cache has no current one, and kept.
+    pub async fn get_or_build<E>(
+        &self,
+        key: String,
+        build: impl std::future::Future<Output = Result<Bytes, E>>,
+    ) -> Result<Bytes, E> {
+        if let Some(body) = self.get(&key) {
+            return Ok(body);
+        }
+        let lock = self.build_lock(&key);
+        let _building = lock.lock().await;
+        if let Some(body) = self.get(&key) {
+            return Ok(body);
+        }
+        let generation = self.generation();
+        let body = build.await?;
+        self.insert(key, generation, body.clone());
+        Ok(body)
+    }
+
     /// Keeps a page built from what the database held at `generation`.
     pub fn insert(&self, key: String, generation: u64, body: Bytes) {
         if generation == self.generation() {
@@ -137,6 +158,24 @@ mod tests {
         drop(held);
         drop(a);
         assert!(cache.build_lock("a").try_lock().is_ok());
+    }
+
+    #[tokio::test]
+    async fn get_or_build_builds_once_until_something_happens() {
+        let cache = PageCache::new(1 << 20);
+        let built = std::sync::atomic::AtomicU32::new(0);
+        let build = || async {
+            built.fetch_add(1, Ordering::SeqCst);
+            Ok::<_, ()>(Bytes::from_static(b"page"))
+        };
+        assert_eq!(cache.get_or_build("k".into(), build()).await.unwrap(), "page");
+        assert_eq!(cache.get_or_build("k".into(), build()).await.unwrap(), "page");
+        assert_eq!(built.load(Ordering::SeqCst), 1);
+        cache.invalidate();
+        cache.get_or_build("k".into(), build()).await.unwrap();
+        assert_eq!(built.load(Ordering::SeqCst), 2);
+        assert!(cache.get_or_build("e".into(), async { Err::<Bytes, _>("no") }).await.is_err());
+        assert!(cache.get("e").is_none(), "a failed build keeps nothing");
     }
 
     #[test]

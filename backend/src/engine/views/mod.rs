@@ -3,8 +3,10 @@
 //! file; their decisions (the console's boxes, the grid's columns, which builds fill a
 //! waterfall page) are pure functions tested there.
 
+pub mod badge;
 pub mod cache;
 pub mod console;
+pub mod feed;
 pub mod grid;
 mod newest;
 pub mod waterfall;

@@ -57,6 +57,37 @@ impl WaterfallQuery {
     fn narrows_builds(&self) -> bool {
         !(self.branches.is_empty() && self.committers.is_empty() && self.projects.is_empty())
     }
+
+    /// The arguments that choose what the waterfall shows (`builder=` or `show=`,
+    /// `category=`, `branch=`, `committer=`, `project=`), read from a query string's
+    /// decoded pairs as the pages send them: a list repeats its argument or separates its
+    /// values with commas, and empty values are left out. Other arguments are ignored: the
+    /// server's own pages that filter like the waterfall (the feeds) read them this way.
+    pub fn from_args(args: &[(String, String)]) -> WaterfallQuery {
+        let list = |names: &[&str]| -> Vec<String> {
+            args.iter()
+                .filter(|(k, _)| names.contains(&k.as_str()))
+                .flat_map(|(_, v)| v.split(','))
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned)
+                .collect()
+        };
+        WaterfallQuery {
+            builders: list(&["builder", "show"]),
+            categories: list(&["category"]),
+            branches: list(&["branch"]),
+            committers: list(&["committer"]),
+            projects: list(&["project"]),
+            ..Default::default()
+        }
+    }
+
+    /// Whether `builder=` and `category=` keep the builder named `name` with `tags`.
+    pub fn selects(&self, name: &str, tags: &[String]) -> bool {
+        (self.builders.is_empty() || self.builders.iter().any(|b| b == name))
+            && super::in_categories(tags, &self.categories)
+    }
 }
 
 /// One page of the waterfall.
@@ -94,8 +125,7 @@ pub fn shown_builders(
 ) -> Vec<BuilderOverview> {
     builders
         .into_iter()
-        .filter(|b| q.builders.is_empty() || q.builders.contains(&b.name))
-        .filter(|b| super::in_categories(&b.tags, &q.categories))
+        .filter(|b| q.selects(&b.name, &b.tags))
         .filter(|b| !q.failures_only || is_failing(b, failing_now.contains(&b.name)))
         .collect()
 }
@@ -119,6 +149,36 @@ pub fn cut_page(mut builds: Vec<Build>, want: usize) -> (Vec<Build>, Option<i64>
     (builds, Some(cutoff))
 }
 
+/// The `limit` newest builds (by start) of the builders `ids` that pass `filter`. When `ids`
+/// are all the builders, one walk along the time index; else each builder's own index is
+/// read only as deep as the newest `limit` across them reach (see [`Newest`]).
+pub(crate) async fn newest_builds(
+    mut conn: db::Conn<'_>,
+    ids: &[BuilderId],
+    all: bool,
+    filter: &TimeFilter,
+    limit: usize,
+) -> Result<Vec<Build>, EngineError> {
+    if all {
+        return Ok(db::builds::list_by_time(conn, ids, filter, limit as i64).await?);
+    }
+    let mut merge = Newest::new(ids.len(), limit);
+    loop {
+        let reads: Vec<Read> = merge.wanted();
+        if reads.is_empty() {
+            break;
+        }
+        for read in reads {
+            let page = TimeFilter { before: read.before, ..filter.clone() };
+            let builds =
+                db::builds::list_by_time(conn.reborrow(), &ids[read.stream..=read.stream], &page, read.limit as i64)
+                    .await?;
+            merge.feed(read, builds, |b| (b.started_at, b.id.0));
+        }
+    }
+    Ok(merge.into_items())
+}
+
 impl Engine {
     /// The waterfall page for `q`.
     pub async fn waterfall(&self, q: &WaterfallQuery) -> Result<WaterfallPage, EngineError> {
@@ -139,37 +199,15 @@ impl Engine {
             .or_else(|| q.show_time.map(|span| top - span.max(0)))
             .or_else(|| q.narrows_builds().then(|| top - FILTERED_SPAN));
         let filter = TimeFilter {
-            before: None,
             until: q.last_time,
             since,
             branches: q.branches.clone(),
             projects: q.projects.clone(),
             authors: q.committers.clone(),
+            ..Default::default()
         };
         let ids: Vec<BuilderId> = builders.iter().filter_map(|b| self.builder_id(&b.name)).collect();
-        let fetched = if ids.len() == total {
-            db::builds::list_by_time(conn.conn(), &ids, &filter, want as i64 + 1).await?
-        } else {
-            let mut merge = Newest::new(ids.len(), want as usize + 1);
-            loop {
-                let reads: Vec<Read> = merge.wanted();
-                if reads.is_empty() {
-                    break;
-                }
-                for read in reads {
-                    let page = TimeFilter { before: read.before, ..filter.clone() };
-                    let builds = db::builds::list_by_time(
-                        conn.conn(),
-                        &ids[read.stream..=read.stream],
-                        &page,
-                        read.limit as i64,
-                    )
-                    .await?;
-                    merge.feed(read, builds, |b| (b.started_at, b.id.0));
-                }
-            }
-            merge.into_items()
-        };
+        let fetched = newest_builds(conn.conn(), &ids, ids.len() == total, &filter, want as usize + 1).await?;
         let (builds, cutoff) = cut_page(fetched, want as usize);
         // The page's bottom: the cut, else the window's own start.
         let bottom = cutoff.or(since);
@@ -260,5 +298,32 @@ mod tests {
         };
         let names: Vec<String> = shown_builders(builders, &q, &HashSet::new()).into_iter().map(|b| b.name).collect();
         assert_eq!(names, ["new"], "builder= and category= both apply");
+    }
+
+    #[test]
+    fn page_arguments_repeat_or_take_commas_and_show_means_builder() {
+        let args: Vec<(String, String)> = [
+            ("builder", "a, b"),
+            ("show", "c"),
+            ("category", "linux"),
+            ("branch", "main,"),
+            ("branch", "trunk"),
+            ("committer", "ann"),
+            ("project", ""),
+            ("count", "5"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let q = WaterfallQuery::from_args(&args);
+        assert_eq!(q.builders, ["a", "b", "c"]);
+        assert_eq!(q.categories, ["linux"]);
+        assert_eq!(q.branches, ["main", "trunk"]);
+        assert_eq!(q.committers, ["ann"]);
+        assert!(q.projects.is_empty(), "an empty value is no filter");
+        assert!(!q.selects("a", &[]), "a listed builder without the category is left out");
+        assert!(q.selects("b", &["linux|x86".to_owned()]));
+        assert!(!q.selects("b", &["mac".to_owned()]));
+        assert!(!q.selects("z", &["linux".to_owned()]));
     }
 }
