@@ -1,5 +1,5 @@
-//! Text made safe for the XML and HTML the web module writes itself (SVG badges, the HTML of
-//! feed entries). User text (builder names, labels, commit authors, log lines) can hold any
+//! Text made safe for the XML and HTML Cascade writes itself (SVG badges, the HTML of feed
+//! entries and of mails). User text (builder names, labels, commit authors, log lines) can hold any
 //! character; XML 1.0 forbids most control characters even escaped, so those are dropped,
 //! and markup characters are escaped.
 

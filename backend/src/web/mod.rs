@@ -10,7 +10,7 @@ mod charts;
 pub mod feeds;
 mod font;
 pub mod images;
-mod markup;
+pub mod markup;
 pub mod plots;
 pub mod public_html;
 pub mod spa;

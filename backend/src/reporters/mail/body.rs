@@ -4,6 +4,7 @@
 //! clients show alike; and the note listing the attachments left out for their size, which
 //! every body gets. Pure functions.
 
+use crate::web::markup::escape;
 use std::fmt::Write as _;
 
 use super::facts::{BuildFacts, LeftOut, MailFacts, SourceFacts};
@@ -129,22 +130,6 @@ fn plain_build(out: &mut String, config: &MailConfig, facts: &MailFacts, b: &Bui
             let _ = writeln!(out, "    {line}");
         }
     }
-}
-
-/// `text` with HTML's special characters escaped.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 fn link(url: Option<&str>, text: &str) -> String {
