@@ -450,22 +450,9 @@ async fn the_bot_comes_back_after_the_server_restarts_and_sends_what_waited_once
         "it tried again before lost_delay: {:?}",
         lost_at.elapsed()
     );
-    // A build finishing now is stored, tried, and kept for later.
+    // A build finishing now is stored and kept for later, untried: this master's bot is away.
     m.build("app", &[]).await;
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        let mut conn = m.engine.db.acquire().await.unwrap();
-        let pending =
-            cascade::db::outbox::list(conn.conn(), Some("irc"), Some(cascade::db::outbox::State::Pending), 10, 0)
-                .await
-                .unwrap();
-        if pending.iter().any(|p| p.attempts > 0 && p.last_error.as_deref() == Some("not connected to the IRC server"))
-        {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the notification was not tried while the server was away: {pending:?}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    pending_irc(&m, |rows| rows.len() == 1).await;
     // Restarted right after a refused attempt, the server has the watcher back in the
     // channel well before the bot's next attempt, `failed_delay` later.
     let refused = m.irc().connection().refused;
@@ -480,6 +467,35 @@ async fn the_bot_comes_back_after_the_server_restarts_and_sends_what_waited_once
     m.build("app", &[]).await;
     for n in 2..=3 {
         assert_eq!(watcher.heard_as(BOT, "#ci").await, notice(complete("app", n, "Success", "build successful")));
+    }
+    // Each was sent at its first attempt: nothing was tried while the server was away.
+    pending_irc(&m, <[_]>::is_empty).await;
+    let mut conn = m.engine.db.acquire().await.unwrap();
+    let sent = cascade::db::outbox::list(conn.conn(), Some("irc"), Some(cascade::db::outbox::State::Sent), 10, 0)
+        .await
+        .unwrap();
+    assert_eq!(sent.len(), 3);
+    assert!(sent.iter().all(|m| m.attempts == 0 && m.last_error.is_none()), "{sent:?}");
+}
+
+/// Waits until the IRC reporter's pending outbox rows satisfy `pred`, and returns them.
+async fn pending_irc(
+    m: &Master,
+    pred: impl Fn(&[cascade::db::outbox::Message]) -> bool,
+) -> Vec<cascade::db::outbox::Message> {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let pending = {
+            let mut conn = m.engine.db.acquire().await.unwrap();
+            cascade::db::outbox::list(conn.conn(), Some("irc"), Some(cascade::db::outbox::State::Pending), 10, 0)
+                .await
+                .unwrap()
+        };
+        if pred(&pending) {
+            return pending;
+        }
+        assert!(Instant::now() < deadline, "the IRC outbox never got there: {pending:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 

@@ -1,8 +1,9 @@
 //! Sending a stored notification: the outbox row names the build and the contacts decided
 //! on when it started or finished; the text is written now (with the build's changes read
 //! from the database) and said to each contact not muted, and the row counts as sent once
-//! the server has answered a PING sent after it. Not connected, or cut off before that
-//! answer: the outbox tries again later.
+//! the server has answered a PING sent after it. While the bot is not registered the
+//! delivery is not ready and the outbox leaves the notifications untried (for later, or for
+//! another master's bot); cut off before the answer, the outbox tries again later.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -132,6 +133,12 @@ impl Delivery {
 }
 
 impl Deliver for Delivery {
+    /// Registered on the server: until then the notifications wait, untried, for this bot
+    /// or another master's (the bot wakes the sender once registered).
+    fn ready(&self) -> bool {
+        self.shared.link().is_some()
+    }
+
     async fn deliver(&self, payload: &serde_json::Value) -> Result<(), DeliverError> {
         let note: Note = serde_json::from_value(payload.clone())
             .map_err(|e| DeliverError::Permanent(format!("not an IRC notification: {e}")))?;
