@@ -42,6 +42,8 @@ pub struct BuildSetEvent {
 }
 
 /// What one reporter does.
+// One per configured reporter, made once: their sizes do not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum Kind {
     /// Mail.
     Mail(mail::Mail),
@@ -212,21 +214,18 @@ impl Reporters {
 /// with it.
 pub fn start(engine: &Arc<crate::engine::Engine>) {
     for reporter in engine.reporters.iter() {
-        let name = reporter.config.name.clone();
         match &reporter.kind {
-            Kind::Mail(mail) => {
-                let sender = outbox::Sender::new(
-                    engine.db.clone(),
-                    engine.clock.clone(),
-                    engine.master,
-                    &name,
-                    mail.delivery(engine.clone()),
-                )
-                .waking_on(reporter.wake.clone())
-                .max_backoff(reporter.config.max_retry_delay);
-                engine.spawn_until_stopped(|token| sender.run(token));
-            }
-            Kind::Irc(irc) => irc.start(engine, reporter.wake.clone()),
+            Kind::Mail(mail) => start_sender(engine, reporter, mail.delivery(engine.clone())),
+            Kind::Irc(irc) => start_sender(engine, reporter, irc.start(engine, reporter.wake.clone())),
         }
     }
+}
+
+/// Starts the sender of `reporter`'s messages through `deliver`.
+fn start_sender<D: outbox::Deliver>(engine: &Arc<crate::engine::Engine>, reporter: &Reporter, deliver: D) {
+    let sender =
+        outbox::Sender::new(engine.db.clone(), engine.clock.clone(), engine.master, &reporter.config.name, deliver)
+            .waking_on(reporter.wake.clone())
+            .max_backoff(reporter.config.max_retry_delay);
+    engine.spawn_until_stopped(|token| sender.run(token));
 }

@@ -418,9 +418,12 @@ mod tests {
         assert_eq!(waits, [0, 0, 0, 500]);
     }
 
+    /// What the pacer sent, and when.
+    type Sent = Arc<std::sync::Mutex<Vec<(tokio::time::Instant, Message)>>>;
+
     /// A link whose messages go through the pacer to `sent`, where the server's answer to
     /// each PING is given at once.
-    fn paced_link() -> (Arc<Link>, Arc<std::sync::Mutex<Vec<(tokio::time::Instant, Message)>>>) {
+    fn paced_link() -> (Arc<Link>, Sent) {
         let (out, queue) = mpsc::channel(QUEUE);
         let link = Arc::new(Link::new(out, false));
         let sent = Arc::new(std::sync::Mutex::new(Vec::new()));

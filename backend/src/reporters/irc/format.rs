@@ -119,6 +119,18 @@ pub fn build_url(base_url: &str, builder: &str, number: i64) -> String {
     format!("{base_url}builders/{builder}/builds/{number}")
 }
 
+/// A running build in `status`: "#12 (compile) [ETA 3m05s]", "#12 (no current step)".
+pub fn running(number: i64, step: Option<&str>, eta: Option<i64>) -> String {
+    let mut text = match step {
+        Some(step) => format!("#{number} ({step})"),
+        None => format!("#{number} (no current step)"),
+    };
+    if let Some(eta) = eta {
+        text.push_str(&format!(" [ETA {}]", duration(eta)));
+    }
+    text
+}
+
 /// 0.8.9's `convertTime`: "42 seconds", "3m05s", "2h03m05s".
 pub fn duration(seconds: i64) -> String {
     let s = seconds.max(0);
@@ -220,6 +232,12 @@ mod tests {
         assert!(coloured(Results::Exception).contains("\u{3}06Exception\u{f}"));
         assert!(coloured(Results::Retry).contains("\u{3}11Retry\u{f}"));
         assert!(coloured(Results::Cancelled).contains("\u{3}13Cancelled\u{f}"));
+    }
+
+    #[test]
+    fn running_builds_show_their_step_and_eta() {
+        assert_eq!(running(12, Some("compile"), Some(185)), "#12 (compile) [ETA 3m05s]");
+        assert_eq!(running(3, None, None), "#3 (no current step)");
     }
 
     #[test]

@@ -102,10 +102,6 @@ const STATE_KEY: &str = "contacts";
 
 /// An IRC reporter.
 pub struct Irc {
-    /// Its name.
-    pub name: String,
-    /// Its options.
-    pub config: IrcConfig,
     shared: Arc<Shared>,
 }
 
@@ -120,7 +116,7 @@ impl Irc {
             stats: Mutex::new(ConnectionStats::default()),
             save_lock: tokio::sync::Mutex::new(()),
         };
-        Irc { name: name.to_owned(), config: config.clone(), shared: Arc::new(shared) }
+        Irc { shared: Arc::new(shared) }
     }
 
     /// Reads the contacts saved by the last run; before any build can start, so that no
@@ -133,7 +129,7 @@ impl Irc {
         if let Some(text) = saved
             && let Err(e) = self.shared.contacts().restore(&text)
         {
-            tracing::warn!(reporter = %self.name, error = %e, "the saved IRC contacts are unreadable; starting afresh");
+            tracing::warn!(reporter = %self.shared.name, error = %e, "the saved IRC contacts are unreadable; starting afresh");
         }
         Ok(())
     }
@@ -163,21 +159,14 @@ impl Irc {
         vec![(key, note.to_json())]
     }
 
-    /// Connects the bot and starts sending its stored notifications; both stop with the
-    /// engine.
-    pub fn start(&self, engine: &Arc<Engine>, wake: Arc<Notify>) {
-        let delivery = deliver::Delivery::new(engine.clone(), self.shared.clone());
-        let mut sender =
-            super::outbox::Sender::new(engine.db.clone(), engine.clock.clone(), engine.master, &self.name, delivery)
-                .waking_on(wake.clone());
-        if let Some(reporter) = engine.config.reporters.iter().find(|r| r.name == self.name) {
-            sender = sender.max_backoff(reporter.max_retry_delay);
-        }
-        engine.spawn_until_stopped(|token| sender.run(token));
+    /// Connects the bot and starts answering its commands, until the engine stops; returns
+    /// the delivery of its stored notifications, for the reporter's sender (woken by `wake`).
+    pub fn start(&self, engine: &Arc<Engine>, wake: Arc<Notify>) -> impl super::outbox::Deliver + use<> {
         let (bot, commands) = connection::Bot::new(engine.clone(), self.shared.clone(), wake);
         let responder = respond::Responder::new(engine.clone(), self.shared.clone());
         engine.spawn_until_stopped(|token| responder.serve(commands, token));
         engine.spawn_until_stopped(|token| bot.run(token));
+        deliver::Delivery::new(engine.clone(), self.shared.clone())
     }
 
     /// How the connection has fared.

@@ -18,11 +18,10 @@ use super::incoming::Incoming;
 use crate::auth::authz::{self, Action, Decision};
 use crate::auth::{Auth, AuthError};
 use crate::build_info::VERSION;
-use crate::db;
 use crate::engine::actions::{Request, ShutdownMode};
 use crate::engine::views::BuilderState;
 use crate::engine::{Engine, EngineError};
-use crate::model::{Build, ForceRequest};
+use crate::model::ForceRequest;
 
 /// What a command says, and the IRC commands to send after saying it.
 #[derive(Debug, Default)]
@@ -206,12 +205,6 @@ impl Responder {
         Ok(Reply::say(format!("Configured builders: {}", names.join(" "))))
     }
 
-    /// The unfinished builds of `builder`, oldest first.
-    async fn running(&self, builder: &str) -> Result<Vec<Build>, EngineError> {
-        let mut conn = self.engine.db.acquire().await?;
-        Ok(db::builds::running_of(conn.conn(), builder).await?)
-    }
-
     async fn status(&self, which: &Which) -> Result<Reply, EngineError> {
         let names = self.builders(which)?;
         let now = self.engine.clock.now();
@@ -228,29 +221,9 @@ impl Responder {
                     None => format!("{}: idle", b.name),
                 },
                 BuilderState::Building => {
-                    let running = self.running(&b.name).await?;
-                    let mut steps = {
-                        let mut conn = self.engine.db.acquire().await?;
-                        db::steps::list_for_builds(conn.conn(), &running.iter().map(|r| r.id).collect::<Vec<_>>())
-                            .await?
-                    };
-                    let builds: Vec<String> = running
-                        .iter()
-                        .map(|build| {
-                            let steps = steps.remove(&build.id).unwrap_or_default();
-                            let step = steps.iter().rev().find(|s| s.started_at.is_some() && s.finished_at.is_none());
-                            let mut text = match step {
-                                Some(s) => format!("#{} ({})", build.number, s.name),
-                                None => format!("#{} (no current step)", build.number),
-                            };
-                            if let Some(eta) =
-                                b.average_duration.map(|avg| build.started_at + avg - now).filter(|e| *e > 0)
-                            {
-                                text.push_str(&format!(" [ETA {}]", format::duration(eta)));
-                            }
-                            text
-                        })
-                        .collect();
+                    let running = self.engine.running_builds(&b.name).await?;
+                    let builds: Vec<String> =
+                        running.iter().map(|r| format::running(r.build.number, r.step.as_deref(), r.eta)).collect();
                     format!("{}: building {}", b.name, builds.join(", "))
                 }
                 BuilderState::Offline => format!("{}: offline", b.name),
@@ -284,19 +257,22 @@ impl Responder {
 
     async fn watch(&self, builder: &str, incoming: &Incoming) -> Result<Reply, EngineError> {
         self.builders(&Which::Builder(builder.to_owned()))?;
-        let running = self.running(builder).await?;
+        let running = self.engine.running_builds(builder).await?;
         if running.is_empty() {
             return Ok(Reply::say("there are no builds currently running"));
         }
         {
             let mut contacts = self.shared.contacts();
-            for build in &running {
-                contacts.watch(build.buildrequest_id, incoming.contact(), false);
+            for r in &running {
+                contacts.watch(r.build.buildrequest_id, incoming.contact(), false);
             }
         }
         self.save().await?;
         Ok(Reply::lines(
-            running.iter().map(|b| format!("watching build {builder} #{} until it finishes..", b.number)).collect(),
+            running
+                .iter()
+                .map(|r| format!("watching build {builder} #{} until it finishes..", r.build.number))
+                .collect(),
         ))
     }
 
@@ -324,20 +300,10 @@ impl Responder {
         action: Action,
         incoming: &Incoming,
     ) -> Result<Result<Option<String>, String>, EngineError> {
-        let user = {
-            let mut conn = self.engine.db.acquire().await?;
-            db::users::by_attribute(conn.conn(), "irc", &incoming.nick).await?
-        };
-        let identity = match user {
-            Some(user) => {
-                let name = user.username.clone().unwrap_or(user.identifier.clone());
-                Some(self.auth.identity(&name, Some(user.uid)).await.map_err(|e| match e {
-                    AuthError::Db(e) => EngineError::Db(e),
-                    other => EngineError::Invalid(other.to_string()),
-                })?)
-            }
-            None => None,
-        };
+        let identity = self.auth.identity_by_attribute("irc", &incoming.nick).await.map_err(|e| match e {
+            AuthError::Db(e) => EngineError::Db(e),
+            other => EngineError::Invalid(other.to_string()),
+        })?;
         let name = identity.as_ref().map(|i| i.username.as_str());
         let roles = identity.as_ref().map(|i| i.roles.as_slice()).unwrap_or_default();
         Ok(match authz::decide(&self.engine.config.authz, action, name, roles) {
@@ -437,13 +403,13 @@ impl Responder {
             Ok(actor) => actor,
             Err(refused) => return Ok(Reply::say(refused)),
         };
-        let running = self.running(builder).await?;
+        let running = self.engine.running_builds(builder).await?;
         if running.is_empty() {
             return Ok(Reply::say("sorry, no build is currently running"));
         }
         let req = Request { actor, reason: format!("{reason} ({})", incoming.describe_user()) };
         let mut lines = Vec::new();
-        for build in running {
+        for build in running.into_iter().map(|r| r.build) {
             lines.push(match self.engine.stop_build(builder, build.number, &req).await {
                 Ok(()) => format!("build #{} of {builder} interrupted", build.number),
                 Err(EngineError::Db(e)) => return Err(EngineError::Db(e)),
