@@ -62,15 +62,14 @@ pub struct Reporter {
 }
 
 impl Reporter {
-    /// A message to store for a build event, as (idempotency key, payload).
-    fn on_build(&self, started: bool, event: &BuildEvent<'_>) -> Vec<(String, serde_json::Value)> {
+    /// The messages to store for a build that finished, as (idempotency key, payload).
+    fn on_build_finished(&self, event: &BuildEvent<'_>) -> Vec<(String, serde_json::Value)> {
         if !self.config.wants(&event.build.builder, event.tags) {
             return Vec::new();
         }
         match &self.kind {
-            Kind::Mail(mail) if !started => mail.on_build_finished(event).into_iter().collect(),
-            Kind::Mail(_) => Vec::new(),
-            Kind::Irc(irc) => irc.on_build(started, event),
+            Kind::Mail(mail) => mail.on_build_finished(event).into_iter().collect(),
+            Kind::Irc(irc) => irc.on_build_finished(event),
         }
     }
 
@@ -80,6 +79,18 @@ impl Reporter {
             Kind::Irc(_) => None,
         }
     }
+}
+
+/// What the reporters decided about a build's start, inside the transaction that records
+/// it: give it to [`Reporters::started`] once that transaction has committed. Dropped instead
+/// (the transaction failed), it leaves nothing behind.
+#[must_use = "give it to Reporters::started once the transaction has committed"]
+#[derive(Default)]
+pub struct Started {
+    /// Whether messages were stored.
+    stored: bool,
+    /// The IRC bots' notes of the start.
+    notes: Vec<irc::StartNote>,
 }
 
 /// Every configured reporter.
@@ -128,7 +139,7 @@ impl Reporters {
     }
 
     /// Stores what the reporters say about a build that just started, in the transaction
-    /// that recorded the start.
+    /// that recorded the start; what they note of it waits for the commit (see [`Started`]).
     pub async fn build_started(
         &self,
         mut conn: Conn<'_>,
@@ -136,12 +147,33 @@ impl Reporters {
         tags: &[String],
         changes: &[ChangeId],
         now: i64,
-    ) -> DbResult<bool> {
-        if self.list.is_empty() {
-            return Ok(false);
-        }
+    ) -> DbResult<Started> {
+        let mut started = Started::default();
         let event = BuildEvent { build, tags, changes, previous: None };
-        self.store(conn.reborrow(), |r| r.on_build(true, &event), now).await
+        for reporter in &self.list {
+            if !reporter.config.wants(&build.builder, tags) {
+                continue;
+            }
+            let Kind::Irc(irc) = &reporter.kind else { continue };
+            let (messages, note) = irc.on_build_started(&event);
+            started.notes.push(note);
+            for (key, payload) in messages {
+                db::outbox::enqueue(conn.reborrow(), &reporter.config.name, &key, &payload, now).await?;
+                started.stored = true;
+            }
+        }
+        Ok(started)
+    }
+
+    /// Once the transaction that recorded a build's start has committed: the reporters note
+    /// the start, and the senders with new messages look at the outbox.
+    pub fn started(&self, started: Started) {
+        for note in started.notes {
+            note.committed();
+        }
+        if started.stored {
+            self.wake();
+        }
     }
 
     /// Stores what the reporters say about a build that just finished, in the transaction
@@ -159,7 +191,7 @@ impl Reporters {
         }
         let previous = db::builds::previous_finished(conn.reborrow(), build).await?.and_then(|b| b.results);
         let event = BuildEvent { build, tags, changes, previous };
-        self.store(conn.reborrow(), |r| r.on_build(false, &event), now).await
+        self.store(conn.reborrow(), |r| r.on_build_finished(&event), now).await
     }
 
     /// Stores what the reporters say about a build set whose builds are all done, in the

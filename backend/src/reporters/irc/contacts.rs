@@ -62,6 +62,20 @@ pub struct Contacts {
     saved: Saved,
     /// Requests whose builds started lately, with the build's number, oldest first.
     recent: VecDeque<(BuildRequestId, i64)>,
+    /// Requests whose build's start is decided but not yet committed (or rolled back).
+    deciding: BTreeMap<BuildRequestId, usize>,
+}
+
+/// What [`Contacts::watch_forced`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Forced {
+    /// The forcer watches the build's start and end.
+    Watching,
+    /// The build (this number) started already: the forcer watches its end.
+    Started(i64),
+    /// The build's start is being recorded: nothing is done until it is committed or rolled
+    /// back, when the force is to be watched again.
+    Deciding,
 }
 
 impl Contacts {
@@ -73,6 +87,7 @@ impl Contacts {
             pm_to_nicks: config.pm_to_nicks.iter().map(|n| key(n)).collect(),
             saved: Saved::default(),
             recent: VecDeque::new(),
+            deciding: BTreeMap::new(),
         }
     }
 
@@ -176,21 +191,45 @@ impl Contacts {
         *wants |= started;
     }
 
-    /// Notes that build `number` of `request` started (a force may learn it late).
-    pub fn note_started(&mut self, request: BuildRequestId, number: i64) {
+    /// Notes that the start of a build of `request` is being recorded: until it is
+    /// committed ([`Contacts::start_committed`]) or rolled back
+    /// ([`Contacts::start_abandoned`]), a force of that request waits.
+    pub fn start_deciding(&mut self, request: BuildRequestId) {
+        *self.deciding.entry(request).or_default() += 1;
+    }
+
+    /// Notes that build `number` of `request` started, now that its start is committed (a
+    /// force may learn it late).
+    pub fn start_committed(&mut self, request: BuildRequestId, number: i64) {
+        self.start_abandoned(request);
         if self.recent.len() == RECENT_STARTS {
             self.recent.pop_front();
         }
         self.recent.push_back((request, number));
     }
 
+    /// Forgets a start whose recording was rolled back.
+    pub fn start_abandoned(&mut self, request: BuildRequestId) {
+        if let Some(n) = self.deciding.get_mut(&request) {
+            *n -= 1;
+            if *n == 0 {
+                self.deciding.remove(&request);
+            }
+        }
+    }
+
     /// What a force does once it has its request: watch its build's start and end, or, if
-    /// the build started already, only its end; then the started build's number is returned,
-    /// for the forcer to be told at once.
-    pub fn watch_forced(&mut self, request: BuildRequestId, contact: &str) -> Option<i64> {
+    /// the build started already, only its end (the forcer is told of the start at once).
+    /// While the start is being recorded, whether the forcer is among those it tells is
+    /// decided already: nothing is done, and the force is to be watched again once the
+    /// start is committed or rolled back.
+    pub fn watch_forced(&mut self, request: BuildRequestId, contact: &str) -> Forced {
+        if self.deciding.contains_key(&request) {
+            return Forced::Deciding;
+        }
         let started = self.recent.iter().rev().find(|(r, _)| *r == request).map(|(_, n)| *n);
         self.watch(request, contact, started.is_none());
-        started
+        started.map_or(Forced::Watching, Forced::Started)
     }
 
     /// Forgets the watchers of a request whose build has been reported; false if it had none.
@@ -370,15 +409,33 @@ mod tests {
     fn a_force_answered_after_its_build_started_watches_only_the_end() {
         let mut c = Contacts::new(&config(&[]));
         for n in 0..300 {
-            c.note_started(BuildRequestId(1000 + n), n);
+            c.start_deciding(BuildRequestId(1000 + n));
+            c.start_committed(BuildRequestId(1000 + n), n);
         }
-        c.note_started(BuildRequestId(7), 3);
-        assert_eq!(c.watch_forced(BuildRequestId(7), "ann"), Some(3));
-        assert_eq!(c.watch_forced(BuildRequestId(8), "bob"), None);
-        assert_eq!(c.watch_forced(BuildRequestId(1000), "cy"), None, "the oldest starts are forgotten");
+        c.start_committed(BuildRequestId(7), 3);
+        assert_eq!(c.watch_forced(BuildRequestId(7), "ann"), Forced::Started(3));
+        assert_eq!(c.watch_forced(BuildRequestId(8), "bob"), Forced::Watching);
+        assert_eq!(c.watch_forced(BuildRequestId(1000), "cy"), Forced::Watching, "the oldest starts are forgotten");
         assert!(c.started_targets(BuildRequestId(7)).is_empty());
         assert_eq!(c.finished_targets(BuildRequestId(7), Success, None), vec!["ann"]);
         assert_eq!(c.started_targets(BuildRequestId(8)), vec!["bob"]);
+    }
+
+    #[test]
+    fn a_force_waits_for_a_start_being_recorded_and_a_rolled_back_start_is_not_one() {
+        let mut c = Contacts::new(&config(&[]));
+        let (committed, rolled_back) = (BuildRequestId(1), BuildRequestId(2));
+        c.start_deciding(committed);
+        c.start_deciding(rolled_back);
+        assert_eq!(c.watch_forced(committed, "ann"), Forced::Deciding);
+        assert_eq!(c.watch_forced(rolled_back, "bob"), Forced::Deciding);
+        assert!(c.finished_targets(committed, Success, None).is_empty(), "a deciding force watches nothing yet");
+        c.start_committed(committed, 4);
+        c.start_abandoned(rolled_back);
+        assert_eq!(c.watch_forced(committed, "ann"), Forced::Started(4));
+        assert_eq!(c.watch_forced(rolled_back, "bob"), Forced::Watching);
+        assert_eq!(c.started_targets(rolled_back), vec!["bob"], "the start to come is told");
+        assert!(c.deciding.is_empty());
     }
 
     #[test]

@@ -28,6 +28,7 @@ use super::BuildEvent;
 use crate::config::IrcConfig;
 use crate::db::{self, Db, DbResult};
 use crate::engine::Engine;
+use crate::model::{Build, BuildRequestId};
 use contacts::Contacts;
 use deliver::Note;
 
@@ -58,6 +59,8 @@ pub(crate) struct Shared {
     stats: Mutex<ConnectionStats>,
     /// Saves happen one at a time, each writing what the contacts are when it starts.
     save_lock: tokio::sync::Mutex<()>,
+    /// Notified when a build start being recorded is committed or rolled back.
+    starts: Notify,
 }
 
 /// Locks a mutex whose holder cannot leave its data half-changed (no code between lock and
@@ -97,6 +100,37 @@ impl Shared {
     }
 }
 
+/// A build start decided inside the transaction that records it: once that transaction
+/// has committed, [`StartNote::committed`] notes the start (a force answered late learns the
+/// build's number from it); dropped uncommitted, it leaves nothing behind. Until either, a
+/// force of the same request waits.
+pub struct StartNote {
+    shared: Arc<Shared>,
+    request: BuildRequestId,
+    number: i64,
+    committed: bool,
+}
+
+impl StartNote {
+    /// The start is committed.
+    pub fn committed(mut self) {
+        self.committed = true;
+    }
+}
+
+impl Drop for StartNote {
+    fn drop(&mut self) {
+        let mut contacts = self.shared.contacts();
+        if self.committed {
+            contacts.start_committed(self.request, self.number);
+        } else {
+            contacts.start_abandoned(self.request);
+        }
+        drop(contacts);
+        self.shared.starts.notify_waiters();
+    }
+}
+
 /// The state table's key for the contacts.
 const STATE_KEY: &str = "contacts";
 
@@ -115,6 +149,7 @@ impl Irc {
             link: Mutex::new(None),
             stats: Mutex::new(ConnectionStats::default()),
             save_lock: tokio::sync::Mutex::new(()),
+            starts: Notify::new(),
         };
         Irc { shared: Arc::new(shared) }
     }
@@ -134,23 +169,36 @@ impl Irc {
         Ok(())
     }
 
-    /// The notifications to store for a build that started or finished: one per event,
-    /// naming the contacts it concerns. Runs inside the build's transaction, so it only
-    /// looks at memory.
-    pub fn on_build(&self, started: bool, event: &BuildEvent<'_>) -> Vec<(String, serde_json::Value)> {
+    /// The notification to store for a build that started, naming the contacts it
+    /// concerns, and the start to note once it is committed. Runs inside the build's
+    /// transaction, so it only looks at memory.
+    pub fn on_build_started(&self, event: &BuildEvent<'_>) -> (Vec<(String, serde_json::Value)>, StartNote) {
         let build = event.build;
-        let request = build.buildrequest_id;
         let targets = {
             let mut contacts = self.shared.contacts();
-            if started {
-                contacts.note_started(request, build.number);
-            }
-            match (started, build.results) {
-                (true, _) => contacts.started_targets(request),
-                (false, Some(results)) => contacts.finished_targets(request, results, event.previous),
-                (false, None) => Vec::new(),
-            }
+            contacts.start_deciding(build.buildrequest_id);
+            contacts.started_targets(build.buildrequest_id)
         };
+        let note = StartNote {
+            shared: self.shared.clone(),
+            request: build.buildrequest_id,
+            number: build.number,
+            committed: false,
+        };
+        (Self::notification(build, true, targets), note)
+    }
+
+    /// The notification to store for a build that finished, naming the contacts it
+    /// concerns. Runs inside the build's transaction, so it only looks at memory.
+    pub fn on_build_finished(&self, event: &BuildEvent<'_>) -> Vec<(String, serde_json::Value)> {
+        let build = event.build;
+        let Some(results) = build.results else { return Vec::new() };
+        let targets = self.shared.contacts().finished_targets(build.buildrequest_id, results, event.previous);
+        Self::notification(build, false, targets)
+    }
+
+    /// One outbox row per event, when it concerns anyone.
+    fn notification(build: &Build, started: bool, targets: Vec<String>) -> Vec<(String, serde_json::Value)> {
         if targets.is_empty() {
             return Vec::new();
         }
@@ -177,7 +225,26 @@ impl Irc {
 
 #[cfg(test)]
 pub(crate) mod tests {
+    use super::contacts::Forced;
+    use super::*;
     use crate::config::{IrcChannel, IrcConfig};
+    use crate::engine::views::fixtures;
+
+    #[test]
+    fn a_start_is_noted_once_committed_and_forgotten_if_rolled_back() {
+        let irc = Irc::new("irc", &config());
+        let (rolled_back, committed) = (fixtures::build(1, "app", 1, 0), fixtures::build(2, "app", 2, 0));
+        let event = |build| BuildEvent { build, tags: &[], changes: &[], previous: None };
+        let (messages, note) = irc.on_build_started(&event(&rolled_back));
+        assert!(messages.is_empty(), "nobody hears of starts");
+        assert_eq!(irc.shared.contacts().watch_forced(rolled_back.buildrequest_id, "ann"), Forced::Deciding);
+        drop(note);
+        assert_eq!(irc.shared.contacts().watch_forced(rolled_back.buildrequest_id, "ann"), Forced::Watching);
+
+        let (_, note) = irc.on_build_started(&event(&committed));
+        note.committed();
+        assert_eq!(irc.shared.contacts().watch_forced(committed.buildrequest_id, "bob"), Forced::Started(2));
+    }
 
     /// A bot in `#CI` and `#dev` (keyed), messaging `Boss`, with no notify events.
     pub fn config() -> IrcConfig {

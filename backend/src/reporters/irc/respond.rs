@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 use super::Shared;
 use super::commands::{self, Command, ForceArgs, NotifyAction, ParseError, ShutdownArg, Which};
 use super::connection::join_command;
+use super::contacts::Forced;
 use super::format::{self, Style};
 use super::incoming::Incoming;
 use crate::auth::authz::{self, Action, Decision};
@@ -21,7 +22,11 @@ use crate::build_info::VERSION;
 use crate::engine::actions::{Request, ShutdownMode};
 use crate::engine::views::BuilderState;
 use crate::engine::{Engine, EngineError};
-use crate::model::ForceRequest;
+use crate::model::{BuildRequestId, ForceRequest};
+
+/// How long a force waits for the start of its build, being recorded, to be committed or
+/// rolled back.
+const START_SETTLES_WITHIN: Duration = Duration::from_secs(30);
 
 /// What a command says, and the IRC commands to send after saying it.
 #[derive(Debug, Default)]
@@ -381,10 +386,12 @@ impl Responder {
             ..ForceRequest::default()
         };
         let (_, requests) = self.engine.force_described(&args.builder, request, Some(reason)).await?;
-        let started: Vec<i64> = {
-            let mut contacts = self.shared.contacts();
-            requests.iter().filter_map(|r| contacts.watch_forced(*r, incoming.contact())).collect()
-        };
+        let mut started = Vec::new();
+        for request in requests {
+            if let Some(number) = self.watch_forced(request, incoming.contact()).await {
+                started.push(number);
+            }
+        }
         self.save().await?;
         let mut lines = vec!["The build has been queued, I'll give a shout when it starts".to_owned()];
         for number in started {
@@ -392,6 +399,30 @@ impl Responder {
             lines.push(format::started(&summary, Style::default()));
         }
         Ok(Reply::lines(lines))
+    }
+
+    /// Has `contact` watch the forced `request` (see
+    /// [`Contacts::watch_forced`](super::contacts::Contacts::watch_forced)), waiting for a
+    /// start being recorded to be committed or rolled back; the number of the build that
+    /// started already, if it did.
+    async fn watch_forced(&self, request: BuildRequestId, contact: &str) -> Option<i64> {
+        let deadline = tokio::time::Instant::now() + START_SETTLES_WITHIN;
+        loop {
+            let settled = self.shared.starts.notified();
+            tokio::pin!(settled);
+            settled.as_mut().enable();
+            match self.shared.contacts().watch_forced(request, contact) {
+                Forced::Watching => return None,
+                Forced::Started(number) => return Some(number),
+                Forced::Deciding => {}
+            }
+            if tokio::time::timeout_at(deadline, settled).await.is_err() {
+                // A transaction this slow is not waited for: the end is watched, the start
+                // may go unsaid.
+                self.shared.contacts().watch(request, contact, true);
+                return None;
+            }
+        }
     }
 
     async fn stop(&self, builder: &str, reason: &str, incoming: &Incoming) -> Result<Reply, EngineError> {
