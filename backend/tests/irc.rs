@@ -402,6 +402,43 @@ async fn force_stop_watch_and_shutdown_act_as_the_nicks_user() {
     tokio::time::timeout(PATIENCE, m.engine.exit_requested()).await.expect("the master was not told to exit");
 }
 
+/// The build requests the bot watches, as it last saved them, once `pred` holds of them.
+async fn saved_watches(m: &Master, pred: impl Fn(&[i64]) -> bool) -> Vec<i64> {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let saved = {
+            let mut conn = m.engine.db.acquire().await.unwrap();
+            cascade::db::state::get(conn.conn(), "irc:irc", "contacts").await.unwrap()
+        };
+        let saved: serde_json::Value = serde_json::from_str(saved.as_deref().unwrap_or("{}")).unwrap();
+        let watched: Vec<i64> =
+            saved["watches"].as_object().map(|w| w.keys().map(|k| k.parse().unwrap()).collect()).unwrap_or_default();
+        if pred(&watched) {
+            return watched;
+        }
+        assert!(Instant::now() < deadline, "the saved watches never got there: {saved}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_forced_build_cancelled_before_it_starts_is_watched_no_more() {
+    let server = Ngircd::start().await;
+    let mut annie = Client::connect(server.port, "annie").await;
+    annie.join("#ci", None).await;
+    let irc = "channels = [\"#ci\"]\nuse_colors = false\nallow_force = true";
+    let m = Master::start(&config_text(server.port, irc, "force_build = true")).await;
+    annie.sees_join(BOT, "#ci").await;
+    let nobody = cascade::engine::actions::Request::default();
+    m.engine.pause_worker("local", true, &nobody).await.unwrap();
+
+    let queued = "The build has been queued, I'll give a shout when it starts";
+    assert_eq!(annie.ask(BOT, "#ci", "force build app waiting").await, queued);
+    let watched = saved_watches(&m, |w| w.len() == 1).await;
+    m.engine.cancel_request(cascade::model::BuildRequestId(watched[0]), &nobody).await.unwrap();
+    saved_watches(&m, <[i64]>::is_empty).await;
+}
+
 #[tokio::test]
 async fn notify_settings_and_joins_survive_a_restart() {
     let server = Ngircd::start().await;

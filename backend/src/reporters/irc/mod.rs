@@ -1,8 +1,15 @@
 //! `kind = "irc"`: Buildbot's IRC bot. Inside the transaction that records a build's start
-//! or end, [`Irc::on_build`] decides from the contacts' notify settings who hears of it and
-//! stores one outbox row per event; the outbox sends each row through the live connection
-//! (`deliver.rs`), so a notification made while the server is away goes out once it is back.
-//! The bot also answers commands addressed to it in its channels or by private message.
+//! or end, [`Irc::on_build_started`] and [`Irc::on_build_finished`] decide from the
+//! contacts' notify settings and watches who hears of it and store one outbox row per event;
+//! the outbox sends each row through the live connection (`deliver.rs`), so a notification
+//! made while the server is away goes out once it is back. The bot also answers commands
+//! addressed to it in its channels or by private message, and keeps its saved contacts to
+//! what is still of use (`tend`): watches of requests cancelled or finished go, and what
+//! strangers add is bounded.
+//!
+//! The contacts live in this master's memory, read from the database at start: with
+//! several masters on one database, one master only should run a given IRC reporter (and
+//! it announces the builds it runs).
 //!
 //! - `incoming.rs`: which messages are commands, and whose (pure)
 //! - `commands.rs`: what a command asks for (pure)
@@ -21,13 +28,17 @@ mod incoming;
 mod respond;
 
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use tokio::sync::Notify;
+use tokio::sync::broadcast::error::RecvError;
+use tokio_util::sync::CancellationToken;
 
 use super::BuildEvent;
 use crate::config::IrcConfig;
 use crate::db::{self, Db, DbResult};
-use crate::engine::Engine;
+use crate::engine::bus::Event;
+use crate::engine::{Engine, EngineError};
 use crate::model::{Build, BuildRequestId};
 use contacts::Contacts;
 use deliver::Note;
@@ -91,6 +102,45 @@ impl Shared {
         format!("irc:{}", self.name)
     }
 
+    /// Keeps the contacts within their bounds at `now` (leaving the joined channels it
+    /// forgets), then saves them.
+    async fn tidy_and_save(&self, db: &Db, now: i64) -> DbResult<()> {
+        let forgotten = self.contacts().tidy(now);
+        self.leave(forgotten).await;
+        self.save(db).await
+    }
+
+    /// Leaves channels the contacts forgot.
+    async fn leave(&self, channels: Vec<String>) {
+        if let Some(link) = self.link() {
+            for channel in channels {
+                link.send(irc::client::prelude::Command::PART(channel, None)).await;
+            }
+        }
+    }
+
+    /// Forgets the watches of build requests that are finished (or cancelled, here or on
+    /// another master) and keeps the contacts within their bounds; saves them if that
+    /// changed anything.
+    async fn sweep(&self, engine: &Engine) -> Result<(), EngineError> {
+        let watched = self.contacts().watched();
+        let unfinished = engine.unfinished_requests(&watched).await?;
+        let (forgotten, changed) = {
+            let mut contacts = self.contacts();
+            let before = contacts.save();
+            for request in watched.iter().filter(|r| !unfinished.contains(r)) {
+                contacts.unwatch(*request);
+            }
+            let forgotten = contacts.tidy(engine.clock.now());
+            (forgotten, contacts.save() != before)
+        };
+        self.leave(forgotten).await;
+        if changed {
+            self.save(&engine.db).await?;
+        }
+        Ok(())
+    }
+
     /// Saves the contacts as they are now.
     async fn save(&self, db: &Db) -> DbResult<()> {
         let _one_at_a_time = self.save_lock.lock().await;
@@ -128,6 +178,37 @@ impl Drop for StartNote {
         }
         drop(contacts);
         self.shared.starts.notify_waiters();
+    }
+}
+
+/// How often the watches are checked against their build requests.
+const SWEEP_EVERY: Duration = Duration::from_secs(600);
+
+/// Keeps the saved contacts to what is still of use until `shutdown`: a watch of a request
+/// cancelled on this master goes at once, and every [`SWEEP_EVERY`] (and at start) the
+/// watches of finished requests go, with those too old and the contacts past their bounds.
+async fn tend(engine: Arc<Engine>, shared: Arc<Shared>, shutdown: CancellationToken) {
+    let mut events = engine.bus.subscribe();
+    let mut sweep = tokio::time::interval(SWEEP_EVERY);
+    sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        let saved = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = sweep.tick() => shared.sweep(&engine).await,
+            event = events.recv() => match event {
+                Ok(stamped) => match &stamped.event {
+                    Event::BuildRequestCancelled { id, .. } if shared.contacts().unwatch(*id) => {
+                        shared.save(&engine.db).await.map_err(EngineError::from)
+                    }
+                    _ => Ok(()),
+                },
+                Err(RecvError::Lagged(_)) => Ok(()),
+                Err(RecvError::Closed) => return,
+            },
+        };
+        if let Err(e) = saved {
+            tracing::warn!(reporter = %shared.name, error = %e, "could not tidy the IRC contacts");
+        }
     }
 }
 
@@ -214,6 +295,7 @@ impl Irc {
         let responder = respond::Responder::new(engine.clone(), self.shared.clone());
         engine.spawn_until_stopped(|token| responder.serve(commands, token));
         engine.spawn_until_stopped(|token| bot.run(token));
+        engine.spawn_until_stopped(|token| tend(engine.clone(), self.shared.clone(), token));
         deliver::Delivery::new(engine.clone(), self.shared.clone())
     }
 
@@ -237,13 +319,13 @@ pub(crate) mod tests {
         let event = |build| BuildEvent { build, tags: &[], changes: &[], previous: None };
         let (messages, note) = irc.on_build_started(&event(&rolled_back));
         assert!(messages.is_empty(), "nobody hears of starts");
-        assert_eq!(irc.shared.contacts().watch_forced(rolled_back.buildrequest_id, "ann"), Forced::Deciding);
+        assert_eq!(irc.shared.contacts().watch_forced(rolled_back.buildrequest_id, "ann", 0), Forced::Deciding);
         drop(note);
-        assert_eq!(irc.shared.contacts().watch_forced(rolled_back.buildrequest_id, "ann"), Forced::Watching);
+        assert_eq!(irc.shared.contacts().watch_forced(rolled_back.buildrequest_id, "ann", 0), Forced::Watching);
 
         let (_, note) = irc.on_build_started(&event(&committed));
         note.committed();
-        assert_eq!(irc.shared.contacts().watch_forced(committed.buildrequest_id, "bob"), Forced::Started(2));
+        assert_eq!(irc.shared.contacts().watch_forced(committed.buildrequest_id, "bob", 0), Forced::Started(2));
     }
 
     /// A bot in `#CI` and `#dev` (keyed), messaging `Boss`, with no notify events.

@@ -3,6 +3,7 @@
 //! `shutdown` act as the user whose `irc` attribute is the sender's nick, and `[authz]`
 //! decides as for the web (a nick no user claims is anonymous).
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -74,6 +75,7 @@ impl Responder {
     /// Runs one command and says its answer, unless the contact is muted (and stays so).
     async fn handle(&self, incoming: &Incoming) {
         let contact = incoming.contact();
+        self.shared.contacts().touch(contact, self.engine.clock.now());
         let muted_before = self.shared.contacts().muted(contact);
         let reply = self.respond(incoming).await;
         let muted_after = self.shared.contacts().muted(contact);
@@ -133,7 +135,7 @@ impl Responder {
             Command::Last(which) => self.last(&which).await?,
             Command::Watch(builder) => self.watch(&builder, incoming).await?,
             Command::Join(channel) => {
-                self.shared.contacts().join(&channel);
+                self.shared.contacts().join(&channel, self.engine.clock.now());
                 self.save().await?;
                 Reply { lines: vec![format!("Joined {channel}")], then: vec![join_command(config, &channel)] }
             }
@@ -147,7 +149,7 @@ impl Responder {
             }
             Command::Notify(action, events) => self.notify(action, &events, incoming.contact()).await?,
             Command::Mute => {
-                self.shared.contacts().set_muted(incoming.contact(), true);
+                self.shared.contacts().set_muted(incoming.contact(), true, self.engine.clock.now());
                 self.save().await?;
                 Reply::say("Shutting up for now.")
             }
@@ -155,7 +157,7 @@ impl Responder {
                 if !self.shared.contacts().muted(incoming.contact()) {
                     return Ok(Reply::say("You hadn't told me to be quiet, but it's the thought that counts, right?"));
                 }
-                self.shared.contacts().set_muted(incoming.contact(), false);
+                self.shared.contacts().set_muted(incoming.contact(), false, self.engine.clock.now());
                 self.save().await?;
                 Reply::say("I'm baaaaaaaaaaack!")
             }
@@ -165,8 +167,21 @@ impl Responder {
         })
     }
 
+    /// Saves the contacts once a command changed them, within their bounds.
     async fn save(&self) -> Result<(), EngineError> {
-        Ok(self.shared.save(&self.engine.db).await?)
+        Ok(self.shared.tidy_and_save(&self.engine.db, self.engine.clock.now()).await?)
+    }
+
+    /// Of `requests`, just watched, those not finished yet; the watches of the others are
+    /// forgotten (their end may have been decided before the watch came, and would never
+    /// be reported to it).
+    async fn still_to_watch(&self, requests: &[BuildRequestId]) -> Result<HashSet<BuildRequestId>, EngineError> {
+        let unfinished = self.engine.unfinished_requests(requests).await?;
+        let mut contacts = self.shared.contacts();
+        for request in requests.iter().filter(|r| !unfinished.contains(r)) {
+            contacts.unwatch(*request);
+        }
+        Ok(unfinished)
     }
 
     fn source(&self) -> String {
@@ -266,25 +281,30 @@ impl Responder {
         if running.is_empty() {
             return Ok(Reply::say("there are no builds currently running"));
         }
+        let requests: Vec<BuildRequestId> = running.iter().map(|r| r.build.buildrequest_id).collect();
         {
-            let mut contacts = self.shared.contacts();
-            for r in &running {
-                contacts.watch(r.build.buildrequest_id, incoming.contact(), false);
+            let (mut contacts, now) = (self.shared.contacts(), self.engine.clock.now());
+            for request in &requests {
+                contacts.watch(*request, incoming.contact(), false, now);
             }
         }
+        let unfinished = self.still_to_watch(&requests).await?;
         self.save().await?;
-        Ok(Reply::lines(
-            running
-                .iter()
-                .map(|r| format!("watching build {builder} #{} until it finishes..", r.build.number))
-                .collect(),
-        ))
+        let watching: Vec<String> = running
+            .iter()
+            .filter(|r| unfinished.contains(&r.build.buildrequest_id))
+            .map(|r| format!("watching build {builder} #{} until it finishes..", r.build.number))
+            .collect();
+        if watching.is_empty() {
+            return Ok(Reply::say("there are no builds currently running"));
+        }
+        Ok(Reply::lines(watching))
     }
 
     async fn notify(&self, action: NotifyAction, events: &[String], contact: &str) -> Result<Reply, EngineError> {
         match action {
-            NotifyAction::On => self.shared.contacts().notify_on(contact, events),
-            NotifyAction::Off => self.shared.contacts().notify_off(contact, events),
+            NotifyAction::On => self.shared.contacts().notify_on(contact, events, self.engine.clock.now()),
+            NotifyAction::Off => self.shared.contacts().notify_off(contact, events, self.engine.clock.now()),
             NotifyAction::List => {}
         }
         if action != NotifyAction::List {
@@ -387,11 +407,12 @@ impl Responder {
         };
         let (_, requests) = self.engine.force_described(&args.builder, request, Some(reason)).await?;
         let mut started = Vec::new();
-        for request in requests {
-            if let Some(number) = self.watch_forced(request, incoming.contact()).await {
+        for request in &requests {
+            if let Some(number) = self.watch_forced(*request, incoming.contact()).await {
                 started.push(number);
             }
         }
+        self.still_to_watch(&requests).await?;
         self.save().await?;
         let mut lines = vec!["The build has been queued, I'll give a shout when it starts".to_owned()];
         for number in started {
@@ -411,7 +432,7 @@ impl Responder {
             let settled = self.shared.starts.notified();
             tokio::pin!(settled);
             settled.as_mut().enable();
-            match self.shared.contacts().watch_forced(request, contact) {
+            match self.shared.contacts().watch_forced(request, contact, self.engine.clock.now()) {
                 Forced::Watching => return None,
                 Forced::Started(number) => return Some(number),
                 Forced::Deciding => {}
@@ -419,7 +440,7 @@ impl Responder {
             if tokio::time::timeout_at(deadline, settled).await.is_err() {
                 // A transaction this slow is not waited for: the end is watched, the start
                 // may go unsaid.
-                self.shared.contacts().watch(request, contact, true);
+                self.shared.contacts().watch(request, contact, true, self.engine.clock.now());
                 return None;
             }
         }
