@@ -119,6 +119,16 @@ pub fn build_url(base_url: &str, builder: &str, number: i64) -> String {
     format!("{base_url}builders/{builder}/builds/{number}")
 }
 
+/// 0.8.9's `convertTime`: "42 seconds", "3m05s", "2h03m05s".
+pub fn duration(seconds: i64) -> String {
+    let s = seconds.max(0);
+    match s {
+        0..60 => format!("{s} seconds"),
+        60..3600 => format!("{}m{:02}s", s / 60, s % 60),
+        _ => format!("{}h{:02}m{:02}s", s / 3600, s % 3600 / 60, s % 60),
+    }
+}
+
 /// A running build in `status`: "#12 (compile) [ETA 3m05s]", "#12 (no current step)".
 pub fn running(number: i64, step: Option<&str>, eta: Option<i64>) -> String {
     let mut text = match step {
@@ -129,16 +139,6 @@ pub fn running(number: i64, step: Option<&str>, eta: Option<i64>) -> String {
         text.push_str(&format!(" [ETA {}]", duration(eta)));
     }
     text
-}
-
-/// 0.8.9's `convertTime`: "42 seconds", "3m05s", "2h03m05s".
-pub fn duration(seconds: i64) -> String {
-    let s = seconds.max(0);
-    match s {
-        0..60 => format!("{s} seconds"),
-        60..3600 => format!("{}m{:02}s", s / 60, s % 60),
-        _ => format!("{}h{:02}m{:02}s", s / 3600, s % 3600 / 60, s % 60),
-    }
 }
 
 /// The longest text sent in one message, in bytes: the server adds the bot's prefix and
@@ -235,12 +235,6 @@ mod tests {
     }
 
     #[test]
-    fn running_builds_show_their_step_and_eta() {
-        assert_eq!(running(12, Some("compile"), Some(185)), "#12 (compile) [ETA 3m05s]");
-        assert_eq!(running(3, None, None), "#3 (no current step)");
-    }
-
-    #[test]
     fn urls_durations_and_lines() {
         assert_eq!(build_url("http://ci:8010/", "a b/c", 3), "http://ci:8010/builders/a%20b%2Fc/builds/3");
         assert_eq!(duration(-1), "0 seconds");
@@ -252,5 +246,11 @@ mod tests {
         assert_eq!(lines("aaaa bbbb cccc", 9), vec!["aaaa", "bbbb cccc"]);
         assert_eq!(lines("aaaaaaaaaaaa", 5), vec!["aaaaa", "aaaaa", "aa"]);
         assert_eq!(lines("ééé", 3), vec!["é", "é", "é"]);
+    }
+
+    #[test]
+    fn running_builds_show_their_step_and_eta() {
+        assert_eq!(running(12, Some("compile"), Some(185)), "#12 (compile) [ETA 3m05s]");
+        assert_eq!(running(3, None, None), "#3 (no current step)");
     }
 }
