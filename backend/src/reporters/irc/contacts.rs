@@ -339,7 +339,9 @@ impl Contacts {
         if all.len() > MAX_WATCHERS {
             all.sort();
             for (_, request, contact) in all.drain(..all.len() - MAX_WATCHERS) {
-                watches.get_mut(&request).map(|w| w.remove(&contact));
+                if let Some(watchers) = watches.get_mut(&request) {
+                    watchers.remove(&contact);
+                }
             }
         }
         watches.retain(|_, watchers| !watchers.is_empty());

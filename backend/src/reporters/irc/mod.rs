@@ -119,6 +119,15 @@ impl Shared {
         }
     }
 
+    /// Forgets the watches of a build request that was cancelled.
+    async fn cancelled(&self, request: BuildRequestId, db: &Db) -> Result<(), EngineError> {
+        let watched = self.contacts().unwatch(request);
+        if watched {
+            self.save(db).await?;
+        }
+        Ok(())
+    }
+
     /// Forgets the watches of build requests that are finished (or cancelled, here or on
     /// another master) and keeps the contacts within their bounds; saves them if that
     /// changed anything.
@@ -197,9 +206,7 @@ async fn tend(engine: Arc<Engine>, shared: Arc<Shared>, shutdown: CancellationTo
             _ = sweep.tick() => shared.sweep(&engine).await,
             event = events.recv() => match event {
                 Ok(stamped) => match &stamped.event {
-                    Event::BuildRequestCancelled { id, .. } if shared.contacts().unwatch(*id) => {
-                        shared.save(&engine.db).await.map_err(EngineError::from)
-                    }
+                    Event::BuildRequestCancelled { id, .. } => shared.cancelled(*id, &engine.db).await,
                     _ => Ok(()),
                 },
                 Err(RecvError::Lagged(_)) => Ok(()),
