@@ -402,6 +402,43 @@ async fn force_stop_watch_and_shutdown_act_as_the_nicks_user() {
     tokio::time::timeout(PATIENCE, m.engine.exit_requested()).await.expect("the master was not told to exit");
 }
 
+/// The build requests the bot watches, as it last saved them, once `pred` holds of them.
+async fn saved_watches(m: &Master, pred: impl Fn(&[i64]) -> bool) -> Vec<i64> {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let saved = {
+            let mut conn = m.engine.db.acquire().await.unwrap();
+            cascade::db::state::get(conn.conn(), "irc:irc", "contacts").await.unwrap()
+        };
+        let saved: serde_json::Value = serde_json::from_str(saved.as_deref().unwrap_or("{}")).unwrap();
+        let watched: Vec<i64> =
+            saved["watches"].as_object().map(|w| w.keys().map(|k| k.parse().unwrap()).collect()).unwrap_or_default();
+        if pred(&watched) {
+            return watched;
+        }
+        assert!(Instant::now() < deadline, "the saved watches never got there: {saved}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_forced_build_cancelled_before_it_starts_is_watched_no_more() {
+    let server = Ngircd::start().await;
+    let mut annie = Client::connect(server.port, "annie").await;
+    annie.join("#ci", None).await;
+    let irc = "channels = [\"#ci\"]\nuse_colors = false\nallow_force = true";
+    let m = Master::start(&config_text(server.port, irc, "force_build = true")).await;
+    annie.sees_join(BOT, "#ci").await;
+    let nobody = cascade::engine::actions::Request::default();
+    m.engine.pause_worker("local", true, &nobody).await.unwrap();
+
+    let queued = "The build has been queued, I'll give a shout when it starts";
+    assert_eq!(annie.ask(BOT, "#ci", "force build app waiting").await, queued);
+    let watched = saved_watches(&m, |w| w.len() == 1).await;
+    m.engine.cancel_request(cascade::model::BuildRequestId(watched[0]), &nobody).await.unwrap();
+    saved_watches(&m, <[i64]>::is_empty).await;
+}
+
 #[tokio::test]
 async fn notify_settings_and_joins_survive_a_restart() {
     let server = Ngircd::start().await;
@@ -450,22 +487,9 @@ async fn the_bot_comes_back_after_the_server_restarts_and_sends_what_waited_once
         "it tried again before lost_delay: {:?}",
         lost_at.elapsed()
     );
-    // A build finishing now is stored, tried, and kept for later.
+    // A build finishing now is stored and kept for later, untried: this master's bot is away.
     m.build("app", &[]).await;
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        let mut conn = m.engine.db.acquire().await.unwrap();
-        let pending =
-            cascade::db::outbox::list(conn.conn(), Some("irc"), Some(cascade::db::outbox::State::Pending), 10, 0)
-                .await
-                .unwrap();
-        if pending.iter().any(|p| p.attempts > 0 && p.last_error.as_deref() == Some("not connected to the IRC server"))
-        {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the notification was not tried while the server was away: {pending:?}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    pending_irc(&m, |rows| rows.len() == 1).await;
     // Restarted right after a refused attempt, the server has the watcher back in the
     // channel well before the bot's next attempt, `failed_delay` later.
     let refused = m.irc().connection().refused;
@@ -480,6 +504,35 @@ async fn the_bot_comes_back_after_the_server_restarts_and_sends_what_waited_once
     m.build("app", &[]).await;
     for n in 2..=3 {
         assert_eq!(watcher.heard_as(BOT, "#ci").await, notice(complete("app", n, "Success", "build successful")));
+    }
+    // Each was sent at its first attempt: nothing was tried while the server was away.
+    pending_irc(&m, <[_]>::is_empty).await;
+    let mut conn = m.engine.db.acquire().await.unwrap();
+    let sent = cascade::db::outbox::list(conn.conn(), Some("irc"), Some(cascade::db::outbox::State::Sent), 10, 0)
+        .await
+        .unwrap();
+    assert_eq!(sent.len(), 3);
+    assert!(sent.iter().all(|m| m.attempts == 0 && m.last_error.is_none()), "{sent:?}");
+}
+
+/// Waits until the IRC reporter's pending outbox rows satisfy `pred`, and returns them.
+async fn pending_irc(
+    m: &Master,
+    pred: impl Fn(&[cascade::db::outbox::Message]) -> bool,
+) -> Vec<cascade::db::outbox::Message> {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let pending = {
+            let mut conn = m.engine.db.acquire().await.unwrap();
+            cascade::db::outbox::list(conn.conn(), Some("irc"), Some(cascade::db::outbox::State::Pending), 10, 0)
+                .await
+                .unwrap()
+        };
+        if pred(&pending) {
+            return pending;
+        }
+        assert!(Instant::now() < deadline, "the IRC outbox never got there: {pending:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 

@@ -7,7 +7,7 @@
 mod common;
 
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -35,13 +35,16 @@ async fn all(db: &Db, state: Option<State>) -> Vec<outbox::Message> {
 }
 
 /// Records what it is given; fails transiently for its first `fail_first` calls and for
-/// good on the payloads listed in `refuse`.
+/// good on the payloads listed in `refuse`; ready unless `unready` is set, which it sets
+/// itself once it has delivered `lost_after`.
 #[derive(Clone, Default)]
 struct Recorder {
     seen: Arc<Mutex<Vec<i64>>>,
     calls: Arc<AtomicUsize>,
     fail_first: usize,
     refuse: Vec<i64>,
+    unready: Arc<AtomicBool>,
+    lost_after: Option<i64>,
 }
 
 impl Recorder {
@@ -51,6 +54,10 @@ impl Recorder {
 }
 
 impl Deliver for Recorder {
+    fn ready(&self) -> bool {
+        !self.unready.load(Ordering::SeqCst)
+    }
+
     async fn deliver(&self, payload: &serde_json::Value) -> Result<(), DeliverError> {
         let n = payload["n"].as_i64().unwrap();
         if self.calls.fetch_add(1, Ordering::SeqCst) < self.fail_first {
@@ -60,6 +67,9 @@ impl Deliver for Recorder {
             return Err(DeliverError::Permanent(format!("{n} refused")));
         }
         self.seen.lock().unwrap().push(n);
+        if self.lost_after == Some(n) {
+            self.unready.store(true, Ordering::SeqCst);
+        }
         Ok(())
     }
 }
@@ -257,6 +267,49 @@ async fn a_recovering_peer_gets_each_message_once_in_order() {
     let refused = rows.iter().find(|m| m.key.as_deref() == Some("event-3")).unwrap();
     assert_eq!((refused.state(), refused.last_error.as_deref()), (State::Failed, Some("3 refused")));
     assert_eq!(all(&tdb.db, Some(State::Sent)).await.len(), 6);
+}
+
+#[tokio::test]
+async fn a_sender_whose_delivery_is_not_ready_leaves_the_messages_as_they_were() {
+    let tdb = TestDb::new().await;
+    let clock = ManualClock::new(T0);
+    for n in 0..4 {
+        enqueue(&tdb.db, "irc", n, T0).await;
+    }
+    let deliverer = Recorder::default();
+    deliverer.unready.store(true, Ordering::SeqCst);
+    let sender = Sender::new(tdb.db.clone(), clock.clone(), MasterId(1), "irc", deliverer.clone());
+    sender.send_due().await.unwrap();
+    let untouched = |m: &outbox::Message| {
+        (m.state(), m.attempts, m.claimed_by, m.next_attempt_at, m.last_error.is_none())
+            == (State::Pending, 0, None, T0, true)
+    };
+    assert!(all(&tdb.db, None).await.iter().all(untouched), "a message was claimed or tried");
+    assert_eq!(deliverer.calls.load(Ordering::SeqCst), 0);
+
+    // Ready, it sends until it is no longer ready; what it had claimed and not tried is
+    // given back untouched.
+    let deliverer = Recorder { lost_after: Some(1), ..Recorder::default() };
+    let sender = Sender::new(tdb.db.clone(), clock.clone(), MasterId(1), "irc", deliverer.clone());
+    sender.send_due().await.unwrap();
+    assert_eq!(deliverer.seen(), [0, 1]);
+    let rows = all(&tdb.db, None).await;
+    let pending: Vec<&outbox::Message> = rows.iter().filter(|m| m.state() == State::Pending).collect();
+    assert_eq!(pending.len(), 2);
+    assert!(pending.iter().all(|m| untouched(m)), "{pending:?}");
+
+    // Ready again and woken, the running sender sends the rest, in order, at their first try.
+    let wake = sender.waker();
+    let stop = CancellationToken::new();
+    let task = tokio::spawn(sender.run(stop.clone()));
+    deliverer.unready.store(false, Ordering::SeqCst);
+    wake.notify_one();
+    wait_for(&clock, &wake, async || deliverer.seen().len() == 4).await;
+    stop.cancel();
+    task.await.unwrap();
+    assert_eq!(deliverer.seen(), [0, 1, 2, 3]);
+    let rows = all(&tdb.db, None).await;
+    assert!(rows.iter().all(|m| m.state() == State::Sent && m.attempts == 0), "{rows:?}");
 }
 
 #[tokio::test]

@@ -173,6 +173,18 @@ impl Auth {
         Ok(Identity { username: username.to_owned(), uid, roles })
     }
 
+    /// The identity of the user with an attribute (`irc` nick, ...) of this value, compared
+    /// without case; `None` when no user has it.
+    pub async fn identity_by_attribute(&self, attr_type: &str, value: &str) -> Result<Option<Identity>, AuthError> {
+        let user = {
+            let mut conn = self.db.acquire().await?;
+            db::users::by_attribute(conn.conn(), attr_type, value).await?
+        };
+        let Some(user) = user else { return Ok(None) };
+        let name = user.username.unwrap_or(user.identifier);
+        Ok(Some(self.identity(&name, Some(user.uid)).await?))
+    }
+
     /// Starts a session; returns the cookie token and the CSRF token.
     pub async fn login(&self, who: &Identity, now: i64) -> Result<(String, String), AuthError> {
         let (token, csrf) = (random_token(), random_token());

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use sqlx::FromRow;
 
-use super::query::insert_rows;
+use super::query::{Query, insert_rows};
 use super::{Conn, DbResult, on_conn};
 use crate::model::{BuildRequestId, BuildSetId, BuilderId, MasterId, Results};
 
@@ -144,6 +144,22 @@ const GET_PENDING: &str = "select br.id, br.buildset_id, b.name as builder, br.p
 /// One request (whatever its state), in the shape of the pending list.
 pub async fn get(conn: Conn<'_>, id: BuildRequestId) -> DbResult<Pending> {
     Ok(on_conn!(conn, c => sqlx::query_as(GET_PENDING).bind(id.0).fetch_one(&mut *c).await?))
+}
+
+/// Of the requests `ids`, those not complete (waiting or claimed), in as many queries as
+/// it takes to bind a few hundred ids at a time.
+pub async fn unfinished_among(
+    mut conn: Conn<'_>,
+    ids: &[BuildRequestId],
+) -> DbResult<std::collections::HashSet<BuildRequestId>> {
+    let mut out = std::collections::HashSet::new();
+    for chunk in ids.chunks(300) {
+        let mut q = Query::new("select id from buildrequests where complete = 0");
+        q.any_of("id", chunk.iter().map(|id| id.0));
+        let rows: Vec<(i64,)> = q.fetch_all(conn.reborrow()).await?;
+        out.extend(rows.into_iter().map(|(id,)| BuildRequestId(id)));
+    }
+    Ok(out)
 }
 
 const UNFINISHED_FOR_CHANGE: &str = "select br.id from buildrequests br \

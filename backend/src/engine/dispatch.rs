@@ -104,11 +104,9 @@ impl Engine {
         let build = db::builds::get(tx.conn(), id).await?;
         let changes = db::buildsets::change_ids(tx.conn(), claimed.buildset()).await?;
         let tags = self.builder_tags(builder);
-        let told = self.reporters.build_started(tx.conn(), &build, &tags, &changes, now).await?;
+        let started = self.reporters.build_started(tx.conn(), &build, &tags, &changes, now).await?;
         tx.commit().await?;
-        if told {
-            self.reporters.wake();
-        }
+        self.reporters.started(started);
         self.bus.publish(Event::BuildStarted { build: build.clone(), changes });
         Ok(Some(build))
     }

@@ -42,6 +42,8 @@ pub struct BuildSetEvent {
 }
 
 /// What one reporter does.
+// One per configured reporter, made once: their sizes do not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum Kind {
     /// Mail.
     Mail(mail::Mail),
@@ -60,15 +62,14 @@ pub struct Reporter {
 }
 
 impl Reporter {
-    /// A message to store for a build event, as (idempotency key, payload).
-    fn on_build(&self, started: bool, event: &BuildEvent<'_>) -> Vec<(String, serde_json::Value)> {
+    /// The messages to store for a build that finished, as (idempotency key, payload).
+    fn on_build_finished(&self, event: &BuildEvent<'_>) -> Vec<(String, serde_json::Value)> {
         if !self.config.wants(&event.build.builder, event.tags) {
             return Vec::new();
         }
         match &self.kind {
-            Kind::Mail(mail) if !started => mail.on_build_finished(event).into_iter().collect(),
-            Kind::Mail(_) => Vec::new(),
-            Kind::Irc(irc) => irc.on_build(started, event),
+            Kind::Mail(mail) => mail.on_build_finished(event).into_iter().collect(),
+            Kind::Irc(irc) => irc.on_build_finished(event),
         }
     }
 
@@ -78,6 +79,18 @@ impl Reporter {
             Kind::Irc(_) => None,
         }
     }
+}
+
+/// What the reporters decided about a build's start, inside the transaction that records
+/// it: give it to [`Reporters::started`] once that transaction has committed. Dropped instead
+/// (the transaction failed), it leaves nothing behind.
+#[must_use = "give it to Reporters::started once the transaction has committed"]
+#[derive(Default)]
+pub struct Started {
+    /// Whether messages were stored.
+    stored: bool,
+    /// The IRC bots' notes of the start.
+    notes: Vec<irc::StartNote>,
 }
 
 /// Every configured reporter.
@@ -126,7 +139,7 @@ impl Reporters {
     }
 
     /// Stores what the reporters say about a build that just started, in the transaction
-    /// that recorded the start.
+    /// that recorded the start; what they note of it waits for the commit (see [`Started`]).
     pub async fn build_started(
         &self,
         mut conn: Conn<'_>,
@@ -134,12 +147,33 @@ impl Reporters {
         tags: &[String],
         changes: &[ChangeId],
         now: i64,
-    ) -> DbResult<bool> {
-        if self.list.is_empty() {
-            return Ok(false);
-        }
+    ) -> DbResult<Started> {
+        let mut started = Started::default();
         let event = BuildEvent { build, tags, changes, previous: None };
-        self.store(conn.reborrow(), |r| r.on_build(true, &event), now).await
+        for reporter in &self.list {
+            if !reporter.config.wants(&build.builder, tags) {
+                continue;
+            }
+            let Kind::Irc(irc) = &reporter.kind else { continue };
+            let (messages, note) = irc.on_build_started(&event);
+            started.notes.push(note);
+            for (key, payload) in messages {
+                db::outbox::enqueue(conn.reborrow(), &reporter.config.name, &key, &payload, now).await?;
+                started.stored = true;
+            }
+        }
+        Ok(started)
+    }
+
+    /// Once the transaction that recorded a build's start has committed: the reporters note
+    /// the start, and the senders with new messages look at the outbox.
+    pub fn started(&self, started: Started) {
+        for note in started.notes {
+            note.committed();
+        }
+        if started.stored {
+            self.wake();
+        }
     }
 
     /// Stores what the reporters say about a build that just finished, in the transaction
@@ -157,7 +191,7 @@ impl Reporters {
         }
         let previous = db::builds::previous_finished(conn.reborrow(), build).await?.and_then(|b| b.results);
         let event = BuildEvent { build, tags, changes, previous };
-        self.store(conn.reborrow(), |r| r.on_build(false, &event), now).await
+        self.store(conn.reborrow(), |r| r.on_build_finished(&event), now).await
     }
 
     /// Stores what the reporters say about a build set whose builds are all done, in the
@@ -216,21 +250,18 @@ impl Reporters {
 /// with it.
 pub fn start(engine: &Arc<crate::engine::Engine>) {
     for reporter in engine.reporters.iter() {
-        let name = reporter.config.name.clone();
         match &reporter.kind {
-            Kind::Mail(mail) => {
-                let sender = outbox::Sender::new(
-                    engine.db.clone(),
-                    engine.clock.clone(),
-                    engine.master,
-                    &name,
-                    mail.delivery(engine.clone()),
-                )
-                .waking_on(reporter.wake.clone())
-                .max_backoff(reporter.config.max_retry_delay);
-                engine.spawn_until_stopped(|token| sender.run(token));
-            }
-            Kind::Irc(irc) => irc.start(engine, reporter.wake.clone()),
+            Kind::Mail(mail) => start_sender(engine, reporter, mail.delivery(engine.clone())),
+            Kind::Irc(irc) => start_sender(engine, reporter, irc.start(engine, reporter.wake.clone())),
         }
     }
+}
+
+/// Starts the sender of `reporter`'s messages through `deliver`.
+fn start_sender<D: outbox::Deliver>(engine: &Arc<crate::engine::Engine>, reporter: &Reporter, deliver: D) {
+    let sender =
+        outbox::Sender::new(engine.db.clone(), engine.clock.clone(), engine.master, &reporter.config.name, deliver)
+            .waking_on(reporter.wake.clone())
+            .max_backoff(reporter.config.max_retry_delay);
+    engine.spawn_until_stopped(|token| sender.run(token));
 }

@@ -27,6 +27,15 @@ pub enum DeliverError {
 
 /// Hands one message to its peer (a mail server, an IRC channel, ...).
 pub trait Deliver: Send + Sync + 'static {
+    /// Whether this master can deliver now (an IRC bot is registered on its server, ...).
+    /// A sender whose delivery is not ready claims nothing: its messages stay due, with
+    /// their attempts and schedule untouched, for another master or for later, and it sleeps
+    /// until woken (a delivery that becomes ready wakes its sender) or until its idle
+    /// timeout. Always ready unless a deliverer says otherwise.
+    fn ready(&self) -> bool {
+        true
+    }
+
     /// Delivers `payload`, the JSON the reporter stored.
     fn deliver(&self, payload: &serde_json::Value) -> impl Future<Output = Result<(), DeliverError>> + Send;
 }
@@ -124,9 +133,11 @@ impl<D: Deliver> Sender<D> {
         }
     }
 
-    /// Sends what is due and says how long to sleep before looking again.
+    /// Sends what is due and says how long to sleep before looking again: until woken, or
+    /// the longest sleep, when the delivery is not ready.
     async fn round(&self) -> Duration {
         let result = match self.send_due().await {
+            Ok(()) if !self.deliver.ready() => Ok(MAX_IDLE),
             Ok(()) => self.idle().await,
             Err(e) => Err(e),
         };
@@ -137,9 +148,14 @@ impl<D: Deliver> Sender<D> {
     }
 
     /// Sends every message due now, oldest first. A transient failure stops the round: the
-    /// messages behind the failed one wait for its retry, so none overtakes it.
+    /// messages behind the failed one wait for its retry, so none overtakes it. While the
+    /// delivery is not ready nothing is claimed, and the claimed messages not yet tried
+    /// when it stops being ready are given back as they were.
     pub async fn send_due(&self) -> DbResult<()> {
         loop {
+            if !self.deliver.ready() {
+                return Ok(());
+            }
             let batch = {
                 let mut tx = self.db.begin().await?;
                 let now = self.clock.now();
@@ -153,6 +169,11 @@ impl<D: Deliver> Sender<D> {
                 return Ok(());
             }
             for message in batch {
+                if !self.deliver.ready() {
+                    let mut conn = self.db.acquire().await?;
+                    db::outbox::release(conn.conn(), &self.reporter, self.master).await?;
+                    return Ok(());
+                }
                 let held = {
                     let mut conn = self.db.acquire().await?;
                     db::outbox::hold(conn.conn(), &self.reporter, message.id, self.master, self.clock.now()).await?

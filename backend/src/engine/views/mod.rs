@@ -13,9 +13,9 @@ pub mod waterfall;
 
 use crate::config::SchedulerKind;
 use crate::db;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
-use crate::model::{Build, BuildId, Step};
+use crate::model::{Build, BuildId, BuildRequestId, Step};
 
 use super::{Engine, EngineError};
 
@@ -103,6 +103,29 @@ pub type StepsCache = quick_cache::sync::Cache<BuildId, std::sync::Arc<Vec<Step>
 /// How many recent successful builds an ETA averages.
 const ETA_SAMPLE: i64 = 10;
 
+/// A running build as its builder's status shows it.
+#[derive(Clone, Debug)]
+pub struct RunningBuild {
+    /// The build.
+    pub build: Build,
+    /// The step it runs now, if one has started and not finished.
+    pub step: Option<String>,
+    /// Seconds until it should end, by its builder's mean successful build; none without
+    /// such builds, or once it has run longer than that.
+    pub eta: Option<i64>,
+}
+
+/// The step running among a build's `steps`: the last one started and not finished.
+pub fn current_step(steps: &[Step]) -> Option<&Step> {
+    steps.iter().rev().find(|s| s.started_at.is_some() && s.finished_at.is_none())
+}
+
+/// The seconds left at `now` to a build started at `started_at`, when builds take
+/// `average` seconds; none once it is late.
+pub fn eta(started_at: i64, average: Option<i64>, now: i64) -> Option<i64> {
+    average.map(|avg| started_at + avg - now).filter(|left| *left > 0)
+}
+
 impl Engine {
     /// Every configured builder, in configuration order.
     pub async fn builders_overview(&self) -> Result<Vec<BuilderOverview>, EngineError> {
@@ -170,6 +193,40 @@ impl Engine {
             .into_iter()
             .find(|b| b.name == name)
             .ok_or_else(|| EngineError::NotFound(format!("no builder named `{name}`")))
+    }
+
+    /// The unfinished builds of `builder`, oldest first, each with the step it runs and
+    /// its ETA.
+    pub async fn running_builds(&self, builder: &str) -> Result<Vec<RunningBuild>, EngineError> {
+        let mut conn = self.db.acquire().await?;
+        let builds = db::builds::running_of(conn.conn(), builder).await?;
+        if builds.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<BuildId> = builds.iter().map(|b| b.id).collect();
+        let mut steps = db::steps::list_for_builds(conn.conn(), &ids).await?;
+        let average = match self.builder_id(builder) {
+            Some(id) => db::builds::average_duration(conn.conn(), id, ETA_SAMPLE).await?.map(|d| d.round() as i64),
+            None => None,
+        };
+        let now = self.clock.now();
+        Ok(builds
+            .into_iter()
+            .map(|build| {
+                let steps = steps.remove(&build.id).unwrap_or_default();
+                let step = current_step(&steps).map(|s| s.name.clone());
+                let eta = eta(build.started_at, average, now);
+                RunningBuild { build, step, eta }
+            })
+            .collect())
+    }
+
+    /// Of the build requests `ids`, those not finished yet: waiting, or being built (a
+    /// request whose build ended `retry` waits again). Cancelled, finished and unknown
+    /// requests are left out.
+    pub async fn unfinished_requests(&self, ids: &[BuildRequestId]) -> Result<HashSet<BuildRequestId>, EngineError> {
+        let mut conn = self.db.acquire().await?;
+        Ok(db::buildrequests::unfinished_among(conn.conn(), ids).await?)
     }
 
     /// The steps (with their logs) of `builds`: finished builds' from memory when they were
@@ -308,6 +365,32 @@ pub(crate) mod fixtures {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn step(name: &str, started_at: Option<i64>, finished_at: Option<i64>) -> Step {
+        Step {
+            id: crate::model::StepId(0),
+            build_id: BuildId(1),
+            number: 0,
+            name: name.into(),
+            state_text: String::new(),
+            results: None,
+            started_at,
+            finished_at,
+            logs: vec![],
+        }
+    }
+
+    #[test]
+    fn a_running_build_shows_its_current_step_and_the_time_it_has_left() {
+        let steps = [step("checkout", Some(1), Some(2)), step("test", Some(2), None), step("upload", None, None)];
+        assert_eq!(current_step(&steps).map(|s| s.name.as_str()), Some("test"));
+        assert!(current_step(&steps[..1]).is_none(), "between steps");
+        assert!(current_step(&[]).is_none());
+        assert_eq!(eta(100, Some(60), 130), Some(30));
+        assert_eq!(eta(100, Some(60), 160), None, "due now");
+        assert_eq!(eta(100, Some(60), 200), None, "late");
+        assert_eq!(eta(100, None, 130), None, "no successful build to go by");
+    }
 
     #[test]
     fn a_category_matches_a_tag_or_the_part_before_its_bar() {

@@ -63,37 +63,54 @@ impl Bucket {
     }
 }
 
-/// Sends the queued messages at the bucket's pace.
-async fn pace(mut queue: mpsc::Receiver<Message>, irc: irc::client::Sender) {
-    let mut bucket = Bucket::new(BURST, PER_SECOND, Instant::now());
-    while let Some(message) = queue.recv().await {
-        let wait = bucket.take(Instant::now());
+/// A message waiting to be paced out, and who wants to know when it left.
+struct Outgoing {
+    message: Message,
+    left: Option<oneshot::Sender<()>>,
+}
+
+/// Sends the queued messages at the bucket's pace through `send` (false once the
+/// connection is gone), telling each waiter when its message left.
+async fn pace(mut queue: mpsc::Receiver<Outgoing>, mut send: impl FnMut(Message) -> bool) {
+    let mut bucket = Bucket::new(BURST, PER_SECOND, tokio::time::Instant::now().into_std());
+    while let Some(Outgoing { message, left }) = queue.recv().await {
+        let wait = bucket.take(tokio::time::Instant::now().into_std());
         if !wait.is_zero() {
             tokio::time::sleep(wait).await;
         }
-        if irc.send(message).is_err() {
+        if !send(message) {
             return;
+        }
+        if let Some(left) = left {
+            let _ = left.send(());
         }
     }
 }
 
 /// A registered connection, as the responder and the delivery use it.
 pub struct Link {
-    out: mpsc::Sender<Message>,
+    out: mpsc::Sender<Outgoing>,
     pongs: std::sync::Mutex<HashMap<String, oneshot::Sender<()>>>,
     notice_on_channel: bool,
 }
 
 static PING_TOKENS: AtomicU64 = AtomicU64::new(1);
 
+/// A PING on its way: see [`Link::answered`].
+pub struct Ping {
+    token: String,
+    left: oneshot::Receiver<()>,
+    pong: oneshot::Receiver<()>,
+}
+
 impl Link {
-    fn new(out: mpsc::Sender<Message>, notice_on_channel: bool) -> Link {
+    fn new(out: mpsc::Sender<Outgoing>, notice_on_channel: bool) -> Link {
         Link { out, pongs: std::sync::Mutex::default(), notice_on_channel }
     }
 
     /// Queues a command; false once the connection is gone.
     pub async fn send(&self, command: Command) -> bool {
-        self.out.send(command.into()).await.is_ok()
+        self.out.send(Outgoing { message: command.into(), left: None }).await.is_ok()
     }
 
     /// Says `text` to a channel or a nick (a NOTICE in channels with `notice_on_channel`),
@@ -112,16 +129,31 @@ impl Link {
         true
     }
 
-    /// Waits until the server has read everything queued before: it answers a PING only
-    /// after the lines sent ahead of it.
-    pub async fn confirm(&self, within: Duration) -> Result<(), String> {
+    /// Queues a PING behind everything queued so far: the server answers it only after
+    /// reading the lines sent ahead of it.
+    pub async fn ping(&self) -> Result<Ping, String> {
         let token = format!("cascade-{}", PING_TOKENS.fetch_add(1, Ordering::Relaxed));
-        let (tx, rx) = oneshot::channel();
-        lock(&self.pongs).insert(token.clone(), tx);
-        if !self.send(Command::PING(token.clone(), None)).await {
+        let (pong_tx, pong) = oneshot::channel();
+        lock(&self.pongs).insert(token.clone(), pong_tx);
+        let (left_tx, left) = oneshot::channel();
+        let message = Command::PING(token.clone(), None).into();
+        if self.out.send(Outgoing { message, left: Some(left_tx) }).await.is_err() {
+            lock(&self.pongs).remove(&token);
             return Err("the connection to the IRC server closed".into());
         }
-        match tokio::time::timeout(within, rx).await {
+        Ok(Ping { token, left, pong })
+    }
+
+    /// Waits for the server's answer to `ping`, at most `within` from the moment the PING
+    /// left the pacer: however long the queue ahead of it, the server gets the same time
+    /// to answer (the queue is bounded, so is the wait for it to drain).
+    pub async fn answered(&self, ping: Ping, within: Duration) -> Result<(), String> {
+        let Ping { token, left, pong } = ping;
+        if left.await.is_err() {
+            lock(&self.pongs).remove(&token);
+            return Err("the connection to the IRC server closed before the PING was sent".into());
+        }
+        match tokio::time::timeout(within, pong).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(_)) => Err("the connection to the IRC server closed before it confirmed".into()),
             Err(_) => {
@@ -129,6 +161,12 @@ impl Link {
                 Err(format!("the IRC server did not answer within {}s", within.as_secs()))
             }
         }
+    }
+
+    /// Waits until the server has read everything queued before (see [`Link::answered`]).
+    pub async fn confirm(&self, within: Duration) -> Result<(), String> {
+        let ping = self.ping().await?;
+        self.answered(ping, within).await
     }
 
     fn pong(&self, token: &str) {
@@ -240,7 +278,8 @@ impl Bot {
             Err(e) => return End::Lost(e.to_string()),
         };
         let (out, queue) = mpsc::channel(QUEUE);
-        let pacer = tokio::spawn(pace(queue, client.sender()));
+        let irc = client.sender();
+        let pacer = tokio::spawn(pace(queue, move |message| irc.send(message).is_ok()));
         let link = Arc::new(Link::new(out, self.shared.config.notice_on_channel));
         let end = self.serve(&client, &mut stream, &link, shutdown).await;
         self.shared.set_link(None);
@@ -377,6 +416,75 @@ mod tests {
         let later = t0 + Duration::from_secs(60);
         let waits: Vec<u128> = (0..4).map(|_| b.take(later).as_millis()).collect();
         assert_eq!(waits, [0, 0, 0, 500]);
+    }
+
+    /// What the pacer sent, and when.
+    type Sent = Arc<std::sync::Mutex<Vec<(tokio::time::Instant, Message)>>>;
+
+    /// A link whose messages go through the pacer to `sent`, where the server's answer to
+    /// each PING is given at once.
+    fn paced_link() -> (Arc<Link>, Sent) {
+        let (out, queue) = mpsc::channel(QUEUE);
+        let link = Arc::new(Link::new(out, false));
+        let sent = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (server, log) = (link.clone(), sent.clone());
+        tokio::spawn(pace(queue, move |message: Message| {
+            if let Command::PING(token, _) = &message.command {
+                server.pong(token);
+            }
+            lock(&log).push((tokio::time::Instant::now(), message));
+            true
+        }));
+        (link, sent)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_long_queue_ahead_of_a_ping_does_not_count_against_its_answer() {
+        let (link, sent) = paced_link();
+        let queued_at = tokio::time::Instant::now();
+        for n in 0..100 {
+            assert!(link.say("#ci", &format!("line {n}")).await);
+        }
+        // 100 lines take ~48 s to pace out, far more than the 30 s the answer may take.
+        link.confirm(Duration::from_secs(30)).await.unwrap();
+        let sent = lock(&sent);
+        assert_eq!(sent.len(), 101);
+        let (ping_left, ping) = &sent[100];
+        assert!(matches!(ping.command, Command::PING(..)), "{ping:?}");
+        assert!(*ping_left - queued_at > Duration::from_secs(45), "{:?}", *ping_left - queued_at);
+        // Paced: a burst of 5, then 2 a second.
+        let (fifth, sixth) = (sent[4].0, sent[5].0);
+        assert!(fifth - queued_at < Duration::from_millis(5), "{:?}", fifth - queued_at);
+        let gap = (sixth - fifth).as_millis();
+        assert!((499..=502).contains(&gap), "{gap}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_ping_without_an_answer_fails_once_it_has_waited_its_time_after_leaving() {
+        let (out, mut queue) = mpsc::channel(QUEUE);
+        let link = Link::new(out, false);
+        let ping = link.ping().await.unwrap();
+        let waiting = tokio::spawn(async move { link.answered(ping, Duration::from_secs(30)).await });
+        // Held in the queue for a minute, then sent: the 30 s run from then.
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        let outgoing = queue.recv().await.unwrap();
+        let left_at = tokio::time::Instant::now();
+        outgoing.left.unwrap().send(()).unwrap();
+        let error = waiting.await.unwrap().unwrap_err();
+        assert_eq!(error, "the IRC server did not answer within 30s");
+        let waited = tokio::time::Instant::now() - left_at;
+        assert!(waited >= Duration::from_secs(30) && waited < Duration::from_secs(31), "{waited:?}");
+    }
+
+    #[tokio::test]
+    async fn a_closed_connection_fails_the_waits_for_the_server() {
+        let (out, queue) = mpsc::channel(QUEUE);
+        let link = Link::new(out, false);
+        let ping = link.ping().await.unwrap();
+        drop(queue);
+        assert!(link.answered(ping, Duration::from_secs(30)).await.is_err());
+        assert!(link.ping().await.is_err());
+        assert!(!link.say("#ci", "hello").await);
     }
 
     #[test]

@@ -2,7 +2,10 @@
 //! events and mute, and the builds people watch. Deciding which contacts a build's start or
 //! end concerns is pure and cheap, since it runs inside the transaction that records the
 //! build. The part people change (joins, leaves, events, mutes, watches) is saved as JSON in
-//! the state table, so a restart keeps it.
+//! the state table, so a restart keeps it. Anyone on the network can add to it, so it is
+//! bounded ([`Contacts::tidy`]): at most [`MAX_CONTACTS`] contacts beyond the configured
+//! ones (the longest untouched are forgotten), at most [`MAX_WATCHERS`] watchers, none older
+//! than [`WATCH_FOR`].
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -14,6 +17,17 @@ use crate::model::{BuildRequestId, Results};
 
 /// How many recent build starts are remembered for forces answered late.
 const RECENT_STARTS: usize = 256;
+
+/// The most contacts kept besides the configured channels and `pm_to_nicks`: nicks with
+/// settings, and channels joined or with settings.
+pub const MAX_CONTACTS: usize = 1000;
+
+/// The most watchers kept, over every watched build request.
+pub const MAX_WATCHERS: usize = 1000;
+
+/// How long a watch lasts at most, in seconds (a week): its build may never be reported
+/// here (cancelled, pruned, or reported by another master).
+pub const WATCH_FOR: i64 = 7 * 86_400;
 
 /// What `notify on` with no events turns on.
 pub const DEFAULT_ON: [&str; 2] = ["started", "finished"];
@@ -33,6 +47,46 @@ struct Settings {
     /// Nothing is said to it until it unmutes.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     muted: bool,
+    /// When it last changed a setting or used the bot (epoch seconds).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    touched: i64,
+}
+
+fn is_zero(n: &i64) -> bool {
+    *n == 0
+}
+
+/// One contact's watch of a build request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "SavedWatcher")]
+struct Watcher {
+    /// It also wants the start (a force does, a watch of a running build does not).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    start: bool,
+    /// When it began to watch (epoch seconds).
+    since: i64,
+}
+
+/// A watcher as saved: an object, or, from before watches had times, whether it wants the
+/// start (such a watch counts as begun long ago).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum SavedWatcher {
+    Untimed(bool),
+    Timed {
+        #[serde(default)]
+        start: bool,
+        since: i64,
+    },
+}
+
+impl From<SavedWatcher> for Watcher {
+    fn from(saved: SavedWatcher) -> Watcher {
+        match saved {
+            SavedWatcher::Untimed(start) => Watcher { start, since: 0 },
+            SavedWatcher::Timed { start, since } => Watcher { start, since },
+        }
+    }
 }
 
 /// What people changed, as saved.
@@ -47,10 +101,9 @@ struct Saved {
     /// Contacts by key.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     contacts: BTreeMap<String, Settings>,
-    /// Watched build requests: contact → whether it also wants the start (a force does,
-    /// a watch of a running build does not).
+    /// Watched build requests: contact → its watch.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    watches: BTreeMap<i64, BTreeMap<String, bool>>,
+    watches: BTreeMap<i64, BTreeMap<String, Watcher>>,
 }
 
 /// The bot's contacts.
@@ -62,6 +115,20 @@ pub struct Contacts {
     saved: Saved,
     /// Requests whose builds started lately, with the build's number, oldest first.
     recent: VecDeque<(BuildRequestId, i64)>,
+    /// Requests whose build's start is decided but not yet committed (or rolled back).
+    deciding: BTreeMap<BuildRequestId, usize>,
+}
+
+/// What [`Contacts::watch_forced`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Forced {
+    /// The forcer watches the build's start and end.
+    Watching,
+    /// The build (this number) started already: the forcer watches its end.
+    Started(i64),
+    /// The build's start is being recorded: nothing is done until it is committed or rolled
+    /// back, when the force is to be watched again.
+    Deciding,
 }
 
 impl Contacts {
@@ -73,6 +140,7 @@ impl Contacts {
             pm_to_nicks: config.pm_to_nicks.iter().map(|n| key(n)).collect(),
             saved: Saved::default(),
             recent: VecDeque::new(),
+            deciding: BTreeMap::new(),
         }
     }
 
@@ -94,8 +162,9 @@ impl Contacts {
     }
 
     /// Adds a channel; false if the bot was in it already.
-    pub fn join(&mut self, channel: &str) -> bool {
+    pub fn join(&mut self, channel: &str, now: i64) -> bool {
         let channel = key(channel);
+        self.settings(&channel, now);
         if self.configured.contains(&channel) {
             self.saved.left.remove(&channel)
         } else {
@@ -133,30 +202,37 @@ impl Contacts {
     }
 
     /// Adds events (`started` and `finished` when none are given).
-    pub fn notify_on(&mut self, contact: &str, events: &[String]) {
+    pub fn notify_on(&mut self, contact: &str, events: &[String], at: i64) {
         let mut now = self.events(contact);
         if events.is_empty() {
             now.extend(DEFAULT_ON.iter().map(|e| (*e).to_owned()));
         } else {
             now.extend(events.iter().cloned());
         }
-        self.settings(contact).events = Some(now);
+        self.settings(contact, at).events = Some(now);
     }
 
     /// Removes events (all of them when none are given).
-    pub fn notify_off(&mut self, contact: &str, events: &[String]) {
+    pub fn notify_off(&mut self, contact: &str, events: &[String], at: i64) {
         let mut now = self.events(contact);
         if events.is_empty() {
             now.clear();
         } else {
             now.retain(|e| !events.contains(e));
         }
-        self.settings(contact).events = Some(now);
+        self.settings(contact, at).events = Some(now);
     }
 
     /// Mutes or unmutes a contact.
-    pub fn set_muted(&mut self, contact: &str, muted: bool) {
-        self.settings(contact).muted = muted;
+    pub fn set_muted(&mut self, contact: &str, muted: bool, now: i64) {
+        self.settings(contact, now).muted = muted;
+    }
+
+    /// Notes that a contact with settings used the bot: it is forgotten last.
+    pub fn touch(&mut self, contact: &str, now: i64) {
+        if let Some(settings) = self.saved.contacts.get_mut(&key(contact)) {
+            settings.touched = now;
+        }
     }
 
     /// Whether a contact is muted.
@@ -164,33 +240,66 @@ impl Contacts {
         self.saved.contacts.get(&key(contact)).is_some_and(|s| s.muted)
     }
 
-    fn settings(&mut self, contact: &str) -> &mut Settings {
-        self.saved.contacts.entry(key(contact)).or_default()
+    /// A contact's settings, touched at `now`.
+    fn settings(&mut self, contact: &str, now: i64) -> &mut Settings {
+        let settings = self.saved.contacts.entry(key(contact)).or_default();
+        settings.touched = now;
+        settings
     }
 
     /// `contact` hears about the end of the builds of `request` (and their start, when
-    /// `started`) whatever its events.
-    pub fn watch(&mut self, request: BuildRequestId, contact: &str, started: bool) {
+    /// `started`) whatever its events, from `now` for at most [`WATCH_FOR`].
+    pub fn watch(&mut self, request: BuildRequestId, contact: &str, started: bool, now: i64) {
         let watchers = self.saved.watches.entry(request.0).or_default();
-        let wants = watchers.entry(key(contact)).or_default();
-        *wants |= started;
+        let watcher = watchers.entry(key(contact)).or_insert(Watcher { start: false, since: now });
+        watcher.start |= started;
+        watcher.since = now;
     }
 
-    /// Notes that build `number` of `request` started (a force may learn it late).
-    pub fn note_started(&mut self, request: BuildRequestId, number: i64) {
+    /// The watched build requests.
+    pub fn watched(&self) -> Vec<BuildRequestId> {
+        self.saved.watches.keys().map(|r| BuildRequestId(*r)).collect()
+    }
+
+    /// Notes that the start of a build of `request` is being recorded: until it is
+    /// committed ([`Contacts::start_committed`]) or rolled back
+    /// ([`Contacts::start_abandoned`]), a force of that request waits.
+    pub fn start_deciding(&mut self, request: BuildRequestId) {
+        *self.deciding.entry(request).or_default() += 1;
+    }
+
+    /// Notes that build `number` of `request` started, now that its start is committed (a
+    /// force may learn it late).
+    pub fn start_committed(&mut self, request: BuildRequestId, number: i64) {
+        self.start_abandoned(request);
         if self.recent.len() == RECENT_STARTS {
             self.recent.pop_front();
         }
         self.recent.push_back((request, number));
     }
 
+    /// Forgets a start whose recording was rolled back.
+    pub fn start_abandoned(&mut self, request: BuildRequestId) {
+        if let Some(n) = self.deciding.get_mut(&request) {
+            *n -= 1;
+            if *n == 0 {
+                self.deciding.remove(&request);
+            }
+        }
+    }
+
     /// What a force does once it has its request: watch its build's start and end, or, if
-    /// the build started already, only its end; then the started build's number is returned,
-    /// for the forcer to be told at once.
-    pub fn watch_forced(&mut self, request: BuildRequestId, contact: &str) -> Option<i64> {
+    /// the build started already, only its end (the forcer is told of the start at once).
+    /// While the start is being recorded, whether the forcer is among those it tells is
+    /// decided already: nothing is done, and the force is to be watched again once the
+    /// start is committed or rolled back.
+    pub fn watch_forced(&mut self, request: BuildRequestId, contact: &str, now: i64) -> Forced {
+        if self.deciding.contains_key(&request) {
+            return Forced::Deciding;
+        }
         let started = self.recent.iter().rev().find(|(r, _)| *r == request).map(|(_, n)| *n);
-        self.watch(request, contact, started.is_none());
-        started
+        self.watch(request, contact, started.is_none(), now);
+        started.map_or(Forced::Watching, Forced::Started)
     }
 
     /// Forgets the watchers of a request whose build has been reported; false if it had none.
@@ -211,7 +320,56 @@ impl Contacts {
     }
 
     fn watches(&self, request: BuildRequestId, contact: &str, started: bool) -> bool {
-        self.saved.watches.get(&request.0).and_then(|w| w.get(contact)).is_some_and(|s| !started || *s)
+        self.saved.watches.get(&request.0).and_then(|w| w.get(contact)).is_some_and(|w| !started || w.start)
+    }
+
+    /// Keeps what people added within bounds at `now`: forgets watches older than
+    /// [`WATCH_FOR`] and, past [`MAX_WATCHERS`], the oldest watchers; forgets settings that
+    /// say nothing, and, past [`MAX_CONTACTS`] contacts besides the configured ones, the
+    /// longest untouched. Returns the joined channels forgotten, for the bot to leave.
+    pub fn tidy(&mut self, now: i64) -> Vec<String> {
+        let watches = &mut self.saved.watches;
+        for watchers in watches.values_mut() {
+            watchers.retain(|_, w| now - w.since < WATCH_FOR);
+        }
+        let mut all: Vec<(i64, i64, String)> = watches
+            .iter()
+            .flat_map(|(request, watchers)| watchers.iter().map(|(c, w)| (w.since, *request, c.clone())))
+            .collect();
+        if all.len() > MAX_WATCHERS {
+            all.sort();
+            for (_, request, contact) in all.drain(..all.len() - MAX_WATCHERS) {
+                if let Some(watchers) = watches.get_mut(&request) {
+                    watchers.remove(&contact);
+                }
+            }
+        }
+        watches.retain(|_, watchers| !watchers.is_empty());
+
+        let joined = &self.saved.joined;
+        self.saved.contacts.retain(|c, s| s.events.is_some() || s.muted || joined.contains(c));
+        let configured = |c: &String| self.configured.contains(c) || self.pm_to_nicks.contains(c);
+        let mut strangers: Vec<(i64, String)> = self
+            .saved
+            .contacts
+            .keys()
+            .chain(joined.iter())
+            .filter(|c| !configured(c))
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .map(|c| (self.saved.contacts.get(c).map_or(0, |s| s.touched), c.clone()))
+            .collect();
+        let mut left = Vec::new();
+        if strangers.len() > MAX_CONTACTS {
+            strangers.sort();
+            for (_, contact) in strangers.drain(..strangers.len() - MAX_CONTACTS) {
+                self.saved.contacts.remove(&contact);
+                if self.saved.joined.remove(&contact) {
+                    left.push(contact);
+                }
+            }
+        }
+        left
     }
 
     /// Who hears that a build of `request` started.
@@ -292,6 +450,8 @@ mod tests {
     }
 
     const R: BuildRequestId = BuildRequestId(1);
+    /// "Now", in the tests that do not look at time.
+    const T: i64 = 1_700_000_000;
 
     #[test]
     fn finished_builds_notify_by_name_result_and_transition() {
@@ -335,13 +495,13 @@ mod tests {
     #[test]
     fn notify_on_and_off_change_one_contact() {
         let mut c = Contacts::new(&config(&["failure"]));
-        c.notify_on("Alice", &[]);
+        c.notify_on("Alice", &[], T);
         assert_eq!(c.events("alice"), set(&["started", "finished"]));
-        c.notify_off("alice", &["started".into()]);
+        c.notify_off("alice", &["started".into()], T);
         assert_eq!(c.events("ALICE"), set(&["finished"]));
-        c.notify_on("#ci", &["successToFailure".into()]);
+        c.notify_on("#ci", &["successToFailure".into()], T);
         assert_eq!(c.events("#ci"), set(&["failure", "successToFailure"]));
-        c.notify_off("boss", &[]);
+        c.notify_off("boss", &[], T);
         assert_eq!(c.events("boss"), set(&[]));
         assert_eq!(c.finished_targets(R, Failure, Some(Success)), vec!["#ci", "#dev", "alice"]);
         assert_eq!(c.finished_targets(R, Success, Some(Success)), vec!["alice"]);
@@ -352,13 +512,13 @@ mod tests {
     fn joins_leaves_and_watches_decide_who_hears() {
         let mut c = Contacts::new(&config(&["finished"]));
         assert!(c.leave("#CI") && !c.leave("#ci"));
-        assert!(c.join("#extra") && !c.join("#Extra"));
+        assert!(c.join("#extra", T) && !c.join("#Extra", T));
         assert_eq!(c.channels(), vec!["#dev", "#extra"]);
-        c.notify_on("#gone", &[]);
+        c.notify_on("#gone", &[], T);
         assert_eq!(c.finished_targets(R, Success, None), vec!["#dev", "#extra", "boss"], "left channels hear nothing");
         let mut quiet = Contacts::new(&config(&[]));
-        quiet.watch(BuildRequestId(5), "Watcher", false);
-        quiet.watch(BuildRequestId(5), "#ci", true);
+        quiet.watch(BuildRequestId(5), "Watcher", false, T);
+        quiet.watch(BuildRequestId(5), "#ci", true, T);
         assert_eq!(quiet.started_targets(BuildRequestId(5)), vec!["#ci"]);
         assert_eq!(quiet.finished_targets(BuildRequestId(5), Failure, None), vec!["#ci", "watcher"]);
         assert!(quiet.finished_targets(BuildRequestId(6), Failure, None).is_empty());
@@ -370,25 +530,43 @@ mod tests {
     fn a_force_answered_after_its_build_started_watches_only_the_end() {
         let mut c = Contacts::new(&config(&[]));
         for n in 0..300 {
-            c.note_started(BuildRequestId(1000 + n), n);
+            c.start_deciding(BuildRequestId(1000 + n));
+            c.start_committed(BuildRequestId(1000 + n), n);
         }
-        c.note_started(BuildRequestId(7), 3);
-        assert_eq!(c.watch_forced(BuildRequestId(7), "ann"), Some(3));
-        assert_eq!(c.watch_forced(BuildRequestId(8), "bob"), None);
-        assert_eq!(c.watch_forced(BuildRequestId(1000), "cy"), None, "the oldest starts are forgotten");
+        c.start_committed(BuildRequestId(7), 3);
+        assert_eq!(c.watch_forced(BuildRequestId(7), "ann", T), Forced::Started(3));
+        assert_eq!(c.watch_forced(BuildRequestId(8), "bob", T), Forced::Watching);
+        assert_eq!(c.watch_forced(BuildRequestId(1000), "cy", T), Forced::Watching, "the oldest starts are forgotten");
         assert!(c.started_targets(BuildRequestId(7)).is_empty());
         assert_eq!(c.finished_targets(BuildRequestId(7), Success, None), vec!["ann"]);
         assert_eq!(c.started_targets(BuildRequestId(8)), vec!["bob"]);
     }
 
     #[test]
+    fn a_force_waits_for_a_start_being_recorded_and_a_rolled_back_start_is_not_one() {
+        let mut c = Contacts::new(&config(&[]));
+        let (committed, rolled_back) = (BuildRequestId(1), BuildRequestId(2));
+        c.start_deciding(committed);
+        c.start_deciding(rolled_back);
+        assert_eq!(c.watch_forced(committed, "ann", T), Forced::Deciding);
+        assert_eq!(c.watch_forced(rolled_back, "bob", T), Forced::Deciding);
+        assert!(c.finished_targets(committed, Success, None).is_empty(), "a deciding force watches nothing yet");
+        c.start_committed(committed, 4);
+        c.start_abandoned(rolled_back);
+        assert_eq!(c.watch_forced(committed, "ann", T), Forced::Started(4));
+        assert_eq!(c.watch_forced(rolled_back, "bob", T), Forced::Watching);
+        assert_eq!(c.started_targets(rolled_back), vec!["bob"], "the start to come is told");
+        assert!(c.deciding.is_empty());
+    }
+
+    #[test]
     fn what_people_changed_is_saved_and_restored() {
         let mut c = Contacts::new(&config(&["finished"]));
-        c.notify_on("alice", &["failure".into()]);
-        c.set_muted("#dev", true);
-        c.join("#extra");
+        c.notify_on("alice", &["failure".into()], T);
+        c.set_muted("#dev", true, T);
+        c.join("#extra", T);
         c.leave("#ci");
-        c.watch(BuildRequestId(9), "bob", true);
+        c.watch(BuildRequestId(9), "bob", true, T);
         let saved = c.save();
         let mut back = Contacts::new(&config(&["finished"]));
         back.restore(&saved).unwrap();
@@ -399,5 +577,73 @@ mod tests {
         assert_eq!(back.save(), saved);
         assert!(back.restore("not json").is_err());
         assert_eq!(Contacts::new(&config(&[])).save(), "{}");
+        // Watches saved before they had times are read, as begun long ago.
+        let mut old = Contacts::new(&config(&[]));
+        old.restore(r#"{"watches":{"9":{"bob":true,"ann":false}}}"#).unwrap();
+        assert_eq!(old.started_targets(BuildRequestId(9)), vec!["bob"]);
+        assert_eq!(old.finished_targets(BuildRequestId(9), Success, None), vec!["ann", "bob"]);
+        old.tidy(T);
+        assert!(old.watched().is_empty());
+    }
+
+    #[test]
+    fn watches_end_after_a_week_and_the_oldest_go_past_the_limit() {
+        let mut c = Contacts::new(&config(&[]));
+        c.watch(BuildRequestId(1), "ann", false, T);
+        c.watch(BuildRequestId(2), "bob", true, T + 10);
+        assert!(c.tidy(T + WATCH_FOR - 1).is_empty());
+        assert_eq!(c.watched(), [BuildRequestId(1), BuildRequestId(2)]);
+        c.tidy(T + WATCH_FOR);
+        assert_eq!(c.watched(), [BuildRequestId(2)]);
+        assert!(c.finished_targets(BuildRequestId(1), Success, None).is_empty());
+        // Watching again starts the week again.
+        c.watch(BuildRequestId(2), "bob", false, T + WATCH_FOR);
+        c.tidy(T + WATCH_FOR + 20);
+        assert_eq!(c.started_targets(BuildRequestId(2)), vec!["bob"], "a force's start is still watched");
+
+        let mut c = Contacts::new(&config(&[]));
+        let n = MAX_WATCHERS as i64 + 5;
+        for i in 0..n {
+            c.watch(BuildRequestId(i % 7), &format!("nick{i}"), false, T + i);
+        }
+        c.tidy(T + n);
+        let kept: usize = c.saved.watches.values().map(BTreeMap::len).sum();
+        assert_eq!(kept, MAX_WATCHERS);
+        assert!(c.finished_targets(BuildRequestId(4), Success, None).iter().all(|w| w != "nick4"), "oldest go");
+        assert!(c.finished_targets(BuildRequestId(5), Success, None).contains(&"nick5".to_owned()));
+    }
+
+    #[test]
+    fn the_longest_untouched_contacts_are_forgotten_past_the_limit_but_never_the_configured_ones() {
+        let mut c = Contacts::new(&config(&["finished"]));
+        c.notify_off("#ci", &[], T - 100);
+        c.set_muted("boss", true, T - 100);
+        c.join("#old", T - 50);
+        c.notify_on("oldnick", &[], T - 40);
+        c.notify_on("regular", &[], T - 30);
+        for i in 0..MAX_CONTACTS - 3 {
+            c.notify_on(&format!("nick{i}"), &["failure".into()], T + i as i64);
+        }
+        assert!(c.tidy(T + 10_000).is_empty(), "at the limit, nothing goes");
+        // A contact that uses the bot is touched, and outlives the others.
+        c.touch("Regular", T + 10_000);
+        c.touch("stranger", T + 10_000);
+        c.join("#new", T + 10_001);
+        c.notify_on("newnick", &[], T + 10_001);
+        assert_eq!(c.tidy(T + 10_002), vec!["#old"], "a joined channel forgotten is to be left");
+        assert!(!c.channels().contains(&"#old".to_owned()) && c.channels().contains(&"#new".to_owned()));
+        assert!(c.events("oldnick").is_empty() && !c.events("regular").is_empty());
+        assert!(c.events("#ci").is_empty() && c.muted("boss"), "configured contacts keep their settings");
+        assert!(!c.saved.contacts.contains_key("stranger"), "touching makes no contact");
+        assert_eq!(c.saved.contacts.len(), MAX_CONTACTS + 2);
+
+        // Settings that say nothing are not kept.
+        let mut c = Contacts::new(&config(&[]));
+        c.set_muted("ann", true, T);
+        c.set_muted("ann", false, T);
+        c.join("#x", T);
+        c.leave("#x");
+        c.tidy(T);
+        assert_eq!(c.save(), "{}");
     }
 }

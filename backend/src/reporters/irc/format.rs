@@ -126,6 +126,18 @@ pub fn duration(seconds: i64) -> String {
     }
 }
 
+/// A running build in `status`: "#12 (compile) [ETA 3m05s]", "#12 (no current step)".
+pub fn running(number: i64, step: Option<&str>, eta: Option<i64>) -> String {
+    let mut text = match step {
+        Some(step) => format!("#{number} ({step})"),
+        None => format!("#{number} (no current step)"),
+    };
+    if let Some(eta) = eta {
+        text.push_str(&format!(" [ETA {}]", duration(eta)));
+    }
+    text
+}
+
 /// The longest text sent in one message, in bytes: the server adds the bot's prefix and
 /// the target to what it relays, within IRC's 512 bytes a line.
 pub const MAX_TEXT: usize = 400;
@@ -231,5 +243,11 @@ mod tests {
         assert_eq!(lines("aaaa bbbb cccc", 9), vec!["aaaa", "bbbb cccc"]);
         assert_eq!(lines("aaaaaaaaaaaa", 5), vec!["aaaaa", "aaaaa", "aa"]);
         assert_eq!(lines("ééé", 3), vec!["é", "é", "é"]);
+    }
+
+    #[test]
+    fn running_builds_show_their_step_and_eta() {
+        assert_eq!(running(12, Some("compile"), Some(185)), "#12 (compile) [ETA 3m05s]");
+        assert_eq!(running(3, None, None), "#3 (no current step)");
     }
 }

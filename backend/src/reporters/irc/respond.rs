@@ -3,6 +3,7 @@
 //! `shutdown` act as the user whose `irc` attribute is the sender's nick, and `[authz]`
 //! decides as for the web (a nick no user claims is anonymous).
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,16 +14,20 @@ use tokio_util::sync::CancellationToken;
 use super::Shared;
 use super::commands::{self, Command, ForceArgs, NotifyAction, ParseError, ShutdownArg, Which};
 use super::connection::join_command;
+use super::contacts::Forced;
 use super::format::{self, Style};
 use super::incoming::Incoming;
 use crate::auth::authz::{self, Action, Decision};
 use crate::auth::{Auth, AuthError};
 use crate::build_info::VERSION;
-use crate::db;
 use crate::engine::actions::{Request, ShutdownMode};
 use crate::engine::views::BuilderState;
 use crate::engine::{Engine, EngineError};
-use crate::model::{Build, ForceRequest};
+use crate::model::{BuildRequestId, ForceRequest};
+
+/// How long a force waits for the start of its build, being recorded, to be committed or
+/// rolled back.
+const START_SETTLES_WITHIN: Duration = Duration::from_secs(30);
 
 /// What a command says, and the IRC commands to send after saying it.
 #[derive(Debug, Default)]
@@ -70,6 +75,7 @@ impl Responder {
     /// Runs one command and says its answer, unless the contact is muted (and stays so).
     async fn handle(&self, incoming: &Incoming) {
         let contact = incoming.contact();
+        self.shared.contacts().touch(contact, self.engine.clock.now());
         let muted_before = self.shared.contacts().muted(contact);
         let reply = self.respond(incoming).await;
         let muted_after = self.shared.contacts().muted(contact);
@@ -129,7 +135,7 @@ impl Responder {
             Command::Last(which) => self.last(&which).await?,
             Command::Watch(builder) => self.watch(&builder, incoming).await?,
             Command::Join(channel) => {
-                self.shared.contacts().join(&channel);
+                self.shared.contacts().join(&channel, self.engine.clock.now());
                 self.save().await?;
                 Reply { lines: vec![format!("Joined {channel}")], then: vec![join_command(config, &channel)] }
             }
@@ -143,7 +149,7 @@ impl Responder {
             }
             Command::Notify(action, events) => self.notify(action, &events, incoming.contact()).await?,
             Command::Mute => {
-                self.shared.contacts().set_muted(incoming.contact(), true);
+                self.shared.contacts().set_muted(incoming.contact(), true, self.engine.clock.now());
                 self.save().await?;
                 Reply::say("Shutting up for now.")
             }
@@ -151,7 +157,7 @@ impl Responder {
                 if !self.shared.contacts().muted(incoming.contact()) {
                     return Ok(Reply::say("You hadn't told me to be quiet, but it's the thought that counts, right?"));
                 }
-                self.shared.contacts().set_muted(incoming.contact(), false);
+                self.shared.contacts().set_muted(incoming.contact(), false, self.engine.clock.now());
                 self.save().await?;
                 Reply::say("I'm baaaaaaaaaaack!")
             }
@@ -161,8 +167,21 @@ impl Responder {
         })
     }
 
+    /// Saves the contacts once a command changed them, within their bounds.
     async fn save(&self) -> Result<(), EngineError> {
-        Ok(self.shared.save(&self.engine.db).await?)
+        Ok(self.shared.tidy_and_save(&self.engine.db, self.engine.clock.now()).await?)
+    }
+
+    /// Of `requests`, just watched, those not finished yet; the watches of the others are
+    /// forgotten (their end may have been decided before the watch came, and would never
+    /// be reported to it).
+    async fn still_to_watch(&self, requests: &[BuildRequestId]) -> Result<HashSet<BuildRequestId>, EngineError> {
+        let unfinished = self.engine.unfinished_requests(requests).await?;
+        let mut contacts = self.shared.contacts();
+        for request in requests.iter().filter(|r| !unfinished.contains(r)) {
+            contacts.unwatch(*request);
+        }
+        Ok(unfinished)
     }
 
     fn source(&self) -> String {
@@ -206,12 +225,6 @@ impl Responder {
         Ok(Reply::say(format!("Configured builders: {}", names.join(" "))))
     }
 
-    /// The unfinished builds of `builder`, oldest first.
-    async fn running(&self, builder: &str) -> Result<Vec<Build>, EngineError> {
-        let mut conn = self.engine.db.acquire().await?;
-        Ok(db::builds::running_of(conn.conn(), builder).await?)
-    }
-
     async fn status(&self, which: &Which) -> Result<Reply, EngineError> {
         let names = self.builders(which)?;
         let now = self.engine.clock.now();
@@ -228,29 +241,9 @@ impl Responder {
                     None => format!("{}: idle", b.name),
                 },
                 BuilderState::Building => {
-                    let running = self.running(&b.name).await?;
-                    let mut steps = {
-                        let mut conn = self.engine.db.acquire().await?;
-                        db::steps::list_for_builds(conn.conn(), &running.iter().map(|r| r.id).collect::<Vec<_>>())
-                            .await?
-                    };
-                    let builds: Vec<String> = running
-                        .iter()
-                        .map(|build| {
-                            let steps = steps.remove(&build.id).unwrap_or_default();
-                            let step = steps.iter().rev().find(|s| s.started_at.is_some() && s.finished_at.is_none());
-                            let mut text = match step {
-                                Some(s) => format!("#{} ({})", build.number, s.name),
-                                None => format!("#{} (no current step)", build.number),
-                            };
-                            if let Some(eta) =
-                                b.average_duration.map(|avg| build.started_at + avg - now).filter(|e| *e > 0)
-                            {
-                                text.push_str(&format!(" [ETA {}]", format::duration(eta)));
-                            }
-                            text
-                        })
-                        .collect();
+                    let running = self.engine.running_builds(&b.name).await?;
+                    let builds: Vec<String> =
+                        running.iter().map(|r| format::running(r.build.number, r.step.as_deref(), r.eta)).collect();
                     format!("{}: building {}", b.name, builds.join(", "))
                 }
                 BuilderState::Offline => format!("{}: offline", b.name),
@@ -284,26 +277,34 @@ impl Responder {
 
     async fn watch(&self, builder: &str, incoming: &Incoming) -> Result<Reply, EngineError> {
         self.builders(&Which::Builder(builder.to_owned()))?;
-        let running = self.running(builder).await?;
+        let running = self.engine.running_builds(builder).await?;
         if running.is_empty() {
             return Ok(Reply::say("there are no builds currently running"));
         }
+        let requests: Vec<BuildRequestId> = running.iter().map(|r| r.build.buildrequest_id).collect();
         {
-            let mut contacts = self.shared.contacts();
-            for build in &running {
-                contacts.watch(build.buildrequest_id, incoming.contact(), false);
+            let (mut contacts, now) = (self.shared.contacts(), self.engine.clock.now());
+            for request in &requests {
+                contacts.watch(*request, incoming.contact(), false, now);
             }
         }
+        let unfinished = self.still_to_watch(&requests).await?;
         self.save().await?;
-        Ok(Reply::lines(
-            running.iter().map(|b| format!("watching build {builder} #{} until it finishes..", b.number)).collect(),
-        ))
+        let watching: Vec<String> = running
+            .iter()
+            .filter(|r| unfinished.contains(&r.build.buildrequest_id))
+            .map(|r| format!("watching build {builder} #{} until it finishes..", r.build.number))
+            .collect();
+        if watching.is_empty() {
+            return Ok(Reply::say("there are no builds currently running"));
+        }
+        Ok(Reply::lines(watching))
     }
 
     async fn notify(&self, action: NotifyAction, events: &[String], contact: &str) -> Result<Reply, EngineError> {
         match action {
-            NotifyAction::On => self.shared.contacts().notify_on(contact, events),
-            NotifyAction::Off => self.shared.contacts().notify_off(contact, events),
+            NotifyAction::On => self.shared.contacts().notify_on(contact, events, self.engine.clock.now()),
+            NotifyAction::Off => self.shared.contacts().notify_off(contact, events, self.engine.clock.now()),
             NotifyAction::List => {}
         }
         if action != NotifyAction::List {
@@ -324,20 +325,10 @@ impl Responder {
         action: Action,
         incoming: &Incoming,
     ) -> Result<Result<Option<String>, String>, EngineError> {
-        let user = {
-            let mut conn = self.engine.db.acquire().await?;
-            db::users::by_attribute(conn.conn(), "irc", &incoming.nick).await?
-        };
-        let identity = match user {
-            Some(user) => {
-                let name = user.username.clone().unwrap_or(user.identifier.clone());
-                Some(self.auth.identity(&name, Some(user.uid)).await.map_err(|e| match e {
-                    AuthError::Db(e) => EngineError::Db(e),
-                    other => EngineError::Invalid(other.to_string()),
-                })?)
-            }
-            None => None,
-        };
+        let identity = self.auth.identity_by_attribute("irc", &incoming.nick).await.map_err(|e| match e {
+            AuthError::Db(e) => EngineError::Db(e),
+            other => EngineError::Invalid(other.to_string()),
+        })?;
         let name = identity.as_ref().map(|i| i.username.as_str());
         let roles = identity.as_ref().map(|i| i.roles.as_slice()).unwrap_or_default();
         Ok(match authz::decide(&self.engine.config.authz, action, name, roles) {
@@ -415,10 +406,13 @@ impl Responder {
             ..ForceRequest::default()
         };
         let (_, requests) = self.engine.force_described(&args.builder, request, Some(reason)).await?;
-        let started: Vec<i64> = {
-            let mut contacts = self.shared.contacts();
-            requests.iter().filter_map(|r| contacts.watch_forced(*r, incoming.contact())).collect()
-        };
+        let mut started = Vec::new();
+        for request in &requests {
+            if let Some(number) = self.watch_forced(*request, incoming.contact()).await {
+                started.push(number);
+            }
+        }
+        self.still_to_watch(&requests).await?;
         self.save().await?;
         let mut lines = vec!["The build has been queued, I'll give a shout when it starts".to_owned()];
         for number in started {
@@ -426,6 +420,30 @@ impl Responder {
             lines.push(format::started(&summary, Style::default()));
         }
         Ok(Reply::lines(lines))
+    }
+
+    /// Has `contact` watch the forced `request` (see
+    /// [`Contacts::watch_forced`](super::contacts::Contacts::watch_forced)), waiting for a
+    /// start being recorded to be committed or rolled back; the number of the build that
+    /// started already, if it did.
+    async fn watch_forced(&self, request: BuildRequestId, contact: &str) -> Option<i64> {
+        let deadline = tokio::time::Instant::now() + START_SETTLES_WITHIN;
+        loop {
+            let settled = self.shared.starts.notified();
+            tokio::pin!(settled);
+            settled.as_mut().enable();
+            match self.shared.contacts().watch_forced(request, contact, self.engine.clock.now()) {
+                Forced::Watching => return None,
+                Forced::Started(number) => return Some(number),
+                Forced::Deciding => {}
+            }
+            if tokio::time::timeout_at(deadline, settled).await.is_err() {
+                // A transaction this slow is not waited for: the end is watched, the start
+                // may go unsaid.
+                self.shared.contacts().watch(request, contact, true, self.engine.clock.now());
+                return None;
+            }
+        }
     }
 
     async fn stop(&self, builder: &str, reason: &str, incoming: &Incoming) -> Result<Reply, EngineError> {
@@ -437,13 +455,13 @@ impl Responder {
             Ok(actor) => actor,
             Err(refused) => return Ok(Reply::say(refused)),
         };
-        let running = self.running(builder).await?;
+        let running = self.engine.running_builds(builder).await?;
         if running.is_empty() {
             return Ok(Reply::say("sorry, no build is currently running"));
         }
         let req = Request { actor, reason: format!("{reason} ({})", incoming.describe_user()) };
         let mut lines = Vec::new();
-        for build in running {
+        for build in running.into_iter().map(|r| r.build) {
             lines.push(match self.engine.stop_build(builder, build.number, &req).await {
                 Ok(()) => format!("build #{} of {builder} interrupted", build.number),
                 Err(EngineError::Db(e)) => return Err(EngineError::Db(e)),
