@@ -34,6 +34,7 @@ impl ReporterConfig {
         match self.kind {
             ReporterKind::Mail(_) => "mail",
             ReporterKind::Irc(_) => "irc",
+            ReporterKind::HttpPush(_) => "http_push",
         }
     }
 }
@@ -45,6 +46,45 @@ pub enum ReporterKind {
     Mail(Box<MailConfig>),
     /// `irc`: Buildbot's IRC bot.
     Irc(Box<IrcConfig>),
+    /// `http_push`: Buildbot's HttpStatusPush.
+    HttpPush(Box<HttpPushConfig>),
+}
+
+/// How an `http_push` reporter authenticates.
+#[derive(Clone, Debug)]
+pub enum HttpAuth {
+    /// `Authorization: Basic`.
+    Basic {
+        /// The user.
+        user: String,
+        /// The password.
+        password: Secret,
+    },
+    /// `Authorization: Bearer`.
+    Bearer(Secret),
+}
+
+/// `kind = "http_push"`.
+#[derive(Clone, Debug)]
+pub struct HttpPushConfig {
+    /// Where the events are POSTed (http or https).
+    pub server_url: String,
+    /// Push `build.started`.
+    pub started: bool,
+    /// Push `build.finished`.
+    pub finished: bool,
+    /// Credentials sent with each request.
+    pub auth: Option<HttpAuth>,
+    /// The key of the `X-Cascade-Signature` HMAC-SHA256 of the body.
+    pub secret: Option<Secret>,
+    /// Seconds events are collected before one batch POST (0: one POST per event).
+    pub buffer_delay: u64,
+    /// Seconds before the first retry (the wait then doubles up to `max_retry_delay`).
+    pub retry_delay: u64,
+    /// The most unsent events kept; the oldest beyond it are dropped (`None`: no limit).
+    pub max_queue: Option<u64>,
+    /// Seconds a request may take.
+    pub timeout: u64,
 }
 
 /// When a build is worth a mail (`mode`).

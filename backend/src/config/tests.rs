@@ -473,3 +473,98 @@ from = "a@b.c"
         assert!(found.iter().any(|i| i.contains(&format!(": {key}: "))), "{key} missing in {found:#?}");
     }
 }
+
+#[test]
+fn http_push_reporters_are_read_with_their_defaults() {
+    let text = format!(
+        "{MINIMAL}{}",
+        r##"
+[[reporters]]
+kind = "http_push"
+server_url = "https://ci.example.org/hook"
+[[reporters]]
+name = "dashboard"
+kind = "http_push"
+server_url = "http://127.0.0.1:9000/"
+events = ["finished"]
+auth = { basic = { user = "ci", password = { env = "PUSH_PASSWORD" } } }
+secret = "s3cret"
+buffer_delay = 30
+retry_delay = 2
+max_queue = 100
+timeout = 3
+[[reporters]]
+name = "bearer"
+kind = "http_push"
+server_url = "http://example.org/"
+auth = { bearer = "tok" }
+"##
+    );
+    let c = parse_ok(&text);
+    let ReporterKind::HttpPush(one) = &c.reporters[0].kind else { panic!("not http_push") };
+    assert_eq!(c.reporters[0].name, "http_push");
+    assert_eq!(c.reporters[0].kind_name(), "http_push");
+    assert!(one.started && one.finished && one.auth.is_none() && one.secret.is_none());
+    assert_eq!((one.buffer_delay, one.retry_delay, one.max_queue, one.timeout), (0, 5, None, 10));
+    let ReporterKind::HttpPush(two) = &c.reporters[1].kind else { panic!("not http_push") };
+    assert!(!two.started && two.finished);
+    assert!(matches!(&two.auth, Some(HttpAuth::Basic { user, .. }) if user == "ci"));
+    assert_eq!(two.secret, Some(Secret::Literal("s3cret".into())));
+    assert_eq!((two.buffer_delay, two.retry_delay, two.max_queue, two.timeout), (30, 2, Some(100), 3));
+    let ReporterKind::HttpPush(three) = &c.reporters[2].kind else { panic!("not http_push") };
+    assert!(matches!(&three.auth, Some(HttpAuth::Bearer(Secret::Literal(t))) if t == "tok"));
+}
+
+#[test]
+fn http_push_mistakes_are_reported_with_their_keys() {
+    let text = format!(
+        "{MINIMAL}{}",
+        r##"
+[[reporters]]
+kind = "http_push"
+server_url = "ftp://example.org/"
+events = ["started", "stepFinished"]
+retry_delay = 0
+max_queue = 0
+timeout = 0
+buffer_delay = 100000
+[[reporters]]
+name = "p2"
+kind = "http_push"
+server_url = "not a url"
+events = []
+auth = { basic = { user = "a:b", password = "p" } }
+[[reporters]]
+name = "p3"
+kind = "http_push"
+server_url = "http://x/"
+auth = { token = "t" }
+[[reporters]]
+name = "p4"
+kind = "http_push"
+[[reporters]]
+name = "p5"
+kind = "http_push"
+server_url = "http://x/"
+retry_delay = -1
+colour = 1
+"##
+    );
+    let found = issues(&text);
+    for key in [
+        "reporters[0].server_url",
+        "reporters[0].events[1]",
+        "reporters[0].retry_delay",
+        "reporters[0].max_queue",
+        "reporters[0].timeout",
+        "reporters[0].buffer_delay",
+        "reporters[1].server_url",
+        "reporters[1].events",
+        "reporters[1].auth.basic.user",
+        "reporters[2]",
+        "reporters[3]",
+        "reporters[4]",
+    ] {
+        assert!(found.iter().any(|i| i.contains(&format!(": {key}"))), "{key} missing in {found:#?}");
+    }
+}

@@ -155,6 +155,18 @@ pub async fn hold(conn: Conn<'_>, reporter: &str, id: i64, master: MasterId, now
     Ok(held.contains(&id))
 }
 
+const DROP_OLDEST: &str = "update outbox set failed_at = $3, last_error = $4, claimed_by = null, claimed_at = null \
+    where id in (select id from outbox where reporter = $1 and sent_at is null and failed_at is null \
+        order by id desc limit $5 offset $2) \
+    and sent_at is null and failed_at is null";
+
+/// Gives up on `reporter`'s oldest unsent messages beyond the newest `keep`, recording
+/// `error` on each; returns how many were dropped.
+pub async fn drop_oldest_unsent(conn: Conn<'_>, reporter: &str, keep: i64, error: &str, now: i64) -> DbResult<u64> {
+    Ok(on_conn!(conn, c => sqlx::query(DROP_OLDEST).bind(reporter).bind(keep).bind(now).bind(error).bind(i64::MAX)
+        .execute(&mut *c).await?.rows_affected()))
+}
+
 const MARK_SENT: &str =
     "update outbox set sent_at = $2, claimed_by = null, claimed_at = null where id = $1 and sent_at is null";
 

@@ -4,6 +4,7 @@
 //! all, and a key written twice stores one message. [`outbox`] sends the stored messages,
 //! with retries, through the reporter's own delivery. One file per reporter kind.
 
+pub mod http_push;
 pub mod irc;
 pub mod mail;
 pub mod outbox;
@@ -49,6 +50,8 @@ pub enum Kind {
     Mail(mail::Mail),
     /// An IRC bot.
     Irc(irc::Irc),
+    /// Events POSTed to an HTTP server.
+    HttpPush(http_push::HttpPush),
 }
 
 /// One configured reporter.
@@ -70,13 +73,14 @@ impl Reporter {
         match &self.kind {
             Kind::Mail(mail) => mail.on_build_finished(event).into_iter().collect(),
             Kind::Irc(irc) => irc.on_build_finished(event),
+            Kind::HttpPush(push) => push.on_build_finished(event),
         }
     }
 
     fn on_buildset(&self, event: &BuildSetEvent) -> Option<(String, serde_json::Value)> {
         match &self.kind {
             Kind::Mail(mail) => mail.on_buildset_complete(&self.config, event),
-            Kind::Irc(_) => None,
+            Kind::Irc(_) | Kind::HttpPush(_) => None,
         }
     }
 }
@@ -115,6 +119,7 @@ impl Reporters {
                 let kind = match &r.kind {
                     ReporterKind::Mail(cfg) => Kind::Mail(mail::Mail::new(&r.name, cfg)),
                     ReporterKind::Irc(cfg) => Kind::Irc(irc::Irc::new(&r.name, cfg)),
+                    ReporterKind::HttpPush(cfg) => Kind::HttpPush(http_push::HttpPush::new(cfg)),
                 };
                 Reporter { config: r.clone(), wake: Arc::new(Notify::new()), kind }
             })
@@ -154,9 +159,15 @@ impl Reporters {
             if !reporter.config.wants(&build.builder, tags) {
                 continue;
             }
-            let Kind::Irc(irc) = &reporter.kind else { continue };
-            let (messages, note) = irc.on_build_started(&event);
-            started.notes.push(note);
+            let messages = match &reporter.kind {
+                Kind::Irc(irc) => {
+                    let (messages, note) = irc.on_build_started(&event);
+                    started.notes.push(note);
+                    messages
+                }
+                Kind::HttpPush(push) => push.on_build_started(&event),
+                Kind::Mail(_) => continue,
+            };
             for (key, payload) in messages {
                 db::outbox::enqueue(conn.reborrow(), &reporter.config.name, &key, &payload, now).await?;
                 started.stored = true;
@@ -253,15 +264,36 @@ pub fn start(engine: &Arc<crate::engine::Engine>) {
         match &reporter.kind {
             Kind::Mail(mail) => start_sender(engine, reporter, mail.delivery(engine.clone())),
             Kind::Irc(irc) => start_sender(engine, reporter, irc.start(engine, reporter.wake.clone())),
+            Kind::HttpPush(push) => match push.delivery(engine.clone()) {
+                Ok(delivery) => {
+                    let config = push.config();
+                    let sender = sender(engine, reporter, delivery)
+                        .first_backoff(config.retry_delay)
+                        .buffer_delay(config.buffer_delay)
+                        .max_queue(config.max_queue);
+                    engine.spawn_until_stopped(|token| sender.run(token));
+                }
+                Err(error) => {
+                    tracing::error!(reporter = %reporter.config.name, %error, "this reporter sends nothing");
+                }
+            },
         }
     }
 }
 
+/// The sender of `reporter`'s messages through `deliver`.
+fn sender<D: outbox::Deliver>(
+    engine: &Arc<crate::engine::Engine>,
+    reporter: &Reporter,
+    deliver: D,
+) -> outbox::Sender<D> {
+    outbox::Sender::new(engine.db.clone(), engine.clock.clone(), engine.master, &reporter.config.name, deliver)
+        .waking_on(reporter.wake.clone())
+        .max_backoff(reporter.config.max_retry_delay)
+}
+
 /// Starts the sender of `reporter`'s messages through `deliver`.
 fn start_sender<D: outbox::Deliver>(engine: &Arc<crate::engine::Engine>, reporter: &Reporter, deliver: D) {
-    let sender =
-        outbox::Sender::new(engine.db.clone(), engine.clock.clone(), engine.master, &reporter.config.name, deliver)
-            .waking_on(reporter.wake.clone())
-            .max_backoff(reporter.config.max_retry_delay);
+    let sender = sender(engine, reporter, deliver);
     engine.spawn_until_stopped(|token| sender.run(token));
 }

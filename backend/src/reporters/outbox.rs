@@ -7,6 +7,8 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::sync::atomic::{AtomicI64, Ordering};
+
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -38,6 +40,17 @@ pub trait Deliver: Send + Sync + 'static {
 
     /// Delivers `payload`, the JSON the reporter stored.
     fn deliver(&self, payload: &serde_json::Value) -> impl Future<Output = Result<(), DeliverError>> + Send;
+
+    /// Delivers several messages at once, for a sender that batches them (see
+    /// [`Sender::buffer_delay`]): all of them or none. By default one after the other.
+    fn deliver_batch(&self, payloads: &[serde_json::Value]) -> impl Future<Output = Result<(), DeliverError>> + Send {
+        async move {
+            for payload in payloads {
+                self.deliver(payload).await?;
+            }
+            Ok(())
+        }
+    }
 }
 
 /// The first retry's delay, in seconds.
@@ -53,14 +66,22 @@ pub fn backoff_secs(attempts: i64) -> i64 {
 
 /// As [`backoff_secs`], at most `max` seconds (and at least one).
 pub fn backoff_secs_at_most(attempts: i64, max: i64) -> i64 {
+    backoff_secs_from(FIRST_BACKOFF_SECS, attempts, max)
+}
+
+/// The delay before the next attempt after `attempts` failed ones: `first` seconds,
+/// doubling each time, at most `max` (and at least one).
+pub fn backoff_secs_from(first: i64, attempts: i64, max: i64) -> i64 {
     let doublings = attempts.saturating_sub(1).clamp(0, 20) as u32;
-    FIRST_BACKOFF_SECS.saturating_mul(1 << doublings).min(max.max(1))
+    first.max(1).saturating_mul(1 << doublings).min(max.max(1))
 }
 
 /// How long a claim holds before another master may take the rows over.
 const DEFAULT_LEASE_SECS: i64 = 300;
 /// Rows claimed at once; they are sent one by one within the lease.
 const DEFAULT_BATCH: i64 = 20;
+/// The most messages sent together when batching.
+const BATCH_MAX: i64 = 500;
 /// The longest sleep without looking at the table: another master's lease may run out.
 const MAX_IDLE: Duration = Duration::from_secs(60);
 /// The shortest sleep, so a row that is due but held elsewhere is not polled in a loop.
@@ -78,7 +99,12 @@ pub struct Sender<D> {
     deliver: D,
     wake: Arc<Notify>,
     lease_secs: i64,
+    first_backoff_secs: i64,
     max_backoff_secs: i64,
+    buffer_secs: i64,
+    max_queue: Option<i64>,
+    /// While batching: the time before which the due messages wait for more.
+    not_before: AtomicI64,
 }
 
 impl<D: Deliver> Sender<D> {
@@ -92,7 +118,11 @@ impl<D: Deliver> Sender<D> {
             deliver,
             wake: Arc::new(Notify::new()),
             lease_secs: DEFAULT_LEASE_SECS,
+            first_backoff_secs: FIRST_BACKOFF_SECS,
             max_backoff_secs: MAX_BACKOFF_SECS,
+            buffer_secs: 0,
+            max_queue: None,
+            not_before: AtomicI64::new(0),
         }
     }
 
@@ -105,6 +135,26 @@ impl<D: Deliver> Sender<D> {
     /// Waits at most `secs` between two attempts at a message.
     pub fn max_backoff(mut self, secs: u64) -> Self {
         self.max_backoff_secs = i64::try_from(secs).unwrap_or(MAX_BACKOFF_SECS);
+        self
+    }
+
+    /// Waits `secs` before the first retry of a message (default 5), doubling after that.
+    pub fn first_backoff(mut self, secs: u64) -> Self {
+        self.first_backoff_secs = i64::try_from(secs).unwrap_or(FIRST_BACKOFF_SECS);
+        self
+    }
+
+    /// With `secs` > 0, the due messages wait until the oldest is `secs` old, then leave
+    /// together through [`Deliver::deliver_batch`]: all sent, or the first one retried later.
+    pub fn buffer_delay(mut self, secs: u64) -> Self {
+        self.buffer_secs = i64::try_from(secs).unwrap_or(0);
+        self
+    }
+
+    /// Keeps at most `max` unsent messages: before each round the oldest beyond it are
+    /// given up on, with a warning that counts them.
+    pub fn max_queue(mut self, max: Option<u64>) -> Self {
+        self.max_queue = max.map(|m| i64::try_from(m).unwrap_or(i64::MAX));
         self
     }
 
@@ -156,6 +206,10 @@ impl<D: Deliver> Sender<D> {
             if !self.deliver.ready() {
                 return Ok(());
             }
+            self.drop_beyond_max_queue().await?;
+            if self.buffer_secs > 0 {
+                return self.send_due_batch().await;
+            }
             let batch = {
                 let mut tx = self.db.begin().await?;
                 let now = self.clock.now();
@@ -193,7 +247,7 @@ impl<D: Deliver> Sender<D> {
                     }
                     Err(DeliverError::Transient(error)) => {
                         let attempts = message.attempts + 1;
-                        let next = now + backoff_secs_at_most(attempts, self.max_backoff_secs);
+                        let next = now + self.backoff(attempts);
                         tracing::info!(reporter = %self.reporter, id = message.id, attempts, %error, "delivery will be retried");
                         db::outbox::mark_failed(conn.conn(), message.id, &error, Some(next), now).await?;
                         db::outbox::release(conn.conn(), &self.reporter, self.master).await?;
@@ -204,13 +258,84 @@ impl<D: Deliver> Sender<D> {
         }
     }
 
+    fn backoff(&self, attempts: i64) -> i64 {
+        backoff_secs_from(self.first_backoff_secs, attempts, self.max_backoff_secs)
+    }
+
+    /// Gives up on the oldest unsent messages beyond `max_queue`.
+    async fn drop_beyond_max_queue(&self) -> DbResult<()> {
+        let Some(max) = self.max_queue else { return Ok(()) };
+        let error = format!("dropped: more than max_queue ({max}) unsent messages");
+        let mut conn = self.db.acquire().await?;
+        let dropped =
+            db::outbox::drop_oldest_unsent(conn.conn(), &self.reporter, max, &error, self.clock.now()).await?;
+        if dropped > 0 {
+            tracing::warn!(reporter = %self.reporter, dropped, max_queue = max, "unsent messages dropped, oldest first");
+        }
+        Ok(())
+    }
+
+    /// Sends every due message in one batch once the oldest has waited `buffer_delay`; a
+    /// message already tried once leaves as soon as it is due again.
+    async fn send_due_batch(&self) -> DbResult<()> {
+        let batch = {
+            let mut tx = self.db.begin().await?;
+            let now = self.clock.now();
+            let batch =
+                db::outbox::claim_due(tx.conn(), &self.reporter, self.master, now, self.lease_secs, BATCH_MAX).await?;
+            tx.commit().await?;
+            batch
+        };
+        let Some(first) = batch.first() else { return Ok(()) };
+        let now = self.clock.now();
+        let ready_at = first.created_at + self.buffer_secs;
+        let mut conn = self.db.acquire().await?;
+        if first.attempts == 0 && ready_at > now {
+            self.not_before.store(ready_at, Ordering::Relaxed);
+            db::outbox::release(conn.conn(), &self.reporter, self.master).await?;
+            return Ok(());
+        }
+        if !db::outbox::hold(conn.conn(), &self.reporter, first.id, self.master, now).await? {
+            return Ok(());
+        }
+        drop(conn);
+        let payloads: Vec<serde_json::Value> =
+            batch.iter().map(|m| serde_json::from_str(&m.payload).unwrap_or(serde_json::Value::Null)).collect();
+        let outcome = self.deliver.deliver_batch(&payloads).await;
+        let now = self.clock.now();
+        let mut conn = self.db.acquire().await?;
+        match outcome {
+            Ok(()) => {
+                for message in &batch {
+                    db::outbox::mark_sent(conn.conn(), message.id, now).await?;
+                }
+            }
+            Err(DeliverError::Permanent(error)) => {
+                tracing::warn!(reporter = %self.reporter, messages = batch.len(), %error, "messages failed for good");
+                for message in &batch {
+                    db::outbox::mark_failed(conn.conn(), message.id, &error, None, now).await?;
+                }
+            }
+            Err(DeliverError::Transient(error)) => {
+                let attempts = first.attempts + 1;
+                let next = now + self.backoff(attempts);
+                tracing::info!(reporter = %self.reporter, messages = batch.len(), attempts, %error, "delivery will be retried");
+                db::outbox::mark_failed(conn.conn(), first.id, &error, Some(next), now).await?;
+                db::outbox::release(conn.conn(), &self.reporter, self.master).await?;
+            }
+        }
+        Ok(())
+    }
+
     /// How long to sleep before the next message may be due.
     async fn idle(&self) -> DbResult<Duration> {
         let mut conn = self.db.acquire().await?;
         let due = db::outbox::next_due(conn.conn(), &self.reporter, self.master, self.lease_secs).await?;
+        let not_before = self.not_before.load(Ordering::Relaxed);
         Ok(match due {
             None => MAX_IDLE,
             Some(at) => {
+                let at = at.max(not_before);
                 let secs = u64::try_from(at - self.clock.now()).unwrap_or(0);
                 Duration::from_secs(secs).clamp(MIN_IDLE, MAX_IDLE)
             }
@@ -232,5 +357,8 @@ mod tests {
         assert_eq!(capped, [5, 10, 12, 12]);
         assert_eq!(backoff_secs_at_most(1, 2), 2);
         assert_eq!(backoff_secs_at_most(1, 0), 1);
+        let from_two: Vec<i64> = (1..=5).map(|n| backoff_secs_from(2, n, 20)).collect();
+        assert_eq!(from_two, [2, 4, 8, 16, 20]);
+        assert_eq!(backoff_secs_from(0, 1, 20), 1);
     }
 }

@@ -125,6 +125,54 @@ pub(crate) struct RawIrc {
     pub notify_events: Vec<String>,
 }
 
+/// `kind = "http_push"`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawHttpPush {
+    pub name: Option<String>,
+    #[allow(dead_code)]
+    kind: IgnoredAny,
+    #[serde(default)]
+    pub builders: Option<OneOrMany>,
+    #[serde(default)]
+    pub tags: Option<OneOrMany>,
+    pub max_retry_delay: Option<u64>,
+    pub server_url: String,
+    pub events: Option<Vec<String>>,
+    pub auth: Option<RawHttpAuth>,
+    pub secret: Option<Secret>,
+    #[serde(default)]
+    pub buffer_delay: u64,
+    #[serde(default = "default_retry_delay")]
+    pub retry_delay: u64,
+    pub max_queue: Option<u64>,
+    #[serde(default = "default_timeout")]
+    pub timeout: u64,
+}
+
+/// `auth`: `{ basic = { user, password } }` or `{ bearer = token }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub(crate) enum RawHttpAuth {
+    Basic(RawBasicAuth),
+    Bearer(Secret),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawBasicAuth {
+    pub user: String,
+    pub password: Secret,
+}
+
+fn default_retry_delay() -> u64 {
+    5
+}
+
+fn default_timeout() -> u64 {
+    10
+}
+
 fn yes() -> bool {
     true
 }

@@ -4,10 +4,10 @@ use std::collections::BTreeMap;
 
 use super::super::doc::KeyPath;
 use super::super::raw::OneOrMany;
-use super::super::raw::reporters::{RawAddLogs, RawChannel, RawIrc, RawMail, RawMode};
+use super::super::raw::reporters::{RawAddLogs, RawChannel, RawHttpAuth, RawHttpPush, RawIrc, RawMail, RawMode};
 use super::super::reporters::{
-    AddLogs, BodyType, IrcChannel, IrcConfig, MailConfig, MailMode, ReporterConfig, ReporterKind, SmtpSecurity,
-    is_irc_channel, is_irc_event,
+    AddLogs, BodyType, HttpAuth, HttpPushConfig, IrcChannel, IrcConfig, MailConfig, MailMode, ReporterConfig,
+    ReporterKind, SmtpSecurity, is_irc_channel, is_irc_event,
 };
 use super::{Validator, push_or_fail};
 
@@ -15,7 +15,7 @@ use super::{Validator, push_or_fail};
 const DEFAULT_MAX_RETRY_DELAY: u64 = 3600;
 
 /// The reporter kinds this build knows about.
-const KINDS: &[&str] = &["mail", "irc"];
+const KINDS: &[&str] = &["mail", "irc", "http_push"];
 
 /// The default subject, as Buildbot's `"buildbot %(result)s in %(title)s on %(builder)s"`.
 pub const DEFAULT_SUBJECT: &str = "Cascade {{ result }} in {{ title }} on {{ builder }}";
@@ -63,6 +63,12 @@ impl Validator<'_, '_> {
                 let name = raw.name.clone().unwrap_or_else(|| "irc".into());
                 let filter = (raw.builders.take_list(), raw.tags.take_list(), raw.max_retry_delay);
                 (name, filter, self.irc(raw, at).map(|i| ReporterKind::Irc(Box::new(i))))
+            }
+            Some(Some("http_push")) => {
+                let raw = self.doc.unit::<RawHttpPush>(at)?;
+                let name = raw.name.clone().unwrap_or_else(|| "http_push".into());
+                let filter = (raw.builders.take_list(), raw.tags.take_list(), raw.max_retry_delay);
+                (name, filter, self.http_push(raw, at).map(|h| ReporterKind::HttpPush(Box::new(h))))
             }
             Some(Some(other)) => {
                 self.doc.issue(&kind_at, format!("unknown reporter kind `{other}` (one of: {kinds})"));
@@ -269,6 +275,71 @@ impl Validator<'_, '_> {
                 false
             }
         }
+    }
+
+    fn http_push(&mut self, raw: RawHttpPush, at: &KeyPath) -> Option<HttpPushConfig> {
+        let mut ok = true;
+        match reqwest::Url::parse(&raw.server_url) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => {}
+            Ok(_) => {
+                self.doc.issue(&at.key("server_url"), "must be an http:// or https:// URL");
+                ok = false;
+            }
+            Err(e) => {
+                self.doc.issue(&at.key("server_url"), format!("not a URL: {e}"));
+                ok = false;
+            }
+        }
+        let events = raw.events.unwrap_or_else(|| vec!["started".into(), "finished".into()]);
+        for (i, event) in events.iter().enumerate() {
+            if !matches!(event.as_str(), "started" | "finished") {
+                self.doc.issue(&at.key("events").index(i), format!("unknown event `{event}` (started or finished)"));
+                ok = false;
+            }
+        }
+        if events.is_empty() {
+            self.doc.issue(&at.key("events"), "name at least one event (started, finished)");
+            ok = false;
+        }
+        let auth = match raw.auth {
+            None => None,
+            Some(RawHttpAuth::Basic(basic)) => {
+                if basic.user.is_empty() || basic.user.contains(':') {
+                    self.doc.issue(&at.key("auth").key("basic").key("user"), "must be a user name without `:`");
+                    ok = false;
+                }
+                Some(HttpAuth::Basic { user: basic.user, password: basic.password })
+            }
+            Some(RawHttpAuth::Bearer(token)) => Some(HttpAuth::Bearer(token)),
+        };
+        if raw.retry_delay == 0 {
+            self.doc.issue(&at.key("retry_delay"), "must be a positive number of seconds");
+            ok = false;
+        }
+        if raw.max_queue == Some(0) {
+            self.doc.issue(&at.key("max_queue"), "must be a positive number of events");
+            ok = false;
+        }
+        if raw.timeout == 0 {
+            self.doc.issue(&at.key("timeout"), "must be a positive number of seconds");
+            ok = false;
+        }
+        if raw.buffer_delay > 3600 {
+            self.doc.issue(&at.key("buffer_delay"), "must be at most 3600 seconds");
+            ok = false;
+        }
+        let config = HttpPushConfig {
+            server_url: raw.server_url,
+            started: events.iter().any(|e| e == "started"),
+            finished: events.iter().any(|e| e == "finished"),
+            auth,
+            secret: raw.secret,
+            buffer_delay: raw.buffer_delay,
+            retry_delay: raw.retry_delay,
+            max_queue: raw.max_queue,
+            timeout: raw.timeout,
+        };
+        ok.then_some(config)
     }
 
     fn irc(&mut self, raw: RawIrc, at: &KeyPath) -> Option<IrcConfig> {
