@@ -48,7 +48,8 @@
 #                     the API's step times have whole seconds. BENCH_LOG_MB=1000 gives P9's 1 GB
 #                     (about a minute more, 1 GB in the temporary directory)
 #   reporters         P13: 20 builds one after the other, 2 s apart, each finished build's mail
-#                     at an aiosmtpd server and its line in an ngircd channel, timed from its
+#                     at an aiosmtpd server, its line in an ngircd channel and its POST at an
+#                     HTTP receiver (http_push), timed from its
 #                     build.finished event on the master's stream (reporters.py; the bot's
 #                     flood pacing queues lines when builds finish faster than one a second)
 #   binary_size       target/release/cascade
@@ -606,7 +607,7 @@ scenario_log_tail() {
   rm -f "$file"
 }
 
-# P13: a finished build reaching the SMTP server and the IRC channel (reporters.py).
+# P13: a finished build reaching the SMTP server, the IRC channel and an HTTP receiver (reporters.py).
 scenario_reporters() {
   local i json
   for i in $(seq 1 "$RUNS"); do

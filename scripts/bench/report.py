@@ -195,6 +195,8 @@ ROWS = [
     ("reporters", "same, p50 (info)", per_run("mail_p50_ms"), "ms", None, None, "", None),
     ("reporters", "build finished → line in the IRC channel, p99", per_run("irc_p99_ms"), "ms", "<=", 1000, "P13", None),
     ("reporters", "same, p50 (info)", per_run("irc_p50_ms"), "ms", None, None, "", None),
+    ("reporters", "build finished → POST at the HTTP push receiver, p99", per_run("http_p99_ms"), "ms", "<=", 1000, "P13", None),
+    ("reporters", "same, p50 (info)", per_run("http_p50_ms"), "ms", None, None, "", None),
     ("binary_size", "target/release/cascade", per_run("mb"), "MB", None, None, "", None),
 ]
 

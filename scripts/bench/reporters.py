@@ -1,18 +1,21 @@
-"""P13: how long a finished build takes to reach the mail server and the IRC channel.
+"""P13: how long a finished build takes to reach the mail server, the IRC channel and an HTTP
+push receiver.
 
     reporters.py BIN RUNDIR [--builds N] [--gap S] [--timeout S]
 
 Starts an SMTP server (aiosmtpd, in this process: Debian's python3-aiosmtpd under
 /usr/bin/python3) and an IRC server (ngircd on a free loopback port) with a client sitting in
 its channel, then a master on RUNDIR with a one-step builder, a `mail` reporter (mode all)
-and an `irc` reporter notifying the channel of finished builds. It forces N builds one after
+an `irc` reporter notifying the channel of finished builds and an `http_push` reporter posting
+them to a receiver in this process. It forces N builds one after
 the other, --gap seconds apart (default 2: the bot paces its lines under IRC servers' flood
 limits, 2 a second after a burst of 5, so builds finishing faster than one a second queue
 their notifications behind each other; --gap 0 shows that), and for each takes the moment
 its `build.finished` event reaches a client of the master's event stream, the moment the
-SMTP server has its mail, and the moment the IRC client reads its notification. Prints one
-JSON line: builds, and for mail and irc the latencies (mail_p50_ms, mail_p99_ms,
-mail_max_ms, irc_...) and how many arrived (mail_arrived, ...). Everything binds 127.0.0.1;
+SMTP server has its mail, the moment the IRC client reads its notification and the moment the
+receiver has the POST. Prints one JSON line: builds, and for mail, irc and http the latencies
+(mail_p50_ms, mail_p99_ms, mail_max_ms, irc_..., http_...) and how many arrived
+(mail_arrived, ...). Everything binds 127.0.0.1;
 the master (SIGTERM) and ngircd are stopped at the end, also on failure.
 """
 
@@ -28,6 +31,7 @@ import sys
 import threading
 import time
 import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import Client, emit, fail  # noqa: E402
@@ -72,6 +76,32 @@ class MailHandler:
         if m:
             self.arrivals.add(int(m.group(1)))
         return "250 OK"
+
+
+def start_receiver(arrivals):
+    """An HTTP server on a free loopback port recording each pushed build.finished."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            try:
+                data = json.loads(body)
+            except ValueError:
+                data = {}
+            for ev in data.get("events", [data]):
+                build = ev.get("build") or {}
+                if ev.get("event") == "build.finished" and "number" in build:
+                    arrivals.add(build["number"])
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
 
 
 def start_ngircd(rundir, port):
@@ -187,12 +217,13 @@ def main():
     rundir = os.path.abspath(args.rundir)
     os.makedirs(rundir, exist_ok=True)
 
-    mails, ircs, finished = Arrivals(), Arrivals(), Arrivals()
+    mails, ircs, pushes, finished = Arrivals(), Arrivals(), Arrivals(), Arrivals()
     stop = threading.Event()
     smtp_port, irc_port = free_port(), free_port()
     smtp = Controller(MailHandler(mails), hostname="127.0.0.1", port=smtp_port)
     smtp.start()
     ngircd = start_ngircd(rundir, irc_port)
+    receiver = start_receiver(pushes)
     master_pid = None
     try:
         joined, bot_joined = threading.Event(), threading.Event()
@@ -235,6 +266,10 @@ nick = "cascade"
 channels = ["{CHANNEL}"]
 notify_events = ["finished"]
 use_colors = false
+[[reporters]]
+kind = "http_push"
+server_url = "http://127.0.0.1:{receiver.server_address[1]}/hook"
+events = ["finished"]
 """
             )
         here = os.path.dirname(os.path.abspath(__file__))
@@ -260,23 +295,23 @@ use_colors = false
             status, data = c.request("POST", "/api/v1/builders/quick/force", b"{}", {"Content-Type": "application/json"})
             if status != 202:
                 fail(f"force answered {status}: {data[:300]!r}")
-            while not (mails.get(n) and ircs.get(n) and finished.get(n)):
+            while not (mails.get(n) and ircs.get(n) and pushes.get(n) and finished.get(n)):
                 if time.monotonic() > deadline:
                     break
                 time.sleep(0.005)
             time.sleep(args.gap)
-        mail_ms, irc_ms = [], []
+        mail_ms, irc_ms, http_ms = [], [], []
         for n in range(1, args.builds + 1):
             f = finished.get(n)
             if f is None:
                 continue
-            for arrivals, into in ((mails, mail_ms), (ircs, irc_ms)):
+            for arrivals, into in ((mails, mail_ms), (ircs, irc_ms), (pushes, http_ms)):
                 a = arrivals.get(n)
                 if a is not None:
                     into.append(max(0.0, (a - f) * 1000))
 
         figures = {"builds": args.builds}
-        for name, values in (("mail", mail_ms), ("irc", irc_ms)):
+        for name, values in (("mail", mail_ms), ("irc", irc_ms), ("http", http_ms)):
             figures[f"{name}_arrived"] = len(values)
             figures[f"{name}_p50_ms"] = round(percentile(values, 0.5), 1) if values else None
             figures[f"{name}_p99_ms"] = round(percentile(values, 0.99), 1) if values else None
@@ -299,6 +334,7 @@ use_colors = false
         except subprocess.TimeoutExpired:
             ngircd.kill()
         smtp.stop()
+        receiver.shutdown()
 
 
 if __name__ == "__main__":
