@@ -34,6 +34,7 @@ impl ReporterConfig {
         match self.kind {
             ReporterKind::Mail(_) => "mail",
             ReporterKind::Irc(_) => "irc",
+            ReporterKind::GithubStatus(_) => "github_status",
         }
     }
 }
@@ -45,6 +46,8 @@ pub enum ReporterKind {
     Mail(Box<MailConfig>),
     /// `irc`: Buildbot's IRC bot.
     Irc(Box<IrcConfig>),
+    /// `github_status`: Buildbot's GitHubStatusPush.
+    GithubStatus(Box<ForgeStatusConfig>),
 }
 
 /// When a build is worth a mail (`mode`).
@@ -149,6 +152,29 @@ pub struct MailConfig {
     pub template_type: BodyType,
     /// Extra headers, values being templates.
     pub extra_headers: BTreeMap<String, String>,
+}
+
+/// `kind = "github_status"`: commit statuses on a forge. The templates see `prop`,
+/// `revision`, `repository`, `branch`, `project`, `codebase`, `builder`, `buildername` and
+/// `number`.
+#[derive(Clone, Debug)]
+pub struct ForgeStatusConfig {
+    /// The API token.
+    pub token: Secret,
+    /// The repository's owner, a template (`None`: from the build's repository URL).
+    pub repo_owner: Option<String>,
+    /// The repository's name, a template (`None`: from the build's repository URL).
+    pub repo_name: Option<String>,
+    /// The commit, a template.
+    pub sha: String,
+    /// The status's context, a template.
+    pub context: String,
+    /// The description of a started build, a template.
+    pub start_description: String,
+    /// The description of a finished build, a template.
+    pub end_description: String,
+    /// The API's root, without a trailing slash.
+    pub base_url: String,
 }
 
 /// An IRC channel to join.

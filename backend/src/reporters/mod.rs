@@ -4,6 +4,7 @@
 //! all, and a key written twice stores one message. [`outbox`] sends the stored messages,
 //! with retries, through the reporter's own delivery. One file per reporter kind.
 
+pub mod forge_status;
 pub mod irc;
 pub mod mail;
 pub mod outbox;
@@ -49,6 +50,8 @@ pub enum Kind {
     Mail(mail::Mail),
     /// An IRC bot.
     Irc(irc::Irc),
+    /// GitHub commit statuses.
+    GithubStatus(forge_status::GithubStatus),
 }
 
 /// One configured reporter.
@@ -70,6 +73,7 @@ impl Reporter {
         match &self.kind {
             Kind::Mail(mail) => mail.on_build_finished(event).into_iter().collect(),
             Kind::Irc(irc) => irc.on_build_finished(event),
+            Kind::GithubStatus(github) => github.on_build(event).into_iter().collect(),
         }
     }
 
@@ -77,6 +81,7 @@ impl Reporter {
         match &self.kind {
             Kind::Mail(mail) => mail.on_buildset_complete(&self.config, event),
             Kind::Irc(_) => None,
+            Kind::GithubStatus(_) => None,
         }
     }
 }
@@ -115,6 +120,9 @@ impl Reporters {
                 let kind = match &r.kind {
                     ReporterKind::Mail(cfg) => Kind::Mail(mail::Mail::new(&r.name, cfg)),
                     ReporterKind::Irc(cfg) => Kind::Irc(irc::Irc::new(&r.name, cfg)),
+                    ReporterKind::GithubStatus(cfg) => {
+                        Kind::GithubStatus(forge_status::GithubStatus::new(&r.name, cfg, &config.base_url))
+                    }
                 };
                 Reporter { config: r.clone(), wake: Arc::new(Notify::new()), kind }
             })
@@ -152,6 +160,13 @@ impl Reporters {
         let event = BuildEvent { build, tags, changes, previous: None };
         for reporter in &self.list {
             if !reporter.config.wants(&build.builder, tags) {
+                continue;
+            }
+            if let Kind::GithubStatus(github) = &reporter.kind {
+                if let Some((key, payload)) = github.on_build(&event) {
+                    db::outbox::enqueue(conn.reborrow(), &reporter.config.name, &key, &payload, now).await?;
+                    started.stored = true;
+                }
                 continue;
             }
             let Kind::Irc(irc) = &reporter.kind else { continue };
@@ -253,6 +268,7 @@ pub fn start(engine: &Arc<crate::engine::Engine>) {
         match &reporter.kind {
             Kind::Mail(mail) => start_sender(engine, reporter, mail.delivery(engine.clone())),
             Kind::Irc(irc) => start_sender(engine, reporter, irc.start(engine, reporter.wake.clone())),
+            Kind::GithubStatus(github) => start_sender(engine, reporter, github.delivery()),
         }
     }
 }

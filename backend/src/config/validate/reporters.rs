@@ -4,10 +4,10 @@ use std::collections::BTreeMap;
 
 use super::super::doc::KeyPath;
 use super::super::raw::OneOrMany;
-use super::super::raw::reporters::{RawAddLogs, RawChannel, RawIrc, RawMail, RawMode};
+use super::super::raw::reporters::{RawAddLogs, RawChannel, RawGithubStatus, RawIrc, RawMail, RawMode};
 use super::super::reporters::{
-    AddLogs, BodyType, IrcChannel, IrcConfig, MailConfig, MailMode, ReporterConfig, ReporterKind, SmtpSecurity,
-    is_irc_channel, is_irc_event,
+    AddLogs, BodyType, ForgeStatusConfig, IrcChannel, IrcConfig, MailConfig, MailMode, ReporterConfig, ReporterKind,
+    SmtpSecurity, is_irc_channel, is_irc_event,
 };
 use super::{Validator, push_or_fail};
 
@@ -15,7 +15,7 @@ use super::{Validator, push_or_fail};
 const DEFAULT_MAX_RETRY_DELAY: u64 = 3600;
 
 /// The reporter kinds this build knows about.
-const KINDS: &[&str] = &["mail", "irc"];
+const KINDS: &[&str] = &["mail", "irc", "github_status"];
 
 /// The default subject, as Buildbot's `"buildbot %(result)s in %(title)s on %(builder)s"`.
 pub const DEFAULT_SUBJECT: &str = "Cascade {{ result }} in {{ title }} on {{ builder }}";
@@ -63,6 +63,12 @@ impl Validator<'_, '_> {
                 let name = raw.name.clone().unwrap_or_else(|| "irc".into());
                 let filter = (raw.builders.take_list(), raw.tags.take_list(), raw.max_retry_delay);
                 (name, filter, self.irc(raw, at).map(|i| ReporterKind::Irc(Box::new(i))))
+            }
+            Some(Some("github_status")) => {
+                let raw = self.doc.unit::<RawGithubStatus>(at)?;
+                let name = raw.name.clone().unwrap_or_else(|| "github_status".into());
+                let filter = (raw.builders.take_list(), raw.tags.take_list(), raw.max_retry_delay);
+                (name, filter, self.github_status(raw, at).map(|g| ReporterKind::GithubStatus(Box::new(g))))
             }
             Some(Some(other)) => {
                 self.doc.issue(&kind_at, format!("unknown reporter kind `{other}` (one of: {kinds})"));
@@ -269,6 +275,52 @@ impl Validator<'_, '_> {
                 false
             }
         }
+    }
+
+    fn github_status(&mut self, raw: RawGithubStatus, at: &KeyPath) -> Option<ForgeStatusConfig> {
+        let mut ok = true;
+        let mut template = |key: &str, value: Option<String>, default: &str| {
+            if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
+                self.doc.issue(&at.key(key), "must not be empty (leave the key out for the default)");
+                ok = false;
+            }
+            let value = value.unwrap_or_else(|| default.to_owned());
+            ok &= self.template(&value, &at.key(key));
+            value
+        };
+        let repo_owner = raw.repo_owner.map(|v| template("repo_owner", Some(v), ""));
+        let repo_name = raw.repo_name.map(|v| template("repo_name", Some(v), ""));
+        let sha = template("sha", raw.sha, "{{ revision }}");
+        let context = template("context", raw.context, "cascade/{{ buildername }}");
+        let start_description = template("start_description", raw.start_description, "Build started.");
+        let end_description = template("end_description", raw.end_description, "Build done.");
+        let base_url = raw.base_url.unwrap_or_else(|| "https://api.github.com".into());
+        let base_url = base_url.trim_end_matches('/').to_owned();
+        let rest = base_url.strip_prefix("https://").or_else(|| base_url.strip_prefix("http://"));
+        if rest.is_none_or(|r| {
+            r.is_empty() || r.starts_with('/') || r.contains(|c: char| c.is_whitespace() || c == '?' || c == '#')
+        }) {
+            self.doc.issue(
+                &at.key("base_url"),
+                "must be an http:// or https:// address, e.g. https://ghe.example.org/api/v3",
+            );
+            ok = false;
+        }
+        if matches!(&raw.token, crate::config::secret::Secret::Literal(t) if t.trim().is_empty()) {
+            self.doc.issue(&at.key("token"), "must not be empty");
+            ok = false;
+        }
+        let config = ForgeStatusConfig {
+            token: raw.token.relative_to(&self.dir),
+            repo_owner,
+            repo_name,
+            sha,
+            context,
+            start_description,
+            end_description,
+            base_url,
+        };
+        ok.then_some(config)
     }
 
     fn irc(&mut self, raw: RawIrc, at: &KeyPath) -> Option<IrcConfig> {
