@@ -1,4 +1,4 @@
-//! Commit statuses against a stand-in for the GitHub API on 127.0.0.1, with real builds on
+//! Commit statuses against a stand-in for the GitHub and GitLab APIs on 127.0.0.1, with real builds on
 //! the embedded worker, on SQLite and (with CASCADE_TEST_DATABASE_URL) PostgreSQL. Every
 //! request's method, path, headers and JSON body are checked. Absence is never waited for:
 //! a test that must see no request waits for a later one that is sent after it would have
@@ -315,4 +315,82 @@ async fn a_stopped_build_posts_error_rather_than_staying_pending() {
     let got = api.wait_for(2).await;
     check(&got[0], "/api/v3/repos/acme/widget/statuses/abc", status("pending", 1, "Build started.", "cascade/app"));
     check(&got[1], "/api/v3/repos/acme/widget/statuses/abc", status("error", 1, "Build done.", "cascade/app"));
+}
+
+fn gitlab_reporter(api: &Api, extra: &str) -> String {
+    format!("[[reporters]]\nkind = \"gitlab_status\"\ntoken = \"glpat\"\nbase_url = \"{}\"\n{extra}\n", api.url())
+}
+
+fn check_gitlab(r: &Received, path: &str, body: Value) {
+    assert_eq!(r.method, "POST");
+    assert_eq!(r.path, path);
+    assert_eq!(r.header("private-token"), Some("glpat"));
+    assert_eq!(r.header("authorization"), None);
+    assert_eq!(r.header("user-agent"), Some("Cascade"));
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    assert_eq!(r.body, body);
+}
+
+fn gitlab_status(state: &str, number: i64, description: &str, name: &str) -> Value {
+    json!({
+        "state": state,
+        "target_url": format!("http://localhost:8010/builders/app/builds/{number}"),
+        "description": description,
+        "name": name,
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gitlab_builds_post_running_then_their_end_state() {
+    let api = Api::start(&[]).await;
+    let m = TestMaster::start(&format!("{BUILDERS}{}", gitlab_reporter(&api, ""))).await;
+    let mut rx = m.engine.bus.subscribe();
+    let repository = "https://gitlab.com/group/sub/widget.git";
+    m.engine.add_changes(vec![change(repository, Some("abc123"), "pass")]).await.unwrap();
+    assert_eq!(wait_finished(&mut rx, "app", 60).await.results, Some(Results::Success));
+    let got = api.wait_for(2).await;
+    let path = "/api/v4/projects/group%2Fsub%2Fwidget/statuses/abc123";
+    check_gitlab(&got[0], path, gitlab_status("running", 1, "Build started.", "cascade/app"));
+    check_gitlab(&got[1], path, gitlab_status("success", 1, "Build done.", "cascade/app"));
+
+    m.engine.add_changes(vec![change("git@gitlab.com:group/widget.git", Some("def456"), "fail")]).await.unwrap();
+    assert_eq!(wait_finished(&mut rx, "app", 60).await.results, Some(Results::Failure));
+    let got = api.wait_for(4).await;
+    let path = "/api/v4/projects/group%2Fwidget/statuses/def456";
+    check_gitlab(&got[2], path, gitlab_status("running", 2, "Build started.", "cascade/app"));
+    check_gitlab(&got[3], path, gitlab_status("failed", 2, "Build done.", "cascade/app"));
+
+    m.engine.add_changes(vec![change(repository, Some("fed789"), "slow")]).await.unwrap();
+    api.wait_for(5).await;
+    let req = Request { actor: Some("tester".into()), reason: "enough".into() };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while m.engine.stop_build("app", 3, &req).await.is_err() {
+        assert!(Instant::now() < deadline, "build 3 never became stoppable");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(wait_finished(&mut rx, "app", 60).await.results, Some(Results::Cancelled));
+    let got = api.wait_for(6).await;
+    let path = "/api/v4/projects/group%2Fsub%2Fwidget/statuses/fed789";
+    check_gitlab(&got[4], path, gitlab_status("running", 3, "Build started.", "cascade/app"));
+    check_gitlab(&got[5], path, gitlab_status("canceled", 3, "Build done.", "cascade/app"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gitlab_project_and_name_come_from_templates_and_refusals_fail_for_good() {
+    let api = Api::start(&[(404, "{\"message\":\"404 Project Not Found\"}")]).await;
+    let extra = "project = \"{{ prop.project_id }}\"\ncontext = \"ci/{{ builder }}\"";
+    let m = TestMaster::start(&format!("{BUILDERS}{}", gitlab_reporter(&api, extra))).await;
+    let mut rx = m.engine.bus.subscribe();
+    let mut c = change("/srv/git/widget", Some("abc"), "pass");
+    c.properties.insert("project_id".into(), json!(42));
+    m.engine.add_changes(vec![c]).await.unwrap();
+    wait_finished(&mut rx, "app", 60).await;
+    let failed = row_where(&m.engine, "build:1:started", |r| r.state() == outbox::State::Failed).await;
+    let error = failed.last_error.unwrap();
+    assert!(error.contains("404 Project Not Found"), "{error}");
+    row_where(&m.engine, "build:1:finished", |r| r.state() == outbox::State::Sent).await;
+    let got = api.received();
+    assert_eq!(got.len(), 2);
+    check_gitlab(&got[0], "/api/v4/projects/42/statuses/abc", gitlab_status("running", 1, "Build started.", "ci/app"));
+    check_gitlab(&got[1], "/api/v4/projects/42/statuses/abc", gitlab_status("success", 1, "Build done.", "ci/app"));
 }

@@ -35,6 +35,7 @@ impl ReporterConfig {
             ReporterKind::Mail(_) => "mail",
             ReporterKind::Irc(_) => "irc",
             ReporterKind::GithubStatus(_) => "github_status",
+            ReporterKind::GitlabStatus(_) => "gitlab_status",
         }
     }
 }
@@ -48,6 +49,8 @@ pub enum ReporterKind {
     Irc(Box<IrcConfig>),
     /// `github_status`: Buildbot's GitHubStatusPush.
     GithubStatus(Box<ForgeStatusConfig>),
+    /// `gitlab_status`: Buildbot's GitLabStatusPush.
+    GitlabStatus(Box<ForgeStatusConfig>),
 }
 
 /// When a build is worth a mail (`mode`).
@@ -154,7 +157,7 @@ pub struct MailConfig {
     pub extra_headers: BTreeMap<String, String>,
 }
 
-/// `kind = "github_status"`: commit statuses on a forge. The templates see `prop`,
+/// `kind = "github_status"` or `"gitlab_status"`: commit statuses on a forge. The templates see `prop`,
 /// `revision`, `repository`, `branch`, `project`, `codebase`, `builder`, `buildername` and
 /// `number`.
 #[derive(Clone, Debug)]
@@ -165,6 +168,8 @@ pub struct ForgeStatusConfig {
     pub repo_owner: Option<String>,
     /// The repository's name, a template (`None`: from the build's repository URL).
     pub repo_name: Option<String>,
+    /// GitLab's project, id or path, a template (`None`: the repository URL's path).
+    pub project: Option<String>,
     /// The commit, a template.
     pub sha: String,
     /// The status's context, a template.

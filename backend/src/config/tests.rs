@@ -557,3 +557,61 @@ owner = "x"
     assert!(found.iter().any(|i| i.contains("reporters[2]") && i.contains("token")), "{found:#?}");
     assert!(found.iter().any(|i| i.contains("reporters[3]") && i.contains("owner")), "{found:#?}");
 }
+
+#[test]
+fn gitlab_status_reporters_are_read_and_checked() {
+    let text = format!(
+        "{MINIMAL}{}",
+        r#"
+[[reporters]]
+kind = "gitlab_status"
+token = { file = "gitlab.token" }
+[[reporters]]
+kind = "gitlab_status"
+name = "own"
+token = "t"
+project = "{{ prop.project_id }}"
+base_url = "https://gitlab.example.org/"
+"#
+    );
+    let c = parse_ok(&text);
+    let ReporterKind::GitlabStatus(g) = &c.reporters[0].kind else { panic!("not gitlab_status") };
+    assert_eq!((c.reporters[0].name.as_str(), c.reporters[0].kind_name()), ("gitlab_status", "gitlab_status"));
+    assert_eq!(g.token, Secret::File("/srv/ci/gitlab.token".into()));
+    assert_eq!((g.project.as_deref(), g.base_url.as_str()), (None, "https://gitlab.com"));
+    assert_eq!((g.sha.as_str(), g.context.as_str()), ("{{ revision }}", "cascade/{{ buildername }}"));
+    let ReporterKind::GitlabStatus(g) = &c.reporters[1].kind else { panic!("not gitlab_status") };
+    assert_eq!(
+        (g.project.as_deref(), g.base_url.as_str()),
+        (Some("{{ prop.project_id }}"), "https://gitlab.example.org")
+    );
+
+    let text = format!(
+        "{MINIMAL}{}",
+        r#"
+[[reporters]]
+kind = "gitlab_status"
+token = "t"
+repo_owner = "a"
+repo_name = "b"
+project = "{{"
+sha = ""
+base_url = "gitlab.com"
+[[reporters]]
+kind = "github_status"
+token = "t"
+project = "a/b"
+"#
+    );
+    let found = issues(&text);
+    for key in [
+        "reporters[0].repo_owner",
+        "reporters[0].repo_name",
+        "reporters[0].project",
+        "reporters[0].sha",
+        "reporters[0].base_url",
+        "reporters[1].project",
+    ] {
+        assert!(found.iter().any(|i| i.contains(&format!(": {key}: "))), "{key} missing in {found:#?}");
+    }
+}

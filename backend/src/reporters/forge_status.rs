@@ -1,8 +1,9 @@
-//! `kind = "github_status"`: Buildbot's GitHubStatusPush. A build's start and its end each
-//! store one commit status (`pending`, then `success`, `failure` or `error`), rendered when
-//! the build starts or ends; the sender POSTs it to the forge's commit status API. A build
-//! whose owner, name or commit renders empty (no revision, a repository elsewhere) posts
-//! nothing.
+//! `kind = "github_status"` and `"gitlab_status"`: Buildbot's GitHubStatusPush and
+//! GitLabStatusPush. A build's start and its end each store one commit status (GitHub:
+//! `pending`, then `success`, `failure` or `error`; GitLab: `running`, then `success`,
+//! `failed` or `canceled`), rendered when the build starts or ends; the sender POSTs it to
+//! the forge's commit status API. A build whose repository or commit renders empty (no
+//! revision, a repository URL without a path) posts nothing.
 
 use std::time::Duration;
 
@@ -21,18 +22,28 @@ const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'
 /// How long one request may take.
 const TIMEOUT: Duration = Duration::from_secs(30);
 
-/// A GitHub commit status reporter.
-pub struct GithubStatus {
+/// Which forge's API.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Forge {
+    /// GitHub or GitHub Enterprise.
+    Github,
+    /// GitLab.
+    Gitlab,
+}
+
+/// A commit status reporter.
+pub struct ForgeStatus {
+    forge: Forge,
     name: String,
     config: ForgeStatusConfig,
     /// Cascade's own address, for the statuses' links.
     site: String,
 }
 
-impl GithubStatus {
-    /// The reporter `name` with options `config`, linking to builds under `site`.
-    pub fn new(name: &str, config: &ForgeStatusConfig, site: &str) -> Self {
-        GithubStatus { name: name.to_owned(), config: config.clone(), site: site.to_owned() }
+impl ForgeStatus {
+    /// The reporter `name` of `forge` with options `config`, linking to builds under `site`.
+    pub fn new(forge: Forge, name: &str, config: &ForgeStatusConfig, site: &str) -> Self {
+        ForgeStatus { forge, name: name.to_owned(), config: config.clone(), site: site.to_owned() }
     }
 
     /// The status to store for a build that started (no results yet) or finished.
@@ -47,6 +58,30 @@ impl GithubStatus {
             }
         };
         let parsed = repository_path(&build.repository);
+        let target_url = crate::engine::links::build_url(&self.site, &build.builder, build.number);
+        if self.forge == Forge::Gitlab {
+            let project = match &self.config.project {
+                Some(t) => render(t)?,
+                None => parsed.unwrap_or_default(),
+            };
+            let sha = render(&self.config.sha)?;
+            if project.is_empty() || sha.is_empty() {
+                return None;
+            }
+            let (event_name, state, description) = match build.results {
+                None => ("started", "running", render(&self.config.start_description)?),
+                Some(results) => ("finished", gitlab_state(results), render(&self.config.end_description)?),
+            };
+            let payload = json!({
+                "project": project,
+                "sha": sha,
+                "state": state,
+                "target_url": target_url,
+                "description": description,
+                "name": render(&self.config.context)?,
+            });
+            return Some((format!("build:{}:{event_name}", build.id.0), payload));
+        }
         let (parsed_owner, parsed_name) = match parsed.as_deref().and_then(|p| p.split_once('/')) {
             Some((owner, name)) if !name.contains('/') => (owner.to_owned(), name.to_owned()),
             _ => (String::new(), String::new()),
@@ -72,7 +107,7 @@ impl GithubStatus {
             "repo": repo,
             "sha": sha,
             "state": state,
-            "target_url": crate::engine::links::build_url(&self.site, &build.builder, build.number),
+            "target_url": target_url,
             "description": description,
             "context": render(&self.config.context)?,
         });
@@ -82,7 +117,12 @@ impl GithubStatus {
     /// The delivery of this reporter's statuses.
     pub fn delivery(&self) -> Delivery {
         let agent = ureq::Agent::config_builder().http_status_as_error(false).timeout_global(Some(TIMEOUT)).build();
-        Delivery { token: self.config.token.clone(), base_url: self.config.base_url.clone(), agent: agent.into() }
+        Delivery {
+            forge: self.forge,
+            token: self.config.token.clone(),
+            base_url: self.config.base_url.clone(),
+            agent: agent.into(),
+        }
     }
 }
 
@@ -94,6 +134,16 @@ pub fn github_state(results: Results) -> &'static str {
         Results::Success | Results::Warnings | Results::Skipped => "success",
         Results::Failure => "failure",
         Results::Exception | Results::Retry | Results::Cancelled => "error",
+    }
+}
+
+/// GitLab's state for a finished build: as GitHub's, with `failed` for failures and
+/// exceptions and `canceled` for stopped and retried builds.
+pub fn gitlab_state(results: Results) -> &'static str {
+    match results {
+        Results::Success | Results::Warnings | Results::Skipped => "success",
+        Results::Failure | Results::Exception => "failed",
+        Results::Retry | Results::Cancelled => "canceled",
     }
 }
 
@@ -140,6 +190,7 @@ pub fn repository_path(url: &str) -> Option<String> {
 
 /// Posts the stored statuses.
 pub struct Delivery {
+    forge: Forge,
     token: Secret,
     base_url: String,
     agent: ureq::Agent,
@@ -147,6 +198,9 @@ pub struct Delivery {
 
 impl Deliver for Delivery {
     async fn deliver(&self, payload: &Value) -> Result<(), DeliverError> {
+        if self.forge == Forge::Gitlab {
+            return self.deliver_gitlab(payload).await;
+        }
         let field = |k: &str| payload.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
         let (owner, repo, sha) = (field("owner"), field("repo"), field("sha"));
         if owner.is_empty() || repo.is_empty() || sha.is_empty() {
@@ -172,6 +226,30 @@ impl Deliver for Delivery {
             ("X-GitHub-Api-Version", "2022-11-28".to_owned()),
         ];
         post(self.agent.clone(), url, headers, body).await
+    }
+}
+
+impl Delivery {
+    async fn deliver_gitlab(&self, payload: &Value) -> Result<(), DeliverError> {
+        let field = |k: &str| payload.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
+        let (project, sha) = (field("project"), field("sha"));
+        if project.is_empty() || sha.is_empty() {
+            return Err(DeliverError::Permanent(format!("not a commit status: {payload}")));
+        }
+        let url = format!(
+            "{}/api/v4/projects/{}/statuses/{}",
+            self.base_url,
+            utf8_percent_encode(&project, SEGMENT),
+            utf8_percent_encode(&sha, SEGMENT)
+        );
+        let body = json!({
+            "state": field("state"),
+            "target_url": field("target_url"),
+            "description": field("description"),
+            "name": field("name"),
+        });
+        let token = self.token.resolve().map_err(|e| DeliverError::Transient(format!("token: {e}")))?;
+        post(self.agent.clone(), url, vec![("PRIVATE-TOKEN", token)], body).await
     }
 }
 
@@ -229,9 +307,11 @@ mod tests {
     }
 
     #[test]
-    fn results_map_to_github_states() {
+    fn results_map_to_forge_states() {
         let states: Vec<&str> = Results::ALL.iter().map(|r| github_state(*r)).collect();
         assert_eq!(states, ["success", "success", "failure", "success", "error", "error", "error"]);
+        let states: Vec<&str> = Results::ALL.iter().map(|r| gitlab_state(*r)).collect();
+        assert_eq!(states, ["success", "success", "failed", "success", "failed", "canceled", "canceled"]);
     }
 
     #[test]

@@ -51,7 +51,9 @@ pub enum Kind {
     /// An IRC bot.
     Irc(irc::Irc),
     /// GitHub commit statuses.
-    GithubStatus(forge_status::GithubStatus),
+    GithubStatus(forge_status::ForgeStatus),
+    /// GitLab commit statuses.
+    GitlabStatus(forge_status::ForgeStatus),
 }
 
 /// One configured reporter.
@@ -73,7 +75,7 @@ impl Reporter {
         match &self.kind {
             Kind::Mail(mail) => mail.on_build_finished(event).into_iter().collect(),
             Kind::Irc(irc) => irc.on_build_finished(event),
-            Kind::GithubStatus(github) => github.on_build(event).into_iter().collect(),
+            Kind::GithubStatus(forge) | Kind::GitlabStatus(forge) => forge.on_build(event).into_iter().collect(),
         }
     }
 
@@ -81,7 +83,7 @@ impl Reporter {
         match &self.kind {
             Kind::Mail(mail) => mail.on_buildset_complete(&self.config, event),
             Kind::Irc(_) => None,
-            Kind::GithubStatus(_) => None,
+            Kind::GithubStatus(_) | Kind::GitlabStatus(_) => None,
         }
     }
 }
@@ -120,9 +122,18 @@ impl Reporters {
                 let kind = match &r.kind {
                     ReporterKind::Mail(cfg) => Kind::Mail(mail::Mail::new(&r.name, cfg)),
                     ReporterKind::Irc(cfg) => Kind::Irc(irc::Irc::new(&r.name, cfg)),
-                    ReporterKind::GithubStatus(cfg) => {
-                        Kind::GithubStatus(forge_status::GithubStatus::new(&r.name, cfg, &config.base_url))
-                    }
+                    ReporterKind::GithubStatus(cfg) => Kind::GithubStatus(forge_status::ForgeStatus::new(
+                        forge_status::Forge::Github,
+                        &r.name,
+                        cfg,
+                        &config.base_url,
+                    )),
+                    ReporterKind::GitlabStatus(cfg) => Kind::GitlabStatus(forge_status::ForgeStatus::new(
+                        forge_status::Forge::Gitlab,
+                        &r.name,
+                        cfg,
+                        &config.base_url,
+                    )),
                 };
                 Reporter { config: r.clone(), wake: Arc::new(Notify::new()), kind }
             })
@@ -162,8 +173,8 @@ impl Reporters {
             if !reporter.config.wants(&build.builder, tags) {
                 continue;
             }
-            if let Kind::GithubStatus(github) = &reporter.kind {
-                if let Some((key, payload)) = github.on_build(&event) {
+            if let Kind::GithubStatus(forge) | Kind::GitlabStatus(forge) = &reporter.kind {
+                if let Some((key, payload)) = forge.on_build(&event) {
                     db::outbox::enqueue(conn.reborrow(), &reporter.config.name, &key, &payload, now).await?;
                     started.stored = true;
                 }
@@ -268,7 +279,7 @@ pub fn start(engine: &Arc<crate::engine::Engine>) {
         match &reporter.kind {
             Kind::Mail(mail) => start_sender(engine, reporter, mail.delivery(engine.clone())),
             Kind::Irc(irc) => start_sender(engine, reporter, irc.start(engine, reporter.wake.clone())),
-            Kind::GithubStatus(github) => start_sender(engine, reporter, github.delivery()),
+            Kind::GithubStatus(forge) | Kind::GitlabStatus(forge) => start_sender(engine, reporter, forge.delivery()),
         }
     }
 }

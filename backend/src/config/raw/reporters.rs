@@ -125,10 +125,11 @@ pub(crate) struct RawIrc {
     pub notify_events: Vec<String>,
 }
 
-/// `kind = "github_status"`.
+/// `kind = "github_status"` or `"gitlab_status"` (`repo_owner` and `repo_name` for GitHub,
+/// `project` for GitLab).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct RawGithubStatus {
+pub(crate) struct RawForgeStatus {
     pub name: Option<String>,
     #[allow(dead_code)]
     kind: IgnoredAny,
@@ -140,6 +141,7 @@ pub(crate) struct RawGithubStatus {
     pub token: Secret,
     pub repo_owner: Option<String>,
     pub repo_name: Option<String>,
+    pub project: Option<String>,
     pub sha: Option<String>,
     pub context: Option<String>,
     pub start_description: Option<String>,
