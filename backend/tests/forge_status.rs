@@ -30,8 +30,12 @@ struct Received {
 }
 
 impl Received {
+    /// The header `name`, which must not be given twice.
     fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        let mut found = self.headers.iter().filter(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str());
+        let first = found.next();
+        assert_eq!(found.next(), None, "{name} given twice: {:?}", self.headers);
+        first
     }
 }
 

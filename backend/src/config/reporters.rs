@@ -158,8 +158,8 @@ pub struct MailConfig {
 }
 
 /// `kind = "github_status"` or `"gitlab_status"`: commit statuses on a forge. The templates see `prop`,
-/// `revision`, `repository`, `branch`, `project`, `codebase`, `builder`, `buildername` and
-/// `number`.
+/// `revision`, `repository`, `branch`, `project`, `codebase`, `builder`, `buildername`,
+/// `number` and `results`.
 #[derive(Clone, Debug)]
 pub struct ForgeStatusConfig {
     /// The API token.

@@ -160,7 +160,7 @@ fn variables(event: &BuildEvent<'_>) -> Value {
         "builder": b.builder,
         "buildername": b.builder,
         "number": b.number,
-        "results": b.results.map(Results::name),
+        "results": b.results.map_or("", Results::name),
     })
 }
 
@@ -318,5 +318,27 @@ mod tests {
     fn templates_see_the_build() {
         let vars = json!({"prop": {"sha": "abc"}, "buildername": "app"});
         assert_eq!(render("{{ prop.sha }}/{{ buildername }}{{ prop.none }}", &vars).unwrap(), "abc/app");
+        let build = crate::model::Build {
+            id: crate::model::BuildId(1),
+            builder: "app".into(),
+            number: 3,
+            buildrequest_id: crate::model::BuildRequestId(1),
+            worker: None,
+            started_at: 0,
+            finished_at: None,
+            state_text: String::new(),
+            results: None,
+            reason: String::new(),
+            properties: [("owner".to_string(), json!("acme"))].into(),
+            branch: None,
+            revision: None,
+            codebase: String::new(),
+            project: "p".into(),
+            repository: "r".into(),
+        };
+        let event = BuildEvent { build: &build, tags: &[], changes: &[], previous: None };
+        let text =
+            "{{ prop.owner }}|{{ revision }}|{{ branch }}|{{ results }}|{{ builder }}#{{ number }}|{{ project }}";
+        assert_eq!(render(text, &variables(&event)).unwrap(), "acme||||app#3|p");
     }
 }
