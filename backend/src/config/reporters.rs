@@ -35,6 +35,8 @@ impl ReporterConfig {
             ReporterKind::Mail(_) => "mail",
             ReporterKind::Irc(_) => "irc",
             ReporterKind::HttpPush(_) => "http_push",
+            ReporterKind::GithubStatus(_) => "github_status",
+            ReporterKind::GitlabStatus(_) => "gitlab_status",
         }
     }
 }
@@ -48,6 +50,10 @@ pub enum ReporterKind {
     Irc(Box<IrcConfig>),
     /// `http_push`: Buildbot's HttpStatusPush.
     HttpPush(Box<HttpPushConfig>),
+    /// `github_status`: Buildbot's GitHubStatusPush.
+    GithubStatus(Box<ForgeStatusConfig>),
+    /// `gitlab_status`: Buildbot's GitLabStatusPush.
+    GitlabStatus(Box<ForgeStatusConfig>),
 }
 
 /// How an `http_push` reporter authenticates.
@@ -189,6 +195,31 @@ pub struct MailConfig {
     pub template_type: BodyType,
     /// Extra headers, values being templates.
     pub extra_headers: BTreeMap<String, String>,
+}
+
+/// `kind = "github_status"` or `"gitlab_status"`: commit statuses on a forge. The templates see `prop`,
+/// `revision`, `repository`, `branch`, `project`, `codebase`, `builder`, `buildername`,
+/// `number` and `results`.
+#[derive(Clone, Debug)]
+pub struct ForgeStatusConfig {
+    /// The API token.
+    pub token: Secret,
+    /// The repository's owner, a template (`None`: from the build's repository URL).
+    pub repo_owner: Option<String>,
+    /// The repository's name, a template (`None`: from the build's repository URL).
+    pub repo_name: Option<String>,
+    /// GitLab's project, id or path, a template (`None`: the repository URL's path).
+    pub project: Option<String>,
+    /// The commit, a template.
+    pub sha: String,
+    /// The status's context, a template.
+    pub context: String,
+    /// The description of a started build, a template.
+    pub start_description: String,
+    /// The description of a finished build, a template.
+    pub end_description: String,
+    /// The API's root, without a trailing slash.
+    pub base_url: String,
 }
 
 /// An IRC channel to join.

@@ -568,3 +568,145 @@ colour = 1
         assert!(found.iter().any(|i| i.contains(&format!(": {key}"))), "{key} missing in {found:#?}");
     }
 }
+
+#[test]
+fn github_status_reporters_are_read_with_their_defaults() {
+    let text = format!(
+        "{MINIMAL}{}",
+        r#"
+[[reporters]]
+kind = "github_status"
+token = { env = "GITHUB_TOKEN" }
+[[reporters]]
+kind = "github_status"
+name = "ghe"
+token = "t"
+repo_owner = "{{ prop.owner }}"
+repo_name = "widget"
+sha = "{{ prop.got_revision }}"
+context = "ci/{{ builder }}"
+start_description = "Started"
+end_description = "Done: {{ results }}"
+base_url = "https://ghe.example.org/api/v3/"
+"#
+    );
+    let c = parse_ok(&text);
+    let ReporterKind::GithubStatus(g) = &c.reporters[0].kind else { panic!("not github_status") };
+    assert_eq!(c.reporters[0].name, "github_status");
+    assert_eq!((g.repo_owner.as_deref(), g.repo_name.as_deref()), (None, None));
+    assert_eq!((g.sha.as_str(), g.context.as_str()), ("{{ revision }}", "cascade/{{ buildername }}"));
+    assert_eq!((g.start_description.as_str(), g.end_description.as_str()), ("Build started.", "Build done."));
+    assert_eq!(g.base_url, "https://api.github.com");
+    let ReporterKind::GithubStatus(g) = &c.reporters[1].kind else { panic!("not github_status") };
+    assert_eq!((g.repo_owner.as_deref(), g.repo_name.as_deref()), (Some("{{ prop.owner }}"), Some("widget")));
+    assert_eq!(g.base_url, "https://ghe.example.org/api/v3");
+    assert_eq!(c.reporters[1].kind_name(), "github_status");
+}
+
+#[test]
+fn github_status_mistakes_are_reported_with_their_keys() {
+    let text = format!(
+        "{MINIMAL}{}",
+        r#"
+[[reporters]]
+kind = "github_status"
+token = ""
+repo_owner = ""
+repo_name = "{{ x"
+sha = "{% if %}"
+context = "{{"
+start_description = "{{ a"
+end_description = "{{ b"
+base_url = "ftp://example.org"
+[[reporters]]
+kind = "github_status"
+name = "two"
+token = "t"
+base_url = "api.github.com"
+max_retry_delay = 0
+[[reporters]]
+kind = "github_status"
+name = "three"
+[[reporters]]
+kind = "github_status"
+name = "four"
+token = "t"
+owner = "x"
+"#
+    );
+    let found = issues(&text);
+    for key in [
+        "reporters[0].token",
+        "reporters[0].repo_owner",
+        "reporters[0].repo_name",
+        "reporters[0].sha",
+        "reporters[0].context",
+        "reporters[0].start_description",
+        "reporters[0].end_description",
+        "reporters[0].base_url",
+        "reporters[1].base_url",
+        "reporters[1].max_retry_delay",
+    ] {
+        assert!(found.iter().any(|i| i.contains(&format!(": {key}: "))), "{key} missing in {found:#?}");
+    }
+    assert!(found.iter().any(|i| i.contains("reporters[2]") && i.contains("token")), "{found:#?}");
+    assert!(found.iter().any(|i| i.contains("reporters[3]") && i.contains("owner")), "{found:#?}");
+}
+
+#[test]
+fn gitlab_status_reporters_are_read_and_checked() {
+    let text = format!(
+        "{MINIMAL}{}",
+        r#"
+[[reporters]]
+kind = "gitlab_status"
+token = { file = "gitlab.token" }
+[[reporters]]
+kind = "gitlab_status"
+name = "own"
+token = "t"
+project = "{{ prop.project_id }}"
+base_url = "https://gitlab.example.org/"
+"#
+    );
+    let c = parse_ok(&text);
+    let ReporterKind::GitlabStatus(g) = &c.reporters[0].kind else { panic!("not gitlab_status") };
+    assert_eq!((c.reporters[0].name.as_str(), c.reporters[0].kind_name()), ("gitlab_status", "gitlab_status"));
+    assert_eq!(g.token, Secret::File("/srv/ci/gitlab.token".into()));
+    assert_eq!((g.project.as_deref(), g.base_url.as_str()), (None, "https://gitlab.com"));
+    assert_eq!((g.sha.as_str(), g.context.as_str()), ("{{ revision }}", "cascade/{{ buildername }}"));
+    let ReporterKind::GitlabStatus(g) = &c.reporters[1].kind else { panic!("not gitlab_status") };
+    assert_eq!(
+        (g.project.as_deref(), g.base_url.as_str()),
+        (Some("{{ prop.project_id }}"), "https://gitlab.example.org")
+    );
+
+    let text = format!(
+        "{MINIMAL}{}",
+        r#"
+[[reporters]]
+kind = "gitlab_status"
+token = "t"
+repo_owner = "a"
+repo_name = "b"
+project = "{{"
+sha = ""
+base_url = "gitlab.com"
+[[reporters]]
+kind = "github_status"
+token = "t"
+project = "a/b"
+"#
+    );
+    let found = issues(&text);
+    for key in [
+        "reporters[0].repo_owner",
+        "reporters[0].repo_name",
+        "reporters[0].project",
+        "reporters[0].sha",
+        "reporters[0].base_url",
+        "reporters[1].project",
+    ] {
+        assert!(found.iter().any(|i| i.contains(&format!(": {key}: "))), "{key} missing in {found:#?}");
+    }
+}

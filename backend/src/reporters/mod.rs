@@ -4,6 +4,7 @@
 //! all, and a key written twice stores one message. [`outbox`] sends the stored messages,
 //! with retries, through the reporter's own delivery. One file per reporter kind.
 
+pub mod forge_status;
 pub mod http_push;
 pub mod irc;
 pub mod mail;
@@ -50,6 +51,10 @@ pub enum Kind {
     Mail(mail::Mail),
     /// An IRC bot.
     Irc(irc::Irc),
+    /// GitHub commit statuses.
+    GithubStatus(forge_status::ForgeStatus),
+    /// GitLab commit statuses.
+    GitlabStatus(forge_status::ForgeStatus),
     /// Events POSTed to an HTTP server.
     HttpPush(http_push::HttpPush),
 }
@@ -74,13 +79,14 @@ impl Reporter {
             Kind::Mail(mail) => mail.on_build_finished(event).into_iter().collect(),
             Kind::Irc(irc) => irc.on_build_finished(event),
             Kind::HttpPush(push) => push.on_build_finished(event),
+            Kind::GithubStatus(forge) | Kind::GitlabStatus(forge) => forge.on_build(event).into_iter().collect(),
         }
     }
 
     fn on_buildset(&self, event: &BuildSetEvent) -> Option<(String, serde_json::Value)> {
         match &self.kind {
             Kind::Mail(mail) => mail.on_buildset_complete(&self.config, event),
-            Kind::Irc(_) | Kind::HttpPush(_) => None,
+            Kind::Irc(_) | Kind::HttpPush(_) | Kind::GithubStatus(_) | Kind::GitlabStatus(_) => None,
         }
     }
 }
@@ -120,6 +126,18 @@ impl Reporters {
                     ReporterKind::Mail(cfg) => Kind::Mail(mail::Mail::new(&r.name, cfg)),
                     ReporterKind::Irc(cfg) => Kind::Irc(irc::Irc::new(&r.name, cfg)),
                     ReporterKind::HttpPush(cfg) => Kind::HttpPush(http_push::HttpPush::new(cfg)),
+                    ReporterKind::GithubStatus(cfg) => Kind::GithubStatus(forge_status::ForgeStatus::new(
+                        forge_status::Forge::Github,
+                        &r.name,
+                        cfg,
+                        &config.base_url,
+                    )),
+                    ReporterKind::GitlabStatus(cfg) => Kind::GitlabStatus(forge_status::ForgeStatus::new(
+                        forge_status::Forge::Gitlab,
+                        &r.name,
+                        cfg,
+                        &config.base_url,
+                    )),
                 };
                 Reporter { config: r.clone(), wake: Arc::new(Notify::new()), kind }
             })
@@ -166,6 +184,7 @@ impl Reporters {
                     messages
                 }
                 Kind::HttpPush(push) => push.on_build_started(&event),
+                Kind::GithubStatus(forge) | Kind::GitlabStatus(forge) => forge.on_build(&event).into_iter().collect(),
                 Kind::Mail(_) => continue,
             };
             for (key, payload) in messages {
@@ -277,6 +296,7 @@ pub fn start(engine: &Arc<crate::engine::Engine>) {
                     tracing::error!(reporter = %reporter.config.name, %error, "this reporter sends nothing");
                 }
             },
+            Kind::GithubStatus(forge) | Kind::GitlabStatus(forge) => start_sender(engine, reporter, forge.delivery()),
         }
     }
 }

@@ -173,6 +173,30 @@ fn default_timeout() -> u64 {
     10
 }
 
+/// `kind = "github_status"` or `"gitlab_status"` (`repo_owner` and `repo_name` for GitHub,
+/// `project` for GitLab).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawForgeStatus {
+    pub name: Option<String>,
+    #[allow(dead_code)]
+    kind: IgnoredAny,
+    #[serde(default)]
+    pub builders: Option<OneOrMany>,
+    #[serde(default)]
+    pub tags: Option<OneOrMany>,
+    pub max_retry_delay: Option<u64>,
+    pub token: Secret,
+    pub repo_owner: Option<String>,
+    pub repo_name: Option<String>,
+    pub project: Option<String>,
+    pub sha: Option<String>,
+    pub context: Option<String>,
+    pub start_description: Option<String>,
+    pub end_description: Option<String>,
+    pub base_url: Option<String>,
+}
+
 fn yes() -> bool {
     true
 }

@@ -4,10 +4,12 @@ use std::collections::BTreeMap;
 
 use super::super::doc::KeyPath;
 use super::super::raw::OneOrMany;
-use super::super::raw::reporters::{RawAddLogs, RawChannel, RawHttpAuth, RawHttpPush, RawIrc, RawMail, RawMode};
+use super::super::raw::reporters::{
+    RawAddLogs, RawChannel, RawForgeStatus, RawHttpAuth, RawHttpPush, RawIrc, RawMail, RawMode,
+};
 use super::super::reporters::{
-    AddLogs, BodyType, HttpAuth, HttpPushConfig, IrcChannel, IrcConfig, MailConfig, MailMode, ReporterConfig,
-    ReporterKind, SmtpSecurity, is_irc_channel, is_irc_event,
+    AddLogs, BodyType, ForgeStatusConfig, HttpAuth, HttpPushConfig, IrcChannel, IrcConfig, MailConfig, MailMode,
+    ReporterConfig, ReporterKind, SmtpSecurity, is_irc_channel, is_irc_event,
 };
 use super::{Validator, push_or_fail};
 
@@ -15,7 +17,7 @@ use super::{Validator, push_or_fail};
 const DEFAULT_MAX_RETRY_DELAY: u64 = 3600;
 
 /// The reporter kinds this build knows about.
-const KINDS: &[&str] = &["mail", "irc", "http_push"];
+const KINDS: &[&str] = &["mail", "irc", "http_push", "github_status", "gitlab_status"];
 
 /// The default subject, as Buildbot's `"buildbot %(result)s in %(title)s on %(builder)s"`.
 pub const DEFAULT_SUBJECT: &str = "Cascade {{ result }} in {{ title }} on {{ builder }}";
@@ -69,6 +71,14 @@ impl Validator<'_, '_> {
                 let name = raw.name.clone().unwrap_or_else(|| "http_push".into());
                 let filter = (raw.builders.take_list(), raw.tags.take_list(), raw.max_retry_delay);
                 (name, filter, self.http_push(raw, at).map(|h| ReporterKind::HttpPush(Box::new(h))))
+            }
+            Some(Some(forge @ ("github_status" | "gitlab_status"))) => {
+                let gitlab = forge == "gitlab_status";
+                let raw = self.doc.unit::<RawForgeStatus>(at)?;
+                let name = raw.name.clone().unwrap_or_else(|| forge.into());
+                let filter = (raw.builders.take_list(), raw.tags.take_list(), raw.max_retry_delay);
+                let config = self.forge_status(raw, at, gitlab).map(Box::new);
+                (name, filter, config.map(if gitlab { ReporterKind::GitlabStatus } else { ReporterKind::GithubStatus }))
             }
             Some(Some(other)) => {
                 self.doc.issue(&kind_at, format!("unknown reporter kind `{other}` (one of: {kinds})"));
@@ -338,6 +348,69 @@ impl Validator<'_, '_> {
             retry_delay: raw.retry_delay,
             max_queue: raw.max_queue,
             timeout: raw.timeout,
+        };
+        ok.then_some(config)
+    }
+
+    fn forge_status(&mut self, raw: RawForgeStatus, at: &KeyPath, gitlab: bool) -> Option<ForgeStatusConfig> {
+        let mut ok = true;
+        let misplaced = if gitlab {
+            vec![("repo_owner", raw.repo_owner.is_some()), ("repo_name", raw.repo_name.is_some())]
+        } else {
+            vec![("project", raw.project.is_some())]
+        };
+        for (key, given) in misplaced {
+            if given {
+                let instead = if gitlab {
+                    "gitlab_status names the project with `project`"
+                } else {
+                    "github_status names the repository with `repo_owner` and `repo_name`"
+                };
+                self.doc.issue(&at.key(key), format!("unknown key `{key}` ({instead})"));
+                ok = false;
+            }
+        }
+        let mut template = |key: &str, value: Option<String>, default: &str| {
+            if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
+                self.doc.issue(&at.key(key), "must not be empty (leave the key out for the default)");
+                ok = false;
+            }
+            let value = value.unwrap_or_else(|| default.to_owned());
+            ok &= self.template(&value, &at.key(key));
+            value
+        };
+        let repo_owner = raw.repo_owner.map(|v| template("repo_owner", Some(v), ""));
+        let repo_name = raw.repo_name.map(|v| template("repo_name", Some(v), ""));
+        let project = raw.project.map(|v| template("project", Some(v), ""));
+        let sha = template("sha", raw.sha, "{{ revision }}");
+        let context = template("context", raw.context, "cascade/{{ buildername }}");
+        let start_description = template("start_description", raw.start_description, "Build started.");
+        let end_description = template("end_description", raw.end_description, "Build done.");
+        let default_base = if gitlab { "https://gitlab.com" } else { "https://api.github.com" };
+        let base_url = raw.base_url.unwrap_or_else(|| default_base.into());
+        let base_url = base_url.trim_end_matches('/').to_owned();
+        let rest = base_url.strip_prefix("https://").or_else(|| base_url.strip_prefix("http://"));
+        if rest.is_none_or(|r| {
+            r.is_empty() || r.starts_with('/') || r.contains(|c: char| c.is_whitespace() || c == '?' || c == '#')
+        }) {
+            let example = if gitlab { "https://gitlab.example.org" } else { "https://ghe.example.org/api/v3" };
+            self.doc.issue(&at.key("base_url"), format!("must be an http:// or https:// address, e.g. {example}"));
+            ok = false;
+        }
+        if matches!(&raw.token, crate::config::secret::Secret::Literal(t) if t.trim().is_empty()) {
+            self.doc.issue(&at.key("token"), "must not be empty");
+            ok = false;
+        }
+        let config = ForgeStatusConfig {
+            token: raw.token.relative_to(&self.dir),
+            repo_owner,
+            repo_name,
+            project,
+            sha,
+            context,
+            start_description,
+            end_description,
+            base_url,
         };
         ok.then_some(config)
     }
