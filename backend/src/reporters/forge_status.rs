@@ -115,14 +115,18 @@ impl ForgeStatus {
     }
 
     /// The delivery of this reporter's statuses.
-    pub fn delivery(&self) -> Delivery {
-        let agent = ureq::Agent::config_builder().http_status_as_error(false).timeout_global(Some(TIMEOUT)).build();
-        Delivery {
+    pub fn delivery(&self) -> Result<Delivery, String> {
+        let client = reqwest::Client::builder()
+            .timeout(TIMEOUT)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| format!("cannot make an HTTP client: {e}"))?;
+        Ok(Delivery {
             forge: self.forge,
             token: self.config.token.clone(),
             base_url: self.config.base_url.clone(),
-            agent: agent.into(),
-        }
+            client,
+        })
     }
 }
 
@@ -193,7 +197,7 @@ pub struct Delivery {
     forge: Forge,
     token: Secret,
     base_url: String,
-    agent: ureq::Agent,
+    client: reqwest::Client,
 }
 
 impl Deliver for Delivery {
@@ -225,7 +229,7 @@ impl Deliver for Delivery {
             ("Accept", "application/vnd.github+json".to_owned()),
             ("X-GitHub-Api-Version", "2022-11-28".to_owned()),
         ];
-        post(self.agent.clone(), url, headers, body).await
+        post(&self.client, &url, headers, body).await
     }
 }
 
@@ -249,40 +253,38 @@ impl Delivery {
             "name": field("name"),
         });
         let token = self.token.resolve().map_err(|e| DeliverError::Transient(format!("token: {e}")))?;
-        post(self.agent.clone(), url, vec![("PRIVATE-TOKEN", token)], body).await
+        post(&self.client, &url, vec![("PRIVATE-TOKEN", token)], body).await
     }
 }
 
 /// POSTs `body` as JSON; 2xx is done, 408, 429, 5xx and unreachable peers are worth
 /// another try, any other answer is final.
 pub async fn post(
-    agent: ureq::Agent,
-    url: String,
+    client: &reqwest::Client,
+    url: &str,
     headers: Vec<(&'static str, String)>,
     body: Value,
 ) -> Result<(), DeliverError> {
-    let task = tokio::task::spawn_blocking(move || {
-        let mut request = agent.post(&url).header("User-Agent", "Cascade").header("Content-Type", "application/json");
-        for (name, value) in &headers {
-            request = request.header(*name, value);
-        }
-        let mut response = match request.send(body.to_string()) {
-            Ok(r) => r,
-            Err(e) => return Err(DeliverError::Transient(format!("POST {url}: {e}"))),
-        };
-        let status = response.status().as_u16();
-        if (200..300).contains(&status) {
-            return Ok(());
-        }
-        let text = response.body_mut().with_config().limit(4096).read_to_string().unwrap_or_default();
-        let message = format!("POST {url}: {status} {}", text.trim());
-        if status == 408 || status == 429 || status >= 500 {
-            Err(DeliverError::Transient(message))
-        } else {
-            Err(DeliverError::Permanent(message))
-        }
-    });
-    task.await.map_err(|e| DeliverError::Transient(format!("request task: {e}")))?
+    let mut request = client.post(url).header("User-Agent", "Cascade").header("Content-Type", "application/json");
+    for (name, value) in &headers {
+        request = request.header(*name, value);
+    }
+    let response = match request.body(body.to_string()).send().await {
+        Ok(r) => r,
+        Err(e) => return Err(DeliverError::Transient(format!("POST {url}: {e}"))),
+    };
+    let status = response.status().as_u16();
+    if (200..300).contains(&status) {
+        return Ok(());
+    }
+    let text = response.text().await.unwrap_or_default();
+    let text: String = text.trim().chars().take(4096).collect();
+    let message = format!("POST {url}: {status} {text}");
+    if status == 408 || status == 429 || status >= 500 {
+        Err(DeliverError::Transient(message))
+    } else {
+        Err(DeliverError::Permanent(message))
+    }
 }
 
 #[cfg(test)]

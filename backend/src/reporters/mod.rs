@@ -296,7 +296,10 @@ pub fn start(engine: &Arc<crate::engine::Engine>) {
                     tracing::error!(reporter = %reporter.config.name, %error, "this reporter sends nothing");
                 }
             },
-            Kind::GithubStatus(forge) | Kind::GitlabStatus(forge) => start_sender(engine, reporter, forge.delivery()),
+            Kind::GithubStatus(forge) | Kind::GitlabStatus(forge) => match forge.delivery() {
+                Ok(delivery) => start_sender(engine, reporter, delivery),
+                Err(error) => tracing::error!(reporter = %reporter.config.name, %error, "this reporter sends nothing"),
+            },
         }
     }
 }
