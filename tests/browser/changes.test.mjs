@@ -669,9 +669,13 @@ test("stopping a change's builds: only for the allowed role, by keyboard, with t
   await page.keyboard.press("Enter");
   const reason = control.getByLabel("Why stop them?");
   await reason.waitFor();
-  assert.equal(
-    await page.evaluate(() => document.activeElement?.name),
-    "reason",
+  // The form puts the focus on the reason once it is drawn.
+  await page.waitForFunction(
+    () => document.activeElement?.name === "reason",
+    null,
+    {
+      timeout: 5_000,
+    },
   );
   // A reason is required: an empty form is not sent.
   await page.keyboard.press("Enter");
