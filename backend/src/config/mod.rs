@@ -17,8 +17,8 @@ mod validate;
 
 pub use error::{ConfigError, ConfigIssue};
 pub use reporters::{
-    AddLogs, BodyType, ForgeStatusConfig, HttpAuth, HttpPushConfig, IrcChannel, IrcConfig, MailConfig, MailMode,
-    ReporterConfig, ReporterKind, SmtpSecurity, is_irc_channel, is_irc_event,
+    AddLogs, BodyType, ForgeStatusConfig, GerritConfig, HttpAuth, HttpPushConfig, IrcChannel, IrcConfig, MailConfig,
+    MailMode, ReporterConfig, ReporterKind, SmtpSecurity, is_irc_channel, is_irc_event,
 };
 pub use secret::Secret;
 pub use types::{

@@ -37,6 +37,7 @@ impl ReporterConfig {
             ReporterKind::HttpPush(_) => "http_push",
             ReporterKind::GithubStatus(_) => "github_status",
             ReporterKind::GitlabStatus(_) => "gitlab_status",
+            ReporterKind::Gerrit(_) => "gerrit",
         }
     }
 }
@@ -54,6 +55,8 @@ pub enum ReporterKind {
     GithubStatus(Box<ForgeStatusConfig>),
     /// `gitlab_status`: Buildbot's GitLabStatusPush.
     GitlabStatus(Box<ForgeStatusConfig>),
+    /// `gerrit`: Buildbot's GerritStatusPush.
+    Gerrit(Box<GerritConfig>),
 }
 
 /// How an `http_push` reporter authenticates.
@@ -220,6 +223,40 @@ pub struct ForgeStatusConfig {
     pub end_description: String,
     /// The API's root, without a trailing slash.
     pub base_url: String,
+}
+
+/// `kind = "gerrit"`: reviews on a Gerrit change. The templates see what a commit status's
+/// do, plus `url`, `state_text` and `result_text` for a build, or `results`, `builds` (each
+/// with `builder`, `number`, `results`, `result_text`, `state_text` and `url`) and `prop`
+/// (the first build's properties) for a build set's summary.
+#[derive(Clone, Debug)]
+pub struct GerritConfig {
+    /// Gerrit's address, without a trailing slash; the REST API is under `/a/`.
+    pub server_url: String,
+    /// The HTTP user.
+    pub user: String,
+    /// Its HTTP password.
+    pub password: Secret,
+    /// One review per build set, once all its builds are done.
+    pub summary: bool,
+    /// One review per finished build.
+    pub per_build: bool,
+    /// A message when each build starts, a template (`None`: no message).
+    pub start_message: Option<String>,
+    /// The message of a build's review, a template.
+    pub review_message: String,
+    /// The message of a build set's summary, a template.
+    pub summary_message: String,
+    /// Label → score, each score a template rendering an integer; empty or 0 leaves the label
+    /// out.
+    pub labels: BTreeMap<String, String>,
+    /// The change, a template (`None`: the `event.change.number` property, else the branch
+    /// `refs/changes/NN/CHANGE/PS`).
+    pub change: Option<String>,
+    /// The patch set, a template (`None`: as for `change`, `event.patchSet.number`).
+    pub patchset: Option<String>,
+    /// The reviews' tag (`None`: untagged).
+    pub tag: Option<String>,
 }
 
 /// An IRC channel to join.

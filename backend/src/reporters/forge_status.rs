@@ -14,10 +14,10 @@ use super::BuildEvent;
 use super::outbox::{Deliver, DeliverError};
 use crate::config::ForgeStatusConfig;
 use crate::config::Secret;
-use crate::model::Results;
+use crate::model::{Build, Results};
 
 /// What stays as is in a path segment.
-const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+pub(crate) const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
 
 /// How long one request may take.
 const TIMEOUT: Duration = Duration::from_secs(30);
@@ -49,7 +49,7 @@ impl ForgeStatus {
     /// The status to store for a build that started (no results yet) or finished.
     pub fn on_build(&self, event: &BuildEvent<'_>) -> Option<(String, Value)> {
         let build = event.build;
-        let vars = variables(event);
+        let vars = variables(build);
         let render = |template: &str| match render(template, &vars) {
             Ok(text) => Some(text.trim().to_owned()),
             Err(e) => {
@@ -152,8 +152,7 @@ pub fn gitlab_state(results: Results) -> &'static str {
 }
 
 /// What the templates see.
-fn variables(event: &BuildEvent<'_>) -> Value {
-    let b = event.build;
+pub(crate) fn variables(b: &Build) -> Value {
     json!({
         "prop": b.properties,
         "revision": b.revision.clone().unwrap_or_default(),
@@ -168,7 +167,7 @@ fn variables(event: &BuildEvent<'_>) -> Value {
     })
 }
 
-fn render(template: &str, vars: &Value) -> Result<String, String> {
+pub(crate) fn render(template: &str, vars: &Value) -> Result<String, String> {
     let env = minijinja::Environment::new();
     env.render_str(template, vars).map_err(|e| format!("cannot render `{template}`: {e}"))
 }
@@ -224,12 +223,13 @@ impl Deliver for Delivery {
             "context": field("context"),
         });
         let token = self.token.resolve().map_err(|e| DeliverError::Transient(format!("token: {e}")))?;
-        let headers = vec![
-            ("Authorization", format!("Bearer {token}")),
-            ("Accept", "application/vnd.github+json".to_owned()),
-            ("X-GitHub-Api-Version", "2022-11-28".to_owned()),
-        ];
-        post(&self.client, &url, headers, body).await
+        let request = self
+            .client
+            .post(&url)
+            .bearer_auth(token)
+            .header("Accept", "application/vnd.github+json")
+            .header("X-GitHub-Api-Version", "2022-11-28");
+        post(request, &url, &body).await
     }
 }
 
@@ -253,22 +253,14 @@ impl Delivery {
             "name": field("name"),
         });
         let token = self.token.resolve().map_err(|e| DeliverError::Transient(format!("token: {e}")))?;
-        post(&self.client, &url, vec![("PRIVATE-TOKEN", token)], body).await
+        post(self.client.post(&url).header("PRIVATE-TOKEN", token), &url, &body).await
     }
 }
 
-/// POSTs `body` as JSON; 2xx is done, 408, 429, 5xx and unreachable peers are worth
-/// another try, any other answer is final.
-pub async fn post(
-    client: &reqwest::Client,
-    url: &str,
-    headers: Vec<(&'static str, String)>,
-    body: Value,
-) -> Result<(), DeliverError> {
-    let mut request = client.post(url).header("User-Agent", "Cascade").header("Content-Type", "application/json");
-    for (name, value) in &headers {
-        request = request.header(*name, value);
-    }
+/// Sends `request` (a POST to `url`, with its credentials) with `body` as JSON; 2xx is done,
+/// 408, 429, 5xx and unreachable peers are worth another try, any other answer is final.
+pub async fn post(request: reqwest::RequestBuilder, url: &str, body: &Value) -> Result<(), DeliverError> {
+    let request = request.header("User-Agent", "Cascade").header("Content-Type", "application/json");
     let response = match request.body(body.to_string()).send().await {
         Ok(r) => r,
         Err(e) => return Err(DeliverError::Transient(format!("POST {url}: {e}"))),
@@ -338,9 +330,8 @@ mod tests {
             project: "p".into(),
             repository: "r".into(),
         };
-        let event = BuildEvent { build: &build, tags: &[], changes: &[], previous: None };
         let text =
             "{{ prop.owner }}|{{ revision }}|{{ branch }}|{{ results }}|{{ builder }}#{{ number }}|{{ project }}";
-        assert_eq!(render(text, &variables(&event)).unwrap(), "acme||||app#3|p");
+        assert_eq!(render(text, &variables(&build)).unwrap(), "acme||||app#3|p");
     }
 }

@@ -5,6 +5,7 @@
 //! with retries, through the reporter's own delivery. One file per reporter kind.
 
 pub mod forge_status;
+pub mod gerrit;
 pub mod http_push;
 pub mod irc;
 pub mod mail;
@@ -57,6 +58,8 @@ pub enum Kind {
     GitlabStatus(forge_status::ForgeStatus),
     /// Events POSTed to an HTTP server.
     HttpPush(http_push::HttpPush),
+    /// Reviews on Gerrit changes.
+    Gerrit(gerrit::Gerrit),
 }
 
 /// One configured reporter.
@@ -80,12 +83,14 @@ impl Reporter {
             Kind::Irc(irc) => irc.on_build_finished(event),
             Kind::HttpPush(push) => push.on_build_finished(event),
             Kind::GithubStatus(forge) | Kind::GitlabStatus(forge) => forge.on_build(event).into_iter().collect(),
+            Kind::Gerrit(gerrit) => gerrit.on_build_finished(event).into_iter().collect(),
         }
     }
 
     fn on_buildset(&self, event: &BuildSetEvent) -> Option<(String, serde_json::Value)> {
         match &self.kind {
             Kind::Mail(mail) => mail.on_buildset_complete(&self.config, event),
+            Kind::Gerrit(gerrit) => gerrit.on_buildset(&self.config, event),
             Kind::Irc(_) | Kind::HttpPush(_) | Kind::GithubStatus(_) | Kind::GitlabStatus(_) => None,
         }
     }
@@ -138,6 +143,7 @@ impl Reporters {
                         cfg,
                         &config.base_url,
                     )),
+                    ReporterKind::Gerrit(cfg) => Kind::Gerrit(gerrit::Gerrit::new(&r.name, cfg, &config.base_url)),
                 };
                 Reporter { config: r.clone(), wake: Arc::new(Notify::new()), kind }
             })
@@ -185,6 +191,7 @@ impl Reporters {
                 }
                 Kind::HttpPush(push) => push.on_build_started(&event),
                 Kind::GithubStatus(forge) | Kind::GitlabStatus(forge) => forge.on_build(&event).into_iter().collect(),
+                Kind::Gerrit(gerrit) => gerrit.on_build_started(&event).into_iter().collect(),
                 Kind::Mail(_) => continue,
             };
             for (key, payload) in messages {
@@ -234,7 +241,12 @@ impl Reporters {
         tags: impl Fn(&str) -> Vec<String>,
         now: i64,
     ) -> DbResult<bool> {
-        if !self.list.iter().any(|r| matches!(&r.kind, Kind::Mail(m) if m.summarises())) {
+        let summarises = |r: &Reporter| match &r.kind {
+            Kind::Mail(m) => m.summarises(),
+            Kind::Gerrit(g) => g.summarises(),
+            _ => false,
+        };
+        if !self.list.iter().any(summarises) {
             return Ok(false);
         }
         let mut builds = Vec::new();
@@ -297,6 +309,10 @@ pub fn start(engine: &Arc<crate::engine::Engine>) {
                 }
             },
             Kind::GithubStatus(forge) | Kind::GitlabStatus(forge) => match forge.delivery() {
+                Ok(delivery) => start_sender(engine, reporter, delivery),
+                Err(error) => tracing::error!(reporter = %reporter.config.name, %error, "this reporter sends nothing"),
+            },
+            Kind::Gerrit(gerrit) => match gerrit.delivery() {
                 Ok(delivery) => start_sender(engine, reporter, delivery),
                 Err(error) => tracing::error!(reporter = %reporter.config.name, %error, "this reporter sends nothing"),
             },

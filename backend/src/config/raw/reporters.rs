@@ -197,6 +197,42 @@ pub(crate) struct RawForgeStatus {
     pub base_url: Option<String>,
 }
 
+/// `start_message`: `true` for the default message or a template.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum RawStartMessage {
+    Flag(bool),
+    Template(String),
+}
+
+/// `kind = "gerrit"`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawGerrit {
+    pub name: Option<String>,
+    #[allow(dead_code)]
+    kind: IgnoredAny,
+    #[serde(default)]
+    pub builders: Option<OneOrMany>,
+    #[serde(default)]
+    pub tags: Option<OneOrMany>,
+    pub max_retry_delay: Option<u64>,
+    pub server_url: String,
+    pub user: String,
+    pub password: Secret,
+    #[serde(default = "yes")]
+    pub summary: bool,
+    #[serde(default)]
+    pub per_build: bool,
+    pub start_message: Option<RawStartMessage>,
+    pub review_message: Option<String>,
+    pub summary_message: Option<String>,
+    pub labels: Option<BTreeMap<String, String>>,
+    pub change: Option<String>,
+    pub patchset: Option<String>,
+    pub tag: Option<String>,
+}
+
 fn yes() -> bool {
     true
 }

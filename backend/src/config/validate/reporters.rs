@@ -2,10 +2,12 @@
 
 use std::collections::BTreeMap;
 
+mod gerrit;
+
 use super::super::doc::KeyPath;
 use super::super::raw::OneOrMany;
 use super::super::raw::reporters::{
-    RawAddLogs, RawChannel, RawForgeStatus, RawHttpAuth, RawHttpPush, RawIrc, RawMail, RawMode,
+    RawAddLogs, RawChannel, RawForgeStatus, RawGerrit, RawHttpAuth, RawHttpPush, RawIrc, RawMail, RawMode,
 };
 use super::super::reporters::{
     AddLogs, BodyType, ForgeStatusConfig, HttpAuth, HttpPushConfig, IrcChannel, IrcConfig, MailConfig, MailMode,
@@ -17,7 +19,7 @@ use super::{Validator, push_or_fail};
 const DEFAULT_MAX_RETRY_DELAY: u64 = 3600;
 
 /// The reporter kinds this build knows about.
-const KINDS: &[&str] = &["mail", "irc", "http_push", "github_status", "gitlab_status"];
+const KINDS: &[&str] = &["mail", "irc", "http_push", "github_status", "gitlab_status", "gerrit"];
 
 /// The default subject, as Buildbot's `"buildbot %(result)s in %(title)s on %(builder)s"`.
 pub const DEFAULT_SUBJECT: &str = "Cascade {{ result }} in {{ title }} on {{ builder }}";
@@ -79,6 +81,12 @@ impl Validator<'_, '_> {
                 let filter = (raw.builders.take_list(), raw.tags.take_list(), raw.max_retry_delay);
                 let config = self.forge_status(raw, at, gitlab).map(Box::new);
                 (name, filter, config.map(if gitlab { ReporterKind::GitlabStatus } else { ReporterKind::GithubStatus }))
+            }
+            Some(Some("gerrit")) => {
+                let raw = self.doc.unit::<RawGerrit>(at)?;
+                let name = raw.name.clone().unwrap_or_else(|| "gerrit".into());
+                let filter = (raw.builders.take_list(), raw.tags.take_list(), raw.max_retry_delay);
+                (name, filter, self.gerrit(raw, at).map(|g| ReporterKind::Gerrit(Box::new(g))))
             }
             Some(Some(other)) => {
                 self.doc.issue(&kind_at, format!("unknown reporter kind `{other}` (one of: {kinds})"));
