@@ -219,7 +219,7 @@ async fn the_poller_hook_polls_only_what_it_may_and_unknown_dialects_are_404() {
     assert_eq!(statuses, vec![400, 413, 404, 400, 400, 200], "every request is recorded, refused ones too");
 }
 
-const EVERY_DIALECT: &str = "[change_hook]\ndialects = { github = { secret = \"gh\" }, gitlab = { token = \"gl\" }, bitbucket = { secret = \"bb\" }, gitorious = {}, googlecode = { secret_key = \"gc\" } }\n";
+const EVERY_DIALECT: &str = "[change_hook]\ndialects = { github = { secret = \"gh\" }, gitlab = { token = \"gl\" }, bitbucket = { secret = \"bb\" }, gitorious = {}, googlecode = { secret_key = \"gc\" }, gerrit = {} }\n";
 
 /// Waits until the master has run `n` builds, all finished.
 async fn builds_finished(a: &Api, n: usize) -> Vec<Value> {
@@ -273,6 +273,7 @@ async fn every_dialect_reaches_a_build() {
         ),
         ("gitorious", vec![], form, gitorious),
         ("googlecode", vec![("google-code-project-hosting-hook-hmac", gc_sig)], json, gc.into()),
+        ("gerrit", vec![], json, include_str!("fixtures/hooks/gerrit/patchset_created.json").into()),
     ];
     let mut total = 0;
     for (dialect, headers, content_type, body) in requests {

@@ -24,9 +24,9 @@ pub use secret::Secret;
 pub use types::{
     AccessLog, AuthConfig, AuthzConfig, AuthzRule, BaseDialect, BitbucketDialect, BuilderConfig, ChangeFilter,
     ChangeHookConfig, ChangeSourceConfig, ChangeSourceKind, Command, CommentLink, Config, ConfigUser, DbConfig,
-    GitMode, GitPollerConfig, GitStep, GithubDialect, GitlabDialect, GitoriousDialect, GooglecodeDialect, HookAuth,
-    HookDialects, HookUser, PollBranches, PollerDialect, Revlink, SchedulerConfig, SchedulerKind, StepConfig, StepKind,
-    WebConfig, WorkerConfig,
+    GerritDialect, GitMode, GitPollerConfig, GitStep, GithubDialect, GitlabDialect, GitoriousDialect,
+    GooglecodeDialect, HookAuth, HookDialects, HookUser, PollBranches, PollerDialect, Revlink, SchedulerConfig,
+    SchedulerKind, StepConfig, StepKind, WebConfig, WorkerConfig,
 };
 pub use validate::percent_to_jinja;
 

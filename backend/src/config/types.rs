@@ -436,6 +436,8 @@ pub struct HookDialects {
     pub gitorious: Option<GitoriousDialect>,
     /// `/change_hook/googlecode`: Google Code post-commit notifications.
     pub googlecode: Option<GooglecodeDialect>,
+    /// `/change_hook/gerrit`: Gerrit's events (its webhooks plugin).
+    pub gerrit: Option<GerritDialect>,
     /// `/change_hook/poller`: asks change sources to poll now.
     pub poller: Option<PollerDialect>,
 }
@@ -478,6 +480,17 @@ pub struct BitbucketDialect {
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GitoriousDialect {}
+
+/// Options of the `gerrit` dialect.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GerritDialect {
+    /// Where Gerrit serves its repositories; a change's repository is this and its project
+    /// (`None`: the site of the change's web address).
+    pub git_url: Option<String>,
+    /// Codebase of the changes.
+    pub codebase: Option<String>,
+}
 
 /// Options of the `googlecode` dialect.
 #[derive(Clone, Debug, Deserialize)]

@@ -6,6 +6,7 @@
 pub mod auth;
 pub mod base;
 pub mod bitbucket;
+pub mod gerrit;
 pub mod github;
 pub mod gitlab;
 pub mod gitorious;
@@ -126,6 +127,10 @@ fn parse(engine: &Engine, dialect: &str, req: &HookRequest, verify: bool) -> Opt
         "googlecode" => {
             let cfg = d.googlecode.as_ref()?;
             secret(cfg.secret_key.as_ref()).and_then(|s| googlecode::parse(req, cfg, s.as_deref()))
+        }
+        "gerrit" => {
+            let cfg = d.gerrit.as_ref()?;
+            gerrit::parse(req, cfg)
         }
         _ => return None,
     })

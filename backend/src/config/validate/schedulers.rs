@@ -6,13 +6,13 @@ use super::super::doc::KeyPath;
 use super::super::raw::scheduler::{AnyBranch, Force, KINDS, Nightly, Periodic, SingleBranch};
 use super::super::raw::{OneOrMany, RawChangeHook};
 use super::super::types::{
-    BaseDialect, BitbucketDialect, ChangeFilter, ChangeHookConfig, GithubDialect, GitlabDialect, GitoriousDialect,
-    GooglecodeDialect, HookAuth, HookDialects, PollerDialect, SchedulerConfig, SchedulerKind,
+    BaseDialect, BitbucketDialect, ChangeFilter, ChangeHookConfig, GerritDialect, GithubDialect, GitlabDialect,
+    GitoriousDialect, GooglecodeDialect, HookAuth, HookDialects, PollerDialect, SchedulerConfig, SchedulerKind,
 };
 use super::{Validator, push_or_fail};
 
 /// The change hook dialects this build knows about.
-const DIALECTS: &[&str] = &["base", "github", "gitlab", "bitbucket", "gitorious", "googlecode", "poller"];
+const DIALECTS: &[&str] = &["base", "github", "gitlab", "bitbucket", "gitorious", "googlecode", "gerrit", "poller"];
 
 impl Validator<'_, '_> {
     pub(super) fn schedulers(&mut self) -> Option<Vec<SchedulerConfig>> {
@@ -201,6 +201,10 @@ impl Validator<'_, '_> {
                         d
                     });
                     ok &= dialects.googlecode.is_some();
+                }
+                "gerrit" => {
+                    dialects.gerrit = self.doc.unit::<GerritDialect>(&here);
+                    ok &= dialects.gerrit.is_some();
                 }
                 "poller" => {
                     dialects.poller = self.doc.unit::<PollerDialect>(&here);
