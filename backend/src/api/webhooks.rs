@@ -61,7 +61,8 @@ pub trait PushEventHook {
     /// Sent when a build starts (`build.started`) and when it ends (`build.finished`), as the
     /// reporter's `events` choose, by a reporter with `buffer_delay = 0` (the default). Events
     /// leave in the order they happened, one at a time: an event that is retried holds back the
-    /// ones behind it.
+    /// ones behind it. Delivery is at least once: an event can arrive again, after a retry or
+    /// after the master restarts, with the same `id`.
     #[oai(name = "http_push_event", method = "post", operation_id = "http_push_event")]
     fn http_push_event(
         &self,
@@ -80,7 +81,8 @@ pub trait PushBatchHook {
     ///
     /// Sent by a reporter with `buffer_delay` > 0 instead of one POST per event: the events
     /// wait until the oldest is `buffer_delay` seconds old, then leave together, at most 500,
-    /// oldest first. A batch is delivered or not as a whole.
+    /// oldest first. A batch is delivered or not as a whole. Delivery is at least once: an
+    /// event can arrive again, after a retry or after the master restarts, with the same `id`.
     #[oai(name = "http_push_batch", method = "post", operation_id = "http_push_batch")]
     fn http_push_batch(
         &self,
@@ -126,6 +128,7 @@ mod tests {
             assert_eq!(content[CONTENT_TYPE]["schema"]["$ref"], format!("#/components/schemas/{schema}"));
             assert_eq!(post["parameters"][0]["name"], SIGNATURE_HEADER);
             assert_eq!(post["parameters"][0]["in"], "header");
+            assert!(post["description"].as_str().unwrap().contains("at least once"), "{hook}");
             for status in ["2XX", "408", "429", "5XX", "4XX", "3XX"] {
                 assert!(post["responses"][status].is_object(), "{hook} {status}");
             }

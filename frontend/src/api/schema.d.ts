@@ -790,7 +790,8 @@ export interface webhooks {
          * @description Sent when a build starts (`build.started`) and when it ends (`build.finished`), as the
          *     reporter's `events` choose, by a reporter with `buffer_delay = 0` (the default). Events
          *     leave in the order they happened, one at a time: an event that is retried holds back the
-         *     ones behind it.
+         *     ones behind it. Delivery is at least once: an event can arrive again, after a retry or
+         *     after the master restarts, with the same `id`.
          */
         post: operations["http_push_event"];
         delete?: never;
@@ -812,7 +813,8 @@ export interface webhooks {
          * Several build events in one POST, to an `http_push` reporter's `server_url`.
          * @description Sent by a reporter with `buffer_delay` > 0 instead of one POST per event: the events
          *     wait until the oldest is `buffer_delay` seconds old, then leave together, at most 500,
-         *     oldest first. A batch is delivered or not as a whole.
+         *     oldest first. A batch is delivered or not as a whole. Delivery is at least once: an
+         *     event can arrive again, after a retry or after the master restarts, with the same `id`.
          */
         post: operations["http_push_batch"];
         delete?: never;
@@ -1841,6 +1843,11 @@ export interface components {
          * @description One event: a build started or ended.
          */
         PushEvent: {
+            /**
+             * @description The event's stable id (`build:345:finished`): an event sent again, after a retry or a
+             *     restart of the master, carries the same id, so a receiver can recognise it.
+             */
+            id: string;
             /** @description What happened. */
             event: components["schemas"]["PushEventKind"] & unknown;
             /**

@@ -66,6 +66,9 @@ pub enum PushEventKind {
 /// One event: a build started or ended.
 #[derive(Clone, Debug, PartialEq, Object)]
 pub struct PushEvent {
+    /// The event's stable id (`build:345:finished`): an event sent again, after a retry or a
+    /// restart of the master, carries the same id, so a receiver can recognise it.
+    pub id: String,
     /// What happened.
     pub event: PushEventKind,
     /// The build, as stored when the event left: a `build.started` sent after the build ended
@@ -110,7 +113,7 @@ mod tests {
     }
 
     fn event(event: PushEventKind) -> PushEvent {
-        PushEvent { event, build: build() }
+        PushEvent { id: "build:7:finished".into(), event, build: build() }
     }
 
     fn sent(body: &impl ToJSON) -> Value {
@@ -148,6 +151,7 @@ mod tests {
             (&json!("build.started"), &json!("build.finished"))
         );
         assert!(enum_of("Results").as_array().unwrap().contains(&batch["events"][1]["build"]["results"]));
+        assert_eq!(batch["events"][1]["id"], "build:7:finished");
     }
 
     #[test]

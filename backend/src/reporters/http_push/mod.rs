@@ -1,7 +1,8 @@
 //! `kind = "http_push"`: Buildbot's HttpStatusPush. A build's start and end each store one
-//! message naming the build; at delivery the build is read from the database ([`load`]),
-//! made into the documented body ([`body`]) and POSTed to `server_url`, one event per
-//! request or, with `buffer_delay`, several in one.
+//! message naming the build, under a key that is also the event's id in the body; at
+//! delivery the build is read from the database ([`load`]), made into the documented body
+//! ([`body`]) and POSTed to `server_url`, one event per request or, with `buffer_delay`,
+//! several in one.
 
 pub mod body;
 pub mod load;
@@ -75,7 +76,7 @@ impl Delivery {
     async fn event(&self, payload: &Value) -> Result<PushEvent, DeliverError> {
         let (kind, id) = parse(payload).map_err(DeliverError::Permanent)?;
         let build = load::build(&self.engine, id).await?;
-        Ok(PushEvent { event: kind, build })
+        Ok(PushEvent { id: key(kind, id), event: kind, build })
     }
 
     /// POSTs `body`, signed and authenticated as configured.
@@ -119,8 +120,8 @@ impl Deliver for Delivery {
     }
 }
 
-/// The outbox key of an event, `build:12:started`: one event of one build is stored once
-/// per reporter.
+/// The outbox key of an event, which is also its id in the body: `build:12:started`. One
+/// event of one build is stored once per reporter under it.
 fn key(kind: PushEventKind, build: i64) -> String {
     let suffix = match kind {
         PushEventKind::Started => "started",
@@ -180,7 +181,7 @@ mod tests {
     }
 
     #[test]
-    fn a_stored_message_names_its_event_as_the_body_does() {
+    fn a_stored_message_names_its_event_as_the_body_does_under_the_events_id() {
         let (key, payload) = stored(PushEventKind::Started, 12);
         assert_eq!((key.as_str(), payload), ("build:12:started", json!({"event": "build.started", "build": 12})));
         let (key, payload) = stored(PushEventKind::Finished, 12);
