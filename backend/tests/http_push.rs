@@ -211,7 +211,7 @@ async fn events_arrive_in_order_signed_and_authenticated() {
     );
     let m = start(&body, Arc::new(SystemClock)).await;
     builds(&m, 3).await;
-    rows_where(&m.engine, "signed", |r| settled(r, 6)).await;
+    let sent = rows_where(&m.engine, "signed", |r| settled(r, 6)).await;
     rows_where(&m.engine, "bearer", |r| settled(r, 3)).await;
     let got = signed.wait_for(6).await;
     assert_eq!(got.len(), 6);
@@ -226,6 +226,8 @@ async fn events_arrive_in_order_signed_and_authenticated() {
             "build.finished 3"
         ]
     );
+    let ids: Vec<&str> = got.iter().map(|r| r.body["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, sent.iter().map(|r| r.key.as_deref().unwrap()).collect::<Vec<_>>(), "an event's id is its key");
     for r in &got {
         let mut mac = Hmac::<sha2::Sha256>::new_from_slice(b"k3y").unwrap();
         mac.update(&r.raw);

@@ -1,5 +1,6 @@
-//! The JSON API under `/api/v1`, described by the OpenAPI document it generates. Handlers
-//! are thin: parse, authorize, call the engine or a repository, map the result.
+//! The JSON API under `/api/v1`, described by the OpenAPI document it generates, with the
+//! requests the master sends as the document's webhooks. Handlers are thin: parse,
+//! authorize, call the engine or a repository, map the result.
 
 mod authz;
 mod builders;
@@ -18,6 +19,7 @@ mod session;
 pub mod types;
 mod users;
 mod views;
+pub mod webhooks;
 mod workers;
 
 use poem_openapi::OpenApiService;
@@ -53,6 +55,8 @@ pub enum Tag {
     Views,
     /// The live event stream.
     Events,
+    /// What an `http_push` reporter POSTs to its server (webhooks).
+    Push,
 }
 
 /// All API resources.
@@ -73,8 +77,9 @@ pub type Apis = (
 );
 
 /// The OpenAPI service serving `/api/v1`; handlers find the engine as request data.
-pub fn service() -> OpenApiService<Apis, ()> {
+pub fn service() -> OpenApiService<Apis, webhooks::Webhooks> {
     OpenApiService::new(Apis::default(), "Cascade", env!("CARGO_PKG_VERSION"))
+        .webhooks::<webhooks::Webhooks>()
         .description("The JSON API of the Cascade continuous-integration master.")
         .server("/api/v1")
 }

@@ -775,7 +775,55 @@ export interface paths {
         trace?: never;
     };
 }
-export type webhooks = Record<string, never>;
+export interface webhooks {
+    http_push_event: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * One build event, POSTed to an `http_push` reporter's `server_url`.
+         * @description Sent when a build starts (`build.started`) and when it ends (`build.finished`), as the
+         *     reporter's `events` choose, by a reporter with `buffer_delay = 0` (the default). Events
+         *     leave in the order they happened, one at a time: an event that is retried holds back the
+         *     ones behind it. Delivery is at least once: an event can arrive again, after a retry or
+         *     after the master restarts, with the same `id`.
+         */
+        post: operations["http_push_event"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    http_push_batch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Several build events in one POST, to an `http_push` reporter's `server_url`.
+         * @description Sent by a reporter with `buffer_delay` > 0 instead of one POST per event: the events
+         *     wait until the oldest is `buffer_delay` seconds old, then leave together, at most 500,
+         *     oldest first. A batch is delivered or not as a whole. Delivery is at least once: an
+         *     event can arrive again, after a retry or after the master restarts, with the same `id`.
+         */
+        post: operations["http_push_batch"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+}
 export interface components {
     schemas: {
         /**
@@ -1736,6 +1784,83 @@ export interface components {
             /** @description One entry per worker of the builder. */
             workers: components["schemas"]["WorkerPing"][];
         };
+        /**
+         * PushBatch
+         * @description Several events in one POST (with `buffer_delay`).
+         */
+        PushBatch: {
+            /** @description The events, in the order they happened. */
+            events: components["schemas"]["PushEvent"][];
+        };
+        /**
+         * PushBuild
+         * @description A build as an `http_push` receiver sees it, read from the database when the event leaves.
+         */
+        PushBuild: {
+            /** @description The builder's name. */
+            builder: string;
+            /**
+             * Format: int64
+             * @description The build's number in its builder, from 1.
+             */
+            number: number;
+            /**
+             * Format: int64
+             * @description The build's id in this master's database.
+             */
+            id: number;
+            /** @description The build's outcome; null while it runs. */
+            results?: (components["schemas"]["Results"] & unknown) | null;
+            /** @description The build's state as the web pages show it ("building", "build successful", ...). */
+            state_text: string;
+            /**
+             * Format: int64
+             * @description When it started, in epoch seconds.
+             */
+            started_at: number;
+            /**
+             * Format: int64
+             * @description When it ended, in epoch seconds; null while it runs.
+             */
+            finished_at?: number | null;
+            /** @description Its page on the master, from `base_url`. */
+            url: string;
+            /** @description Its source stamp's branch. */
+            branch?: string | null;
+            /** @description Its source stamp's revision. */
+            revision?: string | null;
+            /** @description Why it ran. */
+            reason: string;
+            /** @description Its properties, name to value. */
+            properties: {
+                [key: string]: unknown;
+            };
+            /** @description The authors of its changes, each once, sorted. */
+            blamelist: string[];
+        };
+        /**
+         * PushEvent
+         * @description One event: a build started or ended.
+         */
+        PushEvent: {
+            /**
+             * @description The event's stable id (`build:345:finished`): an event sent again, after a retry or a
+             *     restart of the master, carries the same id, so a receiver can recognise it.
+             */
+            id: string;
+            /** @description What happened. */
+            event: components["schemas"]["PushEventKind"] & unknown;
+            /**
+             * @description The build, as stored when the event left: a `build.started` sent after the build ended
+             *     reports its results and end.
+             */
+            build: components["schemas"]["PushBuild"] & unknown;
+        };
+        /**
+         * @description What happened to the build.
+         * @enum {string}
+         */
+        PushEventKind: "build.started" | "build.finished";
         /**
          * @description A step's or build's outcome.
          * @enum {string}
@@ -6409,6 +6534,148 @@ export interface operations {
                 content: {
                     "text/event-stream": components["schemas"]["BusEvent"][];
                 };
+            };
+        };
+    };
+    http_push_event: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description `sha256=<hex>`: the HMAC-SHA256 of the body's bytes under the reporter's `secret`.
+                 *     Sent only when a `secret` is set.
+                 */
+                "X-Cascade-Signature"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The body of a POST with one event. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PushEvent"];
+            };
+        };
+        responses: {
+            /** @description Request Timeout: tried again later, as a 5xx is. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Too Many Requests: tried again later, as a 5xx is. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Delivered: the events are marked sent. The answer's body is ignored. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /**
+             * @description Not delivered, tried again later: after `retry_delay` seconds, then twice as long each
+             *     time up to `max_retry_delay`; the events behind it wait for it. So are a request that
+             *     times out and a server that cannot be reached.
+             */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /**
+             * @description Any other 4xx: failed for good. The outbox keeps the status as the last error, and
+             *     Retry there sends the events again.
+             */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A redirect is not followed: failed for good, as a 4xx is. */
+            "3XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    http_push_batch: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description `sha256=<hex>`: the HMAC-SHA256 of the body's bytes under the reporter's `secret`.
+                 *     Sent only when a `secret` is set.
+                 */
+                "X-Cascade-Signature"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The body of a POST with several events. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PushBatch"];
+            };
+        };
+        responses: {
+            /** @description Request Timeout: tried again later, as a 5xx is. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Too Many Requests: tried again later, as a 5xx is. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Delivered: the events are marked sent. The answer's body is ignored. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /**
+             * @description Not delivered, tried again later: after `retry_delay` seconds, then twice as long each
+             *     time up to `max_retry_delay`; the events behind it wait for it. So are a request that
+             *     times out and a server that cannot be reached.
+             */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /**
+             * @description Any other 4xx: failed for good. The outbox keeps the status as the last error, and
+             *     Retry there sends the events again.
+             */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A redirect is not followed: failed for good, as a 4xx is. */
+            "3XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };

@@ -1,7 +1,8 @@
 //! `kind = "http_push"`: Buildbot's HttpStatusPush. A build's start and end each store one
-//! message naming the build; at delivery the build is read from the database
-//! ([`load`]), made into JSON ([`body`]) and POSTed to `server_url`, one event per request
-//! or, with `buffer_delay`, several in one.
+//! message naming the build, under a key that is also the event's id in the body; at
+//! delivery the build is read from the database ([`load`]), made into the documented body
+//! ([`body`]) and POSTed to `server_url`, one event per request or, with `buffer_delay`,
+//! several in one.
 
 pub mod body;
 pub mod load;
@@ -9,13 +10,14 @@ pub mod load;
 use std::sync::Arc;
 use std::time::Duration;
 
+use poem_openapi::types::{ParseFromJSON, ToJSON};
 use serde_json::{Value, json};
 
 use super::BuildEvent;
 use super::outbox::{Deliver, DeliverError};
 use crate::config::{HttpAuth, HttpPushConfig};
 use crate::engine::Engine;
-use body::Event;
+use body::{PushBatch, PushEvent, PushEventKind};
 
 /// One `http_push` reporter's decisions.
 pub struct HttpPush {
@@ -35,24 +37,19 @@ impl HttpPush {
 
     /// The message to store for a build that started, if it pushes starts.
     pub fn on_build_started(&self, event: &BuildEvent<'_>) -> Vec<(String, Value)> {
-        self.message(self.config.started, Event::Started, event)
+        self.message(self.config.started, PushEventKind::Started, event)
     }
 
     /// The message to store for a build that finished, if it pushes ends.
     pub fn on_build_finished(&self, event: &BuildEvent<'_>) -> Vec<(String, Value)> {
-        self.message(self.config.finished, Event::Finished, event)
+        self.message(self.config.finished, PushEventKind::Finished, event)
     }
 
-    fn message(&self, wanted: bool, kind: Event, event: &BuildEvent<'_>) -> Vec<(String, Value)> {
+    fn message(&self, wanted: bool, kind: PushEventKind, event: &BuildEvent<'_>) -> Vec<(String, Value)> {
         if !wanted {
             return Vec::new();
         }
-        let id = event.build.id.0;
-        let suffix = match kind {
-            Event::Started => "started",
-            Event::Finished => "finished",
-        };
-        vec![(format!("build:{id}:{suffix}"), json!({ "event": kind.name(), "build": id }))]
+        vec![stored(kind, event.build.id.0)]
     }
 
     /// The delivery of its messages.
@@ -75,24 +72,24 @@ pub struct Delivery {
 }
 
 impl Delivery {
-    /// The body of one stored message.
-    async fn event_body(&self, payload: &Value) -> Result<Value, DeliverError> {
+    /// The event of one stored message.
+    async fn event(&self, payload: &Value) -> Result<PushEvent, DeliverError> {
         let (kind, id) = parse(payload).map_err(DeliverError::Permanent)?;
         let build = load::build(&self.engine, id).await?;
-        Ok(body::event(kind, &build))
+        Ok(PushEvent { id: key(kind, id), event: kind, build })
     }
 
     /// POSTs `body`, signed and authenticated as configured.
-    async fn post(&self, body: &Value) -> Result<(), DeliverError> {
-        let bytes = serde_json::to_vec(body).map_err(|e| DeliverError::Permanent(e.to_string()))?;
+    async fn post(&self, body: &impl ToJSON) -> Result<(), DeliverError> {
+        let bytes = body::encode(body).map_err(DeliverError::Permanent)?;
         let mut request =
-            self.client.post(&self.config.server_url).header(reqwest::header::CONTENT_TYPE, "application/json");
+            self.client.post(&self.config.server_url).header(reqwest::header::CONTENT_TYPE, body::CONTENT_TYPE);
         let secret = |s: &crate::config::Secret| {
             s.resolve().map_err(|e| DeliverError::Transient(format!("secret unavailable: {e}")))
         };
         if let Some(key) = &self.config.secret {
             let signature = crate::hooks::signature::sign_sha256(secret(key)?.as_bytes(), &bytes);
-            request = request.header("X-Cascade-Signature", signature);
+            request = request.header(body::SIGNATURE_HEADER, signature);
         }
         request = match &self.config.auth {
             None => request,
@@ -110,22 +107,37 @@ impl Delivery {
 
 impl Deliver for Delivery {
     async fn deliver(&self, payload: &Value) -> Result<(), DeliverError> {
-        let body = self.event_body(payload).await?;
-        self.post(&body).await
+        let event = self.event(payload).await?;
+        self.post(&event).await
     }
 
     async fn deliver_batch(&self, payloads: &[Value]) -> Result<(), DeliverError> {
         let mut events = Vec::with_capacity(payloads.len());
         for payload in payloads {
-            events.push(self.event_body(payload).await?);
+            events.push(self.event(payload).await?);
         }
-        self.post(&body::batch(events)).await
+        self.post(&PushBatch { events }).await
     }
 }
 
+/// The outbox key of an event, which is also its id in the body: `build:12:started`. One
+/// event of one build is stored once per reporter under it.
+fn key(kind: PushEventKind, build: i64) -> String {
+    let suffix = match kind {
+        PushEventKind::Started => "started",
+        PushEventKind::Finished => "finished",
+    };
+    format!("build:{build}:{suffix}")
+}
+
+/// The message stored for event `kind` of build `id`, under its key.
+fn stored(kind: PushEventKind, id: i64) -> (String, Value) {
+    (key(kind, id), json!({ "event": kind.to_json(), "build": id }))
+}
+
 /// A stored message: `{"event": "build.started", "build": 12}`.
-fn parse(payload: &Value) -> Result<(Event, i64), String> {
-    let kind = payload["event"].as_str().and_then(Event::parse);
+fn parse(payload: &Value) -> Result<(PushEventKind, i64), String> {
+    let kind = PushEventKind::parse_from_json(Some(payload["event"].clone())).ok();
     match (kind, payload["build"].as_i64()) {
         (Some(kind), Some(id)) => Ok((kind, id)),
         _ => Err(format!("not an http_push message: {payload}")),
@@ -163,8 +175,17 @@ mod tests {
 
     #[test]
     fn stored_messages_parse() {
-        assert_eq!(parse(&json!({"event": "build.finished", "build": 4})), Ok((Event::Finished, 4)));
+        assert_eq!(parse(&json!({"event": "build.finished", "build": 4})), Ok((PushEventKind::Finished, 4)));
         assert!(parse(&json!({"event": "build.x", "build": 4})).is_err());
         assert!(parse(&json!({"event": "build.started"})).is_err());
+    }
+
+    #[test]
+    fn a_stored_message_names_its_event_as_the_body_does_under_the_events_id() {
+        let (key, payload) = stored(PushEventKind::Started, 12);
+        assert_eq!((key.as_str(), payload), ("build:12:started", json!({"event": "build.started", "build": 12})));
+        let (key, payload) = stored(PushEventKind::Finished, 12);
+        assert_eq!(key, "build:12:finished");
+        assert_eq!(parse(&payload), Ok((PushEventKind::Finished, 12)));
     }
 }
