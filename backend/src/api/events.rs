@@ -96,6 +96,11 @@ pub enum EventKind {
     #[oai(rename = "master.stopping")]
     #[serde(rename = "master.stopping")]
     MasterStopping,
+    /// Events may have been missed (`reason`): the master's link to the others was lost and
+    /// is back, or this stream fell behind. Read the state again.
+    #[oai(rename = "resync")]
+    #[serde(rename = "resync")]
+    Resync,
 }
 
 impl EventKind {
@@ -119,6 +124,7 @@ impl EventKind {
             Event::Action { .. } => EventKind::Action,
             Event::MasterStarted { .. } => EventKind::MasterStarted,
             Event::MasterStopping { .. } => EventKind::MasterStopping,
+            Event::Resync { .. } => EventKind::Resync,
         }
     }
 }
@@ -245,12 +251,24 @@ impl BusEvent {
             | Event::WorkerDisconnected { name }
             | Event::MasterStarted { name }
             | Event::MasterStopping { name } => e.name = Some(name.clone()),
+            Event::Resync { reason } => e.reason = Some(reason.clone()),
         }
+        e
+    }
+
+    /// Tells a stream that fell behind the bus that it missed events.
+    fn lagged(missed: u64) -> Self {
+        let mut e = BusEvent::empty(EventKind::Resync, chrono::Utc::now().timestamp_millis());
+        e.reason = Some(format!("this stream fell behind and missed {missed} events"));
         e
     }
 }
 
+/// Whether a stream with these filters shows `event`; every stream shows `resync`.
 fn wanted(event: &Stamped, builders: &[String], types: &[String]) -> bool {
+    if matches!(event.event, Event::Resync { .. }) {
+        return true;
+    }
     let builder_ok = builders.is_empty() || event.event.builder().is_some_and(|b| builders.iter().any(|x| x == b));
     let type_ok = types.is_empty()
         || types.iter().any(|t| t == event.event.kind() || event.event.kind().starts_with(&format!("{t}.")));
@@ -293,7 +311,8 @@ impl EventsApi {
                 };
                 match item {
                     Ok(ev) if wanted(&ev, &builders, &types) => yield BusEvent::new(ev.as_ref(), &links, &config),
-                    Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                    Ok(_) => {}
+                    Err(broadcast::error::RecvError::Lagged(missed)) => yield BusEvent::lagged(missed),
                     Err(broadcast::error::RecvError::Closed) => break,
                 }
             }

@@ -7,6 +7,7 @@ pub mod builders;
 pub mod buildrequests;
 pub mod builds;
 pub mod buildsets;
+pub mod bus;
 pub mod changes;
 pub mod deliveries;
 mod error;

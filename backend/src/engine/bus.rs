@@ -1,14 +1,17 @@
 //! The event bus: every state change of the master is published here once, and the API's
-//! live stream, the waterfall and (later) every reporter read from it.
+//! live stream, the waterfall and the page cache read from it. With several masters on one
+//! PostgreSQL, [`super::relay`] carries each master's events to the others' buses.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 
-use tokio::sync::broadcast;
+use serde::{Deserialize, Serialize};
+use tokio::sync::{broadcast, mpsc};
 
 use crate::model::{Build, BuildRequestId, BuildSetId, Change, ChangeId, LogInfo, Step};
 
 /// Something that happened.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum Event {
     /// A change was stored.
     ChangeNew(Change),
@@ -42,6 +45,9 @@ pub enum Event {
     MasterStarted { name: String },
     /// This master is shutting down.
     MasterStopping { name: String },
+    /// Events may have been missed (the link to the other masters was lost, or a subscriber
+    /// fell behind): whatever shows state should read it again. Never relayed.
+    Resync { reason: String },
 }
 
 impl Event {
@@ -65,6 +71,7 @@ impl Event {
             Event::Action { .. } => "action",
             Event::MasterStarted { .. } => "master.started",
             Event::MasterStopping { .. } => "master.stopping",
+            Event::Resync { .. } => "resync",
         }
     }
 
@@ -98,7 +105,7 @@ impl Event {
 }
 
 /// An event with the time it happened (epoch milliseconds).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Stamped {
     /// When.
     pub at_ms: i64,
@@ -110,6 +117,10 @@ pub struct Stamped {
 #[derive(Clone, Debug)]
 pub struct Bus {
     tx: broadcast::Sender<Arc<Stamped>>,
+    /// Where this master's events go to reach the other masters, once relaying is on.
+    relay: Arc<OnceLock<mpsc::Sender<Arc<Stamped>>>>,
+    /// Events the relay had no room for.
+    unrelayed: Arc<AtomicU64>,
 }
 
 impl Default for Bus {
@@ -118,17 +129,47 @@ impl Default for Bus {
     }
 }
 
+/// Events waiting to be relayed to the other masters before new ones are dropped (and the
+/// others told to resynchronise).
+const RELAY_QUEUE: usize = 16_384;
+
 impl Bus {
     /// A bus that buffers up to 4,096 events per subscriber.
     pub fn new() -> Bus {
         let (tx, _) = broadcast::channel(4096);
-        Bus { tx }
+        Bus { tx, relay: Arc::default(), unrelayed: Arc::default() }
     }
 
-    /// Publishes an event; having no subscriber is fine.
+    /// Publishes an event of this master: to its subscribers, and to the other masters once
+    /// relaying is on. Having no subscriber is fine.
     pub fn publish(&self, event: Event) {
         let at_ms = chrono::Utc::now().timestamp_millis();
-        let _ = self.tx.send(Arc::new(Stamped { at_ms, event }));
+        let stamped = Arc::new(Stamped { at_ms, event });
+        if let Some(relay) = self.relay.get()
+            && !matches!(stamped.event, Event::Resync { .. })
+            && relay.try_send(stamped.clone()).is_err()
+        {
+            let n = self.unrelayed.fetch_add(1, Ordering::Relaxed) + 1;
+            if n.is_power_of_two() {
+                tracing::warn!(
+                    events = n,
+                    "the other masters are not keeping up: events dropped, they will resynchronise"
+                );
+            }
+        }
+        let _ = self.tx.send(stamped);
+    }
+
+    /// Publishes an event another master published, to this master's subscribers only.
+    pub fn publish_relayed(&self, stamped: Arc<Stamped>) {
+        let _ = self.tx.send(stamped);
+    }
+
+    /// Turns relaying on: from now on every event published here is also queued on the
+    /// returned receiver. `None` if it was on already.
+    pub fn relay(&self) -> Option<mpsc::Receiver<Arc<Stamped>>> {
+        let (tx, rx) = mpsc::channel(RELAY_QUEUE);
+        self.relay.set(tx).ok().map(|()| rx)
     }
 
     /// A new receiver of every event published from now on.

@@ -13,6 +13,7 @@ pub mod links;
 pub mod log_scan;
 pub mod logs;
 pub mod properties;
+pub mod relay;
 mod runner;
 pub mod schedulers;
 mod timers;
@@ -136,6 +137,7 @@ impl Engine {
             tasks: TaskTracker::new(),
         });
         engine.recover().await?;
+        relay::start(&engine);
         for w in engine.config.workers.iter().filter(|w| w.embedded) {
             let basedir = engine.config.dir.join("workers").join(&w.name);
             let link = crate::worker::embedded::spawn(w.name.clone(), basedir);

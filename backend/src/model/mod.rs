@@ -11,7 +11,8 @@ use std::collections::BTreeMap;
 macro_rules! id_type {
     ($($(#[$doc:meta])* $name:ident),* $(,)?) => {$(
         $(#[$doc])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+        #[serde(transparent)]
         pub struct $name(pub i64);
     )*};
 }
@@ -40,7 +41,7 @@ id_type!(
 );
 
 /// A change as submitted by a hook, a poller or `cascade sendchange`, before it is stored.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct NewChange {
     /// Who wrote it.
     pub author: String,
@@ -71,7 +72,7 @@ pub struct NewChange {
 }
 
 /// A stored change.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Change {
     /// Its id.
     pub id: ChangeId,
@@ -95,7 +96,7 @@ pub struct Builder {
 }
 
 /// One run of a builder.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Build {
     /// Global id.
     pub id: BuildId,
@@ -132,7 +133,7 @@ pub struct Build {
 }
 
 /// One step of a build.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Step {
     /// Global id.
     pub id: StepId,
@@ -155,7 +156,7 @@ pub struct Step {
 }
 
 /// A log's metadata.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LogInfo {
     /// Global id.
     pub id: LogId,

@@ -5,7 +5,8 @@ use std::str::FromStr;
 
 /// The outcome of a step or build. The numbers are stored in the database; the lowercase
 /// names are what the API and the UI use.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Results {
     /// Everything passed.
     Success = 0,

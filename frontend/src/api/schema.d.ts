@@ -1424,7 +1424,7 @@ export interface components {
          * @description What happened: the SSE event name and the event's `type`.
          * @enum {string}
          */
-        EventKind: "change.new" | "buildset.new" | "buildrequest.new" | "buildrequest.cancelled" | "build.started" | "build.finished" | "step.started" | "step.finished" | "log.appended" | "worker.connected" | "worker.disconnected" | "worker.paused" | "worker.unpaused" | "worker.stopping" | "action" | "master.started" | "master.stopping";
+        EventKind: "change.new" | "buildset.new" | "buildrequest.new" | "buildrequest.cancelled" | "build.started" | "build.finished" | "step.started" | "step.finished" | "log.appended" | "worker.connected" | "worker.disconnected" | "worker.paused" | "worker.unpaused" | "worker.stopping" | "action" | "master.started" | "master.stopping" | "resync";
         /**
          * ForceBody
          * @description The force form.

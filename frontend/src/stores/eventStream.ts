@@ -47,6 +47,12 @@ function dispatch(e: MessageEvent<string>): void {
     return;
   }
   if (!ev.type && isEventType(e.type)) ev.type = e.type;
+  // Events were missed (the master lost its link to the others, or this stream fell
+  // behind): the views read their state again, as after a reconnection.
+  if (ev.type === 'resync') {
+    for (const l of reconnectListeners) l();
+    return;
+  }
   for (const l of listeners) l(ev);
 }
 

@@ -27,6 +27,7 @@ const KINDS: Record<EventType, true> = {
   action: true,
   'master.started': true,
   'master.stopping': true,
+  resync: true,
 };
 
 export const EVENT_TYPES = Object.keys(KINDS) as EventType[];

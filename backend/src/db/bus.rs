@@ -1,0 +1,37 @@
+//! The bus between masters on one PostgreSQL: notifications on one channel, and the events
+//! too large to ride in one kept in `bus_events` for an hour. SQLite has one master and no
+//! use for any of it.
+
+use sqlx::PgPool;
+
+use super::DbResult;
+
+/// The notification channel every master listens on.
+pub const CHANNEL: &str = "cascade_bus";
+
+/// How long a large event's row is kept, in seconds: far longer than any listener takes to
+/// read it.
+const KEEP: i64 = 3600;
+
+/// Sends `payload` to every master listening (this one included).
+pub async fn notify(pool: &PgPool, payload: &str) -> DbResult<()> {
+    sqlx::query("select pg_notify($1, $2)").bind(CHANNEL).bind(payload).execute(pool).await?;
+    Ok(())
+}
+
+/// Keeps a large event; returns its id.
+pub async fn store(pool: &PgPool, master: i64, payload: &str, now: i64) -> DbResult<i64> {
+    const INSERT: &str = "insert into bus_events (master, at, payload) values ($1, $2, $3) returning id";
+    Ok(sqlx::query_scalar(INSERT).bind(master).bind(now).bind(payload).fetch_one(pool).await?)
+}
+
+/// A large event by id, if it is still kept.
+pub async fn fetch(pool: &PgPool, id: i64) -> DbResult<Option<String>> {
+    Ok(sqlx::query_scalar("select payload from bus_events where id = $1").bind(id).fetch_optional(pool).await?)
+}
+
+/// Deletes the large events older than an hour.
+pub async fn prune(pool: &PgPool, now: i64) -> DbResult<u64> {
+    let done = sqlx::query("delete from bus_events where at < $1").bind(now - KEEP).execute(pool).await?;
+    Ok(done.rows_affected())
+}
