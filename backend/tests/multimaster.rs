@@ -56,3 +56,86 @@ async fn two_masters_share_the_queue_without_running_a_request_twice() {
     let numbers: HashSet<_> = builds.iter().map(|b| b.number).collect();
     assert_eq!(numbers, (1..=N as i64).collect::<HashSet<_>>(), "numbers 1..N, none repeated");
 }
+
+/// Masters that notice within seconds when another one goes silent.
+const LOSABLE: &str = r#"
+[db]
+heartbeat = 1
+lost_after = 3
+[[builders]]
+name = "app"
+workers = ["local"]
+steps = [ { name = "s", command = "sleep 5" } ]
+[[schedulers]]
+name = "force"
+kind = "force"
+builders = ["app"]
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_master_is_declared_lost_and_its_build_runs_again_elsewhere() {
+    use cascade::engine::bus::Event;
+    use cascade::engine::clock::ManualClock;
+    use cascade::model::Results;
+    // The first master's clock stands still: its heartbeats all say the same moment, as if
+    // it had died right after starting its build.
+    let frozen = ManualClock::new(chrono::Utc::now().timestamp());
+    let first = TestMaster::start_with_clock(LOSABLE, frozen).await;
+    let mut rx = first.engine.bus.subscribe();
+    first.engine.force("app", ForceRequest::default()).await.unwrap();
+    tokio::time::timeout(Duration::from_secs(30), async {
+        while !matches!(rx.recv().await.unwrap().event, Event::BuildStarted { .. }) {}
+    })
+    .await
+    .expect("the first master starts the build");
+
+    // Two masters watch; whichever notices first declares the first one lost.
+    let mut watchers = Vec::new();
+    let mut dirs = Vec::new();
+    for _ in 0..2 {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = Arc::new(common::config(dir.path(), LOSABLE, &first.tdb.url));
+        watchers.push(Engine::start(cfg, first.tdb.db.clone(), Arc::new(SystemClock)).await.unwrap());
+        dirs.push(dir);
+    }
+    let mut rx = watchers[0].bus.subscribe();
+    let first_name = first.engine.master_name.clone();
+    let (mut lost, mut retried) = (false, None);
+    let rerun = tokio::time::timeout(Duration::from_secs(60), async {
+        loop {
+            match rx.recv().await.unwrap().event.clone() {
+                Event::MasterLost { name } if name == first_name => lost = true,
+                Event::BuildFinished { build, .. } if build.number == 1 => retried = Some(build),
+                Event::BuildFinished { build, .. } if build.number == 2 => return build,
+                _ => {}
+            }
+        }
+    })
+    .await
+    .expect("the build runs again on another master");
+    assert!(lost, "master.lost was published");
+    let retried = retried.expect("build 1 ended");
+    assert_eq!(retried.results, Some(Results::Retry));
+    assert_eq!(retried.state_text, "its master was lost");
+    assert_eq!(rerun.results, Some(Results::Success));
+    assert_eq!(rerun.buildrequest_id, retried.buildrequest_id, "the same request ran again");
+
+    let mut conn = first.engine.db.acquire().await.unwrap();
+    let builds = db::builds::list(conn.conn(), &Default::default(), 100, 0).await.unwrap();
+    assert_eq!(builds.len(), 2, "the request ran once more, not once per watcher: {builds:#?}");
+    // The first master's own end of build 1, after it was declared lost, changed nothing.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while first.engine.shutdown_status().1 > 0 {
+        assert!(tokio::time::Instant::now() < deadline, "the first master's build never ended");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let build = db::builds::get(conn.conn(), retried.id).await.unwrap();
+    assert_eq!((build.results, build.state_text.as_str()), (Some(Results::Retry), "its master was lost"));
+    let masters = db::masters::list(conn.conn()).await.unwrap();
+    assert_eq!(masters.len(), 3);
+    assert!(masters.iter().any(|m| m.name == first_name && m.lost_at.is_some() || m.active == 1));
+    drop(conn);
+    for w in watchers {
+        w.stop().await;
+    }
+}

@@ -96,6 +96,11 @@ pub enum EventKind {
     #[oai(rename = "master.stopping")]
     #[serde(rename = "master.stopping")]
     MasterStopping,
+    /// A master's heartbeat stopped and another declared it lost (`name`); its builds end
+    /// `retry` and run again.
+    #[oai(rename = "master.lost")]
+    #[serde(rename = "master.lost")]
+    MasterLost,
     /// Events may have been missed (`reason`): the master's link to the others was lost and
     /// is back, or this stream fell behind. Read the state again.
     #[oai(rename = "resync")]
@@ -124,6 +129,7 @@ impl EventKind {
             Event::Action { .. } => EventKind::Action,
             Event::MasterStarted { .. } => EventKind::MasterStarted,
             Event::MasterStopping { .. } => EventKind::MasterStopping,
+            Event::MasterLost { .. } => EventKind::MasterLost,
             Event::Resync { .. } => EventKind::Resync,
         }
     }
@@ -250,7 +256,8 @@ impl BusEvent {
             Event::WorkerConnected { name }
             | Event::WorkerDisconnected { name }
             | Event::MasterStarted { name }
-            | Event::MasterStopping { name } => e.name = Some(name.clone()),
+            | Event::MasterStopping { name }
+            | Event::MasterLost { name } => e.name = Some(name.clone()),
             Event::Resync { reason } => e.reason = Some(reason.clone()),
         }
         e

@@ -13,6 +13,7 @@ use super::{ActionResult, ApiError, Tag};
 use crate::auth::authz::Action;
 use crate::engine::Engine;
 use crate::engine::actions::ShutdownMode;
+use crate::model::MasterId;
 use crate::{build_info, db};
 
 /// The master resource.
@@ -65,12 +66,53 @@ pub struct Library {
 pub struct MasterInfo {
     /// Its name (host and configuration directory).
     pub name: String,
+    /// Where it serves its web pages (empty until it listens).
+    pub address: String,
     /// Whether it runs.
     pub active: bool,
-    /// When it was last known to run (or when it stopped).
+    /// Whether it runs, stopped cleanly, or was declared lost when its heartbeat stopped.
+    pub state: MasterState,
+    /// When it (last) started.
+    pub started_at: chrono::DateTime<chrono::Utc>,
+    /// Its last heartbeat while it ran (or when it stopped).
     pub last_active: chrono::DateTime<chrono::Utc>,
+    /// When another master declared it lost.
+    #[oai(skip_serializing_if_is_none)]
+    pub lost_at: Option<chrono::DateTime<chrono::Utc>>,
     /// Whether it is the master answering.
     pub current: bool,
+}
+
+/// A master's state.
+#[derive(Debug, Enum, Clone, Copy, PartialEq, Eq)]
+#[oai(rename_all = "lowercase")]
+pub enum MasterState {
+    /// It runs and its heartbeat is current.
+    Running,
+    /// It stopped cleanly.
+    Stopped,
+    /// Its heartbeat stopped; another master gave its builds to the others.
+    Lost,
+}
+
+impl MasterInfo {
+    fn new(m: db::masters::MasterRow, current: MasterId) -> Self {
+        let state = match (m.active != 0, m.lost_at) {
+            (true, _) => MasterState::Running,
+            (false, Some(_)) => MasterState::Lost,
+            (false, None) => MasterState::Stopped,
+        };
+        MasterInfo {
+            current: m.id == current.0,
+            name: m.name,
+            address: m.address,
+            active: m.active != 0,
+            state,
+            started_at: time(m.started_at),
+            last_active: time(m.last_active),
+            lost_at: m.lost_at.map(time),
+        }
+    }
 }
 
 /// What to do with the master's clean shutdown.
@@ -120,16 +162,17 @@ impl MasterApi {
                 .iter()
                 .map(|(name, version)| Library { name: (*name).into(), version: (*version).into() })
                 .collect(),
-            masters: masters
-                .into_iter()
-                .map(|m| MasterInfo {
-                    current: m.id == engine.master.0,
-                    name: m.name,
-                    active: m.active != 0,
-                    last_active: time(m.last_active),
-                })
-                .collect(),
+            masters: masters.into_iter().map(|m| MasterInfo::new(m, engine.master)).collect(),
         }))
+    }
+
+    /// Every master sharing the database, running ones first: where each serves, when it
+    /// started, its last heartbeat and its state.
+    #[oai(path = "/masters", method = "get", operation_id = "list_masters")]
+    async fn list_masters(&self, engine: Data<&Arc<Engine>>) -> Result<Json<Vec<MasterInfo>>, ApiError> {
+        let mut conn = engine.db.acquire().await?;
+        let masters = db::masters::list(conn.conn()).await?;
+        Ok(Json(masters.into_iter().map(|m| MasterInfo::new(m, engine.master)).collect()))
     }
 
     /// Starts, cancels or forces the master's shutdown.

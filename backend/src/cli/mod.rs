@@ -377,6 +377,11 @@ async fn start(path: &Path) -> Result<()> {
     for addr in &bound {
         println!("Cascade master \"{}\" listening on http://{addr}/", cfg.title);
     }
+    if let Some(addr) = bound.first()
+        && let Err(e) = engine.set_address(&format!("http://{addr}/")).await
+    {
+        tracing::warn!(error = %e, "could not record this master's address for the other masters");
+    }
     println!(
         "Open http://{}/waterfall to watch the builds; stop with Ctrl-C.",
         bound.first().map(String::as_str).unwrap_or("?")

@@ -60,6 +60,18 @@ fn default_base_url() -> String {
 pub(crate) struct RawDb {
     #[serde(default = "default_db_url")]
     pub url: String,
+    #[serde(default = "default_heartbeat")]
+    pub heartbeat: u64,
+    #[serde(default = "default_lost_after")]
+    pub lost_after: u64,
+}
+
+fn default_heartbeat() -> u64 {
+    10
+}
+
+fn default_lost_after() -> u64 {
+    60
 }
 
 fn default_db_url() -> String {

@@ -62,6 +62,11 @@ impl Config {
 pub struct DbConfig {
     /// `sqlite://ABSOLUTE-PATH` (or `sqlite::memory:`), or `postgres://…`.
     pub url: String,
+    /// Seconds between two notes in the database that this master still runs.
+    pub heartbeat: u64,
+    /// Seconds without a note after which another master declares this one lost and gives
+    /// its builds and build requests to the others.
+    pub lost_after: u64,
 }
 
 impl fmt::Debug for DbConfig {
@@ -77,7 +82,11 @@ impl fmt::Debug for DbConfig {
             }
             _ => self.url.clone(),
         };
-        f.debug_struct("DbConfig").field("url", &url).finish()
+        f.debug_struct("DbConfig")
+            .field("url", &url)
+            .field("heartbeat", &self.heartbeat)
+            .field("lost_after", &self.lost_after)
+            .finish()
     }
 }
 

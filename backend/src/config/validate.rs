@@ -78,8 +78,21 @@ impl Validator<'_, '_> {
     fn db(&mut self) -> Option<DbConfig> {
         let at = KeyPath::default().key("db");
         let raw = self.doc.unit::<RawDb>(&at)?;
+        let mut ok = true;
+        if raw.heartbeat == 0 {
+            self.doc.issue(&at.key("heartbeat"), "must be a positive number of seconds");
+            ok = false;
+        }
+        if raw.lost_after < raw.heartbeat.saturating_mul(3) {
+            let message = format!(
+                "must be at least three heartbeats ({} seconds), or a busy master would be declared lost",
+                raw.heartbeat.saturating_mul(3)
+            );
+            self.doc.issue(&at.key("lost_after"), message);
+            ok = false;
+        }
         match db_url(&raw.url, &self.dir) {
-            Ok(url) => Some(DbConfig { url }),
+            Ok(url) => ok.then_some(DbConfig { url, heartbeat: raw.heartbeat, lost_after: raw.lost_after }),
             Err(message) => {
                 self.doc.issue(&at.key("url"), message);
                 None

@@ -137,12 +137,14 @@ pub async fn insert_many(conn: Conn<'_>, rows: &[PastBuild<'_>]) -> DbResult<Vec
     Ok(insert_rows(conn, head, values, true).await?.into_iter().map(BuildId).collect())
 }
 
-const FINISH: &str = "update builds set finished_at = $2, results = $3, state_text = $4 where id = $1";
+const FINISH: &str =
+    "update builds set finished_at = $2, results = $3, state_text = $4 where id = $1 and finished_at is null";
 
-/// Ends a build.
-pub async fn finish(conn: Conn<'_>, id: BuildId, results: Results, state_text: &str, now: i64) -> DbResult<()> {
-    on_conn!(conn, c => sqlx::query(FINISH).bind(id.0).bind(now).bind(results.as_i64()).bind(state_text).execute(&mut *c).await.map(|_| ())?);
-    Ok(())
+/// Ends a build that is still running; false if it had ended already (another master ended
+/// it when it declared this build's master lost).
+pub async fn finish(conn: Conn<'_>, id: BuildId, results: Results, state_text: &str, now: i64) -> DbResult<bool> {
+    let done = on_conn!(conn, c => sqlx::query(FINISH).bind(id.0).bind(now).bind(results.as_i64()).bind(state_text).execute(&mut *c).await.map(|r| r.rows_affected())?);
+    Ok(done == 1)
 }
 
 macro_rules! select_where {

@@ -45,6 +45,8 @@ pub enum Event {
     MasterStarted { name: String },
     /// This master is shutting down.
     MasterStopping { name: String },
+    /// A master's heartbeat stopped and this master declared it lost.
+    MasterLost { name: String },
     /// Events may have been missed (the link to the other masters was lost, or a subscriber
     /// fell behind): whatever shows state should read it again. Never relayed.
     Resync { reason: String },
@@ -71,6 +73,7 @@ impl Event {
             Event::Action { .. } => "action",
             Event::MasterStarted { .. } => "master.started",
             Event::MasterStopping { .. } => "master.stopping",
+            Event::MasterLost { .. } => "master.lost",
             Event::Resync { .. } => "resync",
         }
     }
@@ -84,7 +87,8 @@ impl Event {
             | Event::WorkerPaused { name, .. }
             | Event::WorkerStopping { name }
             | Event::MasterStarted { name }
-            | Event::MasterStopping { name } => Some(name),
+            | Event::MasterStopping { name }
+            | Event::MasterLost { name } => Some(name),
             _ => None,
         }
     }

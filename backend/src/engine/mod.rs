@@ -12,6 +12,7 @@ mod error;
 pub mod links;
 pub mod log_scan;
 pub mod logs;
+mod masters;
 pub mod properties;
 pub mod relay;
 mod runner;
@@ -147,7 +148,7 @@ impl Engine {
         engine.spawn(dispatch::run(engine.clone()));
         engine.spawn(timers::run(engine.clone()));
         engine.spawn(change_sources::run(engine.clone()));
-        engine.spawn(keep_alive(engine.clone()));
+        engine.spawn(masters::heartbeat(engine.clone()));
         crate::reporters::start(&engine);
         engine.publish_recorded(Event::MasterStarted { name: engine.master_name.clone() }).await;
         Ok(engine)
@@ -196,23 +197,12 @@ impl Engine {
     async fn recover(&self) -> Result<(), EngineError> {
         let now = self.clock.now();
         let mut tx = self.db.begin().await?;
-        let stale = db::builds::unfinished_for_master(tx.conn(), self.master).await?;
-        for build in &stale {
-            db::builds::finish(
-                tx.conn(),
-                build.id,
-                crate::model::Results::Retry,
-                "interrupted by a master restart",
-                now,
-            )
-            .await?;
-            db::buildrequests::unclaim(tx.conn(), build.buildrequest_id).await?;
-        }
-        db::buildrequests::unclaim_all(tx.conn(), self.master).await?;
+        let (ended, told) = self.release_master(tx.conn(), self.master, "interrupted by a master restart", now).await?;
         tx.commit().await?;
-        if !stale.is_empty() {
-            tracing::warn!(builds = stale.len(), "builds interrupted by the last stop will run again");
+        if !ended.is_empty() {
+            tracing::warn!(builds = ended.len(), "builds interrupted by the last stop will run again");
         }
+        self.publish_released(ended, told);
         Ok(())
     }
 
@@ -473,26 +463,6 @@ async fn forget_pages(engine: Arc<Engine>, mut events: tokio::sync::broadcast::R
     use tokio::sync::broadcast::error::RecvError;
     while !matches!(events.recv().await, Err(RecvError::Closed)) {
         engine.pages.invalidate();
-    }
-}
-
-/// How often a master notes in the database that it is still running.
-const KEEP_ALIVE: std::time::Duration = std::time::Duration::from_secs(60);
-
-/// Keeps this master's `last_active` current, so that the masters sharing a database can
-/// tell a running master from one that died without saying so.
-async fn keep_alive(engine: Arc<Engine>) {
-    let mut every = tokio::time::interval(KEEP_ALIVE);
-    every.tick().await;
-    loop {
-        every.tick().await;
-        let touched = match engine.db.acquire().await {
-            Ok(mut conn) => db::masters::touch(conn.conn(), engine.master, engine.clock.now()).await,
-            Err(e) => Err(e),
-        };
-        if let Err(e) = touched {
-            tracing::warn!(error = ?e, "could not note that this master is alive");
-        }
     }
 }
 

@@ -364,7 +364,16 @@ impl Engine {
             _ => build_state_text(results, last_step),
         };
         let mut tx = self.db.begin().await?;
-        db::builds::finish(tx.conn(), build.id, results, &text, now).await?;
+        if !db::builds::finish(tx.conn(), build.id, results, &text, now).await? {
+            // Another master declared this one lost and ended the build: its request is
+            // someone else's now.
+            tracing::warn!(
+                builder = %build.builder,
+                number = build.number,
+                "a build ended here had been ended by another master that declared this one lost; its result is dropped"
+            );
+            return Ok(());
+        }
         let set = db::buildrequests::buildset_of(tx.conn(), build.buildrequest_id).await?;
         let set_done = if results == Results::Retry {
             db::buildrequests::unclaim(tx.conn(), build.buildrequest_id).await?;

@@ -460,6 +460,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/masters": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every master sharing the database, running ones first: where each serves, when it
+         *     started, its last heartbeat and its state.
+         */
+        get: operations["list_masters"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/master/shutdown": {
         parameters: {
             query?: never;
@@ -1424,7 +1444,7 @@ export interface components {
          * @description What happened: the SSE event name and the event's `type`.
          * @enum {string}
          */
-        EventKind: "change.new" | "buildset.new" | "buildrequest.new" | "buildrequest.cancelled" | "build.started" | "build.finished" | "step.started" | "step.finished" | "log.appended" | "worker.connected" | "worker.disconnected" | "worker.paused" | "worker.unpaused" | "worker.stopping" | "action" | "master.started" | "master.stopping" | "resync";
+        EventKind: "change.new" | "buildset.new" | "buildrequest.new" | "buildrequest.cancelled" | "build.started" | "build.finished" | "step.started" | "step.finished" | "log.appended" | "worker.connected" | "worker.disconnected" | "worker.paused" | "worker.unpaused" | "worker.stopping" | "action" | "master.started" | "master.stopping" | "master.lost" | "resync";
         /**
          * ForceBody
          * @description The force form.
@@ -1689,16 +1709,35 @@ export interface components {
         MasterInfo: {
             /** @description Its name (host and configuration directory). */
             name: string;
+            /** @description Where it serves its web pages (empty until it listens). */
+            address: string;
             /** @description Whether it runs. */
             active: boolean;
+            /** @description Whether it runs, stopped cleanly, or was declared lost when its heartbeat stopped. */
+            state: components["schemas"]["MasterState"] & unknown;
             /**
              * Format: date-time
-             * @description When it was last known to run (or when it stopped).
+             * @description When it (last) started.
+             */
+            started_at: string;
+            /**
+             * Format: date-time
+             * @description Its last heartbeat while it ran (or when it stopped).
              */
             last_active: string;
+            /**
+             * Format: date-time
+             * @description When another master declared it lost.
+             */
+            lost_at?: string;
             /** @description Whether it is the master answering. */
             current: boolean;
         };
+        /**
+         * @description A master's state.
+         * @enum {string}
+         */
+        MasterState: "running" | "stopped" | "lost";
         /**
          * @description What to do with the master's clean shutdown.
          * @enum {string}
@@ -4593,6 +4632,97 @@ export interface operations {
                 };
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["Master"];
+                };
+            };
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A login would help. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Logged in, but not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The resource's state does not allow this. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is well-formed but wrong. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed logins; try again later. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The master failed; details are in its log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_masters: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["MasterInfo"][];
                 };
             };
             /** @description The request is malformed. */

@@ -172,6 +172,9 @@ const HANDLERS: Record<EventType, Handler> = {
   action: unchanged,
   'master.started': unchanged,
   'master.stopping': unchanged,
+  'master.lost': unchanged,
+  // The views read their state again; nothing to apply.
+  resync: unchanged,
 };
 
 export function applyEvent(state: BuildsState, ev: ServerEvent): BuildsState {

@@ -27,6 +27,7 @@ const KINDS: Record<EventType, true> = {
   action: true,
   'master.started': true,
   'master.stopping': true,
+  'master.lost': true,
   resync: true,
 };
 

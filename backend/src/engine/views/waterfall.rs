@@ -19,6 +19,7 @@ pub const SHOWN_EVENTS: &[&str] = &[
     "worker.stopping",
     "master.started",
     "master.stopping",
+    "master.lost",
 ];
 
 /// How far back a page filtered by branch, committer or project looks by default (0.8.9:

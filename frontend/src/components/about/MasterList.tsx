@@ -1,7 +1,13 @@
 import type { MasterInfo } from '~/api/types';
 import { LastSeen } from '~/components/workers/LastSeen';
 
-/** The masters sharing the database: which runs, and when each was last known to. */
+const STATE_CLASS: Record<MasterInfo['state'], string> = {
+  running: '',
+  stopped: 'muted',
+  lost: 'error-text',
+};
+
+/** The masters sharing the database: where each serves, whether it runs, its last heartbeat. */
 export function MasterList({ masters, now }: { masters: MasterInfo[]; now: number }) {
   return (
     <div class="table-scroll">
@@ -9,18 +15,33 @@ export function MasterList({ masters, now }: { masters: MasterInfo[]; now: numbe
         <thead>
           <tr>
             <th>Master</th>
+            <th>Address</th>
             <th>State</th>
-            <th>Last active</th>
+            <th>Started</th>
+            <th>Last heartbeat</th>
           </tr>
         </thead>
         <tbody>
           {masters.map((m) => (
-            <tr key={m.name} data-master={m.name} data-active={String(m.active)}>
+            <tr
+              key={m.name}
+              data-master={m.name}
+              data-active={String(m.active)}
+              data-state={m.state}
+            >
               <td class="master-name">
                 {m.name}
                 {m.current && <span class="small muted"> (this master)</span>}
               </td>
-              <td>{m.active ? 'running' : <span class="muted">stopped</span>}</td>
+              <td>
+                {m.address ? <a href={m.address}>{m.address}</a> : <span class="muted">—</span>}
+              </td>
+              <td>
+                <span class={STATE_CLASS[m.state]}>{m.state}</span>
+              </td>
+              <td>
+                <LastSeen at={m.started_at} now={now} />
+              </td>
               <td>{m.current ? 'now' : <LastSeen at={m.last_active} now={now} />}</td>
             </tr>
           ))}

@@ -10,6 +10,7 @@ const TEXT: Record<string, string> = {
   'worker.stopping': 'shutting down',
   'master.started': 'master started',
   'master.stopping': 'master stopping',
+  'master.lost': 'master lost',
 };
 
 /** A worker or master event in a builder's column (0.8.9's `show_events`). */

@@ -8,3 +8,9 @@ create table bus_events (
     payload text not null
 );
 create index bus_events_at on bus_events(at);
+
+-- What the masters sharing the database show of each other: where each serves its web
+-- pages, when it started, and when another master declared it lost (its heartbeat stopped).
+alter table masters add column address text not null default '';
+alter table masters add column started_at bigint not null default 0;
+alter table masters add column lost_at bigint;

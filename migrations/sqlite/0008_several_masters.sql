@@ -7,3 +7,8 @@ create table bus_events (
     payload text not null
 );
 create index bus_events_at on bus_events(at);
+
+-- What the masters sharing the database show of each other (see the PostgreSQL twin).
+alter table masters add column address text not null default '';
+alter table masters add column started_at integer not null default 0;
+alter table masters add column lost_at integer;
