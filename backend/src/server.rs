@@ -65,6 +65,8 @@ fn routes(engine: Arc<Engine>) -> BoxEndpoint<'static> {
         .at("/png", get(web::badges::png_status).around(view))
         .at("/badges/:file", get(web::badges::badge_image).around(view))
         .at("/plots/builders/:builder/:plot", get(web::plots::builder_plot).around(view))
+        .at("/json", get(web::json::json_status).around(view))
+        .at("/json/*path", get(web::json::json_status).around(view))
         .at("/*", get(web::spa::serve))
         .at("/", get(web::spa::serve))
         .data(engine)

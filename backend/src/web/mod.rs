@@ -1,8 +1,9 @@
 //! What the master serves besides the JSON API and the hooks: the SPA and its assets,
 //! `/robots.txt`, the `public_html` folder, the access log, and the pages made for other
-//! programs: the RSS and Atom feeds, the status images (README badges and 0.8.9's `/png`)
-//! and the builders' plots. Those pages are guarded by `[authz] view` like the API and
-//! answer errors as plain text.
+//! programs: the RSS and Atom feeds, the status images (README badges and 0.8.9's `/png`),
+//! the builders' plots and 0.8.9's `/json` status tree. Those pages are guarded by
+//! `[authz] view` like the API; they answer errors as plain text, except `/json`, whose
+//! errors are JSON as the API's.
 
 pub mod access_log;
 pub mod badges;
@@ -10,6 +11,7 @@ mod charts;
 pub mod feeds;
 mod font;
 pub mod images;
+pub mod json;
 pub mod markup;
 pub mod plots;
 pub mod public_html;

@@ -72,7 +72,7 @@ pub fn serve(req: &Request) -> Response {
 /// `/robots.txt`: keep crawlers off the dynamic pages, as 0.8.9 did.
 #[handler]
 pub fn robots() -> impl IntoResponse {
-    "User-agent: *\nDisallow: /waterfall\nDisallow: /grid\nDisallow: /tgrid\nDisallow: /console\nDisallow: /builders\nDisallow: /changes\nDisallow: /workers\nDisallow: /buildslaves\nDisallow: /one_line_per_build\nDisallow: /buildstatus\nDisallow: /users\nDisallow: /api\nDisallow: /change_hook\nDisallow: /plots\n"
+    "User-agent: *\nDisallow: /waterfall\nDisallow: /grid\nDisallow: /tgrid\nDisallow: /console\nDisallow: /builders\nDisallow: /changes\nDisallow: /workers\nDisallow: /buildslaves\nDisallow: /one_line_per_build\nDisallow: /buildstatus\nDisallow: /users\nDisallow: /api\nDisallow: /change_hook\nDisallow: /plots\nDisallow: /json\n"
 }
 
 #[cfg(test)]
