@@ -12,7 +12,7 @@ use poem::{EndpointExt, Route, get, handler, post};
 
 use crate::auth::Auth;
 use crate::engine::Engine;
-use crate::{api, hooks, web, worker};
+use crate::{api, hooks, web};
 
 #[handler]
 fn healthz() -> &'static str {
@@ -52,7 +52,7 @@ fn routes(engine: Arc<Engine>) -> BoxEndpoint<'static> {
     // view, as the API does.
     let view = api::caller::view_guard;
     Route::new()
-        .at("/api/v1/worker/connect", get(worker::server::connect))
+        .at("/api/v1/worker/connect", get(api::worker_socket::connect))
         .nest("/api/v1", service.around(api::caller::view_guard))
         .at("/api/openapi.json", spec)
         .nest("/api/docs", docs)

@@ -20,6 +20,7 @@ pub mod types;
 mod users;
 mod views;
 pub mod webhooks;
+pub mod worker_socket;
 mod workers;
 
 use poem_openapi::OpenApiService;

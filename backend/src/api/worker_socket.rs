@@ -10,9 +10,9 @@ use poem::web::{Data, RemoteAddr};
 use poem::{IntoResponse, handler};
 use tokio::sync::mpsc;
 
-use super::embedded::Link;
-use super::protocol::{MasterMsg, WorkerMsg};
 use crate::engine::Engine;
+use crate::worker::embedded::Link;
+use crate::worker::protocol::{MasterMsg, WorkerMsg};
 
 /// Largest message a worker may send (output is sent in pieces far below this).
 const MAX_MESSAGE: usize = 4 * 1024 * 1024;
