@@ -132,6 +132,31 @@ pub struct Build {
     pub repository: String,
 }
 
+#[cfg(test)]
+impl Build {
+    /// A running build `number` of `builder` with nothing else set, for unit tests.
+    pub fn sample(builder: &str, number: i64) -> Build {
+        Build {
+            id: BuildId(number),
+            builder: builder.into(),
+            number,
+            buildrequest_id: BuildRequestId(number),
+            worker: None,
+            started_at: 0,
+            finished_at: None,
+            state_text: String::new(),
+            results: None,
+            reason: String::new(),
+            properties: BTreeMap::new(),
+            branch: None,
+            revision: None,
+            codebase: String::new(),
+            project: String::new(),
+            repository: String::new(),
+        }
+    }
+}
+
 /// One step of a build.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Step {

@@ -313,22 +313,10 @@ mod tests {
         let vars = json!({"prop": {"sha": "abc"}, "buildername": "app"});
         assert_eq!(render("{{ prop.sha }}/{{ buildername }}{{ prop.none }}", &vars).unwrap(), "abc/app");
         let build = crate::model::Build {
-            id: crate::model::BuildId(1),
-            builder: "app".into(),
-            number: 3,
-            buildrequest_id: crate::model::BuildRequestId(1),
-            worker: None,
-            started_at: 0,
-            finished_at: None,
-            state_text: String::new(),
-            results: None,
-            reason: String::new(),
             properties: [("owner".to_string(), json!("acme"))].into(),
-            branch: None,
-            revision: None,
-            codebase: String::new(),
             project: "p".into(),
             repository: "r".into(),
+            ..crate::model::Build::sample("app", 3)
         };
         let text =
             "{{ prop.owner }}|{{ revision }}|{{ branch }}|{{ results }}|{{ builder }}#{{ number }}|{{ project }}";

@@ -248,22 +248,9 @@ mod tests {
 
     fn build(branch: Option<&str>, properties: Value) -> Build {
         Build {
-            id: crate::model::BuildId(1),
-            builder: "app".into(),
-            number: 3,
-            buildrequest_id: crate::model::BuildRequestId(1),
-            worker: None,
-            started_at: 0,
-            finished_at: None,
-            state_text: String::new(),
-            results: None,
-            reason: String::new(),
             properties: serde_json::from_value(properties).unwrap(),
             branch: branch.map(str::to_owned),
-            revision: None,
-            codebase: String::new(),
-            project: String::new(),
-            repository: String::new(),
+            ..Build::sample("app", 3)
         }
     }
 
