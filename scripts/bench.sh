@@ -52,6 +52,9 @@
 #                     HTTP receiver (http_push), timed from its
 #                     build.finished event on the master's stream (reporters.py; the bot's
 #                     flood pacing queues lines when builds finish faster than one a second)
+#   multimaster       two masters on one PostgreSQL (PG_ADMIN_URL, default the local server's
+#                     `test` database; skipped when it does not answer): 1,000 builds forced on
+#                     A, each build.finished timed from A's event stream to B's (multimaster.py)
 #   binary_size       target/release/cascade
 #
 # Each wrk run also records the master's CPU seconds (the table's "master CPU/req") and the CPU
@@ -617,6 +620,20 @@ scenario_reporters() {
   done
 }
 
+# Several masters: a build finishing on A reaching an SSE client of B (multimaster.py).
+scenario_multimaster() {
+  local i json admin=${PG_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/test}
+  if ! psql "$admin" -Atc 'select 1' >/dev/null 2>&1; then
+    note "  PostgreSQL does not answer at $admin: skipped"
+    return 0
+  fi
+  for i in $(seq 1 "$RUNS"); do
+    json=$("$PY" "$HELPERS/multimaster.py" "$BIN" "$WORK/multimaster-$i" "$admin" --builds 1000 --timeout 300)
+    record multimaster "$i" "$json"
+    note "  run $i: $json"
+  done
+}
+
 scenario_binary_size() {
   local bytes
   bytes=$(stat -c %s "$BIN")
@@ -652,7 +669,7 @@ run_scenario() {
 START=$SECONDS
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 for s in start_to_openapi idle_rss hook_base hook_github changes_list trivial_builds builds_list builders_list \
-  waterfall_view badge_svg png_status views_100k views_1m spa log_tail reporters binary_size; do
+  waterfall_view badge_svg png_status views_100k views_1m spa log_tail reporters multimaster binary_size; do
   run_scenario "$s"
 done
 

@@ -197,6 +197,8 @@ ROWS = [
     ("reporters", "same, p50 (info)", per_run("irc_p50_ms"), "ms", None, None, "", None),
     ("reporters", "build finished → POST at the HTTP push receiver, p99", per_run("http_p99_ms"), "ms", "<=", 1000, "P13", None),
     ("reporters", "same, p50 (info)", per_run("http_p50_ms"), "ms", None, None, "", None),
+    ("multimaster", "build finished: A's event stream → B's, p50 (info)", per_run("p50_ms"), "ms", None, None, "", None),
+    ("multimaster", "same, p99 (info)", per_run("p99_ms"), "ms", None, None, "", None),
     ("binary_size", "target/release/cascade", per_run("mb"), "MB", None, None, "", None),
 ]
 
