@@ -161,9 +161,8 @@ impl Exposition {
         let mut samples = Vec::new();
         let mut family: Option<(String, String)> = None;
         let mut helped = std::collections::HashSet::new();
-        let mut lines = text.lines().peekable();
         let mut eof = false;
-        while let Some(line) = lines.next() {
+        for line in text.lines() {
             assert!(!eof, "text after # EOF: {line}");
             if line == "# EOF" {
                 eof = true;
