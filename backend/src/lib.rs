@@ -9,6 +9,7 @@ pub mod config;
 pub mod db;
 pub mod engine;
 pub mod hooks;
+pub mod metrics;
 pub mod model;
 pub mod reporters;
 pub mod server;

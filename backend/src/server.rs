@@ -31,11 +31,12 @@ pub fn app(engine: Arc<Engine>) -> BoxEndpoint<'static> {
             None
         }
     });
+    let metrics = engine.metrics.clone();
     let mut app = routes(engine).around(web::public_html::serve).boxed();
     if let Some(folder) = public_html {
         app = app.data(folder).boxed();
     }
-    app = app.with(Tracing).around(web::access_log::record).boxed();
+    app = app.with(web::metrics::HttpMetrics(metrics)).with(Tracing).around(web::access_log::record).boxed();
     if let Some(log) = access_log {
         app = app.data(log).boxed();
     }
@@ -67,6 +68,7 @@ fn routes(engine: Arc<Engine>) -> BoxEndpoint<'static> {
         .at("/plots/builders/:builder/:plot", get(web::plots::builder_plot).around(view))
         .at("/json", get(web::json::json_status).around(view))
         .at("/json/*path", get(web::json::json_status).around(view))
+        .at("/metrics", get(web::metrics::metrics_text).around(view))
         .at("/*", get(web::spa::serve))
         .at("/", get(web::spa::serve))
         .data(engine)

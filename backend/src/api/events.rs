@@ -301,9 +301,12 @@ impl EventsApi {
         let config = engine.config.clone();
         let mut rx = engine.bus.subscribe();
         let mut closing = Box::pin(engine.closing());
+        // Counted as open until the stream ends or its client goes away (the stream is dropped).
+        let open = engine.metrics.sse_opened();
         // When the master begins to stop, the events already published (master.stopping
         // among them) are still sent, then the stream ends so the server can close.
         let stream = async_stream::stream! {
+            let _open = open;
             loop {
                 let item = tokio::select! {
                     item = rx.recv() => item,

@@ -164,6 +164,16 @@ impl Db {
         })
     }
 
+    /// The pool's connections: in use, idle, and the most it opens.
+    pub fn connections(&self) -> (i64, i64, i64) {
+        let (size, idle, max) = match self {
+            Db::Sqlite(pool, _) => (pool.size(), pool.num_idle(), pool.options().get_max_connections()),
+            Db::Postgres(pool) => (pool.size(), pool.num_idle(), pool.options().get_max_connections()),
+        };
+        let idle = i64::try_from(idle).unwrap_or(i64::MAX);
+        (i64::from(size) - idle, idle, i64::from(max))
+    }
+
     /// The database engine's version, e.g. `3.46.1` or `15.8 (Debian 15.8-0+deb12u1)`.
     pub async fn server_version(&self) -> DbResult<String> {
         // Each backend has its own way to tell.

@@ -264,3 +264,12 @@ pub async fn drop(conn: Conn<'_>, id: i64) -> DbResult<()> {
     let n = on_conn!(conn, c => sqlx::query(DROP).bind(id).execute(&mut *c).await?.rows_affected());
     if n == 1 { Ok(()) } else { Err(super::DbError::NotFound) }
 }
+
+const PENDING_BY_REPORTER: &str = "select reporter, count(*) from outbox \
+    where sent_at is null and failed_at is null group by reporter order by reporter";
+
+/// How many messages each reporter has neither sent nor given up (reporters with none are
+/// left out).
+pub async fn pending_by_reporter(conn: Conn<'_>) -> DbResult<Vec<(String, i64)>> {
+    Ok(on_conn!(conn, c => sqlx::query_as(PENDING_BY_REPORTER).fetch_all(&mut *c).await?))
+}

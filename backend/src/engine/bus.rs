@@ -8,6 +8,7 @@ use std::sync::{Arc, OnceLock};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, mpsc};
 
+use crate::metrics::Metrics;
 use crate::model::{Build, BuildRequestId, BuildSetId, Change, ChangeId, LogInfo, Step};
 
 /// Something that happened.
@@ -125,6 +126,8 @@ pub struct Bus {
     relay: Arc<OnceLock<mpsc::Sender<Arc<Stamped>>>>,
     /// Events the relay had no room for.
     unrelayed: Arc<AtomicU64>,
+    /// Where this master's own events are counted.
+    metrics: Option<Arc<Metrics>>,
 }
 
 impl Default for Bus {
@@ -141,12 +144,21 @@ impl Bus {
     /// A bus that buffers up to 4,096 events per subscriber.
     pub fn new() -> Bus {
         let (tx, _) = broadcast::channel(4096);
-        Bus { tx, relay: Arc::default(), unrelayed: Arc::default() }
+        Bus { tx, relay: Arc::default(), unrelayed: Arc::default(), metrics: None }
+    }
+
+    /// A bus that also counts the builds and steps of the events published on it (not those
+    /// relayed from other masters, which count them themselves).
+    pub fn counting(metrics: Arc<Metrics>) -> Bus {
+        Bus { metrics: Some(metrics), ..Bus::new() }
     }
 
     /// Publishes an event of this master: to its subscribers, and to the other masters once
     /// relaying is on. Having no subscriber is fine.
     pub fn publish(&self, event: Event) {
+        if let Some(metrics) = &self.metrics {
+            count(metrics, &event);
+        }
         let at_ms = chrono::Utc::now().timestamp_millis();
         let stamped = Arc::new(Stamped { at_ms, event });
         if let Some(relay) = self.relay.get()
@@ -179,5 +191,23 @@ impl Bus {
     /// A new receiver of every event published from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<Stamped>> {
         self.tx.subscribe()
+    }
+}
+
+/// What an event of this master changes in its counts.
+fn count(metrics: &Metrics, event: &Event) {
+    match event {
+        Event::BuildStarted { build, .. } => metrics.build_started(&build.builder),
+        Event::BuildFinished { build, .. } => {
+            let result = build.results.map(|r| r.name()).unwrap_or("unknown");
+            let secs = build.finished_at.map(|end| end - build.started_at).unwrap_or(0);
+            metrics.build_finished(&build.builder, result, secs);
+        }
+        Event::StepFinished { build, step } => {
+            if let (Some(start), Some(end)) = (step.started_at, step.finished_at) {
+                metrics.step_finished(&build.builder, end - start);
+            }
+        }
+        _ => {}
     }
 }

@@ -48,6 +48,8 @@ pub struct Engine {
     pub config: Arc<Config>,
     /// Where every state change is published.
     pub bus: Bus,
+    /// This master's counts, which `/metrics` shows.
+    pub metrics: Arc<crate::metrics::Metrics>,
     /// "Now".
     pub clock: Arc<dyn Clock>,
     /// This master's id.
@@ -112,6 +114,7 @@ impl Engine {
             worker_hashes.insert(w.name.clone(), hash);
         }
 
+        let metrics = Arc::new(crate::metrics::Metrics::new());
         let reporters = Arc::new(crate::reporters::Reporters::new(&config));
         reporters.load(&db).await?;
         let engine = Arc::new(Engine {
@@ -121,7 +124,8 @@ impl Engine {
             pages: views::cache::PageCache::default(),
             reporters,
             config,
-            bus: Bus::new(),
+            bus: Bus::counting(metrics.clone()),
+            metrics,
             clock,
             master,
             master_name,
@@ -190,6 +194,11 @@ impl Engine {
     /// The database id of a configured builder.
     pub fn builder_id(&self, name: &str) -> Option<BuilderId> {
         self.builder_ids.get(name).copied()
+    }
+
+    /// How many builds run on this master now.
+    pub fn running_here(&self) -> usize {
+        self.running.count()
     }
 
     /// Builds that a previous run of this master left running end `retry`, and their

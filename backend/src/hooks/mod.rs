@@ -299,6 +299,7 @@ pub async fn change_hook(
             None,
         )
         .await;
+        engine.metrics.hook_delivery(dialect_label(&dialect), refusal.status().as_u16(), 0);
         return refusal;
     } else {
         match body.into_bytes_limit(MAX_BODY).await {
@@ -310,5 +311,14 @@ pub async fn change_hook(
         }
     };
     let _ = record(&engine, &dialect, &source, &hook, &outcome, None).await;
+    engine.metrics.hook_delivery(dialect_label(&dialect), outcome.status.as_u16(), outcome.change_ids.len());
     (outcome.status, Json(outcome.body)).into_response()
+}
+
+/// The dialect as a metric's label: anything else a client puts in the URL is `other`, so
+/// made-up names cannot add series without end.
+fn dialect_label(dialect: &str) -> &str {
+    const DIALECTS: [&str; 8] =
+        ["base", "github", "gitlab", "bitbucket", "gitorious", "googlecode", "gerrit", "poller"];
+    if DIALECTS.contains(&dialect) { dialect } else { "other" }
 }

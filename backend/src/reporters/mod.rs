@@ -327,6 +327,7 @@ fn sender<D: outbox::Deliver>(
     deliver: D,
 ) -> outbox::Sender<D> {
     outbox::Sender::new(engine.db.clone(), engine.clock.clone(), engine.master, &reporter.config.name, deliver)
+        .counting_failures(engine.metrics.clone())
         .waking_on(reporter.wake.clone())
         .max_backoff(reporter.config.max_retry_delay)
 }

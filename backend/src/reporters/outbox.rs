@@ -105,6 +105,8 @@ pub struct Sender<D> {
     max_queue: Option<i64>,
     /// While batching: the time before which the due messages wait for more.
     not_before: AtomicI64,
+    /// Where failed deliveries are counted.
+    metrics: Option<Arc<crate::metrics::Metrics>>,
 }
 
 impl<D: Deliver> Sender<D> {
@@ -123,6 +125,19 @@ impl<D: Deliver> Sender<D> {
             buffer_secs: 0,
             max_queue: None,
             not_before: AtomicI64::new(0),
+            metrics: None,
+        }
+    }
+
+    /// Counts the sender's failed deliveries in `metrics`.
+    pub fn counting_failures(mut self, metrics: Arc<crate::metrics::Metrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    fn count_failure(&self, permanent: bool) {
+        if let Some(m) = &self.metrics {
+            m.outbox_failure(&self.reporter, permanent);
         }
     }
 
@@ -243,12 +258,14 @@ impl<D: Deliver> Sender<D> {
                     Ok(()) => db::outbox::mark_sent(conn.conn(), message.id, now).await?,
                     Err(DeliverError::Permanent(error)) => {
                         tracing::warn!(reporter = %self.reporter, id = message.id, %error, "message failed for good");
+                        self.count_failure(true);
                         db::outbox::mark_failed(conn.conn(), message.id, &error, None, now).await?;
                     }
                     Err(DeliverError::Transient(error)) => {
                         let attempts = message.attempts + 1;
                         let next = now + self.backoff(attempts);
                         tracing::info!(reporter = %self.reporter, id = message.id, attempts, %error, "delivery will be retried");
+                        self.count_failure(false);
                         db::outbox::mark_failed(conn.conn(), message.id, &error, Some(next), now).await?;
                         db::outbox::release(conn.conn(), &self.reporter, self.master).await?;
                         return Ok(());
@@ -312,6 +329,7 @@ impl<D: Deliver> Sender<D> {
             }
             Err(DeliverError::Permanent(error)) => {
                 tracing::warn!(reporter = %self.reporter, messages = batch.len(), %error, "messages failed for good");
+                self.count_failure(true);
                 for message in &batch {
                     db::outbox::mark_failed(conn.conn(), message.id, &error, None, now).await?;
                 }
@@ -320,6 +338,7 @@ impl<D: Deliver> Sender<D> {
                 let attempts = first.attempts + 1;
                 let next = now + self.backoff(attempts);
                 tracing::info!(reporter = %self.reporter, messages = batch.len(), attempts, %error, "delivery will be retried");
+                self.count_failure(false);
                 db::outbox::mark_failed(conn.conn(), first.id, &error, Some(next), now).await?;
                 db::outbox::release(conn.conn(), &self.reporter, self.master).await?;
             }

@@ -1,9 +1,9 @@
 //! What the master serves besides the JSON API and the hooks: the SPA and its assets,
 //! `/robots.txt`, the `public_html` folder, the access log, and the pages made for other
 //! programs: the RSS and Atom feeds, the status images (README badges and 0.8.9's `/png`),
-//! the builders' plots and 0.8.9's `/json` status tree. Those pages are guarded by
-//! `[authz] view` like the API; they answer errors as plain text, except `/json`, whose
-//! errors are JSON as the API's.
+//! the builders' plots, 0.8.9's `/json` status tree and the Prometheus `/metrics`. Those
+//! pages are guarded by `[authz] view` like the API; they answer errors as plain text,
+//! except `/json`, whose errors are JSON as the API's.
 
 pub mod access_log;
 pub mod badges;
@@ -13,6 +13,7 @@ mod font;
 pub mod images;
 pub mod json;
 pub mod markup;
+pub mod metrics;
 pub mod plots;
 pub mod public_html;
 pub mod spa;
