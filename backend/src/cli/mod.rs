@@ -1,6 +1,7 @@
 //! The command line: `cascade init`, `checkconfig`, `start`, `openapi`. Each subcommand
 //! is a small function; errors reach the user as one clear message and a non-zero exit.
 
+mod backup;
 mod seed;
 mod sendchange;
 
@@ -173,6 +174,8 @@ pub enum DbCommand {
         #[arg(long)]
         logs_only: bool,
     },
+    /// Copy a SQLite database to FILE while masters keep running (PostgreSQL: use pg_dump).
+    Backup(backup::BackupArgs),
 }
 
 /// Runs the parsed command line.
@@ -280,6 +283,7 @@ async fn db_command(command: DbCommand) -> Result<()> {
             );
             db.close().await;
         }
+        DbCommand::Backup(args) => backup::run(args).await?,
     }
     Ok(())
 }

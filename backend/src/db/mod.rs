@@ -3,6 +3,7 @@
 //! a [`Conn`] (a connection or a transaction of either backend) and hold all of Cascade's
 //! SQL; they know nothing of HTTP or of the engine's decisions.
 
+pub mod backup;
 pub mod builders;
 pub mod buildrequests;
 pub mod builds;
@@ -92,9 +93,19 @@ pub(crate) use on_conn;
 impl Db {
     /// Connects to `url` (`sqlite://path` or `postgres://...`), creating a SQLite file if needed.
     pub async fn connect(url: &str) -> DbResult<Db> {
+        Self::connect_with(url, true).await
+    }
+
+    /// Connects to a database that must exist already: a missing SQLite file is an error
+    /// rather than a new, empty database (for tools that read an installation's data).
+    pub async fn connect_existing(url: &str) -> DbResult<Db> {
+        Self::connect_with(url, false).await
+    }
+
+    async fn connect_with(url: &str, create: bool) -> DbResult<Db> {
         if url.starts_with("sqlite:") {
             let options = SqliteConnectOptions::from_str(url)?
-                .create_if_missing(true)
+                .create_if_missing(create)
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(10))
