@@ -2,6 +2,7 @@
 //! is a small function; errors reach the user as one clear message and a non-zero exit.
 
 mod backup;
+mod migrate_from_sqlite;
 mod seed;
 mod sendchange;
 
@@ -91,6 +92,8 @@ pub enum Command {
     Sendchange(sendchange::SendChange),
     /// Print the OpenAPI document of the JSON API.
     Openapi,
+    /// Copy an embedded installation's SQLite database into an empty PostgreSQL database.
+    MigrateFromSqlite(migrate_from_sqlite::MigrateArgs),
     /// Benchmark helpers.
     Bench {
         /// What to do.
@@ -197,6 +200,7 @@ pub async fn run(cli: Cli) -> ExitCode {
             println!("{}", crate::api::spec_json());
             Ok(())
         }
+        Command::MigrateFromSqlite(args) => migrate_from_sqlite::run(args).await,
         Command::Bench { command: BenchCommand::Seed(args) } => seed::run(args).await,
     };
     match result {

@@ -475,7 +475,7 @@ async fn forget_pages(engine: Arc<Engine>, mut events: tokio::sync::broadcast::R
 }
 
 /// How often a master notes in the database that it is still running.
-const KEEP_ALIVE: std::time::Duration = std::time::Duration::from_secs(60);
+pub const KEEP_ALIVE: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Keeps this master's `last_active` current, so that the masters sharing a database can
 /// tell a running master from one that died without saying so.
