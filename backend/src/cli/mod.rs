@@ -1,6 +1,8 @@
 //! The command line: `cascade init`, `checkconfig`, `start`, `openapi`. Each subcommand
 //! is a small function; errors reach the user as one clear message and a non-zero exit.
 
+mod backup;
+mod migrate_from_sqlite;
 mod seed;
 mod sendchange;
 
@@ -90,6 +92,8 @@ pub enum Command {
     Sendchange(sendchange::SendChange),
     /// Print the OpenAPI document of the JSON API.
     Openapi,
+    /// Copy an embedded installation's SQLite database into an empty PostgreSQL database.
+    MigrateFromSqlite(migrate_from_sqlite::MigrateArgs),
     /// Benchmark helpers.
     Bench {
         /// What to do.
@@ -173,6 +177,8 @@ pub enum DbCommand {
         #[arg(long)]
         logs_only: bool,
     },
+    /// Copy a SQLite database to FILE while masters keep running (PostgreSQL: use pg_dump).
+    Backup(backup::BackupArgs),
 }
 
 /// Runs the parsed command line.
@@ -194,6 +200,7 @@ pub async fn run(cli: Cli) -> ExitCode {
             println!("{}", crate::api::spec_json());
             Ok(())
         }
+        Command::MigrateFromSqlite(args) => migrate_from_sqlite::run(args).await,
         Command::Bench { command: BenchCommand::Seed(args) } => seed::run(args).await,
     };
     match result {
@@ -280,6 +287,7 @@ async fn db_command(command: DbCommand) -> Result<()> {
             );
             db.close().await;
         }
+        DbCommand::Backup(args) => backup::run(args).await?,
     }
     Ok(())
 }

@@ -210,6 +210,11 @@ pub async fn run(args: SeedArgs) -> Result<()> {
         bar.set_position(built);
     }
     bar.finish_and_clear();
+    // The seeder is not a running master: left active, it would look alive to the tools
+    // that refuse to work under a running master.
+    let mut conn = db.acquire().await?;
+    db::masters::set_inactive(conn.conn(), master, chrono::Utc::now().timestamp()).await?;
+    drop(conn);
     db.close().await;
     let secs = started.elapsed().as_secs_f64();
     println!(

@@ -3,6 +3,7 @@
 //! a [`Conn`] (a connection or a transaction of either backend) and hold all of Cascade's
 //! SQL; they know nothing of HTTP or of the engine's decisions.
 
+pub mod backup;
 pub mod builders;
 pub mod buildrequests;
 pub mod builds;
@@ -22,6 +23,7 @@ pub mod scheduler_changes;
 pub mod sessions;
 pub mod state;
 pub mod steps;
+pub mod transfer;
 pub mod users;
 pub mod workers;
 
@@ -93,9 +95,19 @@ pub(crate) use on_conn;
 impl Db {
     /// Connects to `url` (`sqlite://path` or `postgres://...`), creating a SQLite file if needed.
     pub async fn connect(url: &str) -> DbResult<Db> {
+        Self::connect_with(url, true).await
+    }
+
+    /// Connects to a database that must exist already: a missing SQLite file is an error
+    /// rather than a new, empty database (for tools that read an installation's data).
+    pub async fn connect_existing(url: &str) -> DbResult<Db> {
+        Self::connect_with(url, false).await
+    }
+
+    async fn connect_with(url: &str, create: bool) -> DbResult<Db> {
         if url.starts_with("sqlite:") {
             let options = SqliteConnectOptions::from_str(url)?
-                .create_if_missing(true)
+                .create_if_missing(create)
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(10))
@@ -138,6 +150,35 @@ impl Db {
             Db::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
         }
         Ok(())
+    }
+
+    /// How the migrations applied to this database compare with the ones this binary carries.
+    pub async fn schema_state(&self) -> DbResult<SchemaState> {
+        let migrator = match self {
+            Db::Sqlite(..) => &SQLITE_MIGRATIONS,
+            Db::Postgres(_) => &POSTGRES_MIGRATIONS,
+        };
+        // Whether sqlx's bookkeeping table exists is asked differently of each catalogue.
+        let exists: bool = match self {
+            Db::Sqlite(pool, _) => sqlx::query_scalar(SQLITE_HAS_MIGRATIONS).fetch_one(pool).await?,
+            Db::Postgres(pool) => sqlx::query_scalar(POSTGRES_HAS_MIGRATIONS).fetch_one(pool).await?,
+        };
+        let applied: Vec<(i64, Vec<u8>)> = match self {
+            _ if !exists => Vec::new(),
+            Db::Sqlite(pool, _) => sqlx::query_as(APPLIED_MIGRATIONS).fetch_all(pool).await?,
+            Db::Postgres(pool) => sqlx::query_as(APPLIED_MIGRATIONS).fetch_all(pool).await?,
+        };
+        let known = |version: i64| migrator.iter().any(|m| m.version == version);
+        let mut state = SchemaState::default();
+        for m in migrator.iter() {
+            match applied.iter().find(|(v, _)| *v == m.version) {
+                None => state.pending.push(format!("{:04}_{}", m.version, m.description)),
+                Some((_, checksum)) if checksum.as_slice() != &*m.checksum => state.changed.push(m.version),
+                Some(_) => {}
+            }
+        }
+        state.unknown = applied.iter().map(|(v, _)| *v).filter(|v| !known(*v)).collect();
+        Ok(state)
     }
 
     /// "sqlite" or "postgres".
@@ -215,6 +256,30 @@ impl Db {
             Db::Sqlite(pool, _) => pool.close().await,
             Db::Postgres(pool) => pool.close().await,
         }
+    }
+}
+
+const SQLITE_HAS_MIGRATIONS: &str =
+    "select exists (select 1 from sqlite_schema where type = 'table' and name = '_sqlx_migrations')";
+const POSTGRES_HAS_MIGRATIONS: &str = "select to_regclass('_sqlx_migrations') is not null";
+const APPLIED_MIGRATIONS: &str = "select version, checksum from _sqlx_migrations where success order by version";
+
+/// The migrations of a database against this binary's: all three lists empty means the
+/// database is at the schema this binary expects.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct SchemaState {
+    /// Migrations not applied yet, as `NNNN_name` (`cascade db upgrade` applies them).
+    pub pending: Vec<String>,
+    /// Applied migrations whose text differs from this binary's (an edited migration).
+    pub changed: Vec<i64>,
+    /// Applied migrations this binary does not know (a newer Cascade wrote the database).
+    pub unknown: Vec<i64>,
+}
+
+impl SchemaState {
+    /// Whether the database is at exactly this binary's schema.
+    pub fn is_current(&self) -> bool {
+        self.pending.is_empty() && self.changed.is_empty() && self.unknown.is_empty()
     }
 }
 
