@@ -146,6 +146,15 @@ impl Installation {
                 .unwrap();
         }
         tx.commit().await.unwrap();
+        // A large event kept for the bus between masters (never written on SQLite by a
+        // master, but the table is part of the schema and goes along).
+        let Db::Sqlite(pool, _) = &db else { panic!("the installation is on SQLite") };
+        sqlx::query("insert into bus_events (master, at, payload) values (1, ?, ?)")
+            .bind(now)
+            .bind(r#"{"at_ms":1,"event":{"Resync":{"reason":"a\tb"}}}"#)
+            .execute(pool)
+            .await
+            .unwrap();
         db.close().await;
     }
 }
