@@ -1,16 +1,17 @@
-//! The HTTP server: one listener (or several) serving the API, the hooks and the SPA, with
-//! a graceful shutdown.
+//! The HTTP server: one listener (or several, plain or TLS) serving the API, the hooks and
+//! the SPA, with a graceful shutdown.
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use poem::endpoint::BoxEndpoint;
-use poem::listener::{Acceptor, Listener, TcpListener};
+use poem::listener::{Acceptor, BoxListener, Listener, RustlsCertificate, RustlsConfig, TcpListener};
 use poem::middleware::Tracing;
 use poem::{EndpointExt, Route, get, handler, post};
 
 use crate::auth::Auth;
+use crate::config::{Listen, TlsFiles};
 use crate::engine::Engine;
 use crate::{api, hooks, web, worker};
 
@@ -76,19 +77,35 @@ fn routes(engine: Arc<Engine>) -> BoxEndpoint<'static> {
         .boxed()
 }
 
-/// Binds every listen address and returns the acceptor and the addresses actually bound
-/// (a port of 0 picks a free one).
-pub async fn bind(listen: &[String]) -> std::io::Result<(impl Acceptor + 'static, Vec<String>)> {
-    let mut addrs = listen.iter();
-    let first = addrs.next().ok_or_else(|| std::io::Error::other("no listen address configured"))?;
-    let mut listener = TcpListener::bind(first.clone()).boxed();
-    for addr in addrs {
-        listener = listener.combine(TcpListener::bind(addr.clone())).boxed();
+/// Binds every listen address, with TLS where configured, and returns the acceptor and the
+/// addresses actually bound, in the order of `listen` (a port of 0 picks a free one).
+pub async fn bind(listen: &[Listen]) -> std::io::Result<(impl Acceptor + 'static, Vec<String>)> {
+    let mut entries = listen.iter();
+    let first = entries.next().ok_or_else(|| std::io::Error::other("no listen address configured"))?;
+    let mut listener = listener(first)?;
+    for entry in entries {
+        listener = listener.combine(self::listener(entry)?).boxed();
     }
     let acceptor = listener.into_acceptor().await?;
     let bound =
         acceptor.local_addr().iter().map(|a| a.to_string().trim_start_matches("socket://").to_owned()).collect();
     Ok((acceptor, bound))
+}
+
+/// One listener; a TLS one reads its certificate and key now (see [`tls_config`]).
+fn listener(entry: &Listen) -> std::io::Result<BoxListener> {
+    let tcp = TcpListener::bind(entry.addr.clone());
+    Ok(match &entry.tls {
+        None => tcp.boxed(),
+        Some(files) => tcp.rustls(tls_config(files)?).boxed(),
+    })
+}
+
+/// Reads a listener's certificate and key into a rustls configuration. Kept apart so that a
+/// reconfiguration can call it again to serve renewed certificates.
+pub fn tls_config(files: &TlsFiles) -> std::io::Result<RustlsConfig> {
+    let pem = files.load().map_err(std::io::Error::other)?;
+    Ok(RustlsConfig::new().fallback(RustlsCertificate::new().cert(pem.cert).key(pem.key)))
 }
 
 /// Serves until `shutdown` resolves, then lets open requests finish for a few seconds.
