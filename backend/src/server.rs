@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use poem::endpoint::BoxEndpoint;
 use poem::listener::{Acceptor, BoxListener, Listener, RustlsCertificate, RustlsConfig, TcpListener};
-use poem::middleware::Tracing;
 use poem::{EndpointExt, Route, get, handler, post};
 
 use crate::auth::Auth;
@@ -36,7 +35,7 @@ pub fn app(engine: Arc<Engine>) -> BoxEndpoint<'static> {
     if let Some(folder) = public_html {
         app = app.data(folder).boxed();
     }
-    app = app.with(Tracing).around(web::access_log::record).boxed();
+    app = app.around(web::request_id::trace).around(web::access_log::record).boxed();
     if let Some(log) = access_log {
         app = app.data(log).boxed();
     }

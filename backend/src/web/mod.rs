@@ -15,6 +15,7 @@ pub mod json;
 pub mod markup;
 pub mod plots;
 pub mod public_html;
+pub mod request_id;
 pub mod spa;
 pub mod status_png;
 
