@@ -7,27 +7,27 @@ use std::path::{Path, PathBuf};
 
 mod doc;
 mod error;
+mod listen;
 mod raw;
 mod reporters;
 mod secret;
 #[cfg(test)]
 mod tests;
-mod tls;
 mod types;
 mod validate;
 
 pub use error::{ConfigError, ConfigIssue};
+pub use listen::{Listen, TlsError, TlsFiles, TlsPem};
 pub use reporters::{
     AddLogs, BodyType, ForgeStatusConfig, GerritConfig, HttpAuth, HttpPushConfig, IrcChannel, IrcConfig, MailConfig,
     MailMode, ReporterConfig, ReporterKind, SmtpSecurity, is_irc_channel, is_irc_event,
 };
 pub use secret::Secret;
-pub use tls::{TlsError, TlsFiles, TlsPem};
 pub use types::{
     AccessLog, AuthConfig, AuthzConfig, AuthzRule, BaseDialect, BitbucketDialect, BuilderConfig, ChangeFilter,
     ChangeHookConfig, ChangeSourceConfig, ChangeSourceKind, Command, CommentLink, Config, ConfigUser, DbConfig,
     GerritDialect, GitMode, GitPollerConfig, GitStep, GithubDialect, GitlabDialect, GitoriousDialect,
-    GooglecodeDialect, HookAuth, HookDialects, HookUser, Listen, PollBranches, PollerDialect, Revlink, SchedulerConfig,
+    GooglecodeDialect, HookAuth, HookDialects, HookUser, PollBranches, PollerDialect, Revlink, SchedulerConfig,
     SchedulerKind, StepConfig, StepKind, WebConfig, WorkerConfig,
 };
 pub use validate::percent_to_jinja;

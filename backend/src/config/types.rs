@@ -8,8 +8,8 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
+use super::listen::Listen;
 use super::secret::Secret;
-use super::tls::TlsFiles;
 
 /// A whole, valid `cascade.toml`.
 #[derive(Clone, Debug)]
@@ -116,27 +116,6 @@ pub struct WebConfig {
     pub repositories: BTreeMap<String, String>,
     /// The HTTP access log, if any.
     pub access_log: Option<AccessLog>,
-}
-
-/// One listening socket, plain HTTP or HTTPS.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Listen {
-    /// A socket address such as `127.0.0.1:8010` (port 0 picks a free one).
-    pub addr: String,
-    /// The certificate and key, for HTTPS.
-    pub tls: Option<TlsFiles>,
-}
-
-impl Listen {
-    /// A plain HTTP listener on `addr`.
-    pub fn plain(addr: impl Into<String>) -> Listen {
-        Listen { addr: addr.into(), tls: None }
-    }
-
-    /// `http` or `https`.
-    pub fn scheme(&self) -> &'static str {
-        if self.tls.is_some() { "https" } else { "http" }
-    }
 }
 
 /// How a revision becomes a link: one format for all, or one per repository (`%s` = revision).

@@ -9,9 +9,9 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use super::doc::{Doc, KeyPath};
+use super::listen::{Listen, TlsFiles};
 use super::raw::{RawAccessLog, RawAuth, RawAuthz, RawConfig, RawDb, RawListen, RawTls, RawWeb, RawWorker};
-use super::tls::TlsFiles;
-use super::types::{AccessLog, AuthConfig, AuthzConfig, Config, DbConfig, Listen, Revlink, WebConfig, WorkerConfig};
+use super::types::{AccessLog, AuthConfig, AuthzConfig, Config, DbConfig, Revlink, WebConfig, WorkerConfig};
 
 mod builders;
 mod change_sources;

@@ -1,7 +1,8 @@
-//! A listener's TLS certificate and key: where the PEM files are, and reading them into a
-//! checked pair. Reading is a function of its own, not part of validation, so the server can
-//! call it again to pick up renewed certificates; `checkconfig` calls it too, so a missing
-//! file or a key that belongs to another certificate is found before the master starts.
+//! `[web] listen` entries as the server uses them, and a TLS listener's certificate and key:
+//! where the PEM files are, and reading them into a checked pair. Reading is a function of
+//! its own, not part of validation, so the server can call it again to pick up renewed
+//! certificates; `checkconfig` calls it too, so a missing file or a key that belongs to
+//! another certificate is found before the master starts.
 
 use std::path::{Path, PathBuf};
 
@@ -9,6 +10,27 @@ use rustls::crypto::aws_lc_rs;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::sign::CertifiedKey;
+
+/// One listening socket, plain HTTP or HTTPS.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Listen {
+    /// A socket address such as `127.0.0.1:8010` (port 0 picks a free one).
+    pub addr: String,
+    /// The certificate and key, for HTTPS.
+    pub tls: Option<TlsFiles>,
+}
+
+impl Listen {
+    /// A plain HTTP listener on `addr`.
+    pub fn plain(addr: impl Into<String>) -> Listen {
+        Listen { addr: addr.into(), tls: None }
+    }
+
+    /// `http` or `https`.
+    pub fn scheme(&self) -> &'static str {
+        if self.tls.is_some() { "https" } else { "http" }
+    }
+}
 
 /// The PEM files of one TLS listener, as absolute paths.
 #[derive(Clone, Debug, PartialEq, Eq)]
