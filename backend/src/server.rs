@@ -6,7 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use poem::endpoint::BoxEndpoint;
-use poem::listener::{Acceptor, BoxListener, Listener, RustlsCertificate, RustlsConfig, TcpListener};
+use poem::http::uri::Scheme;
+use poem::listener::{Acceptor, AcceptorExt, BoxAcceptor, Listener, RustlsCertificate, RustlsConfig, TcpListener};
+use poem::web::{LocalAddr, RemoteAddr};
 use poem::{EndpointExt, Route, get, handler, post};
 
 use crate::auth::Auth;
@@ -81,23 +83,50 @@ fn routes(engine: Arc<Engine>) -> BoxEndpoint<'static> {
 pub async fn bind(listen: &[Listen]) -> std::io::Result<(impl Acceptor + 'static, Vec<String>)> {
     let mut entries = listen.iter();
     let first = entries.next().ok_or_else(|| std::io::Error::other("no listen address configured"))?;
-    let mut listener = listener(first)?;
+    let mut acceptor = acceptor(first).await?;
     for entry in entries {
-        listener = listener.combine(self::listener(entry)?).boxed();
+        acceptor = acceptor.combine(self::acceptor(entry).await?).boxed();
     }
-    let acceptor = listener.into_acceptor().await?;
     let bound =
         acceptor.local_addr().iter().map(|a| a.to_string().trim_start_matches("socket://").to_owned()).collect();
     Ok((acceptor, bound))
 }
 
-/// One listener; a TLS one reads its certificate and key now (see [`tls_config`]).
-fn listener(entry: &Listen) -> std::io::Result<BoxListener> {
-    let tcp = TcpListener::bind(entry.addr.clone());
+/// One bound socket; a TLS one reads its certificate and key now (see [`tls_config`]).
+async fn acceptor(entry: &Listen) -> std::io::Result<BoxAcceptor> {
+    let tcp = TcpListener::bind(entry.addr.clone()).into_acceptor().await?;
     Ok(match &entry.tls {
         None => tcp.boxed(),
-        Some(files) => tcp.rustls(tls_config(files)?).boxed(),
+        Some(files) => {
+            let config = futures::stream::once(std::future::ready(tls_config(files)?));
+            ConfigFirst { inner: tcp, waited: false }.rustls(config).boxed()
+        }
     })
+}
+
+/// Holds back the first accept by one turn of the scheduler. poem's rustls acceptor races its
+/// configuration stream against the socket and refuses a connection that wins before the
+/// configuration is loaded; clients that connect as soon as the address is printed would be
+/// reset. Yielding once lets the configuration, ready at once, win that first race.
+struct ConfigFirst<A> {
+    inner: A,
+    waited: bool,
+}
+
+impl<A: Acceptor> Acceptor for ConfigFirst<A> {
+    type Io = A::Io;
+
+    fn local_addr(&self) -> Vec<LocalAddr> {
+        self.inner.local_addr()
+    }
+
+    async fn accept(&mut self) -> std::io::Result<(A::Io, LocalAddr, RemoteAddr, Scheme)> {
+        if !self.waited {
+            tokio::task::yield_now().await;
+            self.waited = true;
+        }
+        self.inner.accept().await
+    }
 }
 
 /// Reads a listener's certificate and key into a rustls configuration. Kept apart so that a
