@@ -1,16 +1,18 @@
-//! The HTTP server: one listener (or several) serving the API, the hooks and the SPA, with
-//! a graceful shutdown.
+//! The HTTP server: one listener (or several, plain or TLS) serving the API, the hooks and
+//! the SPA, with a graceful shutdown.
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use poem::endpoint::BoxEndpoint;
-use poem::listener::{Acceptor, Listener, TcpListener};
-use poem::middleware::Tracing;
+use poem::http::uri::Scheme;
+use poem::listener::{Acceptor, AcceptorExt, BoxAcceptor, Listener, RustlsCertificate, RustlsConfig, TcpListener};
+use poem::web::{LocalAddr, RemoteAddr};
 use poem::{EndpointExt, Route, get, handler, post};
 
 use crate::auth::Auth;
+use crate::config::{Listen, TlsFiles};
 use crate::engine::Engine;
 use crate::{api, hooks, web};
 
@@ -36,7 +38,11 @@ pub fn app(engine: Arc<Engine>) -> BoxEndpoint<'static> {
     if let Some(folder) = public_html {
         app = app.data(folder).boxed();
     }
-    app = app.with(web::metrics::HttpMetrics(metrics)).with(Tracing).around(web::access_log::record).boxed();
+    app = app
+        .with(web::metrics::HttpMetrics(metrics))
+        .around(web::request_id::trace)
+        .around(web::access_log::record)
+        .boxed();
     if let Some(log) = access_log {
         app = app.data(log).boxed();
     }
@@ -78,19 +84,62 @@ fn routes(engine: Arc<Engine>) -> BoxEndpoint<'static> {
         .boxed()
 }
 
-/// Binds every listen address and returns the acceptor and the addresses actually bound
-/// (a port of 0 picks a free one).
-pub async fn bind(listen: &[String]) -> std::io::Result<(impl Acceptor + 'static, Vec<String>)> {
-    let mut addrs = listen.iter();
-    let first = addrs.next().ok_or_else(|| std::io::Error::other("no listen address configured"))?;
-    let mut listener = TcpListener::bind(first.clone()).boxed();
-    for addr in addrs {
-        listener = listener.combine(TcpListener::bind(addr.clone())).boxed();
+/// Binds every listen address, with TLS where configured, and returns the acceptor and the
+/// addresses actually bound, in the order of `listen` (a port of 0 picks a free one).
+pub async fn bind(listen: &[Listen]) -> std::io::Result<(impl Acceptor + 'static, Vec<String>)> {
+    let mut entries = listen.iter();
+    let first = entries.next().ok_or_else(|| std::io::Error::other("no listen address configured"))?;
+    let mut acceptor = acceptor(first).await?;
+    for entry in entries {
+        acceptor = acceptor.combine(self::acceptor(entry).await?).boxed();
     }
-    let acceptor = listener.into_acceptor().await?;
     let bound =
         acceptor.local_addr().iter().map(|a| a.to_string().trim_start_matches("socket://").to_owned()).collect();
     Ok((acceptor, bound))
+}
+
+/// One bound socket; a TLS one reads its certificate and key now (see [`tls_config`]).
+async fn acceptor(entry: &Listen) -> std::io::Result<BoxAcceptor> {
+    let tcp = TcpListener::bind(entry.addr.clone()).into_acceptor().await?;
+    Ok(match &entry.tls {
+        None => tcp.boxed(),
+        Some(files) => {
+            let config = futures::stream::once(std::future::ready(tls_config(files)?));
+            ConfigFirst { inner: tcp, waited: false }.rustls(config).boxed()
+        }
+    })
+}
+
+/// Holds back the first accept by one turn of the scheduler. poem's rustls acceptor races its
+/// configuration stream against the socket and refuses a connection that wins before the
+/// configuration is loaded; clients that connect as soon as the address is printed would be
+/// reset. Yielding once lets the configuration, ready at once, win that first race.
+struct ConfigFirst<A> {
+    inner: A,
+    waited: bool,
+}
+
+impl<A: Acceptor> Acceptor for ConfigFirst<A> {
+    type Io = A::Io;
+
+    fn local_addr(&self) -> Vec<LocalAddr> {
+        self.inner.local_addr()
+    }
+
+    async fn accept(&mut self) -> std::io::Result<(A::Io, LocalAddr, RemoteAddr, Scheme)> {
+        if !self.waited {
+            tokio::task::yield_now().await;
+            self.waited = true;
+        }
+        self.inner.accept().await
+    }
+}
+
+/// Reads a listener's certificate and key into a rustls configuration. Kept apart so that a
+/// reconfiguration can call it again to serve renewed certificates.
+pub fn tls_config(files: &TlsFiles) -> std::io::Result<RustlsConfig> {
+    let pem = files.load().map_err(std::io::Error::other)?;
+    Ok(RustlsConfig::new().fallback(RustlsCertificate::new().cert(pem.cert).key(pem.key)))
 }
 
 /// Serves until `shutdown` resolves, then lets open requests finish for a few seconds.

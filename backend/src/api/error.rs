@@ -1,5 +1,6 @@
 //! The API's one error type: every status an operation can answer with, each with the JSON
-//! body `{ "error": code, "message": text }`, decided in one place from the lower layers' errors.
+//! body `{ "error": code, "message": text, "request_id": id }`, decided in one place from the
+//! lower layers' errors.
 
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object};
@@ -14,6 +15,10 @@ pub struct ErrorBody {
     pub error: String,
     /// What went wrong, for people.
     pub message: String,
+    /// The request's id, also in its `X-Request-Id` header and in the master's log lines
+    /// about it; quote it when reporting a problem.
+    #[oai(skip_serializing_if_is_none)]
+    pub request_id: Option<String>,
 }
 
 /// Every error an API operation can answer with.
@@ -46,7 +51,7 @@ pub enum ApiError {
 }
 
 fn body(error: &str, message: impl Into<String>) -> Json<ErrorBody> {
-    Json(ErrorBody { error: error.into(), message: message.into() })
+    Json(ErrorBody { error: error.into(), message: message.into(), request_id: crate::web::request_id::current() })
 }
 
 impl ApiError {
@@ -93,7 +98,7 @@ impl From<DbError> for ApiError {
             DbError::Conflict(m) => ApiError::Conflict(body("conflict", m)),
             other => {
                 tracing::error!(error = ?other, "database error");
-                ApiError::Internal(body("internal", "internal error; see the master's log"))
+                ApiError::internal()
             }
         }
     }

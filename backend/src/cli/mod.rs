@@ -379,20 +379,24 @@ async fn start(path: &Path) -> Result<()> {
         Engine::start(cfg.clone(), db.clone(), Arc::new(SystemClock)).await.context("cannot start the engine")?;
     // Signal handlers go in before the address is printed: whoever reads it may signal at once.
     let signals = shutdown_signal()?;
-    let (acceptor, bound) = crate::server::bind(&cfg.web.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", cfg.web.listen.join(", ")))?;
-    for addr in &bound {
-        println!("Cascade master \"{}\" listening on http://{addr}/", cfg.title);
+    let (acceptor, bound) = crate::server::bind(&cfg.web.listen).await.with_context(|| {
+        let addrs: Vec<&str> = cfg.web.listen.iter().map(|l| l.addr.as_str()).collect();
+        format!("cannot listen on {}", addrs.join(", "))
+    })?;
+    // `bound` follows the order of `listen`, so each address finds its scheme.
+    let urls: Vec<String> =
+        bound.iter().zip(&cfg.web.listen).map(|(addr, l)| format!("{}://{addr}/", l.scheme())).collect();
+    for url in &urls {
+        println!("Cascade master \"{}\" listening on {url}", cfg.title);
     }
-    if let Some(addr) = bound.first()
-        && let Err(e) = engine.set_address(&format!("http://{addr}/")).await
+    if let Some(url) = urls.first()
+        && let Err(e) = engine.set_address(url).await
     {
         tracing::warn!(error = %e, "could not record this master's address for the other masters");
     }
     println!(
-        "Open http://{}/waterfall to watch the builds; stop with Ctrl-C.",
-        bound.first().map(String::as_str).unwrap_or("?")
+        "Open {}waterfall to watch the builds; stop with Ctrl-C.",
+        urls.first().map(String::as_str).unwrap_or("?/")
     );
     let exit = engine.clone();
     let stop = async move {

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 mod doc;
 mod error;
+mod listen;
 mod raw;
 mod reporters;
 mod secret;
@@ -16,6 +17,7 @@ mod types;
 mod validate;
 
 pub use error::{ConfigError, ConfigIssue};
+pub use listen::{Listen, TlsError, TlsFiles, TlsPem};
 pub use reporters::{
     AddLogs, BodyType, ForgeStatusConfig, GerritConfig, HttpAuth, HttpPushConfig, IrcChannel, IrcConfig, MailConfig,
     MailMode, ReporterConfig, ReporterKind, SmtpSecurity, is_irc_channel, is_irc_event,

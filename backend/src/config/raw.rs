@@ -83,7 +83,7 @@ fn default_db_url() -> String {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawWeb {
     #[serde(default = "default_listen")]
-    pub listen: Vec<String>,
+    pub listen: Vec<RawListen>,
     pub public_html: Option<PathBuf>,
     #[serde(default = "default_num_builds")]
     pub num_builds: u32,
@@ -102,8 +102,51 @@ pub(crate) struct RawWeb {
     pub access_log: Option<RawAccessLog>,
 }
 
-fn default_listen() -> Vec<String> {
-    vec!["127.0.0.1:8010".into()]
+fn default_listen() -> Vec<RawListen> {
+    vec![RawListen { addr: "127.0.0.1:8010".into(), tls: None }]
+}
+
+/// One `web.listen` entry: `"127.0.0.1:8010"`, or
+/// `{ addr = "0.0.0.0:8443", tls = { cert = "server.pem", key = "server.key" } }`.
+#[derive(Debug)]
+pub(crate) struct RawListen {
+    pub addr: String,
+    pub tls: Option<RawTls>,
+}
+
+/// `web.listen[n].tls`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawTls {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+impl<'de> Deserialize<'de> for RawListen {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        // Not `untagged`: a table keeps serde's own messages for unknown or missing keys.
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Table {
+            addr: String,
+            tls: Option<RawTls>,
+        }
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawListen;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an address such as \"127.0.0.1:8010\" or a table { addr, tls }")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawListen, E> {
+                Ok(RawListen { addr: v.to_owned(), tls: None })
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawListen, A::Error> {
+                let t = Table::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(RawListen { addr: t.addr, tls: t.tls })
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 fn default_num_builds() -> u32 {
     20

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
+use super::listen::Listen;
 use super::secret::Secret;
 
 /// A whole, valid `cascade.toml`.
@@ -93,8 +94,8 @@ impl fmt::Debug for DbConfig {
 /// The web server and what the UI shows by default.
 #[derive(Clone, Debug)]
 pub struct WebConfig {
-    /// Socket addresses to listen on, each valid as a `SocketAddr`.
-    pub listen: Vec<String>,
+    /// Where to listen, each address valid as a `SocketAddr`.
+    pub listen: Vec<Listen>,
     /// Files here override or add to the built-in ones.
     pub public_html: Option<PathBuf>,
     /// Default number of builds shown per builder.

@@ -9,7 +9,8 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use super::doc::{Doc, KeyPath};
-use super::raw::{RawAccessLog, RawAuth, RawAuthz, RawConfig, RawDb, RawWeb, RawWorker};
+use super::listen::{Listen, TlsFiles};
+use super::raw::{RawAccessLog, RawAuth, RawAuthz, RawConfig, RawDb, RawListen, RawTls, RawWeb, RawWorker};
 use super::types::{AccessLog, AuthConfig, AuthzConfig, Config, DbConfig, Revlink, WebConfig, WorkerConfig};
 
 mod builders;
@@ -108,11 +109,11 @@ impl Validator<'_, '_> {
             self.doc.issue(&at.key("listen"), "needs at least one address such as \"127.0.0.1:8010\"");
             ok = false;
         }
-        for (i, addr) in raw.listen.iter().enumerate() {
-            if addr.parse::<SocketAddr>().is_err() {
-                let message = format!("`{addr}` is not a socket address such as \"127.0.0.1:8010\"");
-                self.doc.issue(&at.key("listen").index(i), message);
-                ok = false;
+        let mut listen = Vec::with_capacity(raw.listen.len());
+        for (i, entry) in raw.listen.iter().enumerate() {
+            match self.listen(entry, &at.key("listen").index(i)) {
+                Some(l) => listen.push(l),
+                None => ok = false,
             }
         }
         ok &= self.web_links(&raw, &at);
@@ -135,7 +136,7 @@ impl Validator<'_, '_> {
             max_rotated_files,
         });
         ok.then(|| WebConfig {
-            listen: raw.listen,
+            listen,
             public_html: raw.public_html.map(|p| self.absolute(p)),
             num_builds: raw.num_builds,
             num_events: raw.num_events,
@@ -147,6 +148,30 @@ impl Validator<'_, '_> {
             repositories: raw.repositories,
             access_log,
         })
+    }
+
+    /// One `web.listen` entry; a TLS one has its files read now, so `checkconfig` finds a
+    /// missing file or a key that does not fit its certificate.
+    fn listen(&mut self, raw: &RawListen, at: &KeyPath) -> Option<Listen> {
+        // A plain string is the entry itself; a table has its address under `addr`.
+        let addr_at = if self.doc.table_keys(at).is_empty() { at.clone() } else { at.key("addr") };
+        if raw.addr.parse::<SocketAddr>().is_err() {
+            let message = format!("`{}` is not a socket address such as \"127.0.0.1:8010\"", raw.addr);
+            self.doc.issue(&addr_at, message);
+            return None;
+        }
+        let tls = match &raw.tls {
+            None => None,
+            Some(RawTls { cert, key }) => {
+                let files = TlsFiles { cert: self.absolute(cert.clone()), key: self.absolute(key.clone()) };
+                if let Err(e) = files.load() {
+                    self.doc.issue(&at.key("tls").key(e.field()), e.to_string());
+                    return None;
+                }
+                Some(files)
+            }
+        };
+        Some(Listen { addr: raw.addr.clone(), tls })
     }
 
     /// `revlink`, `changecommentlink`, `projects` and `repositories` must make links.

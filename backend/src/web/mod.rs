@@ -16,6 +16,7 @@ pub mod markup;
 pub mod metrics;
 pub mod plots;
 pub mod public_html;
+pub mod request_id;
 pub mod spa;
 pub mod status_png;
 

@@ -16,6 +16,8 @@ use cascade::engine::bus::Event;
 use cascade::engine::clock::{Clock, SystemClock};
 use cascade::model::Build;
 
+pub mod process;
+
 /// A database that exists for one test.
 pub struct TestDb {
     pub db: Db,

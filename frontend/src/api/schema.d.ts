@@ -1439,6 +1439,11 @@ export interface components {
             error: string;
             /** @description What went wrong, for people. */
             message: string;
+            /**
+             * @description The request's id, also in its `X-Request-Id` header and in the master's log lines
+             *     about it; quote it when reporting a problem.
+             */
+            request_id?: string;
         };
         /**
          * @description What happened: the SSE event name and the event's `type`.

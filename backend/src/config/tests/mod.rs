@@ -62,7 +62,7 @@ fn defaults_fill_everything_left_out() {
     assert_eq!(c.title_url, None);
     assert_eq!(c.base_url, "http://localhost:8010/");
     assert_eq!(c.db.url, "sqlite:///srv/ci/cascade.sqlite");
-    assert_eq!(c.web.listen, ["127.0.0.1:8010"]);
+    assert_eq!(c.web.listen, [Listen::plain("127.0.0.1:8010")]);
     assert_eq!((c.web.num_builds, c.web.num_events, c.web.num_events_max), (20, 200, 1000));
     assert!(!c.web.order_console_by_time && c.web.revlink.is_none() && c.web.access_log.is_none());
     assert!(c.auth.users.is_empty() && !c.auth.db_users);
@@ -373,4 +373,5 @@ poll_at_launch = true
     assert!(err.contains("change_sources[1].colour"), "{err}");
 }
 
+mod listen;
 mod reporters;
