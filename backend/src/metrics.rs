@@ -5,6 +5,8 @@
 //! (as in the tests) never share counts. What an event means for the counts lives with the
 //! code that publishes it; reading the database for the gauges lives in `web::metrics`.
 
+use std::sync::Arc;
+
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::encoding::text::{encode_eof, encode_registry};
 use prometheus_client::metrics::counter::Counter;
@@ -70,21 +72,21 @@ pub struct ReporterLabels {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RouteLabels {
     /// The method, or `OTHER` for an unusual one.
-    pub method: String,
+    pub method: &'static str,
     /// The route's pattern, e.g. `/rss` or `/api/v1/builders/:builder_name`; `other` when no
-    /// route matched.
-    pub route: String,
+    /// route matched. Shared with the router, so counting a request allocates nothing.
+    pub route: Arc<str>,
 }
 
 /// An answered HTTP request.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RequestLabels {
     /// As in [`RouteLabels`].
-    pub method: String,
+    pub method: &'static str,
     /// As in [`RouteLabels`].
-    pub route: String,
+    pub route: Arc<str>,
     /// The status code.
-    pub status: String,
+    pub status: u16,
 }
 
 /// A database pool's connections in one state.
@@ -131,6 +133,8 @@ pub struct Metrics {
     sse_clients: Gauge,
     http_requests: Family<RequestLabels, Counter>,
     http_duration: Histograms<RouteLabels>,
+    /// The route label of a request no route matched.
+    no_route: Arc<str>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -159,6 +163,7 @@ impl Metrics {
             sse_clients: Gauge::default(),
             http_requests: Family::default(),
             http_duration: Family::new_with_constructor(latencies),
+            no_route: Arc::from("other"),
             registry: Registry::default(),
         };
         registry.register("builds_started", "Builds started on this master, by builder", m.builds_started.clone());
@@ -193,6 +198,11 @@ impl Metrics {
             m.http_duration.clone(),
         );
         Metrics { registry, ..m }
+    }
+
+    /// The route label of a request no route matched (`public_html` files).
+    pub fn no_route(&self) -> Arc<str> {
+        self.no_route.clone()
     }
 
     /// A build started on `builder`.
@@ -243,11 +253,11 @@ impl Metrics {
     }
 
     /// An HTTP request matching `route` was answered `status` after `secs` seconds.
-    pub fn http_request(&self, method: &str, route: &str, status: u16, secs: f64) {
-        let labels = RequestLabels { method: method.to_owned(), route: route.to_owned(), status: status.to_string() };
-        self.http_requests.get_or_create(&labels).inc();
-        let labels = RouteLabels { method: method.to_owned(), route: route.to_owned() };
+    pub fn http_request(&self, method: &'static str, route: Arc<str>, status: u16, secs: f64) {
+        let labels = RouteLabels { method, route };
         self.http_duration.get_or_create(&labels).observe(secs);
+        let RouteLabels { method, route } = labels;
+        self.http_requests.get_or_create(&RequestLabels { method, route, status }).inc();
     }
 
     /// Everything, the gauges of `scrape` included, as OpenMetrics text.

@@ -84,7 +84,7 @@ impl<E: Endpoint> Endpoint for HttpMetricsEndpoint<E> {
             Ok(resp) => (resp.status(), resp.data::<PathPattern>()),
             Err(err) => (err.status(), err.data::<PathPattern>()),
         };
-        let route = pattern.map(|p| p.0.as_ref()).unwrap_or("other");
+        let route = pattern.map_or_else(|| self.metrics.no_route(), |p| p.0.clone());
         self.metrics.http_request(method, route, status.as_u16(), started.elapsed().as_secs_f64());
         result
     }
