@@ -50,13 +50,7 @@ impl ForgeStatus {
     pub fn on_build(&self, event: &BuildEvent<'_>) -> Option<(String, Value)> {
         let build = event.build;
         let vars = variables(build);
-        let render = |template: &str| match render(template, &vars) {
-            Ok(text) => Some(text.trim().to_owned()),
-            Err(e) => {
-                tracing::warn!(reporter = %self.name, build = build.id.0, error = %e, "no commit status");
-                None
-            }
-        };
+        let render = |template: &str| render_or_warn(&self.name, template, &vars, "no commit status");
         let parsed = repository_path(&build.repository);
         let target_url = crate::engine::links::build_url(&self.site, &build.builder, build.number);
         if self.forge == Forge::Gitlab {
@@ -170,6 +164,18 @@ pub(crate) fn variables(b: &Build) -> Value {
 pub(crate) fn render(template: &str, vars: &Value) -> Result<String, String> {
     let env = minijinja::Environment::new();
     env.render_str(template, vars).map_err(|e| format!("cannot render `{template}`: {e}"))
+}
+
+/// `template` rendered with `vars` and trimmed; `None`, with a warning that reporter
+/// `reporter` sends `nothing` for this event, if it fails to render.
+pub(crate) fn render_or_warn(reporter: &str, template: &str, vars: &Value, nothing: &str) -> Option<String> {
+    match render(template, vars) {
+        Ok(text) => Some(text.trim().to_owned()),
+        Err(error) => {
+            tracing::warn!(reporter, %error, "{nothing}");
+            None
+        }
+    }
 }
 
 /// The path of a repository URL, without `.git` and surrounding slashes:

@@ -13,7 +13,7 @@ use std::time::Duration;
 use percent_encoding::utf8_percent_encode;
 use serde_json::{Map, Value, json};
 
-use super::forge_status::{SEGMENT, post, render, variables};
+use super::forge_status::{SEGMENT, post, render_or_warn, variables};
 use super::outbox::{Deliver, DeliverError};
 use super::{BuildEvent, BuildSetEvent};
 use crate::config::{GerritConfig, ReporterConfig, Secret};
@@ -131,16 +131,15 @@ impl Gerrit {
             .filter(|(b, tags, _)| reporter.wants(&b.builder, tags) && b.results.is_some())
             .map(|(b, _, _)| b)
             .collect();
-        let first = builds.first()?;
-        let mut vars = build_variables(first, &self.site);
         let listed: Vec<Value> = builds.iter().map(|b| build_variables(b, &self.site)).collect();
+        let (change, patchset) = builds.iter().zip(&listed).find_map(|(b, vars)| self.target(b, vars))?;
+        let mut vars = listed.first()?.clone();
         if let Value::Object(map) = &mut vars {
             map.insert("results".into(), json!(event.results.name()));
             map.insert("result_text".into(), json!(result_text(event.results)));
             map.insert("builds".into(), Value::Array(listed));
             map.insert("buildset".into(), json!(event.id.0));
         }
-        let (change, patchset) = builds.iter().find_map(|b| self.target(b, &build_variables(b, &self.site)))?;
         let message = self.render(&self.config.summary_message, &vars)?;
         let labels = self.scores(&vars);
         Some((format!("buildset:{}", event.id.0), self.review(change, patchset, message, labels)))
@@ -174,13 +173,7 @@ impl Gerrit {
     }
 
     fn render(&self, template: &str, vars: &Value) -> Option<String> {
-        match render(template, vars) {
-            Ok(text) => Some(text.trim().to_owned()),
-            Err(error) => {
-                tracing::warn!(reporter = %self.name, %error, "no review");
-                None
-            }
-        }
+        render_or_warn(&self.name, template, vars, "no review")
     }
 
     /// A stored review: where it goes and Gerrit's `ReviewInput`.
