@@ -3,8 +3,10 @@
 import http.client
 import json
 import sys
+import threading
 import time
 import urllib.parse
+import urllib.request
 
 
 def fail(message):
@@ -91,3 +93,56 @@ def wait_until(probe, timeout, interval, what):
 def emit(obj):
     """Prints one compact JSON line (no spaces, so bash can `read` it as one word)."""
     print(json.dumps(obj, separators=(",", ":")), flush=True)
+
+
+def percentile(values, q):
+    """The value at quantile q (0..1) of `values`, nearest rank; None when empty."""
+    if not values:
+        return None
+    s = sorted(values)
+    return s[min(len(s) - 1, int(round(q * (len(s) - 1))))]
+
+
+class Arrivals:
+    """Build number → the first moment (time.monotonic) something about it arrived."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.at = {}
+
+    def add(self, number):
+        with self.lock:
+            self.at.setdefault(number, time.monotonic())
+
+    def get(self, number):
+        with self.lock:
+            return self.at.get(number)
+
+    def __len__(self):
+        with self.lock:
+            return len(self.at)
+
+
+def watch_finished(url, arrivals, stop, opened=None):
+    """Reads `url`'s /api/v1/events?type=build.finished until `stop` is set, adding each
+    finished build's number to `arrivals` as it arrives; sets `opened` (a threading.Event)
+    once the stream answered."""
+    req = urllib.request.Request(f"{url}/api/v1/events?type=build.finished", headers={"Accept": "text/event-stream"})
+    with urllib.request.urlopen(req, timeout=600) as r:
+        if opened is not None:
+            opened.set()
+        data = ""
+        for raw in r:
+            if stop.is_set():
+                return
+            line = raw.decode("utf-8", "replace").rstrip("\n")
+            if line.startswith("data:"):
+                data += line[5:].strip()
+            elif line == "" and data:
+                try:
+                    build = json.loads(data).get("build") or {}
+                except ValueError:
+                    build = {}
+                data = ""
+                if "number" in build:
+                    arrivals.add(build["number"])

@@ -11,17 +11,15 @@ masters are killed by PID and the database dropped at the end.
 """
 
 import argparse
-import json
 import os
 import signal
 import subprocess
 import sys
 import threading
 import time
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import Client, emit, fail  # noqa: E402
+from common import Arrivals, Client, emit, fail, percentile, watch_finished  # noqa: E402
 
 CONFIG = """title = "bench {name}"
 [db]
@@ -44,34 +42,6 @@ builders = ["quick"]
 
 def psql(admin, sql):
     subprocess.run(["psql", admin, "-Atc", sql], check=True, capture_output=True, timeout=60)
-
-
-def watch(url, arrivals, lock, stop):
-    """Records when each build.finished arrives on `url`'s stream."""
-    req = urllib.request.Request(f"{url}/api/v1/events?type=build.finished", headers={"Accept": "text/event-stream"})
-    with urllib.request.urlopen(req, timeout=600) as r:
-        data = ""
-        for raw in r:
-            if stop.is_set():
-                return
-            line = raw.decode("utf-8", "replace").rstrip("\n")
-            if line.startswith("data:"):
-                data += line[5:].strip()
-            elif line == "" and data:
-                now = time.monotonic()
-                try:
-                    number = json.loads(data).get("build", {}).get("number")
-                except ValueError:
-                    number = None
-                data = ""
-                if number is not None:
-                    with lock:
-                        arrivals.setdefault(number, now)
-
-
-def percentile(values, q):
-    s = sorted(values)
-    return s[min(len(s) - 1, int(round(q * (len(s) - 1))))]
 
 
 def main():
@@ -110,10 +80,12 @@ def main():
             pid, murl, _ = out.stdout.split(" ", 2)
             pids.append(int(pid))
             urls.append(murl.rstrip("/"))
-        on_a, on_b, lock = {}, {}, threading.Lock()
-        for u, arrivals in ((urls[0], on_a), (urls[1], on_b)):
-            threading.Thread(target=watch, args=(u, arrivals, lock, stop), daemon=True).start()
-        time.sleep(1.0)  # both streams open before the first build
+        on_a, on_b = Arrivals(), Arrivals()
+        opened = [threading.Event(), threading.Event()]
+        for u, arrivals, o in ((urls[0], on_a, opened[0]), (urls[1], on_b, opened[1])):
+            threading.Thread(target=watch_finished, args=(u, arrivals, stop, o), daemon=True).start()
+        if not all(o.wait(30) for o in opened):
+            fail("an event stream did not open")
         c = Client(urls[0])
         t0 = time.monotonic()
         for _ in range(args.builds):
@@ -122,13 +94,15 @@ def main():
                 fail(f"force answered {status}: {data[:300]!r}")
         deadline = time.monotonic() + args.timeout
         while time.monotonic() < deadline:
-            with lock:
-                if len(on_a) >= args.builds and len(on_b) >= args.builds:
-                    break
+            if len(on_a) >= args.builds and len(on_b) >= args.builds:
+                break
             time.sleep(0.05)
         elapsed = time.monotonic() - t0
-        with lock:
-            latencies = [(on_b[n] - on_a[n]) * 1000 for n in on_a if n in on_b]
+        latencies = [
+            (on_b.get(n) - on_a.get(n)) * 1000
+            for n in range(1, args.builds + 1)
+            if on_a.get(n) is not None and on_b.get(n) is not None
+        ]
         if not latencies:
             fail("no build reached both streams")
         emit({

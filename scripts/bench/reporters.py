@@ -30,11 +30,10 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import Client, emit, fail  # noqa: E402
+from common import Arrivals, Client, emit, fail, percentile, watch_finished  # noqa: E402
 
 try:
     from aiosmtpd.controller import Controller
@@ -48,22 +47,6 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-class Arrivals:
-    """Build number → the first moment (time.monotonic) something about it arrived."""
-
-    def __init__(self):
-        self.lock = threading.Lock()
-        self.at = {}
-
-    def add(self, number):
-        with self.lock:
-            self.at.setdefault(number, time.monotonic())
-
-    def get(self, number):
-        with self.lock:
-            return self.at.get(number)
 
 
 class MailHandler:
@@ -176,35 +159,6 @@ def irc_watch(port, arrivals, joined, bot_joined, stop):
     sock.close()
 
 
-def watch_events(url, arrivals, stop):
-    """Records when each build.finished event of the master's stream arrives."""
-    req = urllib.request.Request(f"{url}/api/v1/events?type=build.finished", headers={"Accept": "text/event-stream"})
-    with urllib.request.urlopen(req, timeout=600) as r:
-        data = ""
-        for raw in r:
-            if stop.is_set():
-                return
-            line = raw.decode("utf-8", "replace").rstrip("\n")
-            if line.startswith("data:"):
-                data += line[5:].strip()
-            elif line == "" and data:
-                try:
-                    ev = json.loads(data)
-                except ValueError:
-                    ev = {}
-                data = ""
-                build = ev.get("build") or ev.get("data", {}).get("build") or {}
-                if "number" in build:
-                    arrivals.add(build["number"])
-
-
-def percentile(values, q):
-    if not values:
-        return None
-    s = sorted(values)
-    return s[min(len(s) - 1, int(round(q * (len(s) - 1))))]
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("bin")
@@ -283,7 +237,7 @@ events = ["finished"]
         pid, url, _ = out.stdout.split(" ", 2)
         master_pid = int(pid)
         url = url.rstrip("/")
-        threading.Thread(target=watch_events, args=(url, finished, stop), daemon=True).start()
+        threading.Thread(target=watch_finished, args=(url, finished, stop), daemon=True).start()
         c = Client(url)
         # Builds start once the bot is in the channel and its login lines are paced out, as on
         # a master that has been up for a while.
