@@ -196,11 +196,6 @@ impl Engine {
         self.builder_ids.get(name).copied()
     }
 
-    /// How many builds run on this master now.
-    pub fn running_here(&self) -> usize {
-        self.running.count()
-    }
-
     /// Builds that a previous run of this master left running end `retry`, and their
     /// requests go back to the queue.
     async fn recover(&self) -> Result<(), EngineError> {

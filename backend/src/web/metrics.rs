@@ -48,7 +48,7 @@ async fn scrape(engine: &Engine) -> Result<Scrape, EngineError> {
     Ok(Scrape {
         pending_requests,
         workers_connected: i64::try_from(workers_connected).unwrap_or(i64::MAX),
-        builds_running: i64::try_from(engine.running_here()).unwrap_or(i64::MAX),
+        builds_running: i64::try_from(engine.shutdown_status().1).unwrap_or(i64::MAX),
         outbox_pending,
         pool: engine.db.connections(),
     })
