@@ -12,7 +12,8 @@ use poem::web::{LocalAddr, RemoteAddr};
 use poem::{EndpointExt, Route, get, handler, post};
 
 use crate::auth::Auth;
-use crate::config::{Listen, TlsFiles};
+use crate::config::{Config, Listen, TlsFiles};
+use crate::engine::Configured;
 use crate::engine::Engine;
 use crate::{api, hooks, web};
 
@@ -21,20 +22,74 @@ fn healthz() -> &'static str {
     "ok"
 }
 
-/// The whole HTTP surface of a master: the routes, the `public_html` files before them, and
-/// the access log around everything.
+/// The whole HTTP surface of a master, made again from each configuration a reconfiguration
+/// puts in place: a request is served whole by the surface of the configuration that was in
+/// place when it arrived, so open event streams and worker connections carry on.
 pub fn app(engine: Arc<Engine>) -> BoxEndpoint<'static> {
-    let web = &engine.config.web;
-    let public_html = web.public_html.as_deref().map(web::public_html::PublicHtml::new);
-    let access_log = web.access_log.as_ref().and_then(|cfg| match web::access_log::AccessLog::start(cfg) {
-        Ok(log) => Some(Arc::new(log)),
-        Err(e) => {
-            tracing::error!(error = %e, path = %cfg.path.display(), "cannot open the access log");
-            None
+    let mut configs = engine.watch_configuration();
+    let mut parts = Parts::default();
+    let (current, endpoint) = tokio::sync::watch::channel(Arc::new(build(&engine, &mut parts)));
+    let closing = engine.closing();
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = closing => {}
+            _ = async {
+                while configs.changed().await.is_ok() {
+                    current.send_replace(Arc::new(build(&engine, &mut parts)));
+                }
+            } => {}
         }
     });
+    Live { endpoint }.boxed()
+}
+
+/// What one surface hands to the next when unchanged: the access log's writer (one writer
+/// per file) and the login limiter's memory of failed attempts.
+#[derive(Default)]
+struct Parts {
+    access_log: Option<(crate::config::AccessLog, Arc<web::access_log::AccessLog>)>,
+    auth: Option<Arc<Auth>>,
+}
+
+/// Serves each request with the surface in place when it arrives.
+struct Live {
+    endpoint: tokio::sync::watch::Receiver<Arc<BoxEndpoint<'static>>>,
+}
+
+impl poem::Endpoint for Live {
+    type Output = poem::Response;
+
+    async fn call(&self, req: poem::Request) -> poem::Result<poem::Response> {
+        let endpoint = self.endpoint.borrow().clone();
+        endpoint.call(req).await
+    }
+}
+
+/// The surface of the configuration in place: the routes, the `public_html` files before
+/// them, and the access log around everything.
+fn build(engine: &Arc<Engine>, parts: &mut Parts) -> BoxEndpoint<'static> {
+    let config = engine.config();
+    let web = &config.web;
+    let public_html = web.public_html.as_deref().map(web::public_html::PublicHtml::new);
+    let access_log = match (&web.access_log, parts.access_log.take()) {
+        (Some(cfg), Some((old, log))) if *cfg == old => Some((old, log)),
+        (Some(cfg), _) => match web::access_log::AccessLog::start(cfg) {
+            Ok(log) => Some((cfg.clone(), Arc::new(log))),
+            Err(e) => {
+                tracing::error!(error = %e, path = %cfg.path.display(), "cannot open the access log");
+                None
+            }
+        },
+        (None, _) => None,
+    };
+    parts.access_log = access_log.clone();
+    let auth = match parts.auth.take() {
+        Some(auth) if auth.serves(&config) => auth,
+        _ => Arc::new(Auth::new(config.clone(), engine.db.clone())),
+    };
+    parts.auth = Some(auth.clone());
     let metrics = engine.metrics.clone();
-    let mut app = routes(engine).around(web::public_html::serve).boxed();
+    let mut app = routes(engine.clone(), &config, auth).around(web::public_html::serve).boxed();
     if let Some(folder) = public_html {
         app = app.data(folder).boxed();
     }
@@ -43,18 +98,17 @@ pub fn app(engine: Arc<Engine>) -> BoxEndpoint<'static> {
         .around(web::request_id::trace)
         .around(web::access_log::record)
         .boxed();
-    if let Some(log) = access_log {
+    if let Some((_, log)) = access_log {
         app = app.data(log).boxed();
     }
     app
 }
 
-fn routes(engine: Arc<Engine>) -> BoxEndpoint<'static> {
+fn routes(engine: Arc<Engine>, config: &Config, auth: Arc<Auth>) -> BoxEndpoint<'static> {
     let service = api::service();
     let spec = service.spec_endpoint();
     let docs = service.swagger_ui();
-    let auth = Arc::new(Auth::new(engine.config.clone(), engine.db.clone()));
-    let hook_guard = Arc::new(hooks::auth::HookGuard::new(&engine.config.change_hook));
+    let hook_guard = Arc::new(hooks::auth::HookGuard::new(&config.change_hook));
     // The pages outside the API that show what the master knows answer only those who may
     // view, as the API does.
     let view = api::caller::view_guard;
@@ -85,27 +139,55 @@ fn routes(engine: Arc<Engine>) -> BoxEndpoint<'static> {
 }
 
 /// Binds every listen address, with TLS where configured, and returns the acceptor and the
-/// addresses actually bound, in the order of `listen` (a port of 0 picks a free one).
-pub async fn bind(listen: &[Listen]) -> std::io::Result<(impl Acceptor + 'static, Vec<String>)> {
-    let mut entries = listen.iter();
-    let first = entries.next().ok_or_else(|| std::io::Error::other("no listen address configured"))?;
-    let mut acceptor = acceptor(first).await?;
-    for entry in entries {
-        acceptor = acceptor.combine(self::acceptor(entry).await?).boxed();
+/// addresses actually bound, in the order of `listen` (a port of 0 picks a free one). With
+/// `reloads`, each TLS listener reads its certificate and key again at every
+/// reconfiguration.
+pub async fn bind(
+    listen: &[Listen],
+    reloads: Option<tokio::sync::watch::Receiver<Arc<Configured>>>,
+) -> std::io::Result<(impl Acceptor + 'static, Vec<String>)> {
+    let mut entries = listen.iter().enumerate();
+    let (_, first) = entries.next().ok_or_else(|| std::io::Error::other("no listen address configured"))?;
+    let mut acceptor = acceptor(first, 0, reloads.clone()).await?;
+    for (index, entry) in entries {
+        acceptor = acceptor.combine(self::acceptor(entry, index, reloads.clone()).await?).boxed();
     }
     let bound =
         acceptor.local_addr().iter().map(|a| a.to_string().trim_start_matches("socket://").to_owned()).collect();
     Ok((acceptor, bound))
 }
 
-/// One bound socket; a TLS one reads its certificate and key now (see [`tls_config`]).
-async fn acceptor(entry: &Listen) -> std::io::Result<BoxAcceptor> {
+/// One bound socket, the `index`th of `listen`; a TLS one reads its certificate and key now
+/// (see [`tls_config`]) and again after each reconfiguration.
+async fn acceptor(
+    entry: &Listen,
+    index: usize,
+    reloads: Option<tokio::sync::watch::Receiver<Arc<Configured>>>,
+) -> std::io::Result<BoxAcceptor> {
     let tcp = TcpListener::bind(entry.addr.clone()).into_acceptor().await?;
     Ok(match &entry.tls {
         None => tcp.boxed(),
         Some(files) => {
-            let config = futures::stream::once(std::future::ready(tls_config(files)?));
-            ConfigFirst { inner: tcp, waited: false }.rustls(config).boxed()
+            let first = tls_config(files)?;
+            let configs = async_stream::stream! {
+                yield first;
+                if let Some(mut reloads) = reloads {
+                    while reloads.changed().await.is_ok() {
+                        let files = reloads.borrow().config.web.listen.get(index).and_then(|l| l.tls.clone());
+                        match files.map(|f| tls_config(&f)) {
+                            Some(Ok(config)) => {
+                                tracing::info!(index, "TLS certificate and key read again");
+                                yield config;
+                            }
+                            Some(Err(error)) => tracing::error!(%error, "the TLS certificate or key cannot be read again; the old ones stay"),
+                            None => {}
+                        }
+                    }
+                }
+                // The acceptor keeps the last configuration while the stream is pending.
+                std::future::pending::<()>().await;
+            };
+            ConfigFirst { inner: tcp, waited: false }.rustls(Box::pin(configs)).boxed()
         }
     })
 }

@@ -298,7 +298,7 @@ async fn builds_left_running_by_a_crash_end_retry_and_run_again() {
     drop(c);
 
     // The restarted master (same name: same config directory) recovers.
-    let cfg = m.engine.config.clone();
+    let cfg = m.engine.config().clone();
     let engine = Engine::start(cfg, m.tdb.db.clone(), Arc::new(cascade::engine::clock::SystemClock)).await.unwrap();
     let mut rx = engine.bus.subscribe();
     let rerun = wait_finished(&mut rx, "app", 30).await;

@@ -19,7 +19,8 @@ async fn a_silent_worker_is_dropped_within_thirty_seconds() {
         "[[workers]]\nname = \"far\"\npassword = \"pw\"\n[[builders]]\nname = \"b\"\nworkers = [\"far\"]\nsteps = [ { name = \"s\", command = \"true\" } ]\n",
     )
     .await;
-    let (acceptor, bound) = cascade::server::bind(&[cascade::config::Listen::plain("127.0.0.1:0")]).await.unwrap();
+    let (acceptor, bound) =
+        cascade::server::bind(&[cascade::config::Listen::plain("127.0.0.1:0")], None).await.unwrap();
     let engine = m.engine.clone();
     tokio::spawn(cascade::server::serve(acceptor, engine, std::future::pending()));
     let url = format!("ws://{}/api/v1/worker/connect", bound[0]);

@@ -267,7 +267,7 @@ async fn a_buffer_delay_sends_the_events_of_several_builds_in_one_post() {
     // The clock stands still: every event waits for the oldest to be a second old.
     rows_where(&m.engine, "batch", |r| r.len() == 4).await;
     clock.advance(1);
-    m.engine.reporters.wake();
+    m.engine.reporters().wake();
     rows_where(&m.engine, "batch", |r| settled(r, 4)).await;
     let got = receiver.wait_for(1).await;
     assert_eq!(got.len(), 1, "{got:?}");
@@ -305,7 +305,7 @@ async fn an_event_waits_for_a_receiver_that_is_down_and_leaves_once_it_is_up() {
     while receiver.received().is_empty() {
         assert!(Instant::now() < deadline, "the event never left");
         clock.advance(3600);
-        m.engine.reporters.wake();
+        m.engine.reporters().wake();
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let rows = rows_where(&m.engine, "patient", |r| settled(r, 1)).await;
@@ -348,7 +348,7 @@ async fn max_queue_drops_the_oldest_unsent_events() {
     while receiver.received().len() < 2 {
         assert!(Instant::now() < deadline, "the events never left");
         clock.advance(3600);
-        m.engine.reporters.wake();
+        m.engine.reporters().wake();
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     rows_where(&m.engine, "bounded", |r| settled(r, 6)).await;
@@ -364,12 +364,12 @@ async fn a_batch_that_fails_is_retried_whole() {
     builds(&m, 1).await;
     rows_where(&m.engine, "batch", |r| r.len() == 2).await;
     clock.advance(2);
-    m.engine.reporters.wake();
+    m.engine.reporters().wake();
     let rows = rows_where(&m.engine, "batch", |r| r.len() == 2 && r[0].attempts == 1).await;
     assert_eq!(rows[0].next_attempt_at, clock.now() + 5);
     assert_eq!((rows[1].attempts, rows[1].state()), (0, outbox::State::Pending));
     clock.advance(5);
-    m.engine.reporters.wake();
+    m.engine.reporters().wake();
     rows_where(&m.engine, "batch", |r| settled(r, 2)).await;
     let got = receiver.received();
     assert_eq!(got.iter().map(|r| r.status).collect::<Vec<_>>(), [503, 200]);

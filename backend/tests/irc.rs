@@ -18,7 +18,7 @@ use cascade::engine::Engine;
 use cascade::engine::clock::SystemClock;
 use cascade::model::{Build, ForceRequest, NewChange, Results};
 use cascade::reporters::Kind;
-use cascade::reporters::irc::{ConnectionStats, Irc};
+use cascade::reporters::irc::ConnectionStats;
 use common::{TestDb, wait_finished};
 use irc_peer::{Client, Ngircd, PATIENCE};
 
@@ -95,12 +95,13 @@ impl Master {
         self.engine = Self::engine(&self.tdb, &self.dir).await;
     }
 
-    fn irc(&self) -> &Irc {
+    /// How the bot's connection has fared.
+    fn irc_connection(&self) -> ConnectionStats {
         self.engine
-            .reporters
+            .reporters()
             .iter()
             .find_map(|r| match &r.kind {
-                Kind::Irc(irc) => Some(irc),
+                Kind::Irc(irc) => Some(irc.connection()),
                 _ => None,
             })
             .unwrap()
@@ -125,7 +126,7 @@ impl Master {
     async fn wait_connection(&self, what: &str, pred: impl Fn(&ConnectionStats) -> bool) -> ConnectionStats {
         let deadline = Instant::now() + PATIENCE;
         loop {
-            let stats = self.irc().connection();
+            let stats = self.irc_connection();
             if pred(&stats) {
                 return stats;
             }
@@ -492,7 +493,7 @@ async fn the_bot_comes_back_after_the_server_restarts_and_sends_what_waited_once
     pending_irc(&m, |rows| rows.len() == 1).await;
     // Restarted right after a refused attempt, the server has the watcher back in the
     // channel well before the bot's next attempt, `failed_delay` later.
-    let refused = m.irc().connection().refused;
+    let refused = m.irc_connection().refused;
     m.wait_connection("tried again", |s| s.refused > refused).await;
     server.restart().await;
     let restarted_at = Instant::now();
@@ -500,7 +501,7 @@ async fn the_bot_comes_back_after_the_server_restarts_and_sends_what_waited_once
     watcher.join("#ci", None).await;
     watcher.sees_join(BOT, "#ci").await;
     assert!(restarted_at.elapsed() < Duration::from_secs(2 + 5), "rejoined late: {:?}", restarted_at.elapsed());
-    assert_eq!(m.irc().connection().connections, 2);
+    assert_eq!(m.irc_connection().connections, 2);
     m.build("app", &[]).await;
     for n in 2..=3 {
         assert_eq!(watcher.heard_as(BOT, "#ci").await, notice(complete("app", n, "Success", "build successful")));

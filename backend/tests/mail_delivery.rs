@@ -105,7 +105,7 @@ async fn a_refused_login_waits_until_the_server_takes_it() {
     while smtp.mails().is_empty() {
         assert!(Instant::now() < deadline, "the mail never left");
         clock.advance(3600);
-        m.engine.reporters.wake();
+        m.engine.reporters().wake();
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let (rows, mails) = settled(&m.engine, &smtp).await;
@@ -190,7 +190,7 @@ async fn a_mail_waits_for_a_server_that_is_down_and_leaves_once_it_is_up() {
     while smtp.mails().is_empty() {
         assert!(Instant::now() < deadline, "the mail never left");
         clock.advance(3600);
-        m.engine.reporters.wake();
+        m.engine.reporters().wake();
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let (rows, mails) = settled(&m.engine, &smtp).await;

@@ -98,12 +98,26 @@ async fn a_silent_master_is_declared_lost_and_its_build_runs_again_elsewhere() {
         watchers.push(Engine::start(cfg, first.tdb.db.clone(), Arc::new(SystemClock)).await.unwrap());
         dirs.push(dir);
     }
-    let mut rx = watchers[0].bus.subscribe();
+    // Either watcher may declare the loss and either may run the build again; on SQLite each
+    // master's bus carries only its own events, so both are heard (on PostgreSQL each event
+    // then arrives twice, which changes nothing below).
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    for watcher in &watchers {
+        let mut bus = watcher.bus.subscribe();
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            while let Ok(stamped) = bus.recv().await {
+                if tx.send(stamped.event.clone()).is_err() {
+                    break;
+                }
+            }
+        });
+    }
     let first_name = first.engine.master_name.clone();
     let (mut lost, mut retried) = (false, None);
     let rerun = tokio::time::timeout(Duration::from_secs(60), async {
         loop {
-            match rx.recv().await.unwrap().event.clone() {
+            match rx.recv().await.unwrap() {
                 Event::MasterLost { name } if name == first_name => lost = true,
                 Event::BuildFinished { build, .. } if build.number == 1 => retried = Some(build),
                 Event::BuildFinished { build, .. } if build.number == 2 => return build,

@@ -61,7 +61,7 @@ builders = ["app"]
         repo.display()
     );
     let m = TestMaster::start(&body).await;
-    let source = m.engine.config.change_sources[0].clone();
+    let source = m.engine.config().change_sources[0].clone();
     assert_eq!(m.engine.poll_source(&source).await.unwrap(), 0, "the first poll only records the head");
 
     let second = commit(repo, "b.txt", "second\n\nwith a body");
@@ -85,7 +85,7 @@ builders = ["app"]
 
     assert_eq!(m.engine.poll_source(&source).await.unwrap(), 0, "nothing new");
     m.engine.stop().await;
-    let again = Engine::start(m.engine.config.clone(), m.tdb.db.clone(), Arc::new(SystemClock)).await.unwrap();
+    let again = Engine::start(m.engine.config().clone(), m.tdb.db.clone(), Arc::new(SystemClock)).await.unwrap();
     assert_eq!(again.poll_source(&source).await.unwrap(), 0, "a restarted master does not report them again");
     commit(repo, "d.txt", "fourth");
     assert_eq!(again.poll_source(&source).await.unwrap(), 1);
@@ -103,13 +103,13 @@ async fn all_branches_can_be_followed_and_a_bad_repository_is_an_error() {
         repo.display()
     );
     let m = TestMaster::start(&body).await;
-    let all = m.engine.config.change_sources[0].clone();
+    let all = m.engine.config().change_sources[0].clone();
     assert_eq!(all.name, repo.display().to_string(), "the name defaults to the repository");
     m.engine.poll_source(&all).await.unwrap();
     commit(repo, "f.txt", "on feature");
     git(repo, &["checkout", "-q", "main"]);
     commit(repo, "m.txt", "on main");
     assert_eq!(m.engine.poll_source(&all).await.unwrap(), 2);
-    let err = m.engine.poll_source(&m.engine.config.change_sources[1]).await.unwrap_err();
+    let err = m.engine.poll_source(&m.engine.config().change_sources[1]).await.unwrap_err();
     assert!(err.to_string().contains("fetch"), "{err}");
 }

@@ -120,6 +120,14 @@ test("init writes a config that checkconfig accepts, and refuses to overwrite it
   assert.match(again.stderr, /already exists/);
 });
 
+test("reconfig with no master running says how to start one", async () => {
+  const target = join(dir, "idle");
+  assert.equal((await runCli(["init", target])).code, 0);
+  const run = await runCli(["reconfig", "--config", join(target, "cascade.toml")]);
+  assert.equal(run.code, 1, run.stdout + run.stderr);
+  assert.match(run.stderr, /no master runs from .*cascade\.pid is missing.*cascade start/);
+});
+
 test("checkconfig reports every mistake with its line and key", async () => {
   const file = await writeConfig(dir, BAD, "bad.toml");
   const { code, stdout, stderr } = await runCli(["checkconfig", file]);

@@ -21,12 +21,13 @@ pub fn require(engine: &Engine, caller: &Caller, action: Action, reason: Option<
     if let Via::Session { csrf_ok: false, .. } = caller.via {
         return Err(ApiError::csrf());
     }
-    match authz::decide(&engine.config.authz, action, caller.username(), caller.roles()) {
+    match authz::decide(&engine.config().authz, action, caller.username(), caller.roles()) {
         Decision::Allow => {
             Ok(Request { actor: caller.username().map(str::to_owned), reason: reason.unwrap_or_default() })
         }
         Decision::NeedLogin => {
-            let login = engine.config.auth.login_url.as_deref().unwrap_or("/login");
+            let config = engine.config();
+            let login = config.auth.login_url.as_deref().unwrap_or("/login");
             Err(ApiError::unauthorized(format!("`{}` needs a logged-in user; log in at {login}", action.key())))
         }
         Decision::Forbidden => Err(ApiError::forbidden(match caller.username() {

@@ -93,7 +93,7 @@ impl BuildsApi {
         name: Path<String>,
         number: Path<i64>,
     ) -> Result<Json<BuildPage>, ApiError> {
-        Ok(Json(BuildPage::new(engine.build_page(&name, number.0).await?, &engine.links)))
+        Ok(Json(BuildPage::new(engine.build_page(&name, number.0).await?, &engine.links())))
     }
 
     /// Queues the build again: the same source stamps, changes and properties, owned by

@@ -189,7 +189,7 @@ pub async fn view_guard<E: poem::Endpoint>(next: E, mut req: Request) -> poem::R
     else {
         return next.call(req).await.map(IntoResponse::into_response);
     };
-    if engine.config.authz.view == crate::config::AuthzRule::Allow || open_path(req.uri().path()) {
+    if engine.config().authz.view == crate::config::AuthzRule::Allow || open_path(req.uri().path()) {
         return next.call(req).await.map(IntoResponse::into_response);
     }
     let caller = resolve(&req, &auth).await;

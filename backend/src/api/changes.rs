@@ -68,7 +68,7 @@ impl ChangesApi {
         let more = changes.len() as i64 > limit;
         changes.truncate(limit as usize);
         let next_before = if more { changes.last().map(|c| c.id.0) } else { None };
-        let changes = changes.into_iter().map(|c| Change::new(c, &engine.links)).collect();
+        let changes = changes.into_iter().map(|c| Change::new(c, &engine.links())).collect();
         Ok(Json(ChangeList { changes, next_before }))
     }
 
@@ -78,7 +78,7 @@ impl ChangesApi {
         let mut conn = engine.db.acquire().await?;
         match db::changes::get(conn.conn(), ChangeId(id.0)).await {
             Err(db::DbError::NotFound) => Err(ApiError::not_found(format!("no change {}", id.0))),
-            other => Ok(Json(Change::new(other?, &engine.links))),
+            other => Ok(Json(Change::new(other?, &engine.links()))),
         }
     }
 

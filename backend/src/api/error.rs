@@ -104,6 +104,17 @@ impl From<DbError> for ApiError {
     }
 }
 
+impl From<crate::engine::ReconfigError> for ApiError {
+    fn from(e: crate::engine::ReconfigError) -> Self {
+        use crate::engine::ReconfigError;
+        match e {
+            ReconfigError::Invalid(e) => ApiError::Unprocessable(body("invalid_config", e.to_string())),
+            ReconfigError::Refused(m) => ApiError::Conflict(body("conflict", m)),
+            ReconfigError::Engine(e) => e.into(),
+        }
+    }
+}
+
 impl From<EngineError> for ApiError {
     fn from(e: EngineError) -> Self {
         match e {

@@ -101,6 +101,11 @@ pub enum EventKind {
     #[oai(rename = "master.lost")]
     #[serde(rename = "master.lost")]
     MasterLost,
+    /// A master put a new configuration in place (`name` = the master, `actor` = who asked,
+    /// `reason` = what changed).
+    #[oai(rename = "reconfig")]
+    #[serde(rename = "reconfig")]
+    Reconfig,
     /// Events may have been missed (`reason`): the master's link to the others was lost and
     /// is back, or this stream fell behind. Read the state again.
     #[oai(rename = "resync")]
@@ -130,6 +135,7 @@ impl EventKind {
             Event::MasterStarted { .. } => EventKind::MasterStarted,
             Event::MasterStopping { .. } => EventKind::MasterStopping,
             Event::MasterLost { .. } => EventKind::MasterLost,
+            Event::Reconfigured { .. } => EventKind::Reconfig,
             Event::Resync { .. } => EventKind::Resync,
         }
     }
@@ -177,13 +183,13 @@ pub struct BusEvent {
     /// The id of a buildset or build request.
     #[oai(skip_serializing_if_is_none)]
     pub id: Option<i64>,
-    /// Who took the action (`action` events).
+    /// Who took the action (`action` events) or asked for the reconfiguration (`reconfig`).
     #[oai(skip_serializing_if_is_none)]
     pub actor: Option<String>,
     /// What the action was taken on (`action` events).
     #[oai(skip_serializing_if_is_none)]
     pub target: Option<String>,
-    /// Why (`action` events).
+    /// Why (`action` events), what changed (`reconfig`), or why to read again (`resync`).
     #[oai(skip_serializing_if_is_none)]
     pub reason: Option<String>,
 }
@@ -259,6 +265,11 @@ impl BusEvent {
             | Event::MasterStopping { name }
             | Event::MasterLost { name } => e.name = Some(name.clone()),
             Event::Resync { reason } => e.reason = Some(reason.clone()),
+            Event::Reconfigured { name, by, summary } => {
+                e.name = Some(name.clone());
+                e.actor = Some(by.clone());
+                e.reason = Some(summary.clone());
+            }
         }
         e
     }
@@ -297,8 +308,8 @@ impl EventsApi {
         kind: Query<Vec<String>>,
     ) -> EventStream<futures::stream::BoxStream<'static, BusEvent>> {
         let (builders, types) = (builder.0, kind.0);
-        let links = engine.links.clone();
-        let config = engine.config.clone();
+        // Read per event, so that a stream open across a reconfiguration follows it.
+        let configured = engine.watch_configuration();
         let mut rx = engine.bus.subscribe();
         let mut closing = Box::pin(engine.closing());
         // Counted as open until the stream ends or its client goes away (the stream is dropped).
@@ -313,14 +324,18 @@ impl EventsApi {
                     _ = &mut closing => {
                         while let Ok(ev) = rx.try_recv() {
                             if wanted(&ev, &builders, &types) {
-                                yield BusEvent::new(ev.as_ref(), &links, &config);
+                                let now = configured.borrow().clone();
+                                yield BusEvent::new(ev.as_ref(), &now.links, &now.config);
                             }
                         }
                         break;
                     }
                 };
                 match item {
-                    Ok(ev) if wanted(&ev, &builders, &types) => yield BusEvent::new(ev.as_ref(), &links, &config),
+                    Ok(ev) if wanted(&ev, &builders, &types) => {
+                        let now = configured.borrow().clone();
+                        yield BusEvent::new(ev.as_ref(), &now.links, &now.config);
+                    }
                     Ok(_) => {}
                     Err(broadcast::error::RecvError::Lagged(missed)) => yield BusEvent::lagged(missed),
                     Err(broadcast::error::RecvError::Closed) => break,

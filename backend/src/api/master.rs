@@ -148,8 +148,8 @@ impl MasterApi {
         };
         Ok(Json(Master {
             name: engine.master_name.clone(),
-            title: engine.config.title.clone(),
-            title_url: engine.config.title_url.clone(),
+            title: engine.config().title.clone(),
+            title_url: engine.config().title_url.clone(),
             version: build_info::VERSION.into(),
             database: engine.db.backend().into(),
             shutting_down,
@@ -173,6 +173,21 @@ impl MasterApi {
         let mut conn = engine.db.acquire().await?;
         let masters = db::masters::list(conn.conn()).await?;
         Ok(Json(masters.into_iter().map(|m| MasterInfo::new(m, engine.master)).collect()))
+    }
+
+    /// Re-reads the configuration file the master started with and puts it in place without
+    /// dropping a build, a worker or an event stream (as `SIGHUP` does); answers what
+    /// changed. A configuration with errors is refused whole, each error with its file and
+    /// line, and the running one stays.
+    #[oai(path = "/master/reconfig", method = "post", operation_id = "reconfig_master")]
+    async fn reconfig_master(
+        &self,
+        engine: Data<&Arc<Engine>>,
+        caller: Caller,
+    ) -> Result<Json<ActionResult>, ApiError> {
+        let req = require(&engine, &caller, Action::Reconfig, None)?;
+        let summary = engine.reconfigure_from_file(req.who(), crate::web::check_files).await?;
+        Ok(ActionResult::said(format!("reconfigured: {summary}")))
     }
 
     /// Starts, cancels or forces the master's shutdown.

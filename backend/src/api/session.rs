@@ -69,7 +69,10 @@ async fn session_of(engine: &Engine, caller: &Caller, csrf: Option<String>) -> R
     let actions = Action::ALL
         .iter()
         .map(|a| {
-            (a.key().to_owned(), authz::decide(&engine.config.authz, *a, caller.username(), &roles) == Decision::Allow)
+            (
+                a.key().to_owned(),
+                authz::decide(&engine.config().authz, *a, caller.username(), &roles) == Decision::Allow,
+            )
         })
         .collect();
     let user = match caller.identity.as_ref().and_then(|i| i.uid) {
@@ -82,10 +85,10 @@ async fn session_of(engine: &Engine, caller: &Caller, csrf: Option<String>) -> R
         roles,
         actions,
         csrf_token: csrf,
-        login_url: engine.config.auth.login_url.clone(),
-        password_login: !engine.config.auth.users.is_empty()
-            || engine.config.auth.htpasswd.is_some()
-            || engine.config.auth.db_users,
+        login_url: engine.config().auth.login_url.clone(),
+        password_login: !engine.config().auth.users.is_empty()
+            || engine.config().auth.htpasswd.is_some()
+            || engine.config().auth.db_users,
     })
 }
 

@@ -44,6 +44,14 @@ pub struct WaterfallEvent {
     pub at: DateTime<Utc>,
     /// The worker or master.
     pub name: String,
+    /// Who caused it, when someone did (who asked for a `reconfig`).
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actor: Option<String>,
+    /// What changed (`reconfig`).
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
 }
 
 /// The waterfall's data: its columns, then the builds, changes and events of its window.
@@ -309,7 +317,7 @@ impl ViewsApi {
             num_events: num_events.0,
         };
         cached(&engine, format!("waterfall {q:?}"), async {
-            Ok(waterfall_of(engine.waterfall(&q).await?, &engine.links))
+            Ok(waterfall_of(engine.waterfall(&q).await?, &engine.links()))
         })
         .await
     }
@@ -334,7 +342,7 @@ impl ViewsApi {
             return Err(ApiError::bad_request("width (or length) must be between 1 and 100"));
         }
         let q = GridQuery { categories: category.0, branches: branch.0, width };
-        cached(&engine, format!("grid {q:?}"), async { Ok(grid_of(engine.grid(&q).await?, &engine.links)) }).await
+        cached(&engine, format!("grid {q:?}"), async { Ok(grid_of(engine.grid(&q).await?, &engine.links())) }).await
     }
 
     /// The console: the newest changes, each with one box per builder coloured by the
@@ -375,7 +383,7 @@ impl ViewsApi {
             names: name.0,
             revs,
         };
-        cached(&engine, format!("console {q:?}"), async { Ok(console_of(engine.console(&q).await?, &engine.links)) })
+        cached(&engine, format!("console {q:?}"), async { Ok(console_of(engine.console(&q).await?, &engine.links())) })
             .await
     }
 
@@ -394,11 +402,11 @@ impl ViewsApi {
         numbuilds: Query<Option<u32>>,
         request: &poem::Request,
     ) -> Result<Json<OneLinePerBuild>, ApiError> {
-        let numbuilds = numbuilds.0.unwrap_or(engine.config.web.num_builds);
+        let numbuilds = numbuilds.0.unwrap_or(engine.config().web.num_builds);
         if !(1..=1000).contains(&numbuilds) {
             return Err(ApiError::bad_request("numbuilds must be between 1 and 1000"));
         }
-        if let Some(unknown) = builder.0.iter().find(|b| engine.config.builder(b).is_none()) {
+        if let Some(unknown) = builder.0.iter().find(|b| engine.config().builder(b).is_none()) {
             return Err(ApiError::not_found(format!("no builder named `{unknown}`")));
         }
         let filter = db::builds::Filter {
@@ -456,8 +464,9 @@ fn waterfall_of(page: WaterfallPage, links: &Links) -> Waterfall {
             .filter_map(|e| {
                 let kind = EventKind::parse_from_json(Some(serde_json::Value::String(e.kind))).ok()?;
                 let payload: serde_json::Value = serde_json::from_str(&e.payload).unwrap_or_default();
-                let name = payload.get("name").and_then(|n| n.as_str()).unwrap_or_default().to_owned();
-                Some(WaterfallEvent { id: e.id, kind, at: time(e.at), name })
+                let text = |key: &str| payload.get(key).and_then(|n| n.as_str()).map(str::to_owned);
+                let (name, summary) = (text("name").unwrap_or_default(), text("summary"));
+                Some(WaterfallEvent { id: e.id, kind, at: time(e.at), name, actor: e.actor, summary })
             })
             .collect(),
         since: page.since.map(time),

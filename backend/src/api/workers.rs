@@ -61,9 +61,9 @@ pub struct WorkerList {
 
 fn worker(engine: &Engine, s: WorkerStatus) -> Worker {
     let builders =
-        engine.config.builders.iter().filter(|b| b.workers.contains(&s.name)).map(|b| b.name.clone()).collect();
+        engine.config().builders.iter().filter(|b| b.workers.contains(&s.name)).map(|b| b.name.clone()).collect();
     Worker {
-        embedded: engine.config.worker(&s.name).is_some_and(|w| w.embedded),
+        embedded: engine.config().worker(&s.name).is_some_and(|w| w.embedded),
         name: s.name,
         connected: s.connected,
         master: s.master,

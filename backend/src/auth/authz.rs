@@ -38,11 +38,13 @@ pub enum Action {
     HookDeliveries,
     /// See the reporters' outbox, retry and drop its messages.
     ManageOutbox,
+    /// Re-read the configuration file.
+    Reconfig,
 }
 
 impl Action {
     /// Every action.
-    pub const ALL: [Action; 16] = [
+    pub const ALL: [Action; 17] = [
         Action::View,
         Action::ForceBuild,
         Action::ForceAllBuilds,
@@ -59,6 +61,7 @@ impl Action {
         Action::ManageUsers,
         Action::HookDeliveries,
         Action::ManageOutbox,
+        Action::Reconfig,
     ];
 
     /// The action's key in `[authz]`.
@@ -80,6 +83,7 @@ impl Action {
             Action::ManageUsers => "manage_users",
             Action::HookDeliveries => "hook_deliveries",
             Action::ManageOutbox => "manage_outbox",
+            Action::Reconfig => "reconfig",
         }
     }
 
@@ -102,6 +106,7 @@ impl Action {
             Action::ManageUsers => &authz.manage_users,
             Action::HookDeliveries => &authz.hook_deliveries,
             Action::ManageOutbox => &authz.manage_outbox,
+            Action::Reconfig => &authz.reconfig,
         }
     }
 }

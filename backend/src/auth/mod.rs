@@ -85,6 +85,13 @@ impl Auth {
         Auth { config, db, htpasswd, limiter: limiter::Limiter::default(), dummy_hash: std::sync::OnceLock::new() }
     }
 
+    /// Whether this is what `config` asks for (its `[auth]` and base URL are the ones
+    /// served), so a reconfiguration that left them alone keeps it, and its memory of
+    /// failed logins.
+    pub fn serves(&self, config: &Config) -> bool {
+        self.config.auth == config.auth && self.config.base_url == config.base_url
+    }
+
     /// Whether a user name and password can log in at all here.
     pub fn password_login(&self) -> bool {
         !self.config.auth.users.is_empty() || self.htpasswd.is_some() || self.config.auth.db_users

@@ -3,6 +3,7 @@
 
 mod backup;
 mod migrate_from_sqlite;
+mod reconfig;
 mod seed;
 mod sendchange;
 
@@ -47,12 +48,14 @@ pub enum Command {
         #[arg(default_value = "cascade.toml")]
         file: PathBuf,
     },
-    /// Run a master in the foreground until SIGINT or SIGTERM.
+    /// Run a master in the foreground until SIGINT or SIGTERM (SIGHUP re-reads the configuration).
     Start {
         /// The configuration file.
         #[arg(long, short, default_value = "cascade.toml", env = "CASCADE_CONFIG")]
         config: PathBuf,
     },
+    /// Make a running master re-read its configuration file, after checking it (as SIGHUP).
+    Reconfig(reconfig::ReconfigArgs),
     /// Run a remote worker that connects to a master and runs its builds.
     Worker {
         /// The master's address, e.g. http://ci.example.org:8010/
@@ -187,6 +190,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Init { dir, force } => init(&dir, force),
         Command::Checkconfig { file } => return checkconfig(&file),
         Command::Start { config } => start(&config).await,
+        Command::Reconfig(args) => reconfig::run(args).await,
         Command::Worker { master, name, password_file, basedir, max_builds } => {
             worker(master, name, &password_file, basedir, max_builds).await
         }
@@ -366,23 +370,18 @@ async fn user_command(config: &Path, command: UserCommand) -> Result<()> {
 
 async fn start(path: &Path) -> Result<()> {
     let (cfg, db) = open(path).await?;
-    if let Some(dir) = &cfg.web.public_html
-        && !dir.is_dir()
-    {
-        anyhow::bail!("public_html {} is not a directory ([web] public_html)", dir.display());
-    }
-    if let Some(log) = &cfg.web.access_log {
-        crate::web::access_log::AccessLog::check(log)
-            .with_context(|| format!("cannot open the access log {} ([web] access_log)", log.path.display()))?;
-    }
+    crate::web::check_files(&cfg).map_err(anyhow::Error::msg)?;
     let engine =
         Engine::start(cfg.clone(), db.clone(), Arc::new(SystemClock)).await.context("cannot start the engine")?;
     // Signal handlers go in before the address is printed: whoever reads it may signal at once.
     let signals = shutdown_signal()?;
-    let (acceptor, bound) = crate::server::bind(&cfg.web.listen).await.with_context(|| {
-        let addrs: Vec<&str> = cfg.web.listen.iter().map(|l| l.addr.as_str()).collect();
-        format!("cannot listen on {}", addrs.join(", "))
-    })?;
+    let hangups = reconfig::on_hangup(engine.clone())?;
+    let pid_file = reconfig::PidFile::write(&cfg)?;
+    let (acceptor, bound) =
+        crate::server::bind(&cfg.web.listen, Some(engine.watch_configuration())).await.with_context(|| {
+            let addrs: Vec<&str> = cfg.web.listen.iter().map(|l| l.addr.as_str()).collect();
+            format!("cannot listen on {}", addrs.join(", "))
+        })?;
     // `bound` follows the order of `listen`, so each address finds its scheme.
     let urls: Vec<String> =
         bound.iter().zip(&cfg.web.listen).map(|(addr, l)| format!("{}://{addr}/", l.scheme())).collect();
@@ -410,7 +409,9 @@ async fn start(path: &Path) -> Result<()> {
     let server = crate::server::serve(acceptor, engine.clone(), stop);
     server.await.context("the web server failed")?;
     tracing::info!("shutting down");
+    hangups.abort();
     engine.stop().await;
+    drop(pid_file);
     db.close().await;
     println!("Cascade master stopped.");
     Ok(())

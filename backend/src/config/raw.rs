@@ -225,6 +225,8 @@ pub(crate) struct RawAuthz {
     pub hook_deliveries: AuthzRule,
     #[serde(default = "admins")]
     pub manage_outbox: AuthzRule,
+    #[serde(default = "deny")]
+    pub reconfig: AuthzRule,
     #[serde(default)]
     pub roles: BTreeMap<String, Vec<String>>,
 }

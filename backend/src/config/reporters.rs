@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use super::secret::Secret;
 
 /// One status target.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ReporterConfig {
     /// Unique name; the outbox and the logs use it.
     pub name: String,
@@ -43,7 +43,7 @@ impl ReporterConfig {
 }
 
 /// The reporter kinds (`kind = "…"`).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum ReporterKind {
     /// `mail`: Buildbot's MailNotifier.
     Mail(Box<MailConfig>),
@@ -60,7 +60,7 @@ pub enum ReporterKind {
 }
 
 /// How an `http_push` reporter authenticates.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum HttpAuth {
     /// `Authorization: Basic`.
     Basic {
@@ -74,7 +74,7 @@ pub enum HttpAuth {
 }
 
 /// `kind = "http_push"`.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct HttpPushConfig {
     /// Where the events are POSTed (http or https).
     pub server_url: String,
@@ -160,7 +160,7 @@ pub enum BodyType {
 }
 
 /// `kind = "mail"`.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct MailConfig {
     /// The sender's address.
     pub from: String,
@@ -203,7 +203,7 @@ pub struct MailConfig {
 /// `kind = "github_status"` or `"gitlab_status"`: commit statuses on a forge. The templates see `prop`,
 /// `revision`, `repository`, `branch`, `project`, `codebase`, `builder`, `buildername`,
 /// `number` and `results`.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ForgeStatusConfig {
     /// The API token.
     pub token: Secret,
@@ -229,7 +229,7 @@ pub struct ForgeStatusConfig {
 /// do, plus `url`, `state_text` and `result_text` for a build, or `results`, `builds` (each
 /// with `builder`, `number`, `results`, `result_text`, `state_text` and `url`) and `prop`
 /// (the first build's properties) for a build set's summary.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GerritConfig {
     /// Gerrit's address, without a trailing slash; the REST API is under `/a/`.
     pub server_url: String,
@@ -269,7 +269,7 @@ pub struct IrcChannel {
 }
 
 /// `kind = "irc"`.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct IrcConfig {
     /// The server.
     pub host: String,

@@ -12,7 +12,7 @@ use super::listen::Listen;
 use super::secret::Secret;
 
 /// A whole, valid `cascade.toml`.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Config {
     /// The configuration file.
     pub path: PathBuf,
@@ -92,7 +92,7 @@ impl fmt::Debug for DbConfig {
 }
 
 /// The web server and what the UI shows by default.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct WebConfig {
     /// Where to listen, each address valid as a `SocketAddr`.
     pub listen: Vec<Listen>,
@@ -151,7 +151,7 @@ pub struct AccessLog {
 }
 
 /// Where users come from.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct AuthConfig {
     /// Users listed in the file.
     pub users: Vec<ConfigUser>,
@@ -189,7 +189,7 @@ pub enum AuthzRule {
 }
 
 /// What users may do, one rule per action (Buildbot's `authz` actions, snake_cased).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct AuthzConfig {
     /// See the UI and read the API (default: allowed).
     pub view: AuthzRule,
@@ -223,6 +223,8 @@ pub struct AuthzConfig {
     pub hook_deliveries: AuthzRule,
     /// See the reporters' outbox, retry and drop its messages (default: the `admins` role).
     pub manage_outbox: AuthzRule,
+    /// Re-read the configuration file (`POST /api/v1/master/reconfig`).
+    pub reconfig: AuthzRule,
     /// Role name to the usernames holding it.
     pub roles: BTreeMap<String, Vec<String>>,
 }
@@ -247,13 +249,14 @@ impl Default for AuthzConfig {
             manage_users: AuthzRule::Roles(vec!["admins".into()]),
             hook_deliveries: AuthzRule::Roles(vec!["admins".into()]),
             manage_outbox: AuthzRule::Roles(vec!["admins".into()]),
+            reconfig: AuthzRule::Deny,
             roles: BTreeMap::new(),
         }
     }
 }
 
 /// A worker: embedded in the master, or connecting with a password.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct WorkerConfig {
     /// Unique, URL-safe name.
     pub name: String,
@@ -266,7 +269,7 @@ pub struct WorkerConfig {
 }
 
 /// A builder: steps run, in order, on one of its workers.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BuilderConfig {
     /// Unique, URL-safe name.
     pub name: String,
@@ -283,7 +286,7 @@ pub struct BuilderConfig {
 }
 
 /// One step of a builder.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct StepConfig {
     /// Shown in the UI.
     pub name: String,
@@ -348,7 +351,7 @@ pub enum GitMode {
 }
 
 /// A scheduler.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SchedulerConfig {
     /// Unique, URL-safe name.
     pub name: String,
@@ -423,7 +426,7 @@ pub struct ChangeFilter {
 }
 
 /// The change hook endpoints.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ChangeHookConfig {
     /// Enabled dialects.
     pub dialects: HookDialects,
@@ -432,7 +435,7 @@ pub struct ChangeHookConfig {
 }
 
 /// Enabled change hook dialects; each is `None` when disabled.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct HookDialects {
     /// `/change_hook/base`: form-encoded changes.
     pub base: Option<BaseDialect>,
@@ -458,7 +461,7 @@ pub struct HookDialects {
 pub struct BaseDialect {}
 
 /// Options of the `github` dialect.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GithubDialect {
     /// The webhook secret; when set, `X-Hub-Signature-256` must match.
@@ -471,7 +474,7 @@ pub struct GithubDialect {
 }
 
 /// Options of the `gitlab` dialect.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GitlabDialect {
     /// The secret token; when set, `X-Gitlab-Token` must equal it.
@@ -479,7 +482,7 @@ pub struct GitlabDialect {
 }
 
 /// Options of the `bitbucket` dialect.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BitbucketDialect {
     /// The webhook secret; when set, `X-Hub-Signature` (HMAC-SHA256) must match.
@@ -487,12 +490,12 @@ pub struct BitbucketDialect {
 }
 
 /// Options of the `gitorious` dialect (none).
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GitoriousDialect {}
 
 /// Options of the `gerrit` dialect.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GerritDialect {
     /// Where Gerrit serves its repositories; a change's repository is this and its project
@@ -503,7 +506,7 @@ pub struct GerritDialect {
 }
 
 /// Options of the `googlecode` dialect.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GooglecodeDialect {
     /// The project's Post-Commit Authentication Key (HMAC-MD5 of the body).
@@ -518,7 +521,7 @@ fn default_googlecode_branch() -> String {
 }
 
 /// Options of the `poller` dialect.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PollerDialect {
     /// The change sources (names or repository URLs) it may trigger; empty: all.
@@ -527,7 +530,7 @@ pub struct PollerDialect {
 }
 
 /// Credentials for the change hook.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum HookAuth {
     /// An htpasswd file (absolute).
     Htpasswd(PathBuf),
@@ -536,7 +539,7 @@ pub enum HookAuth {
 }
 
 /// A change hook user.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HookUser {
     /// The login name.
@@ -546,7 +549,7 @@ pub struct HookUser {
 }
 
 /// A change source: something the master polls for new changes.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ChangeSourceConfig {
     /// Unique name (default: the repository URL); `?poller=NAME` of the poller hook uses it.
     pub name: String,
@@ -555,14 +558,14 @@ pub struct ChangeSourceConfig {
 }
 
 /// The kinds of change source (`kind = "…"`).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum ChangeSourceKind {
     /// `git_poller`: a git repository's branches.
     GitPoller(GitPollerConfig),
 }
 
 /// A git repository polled for new commits.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GitPollerConfig {
     /// The repository (any URL or path git can fetch).
     pub repo_url: String,

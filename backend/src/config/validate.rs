@@ -251,6 +251,7 @@ impl Validator<'_, '_> {
             manage_users: r.manage_users,
             hook_deliveries: r.hook_deliveries,
             manage_outbox: r.manage_outbox,
+            reconfig: r.reconfig,
             roles: r.roles,
         })
     }

@@ -149,7 +149,7 @@ impl Engine {
     /// Stops every running build (of one builder, if given); returns how many.
     pub async fn stop_all_builds(&self, builder: Option<&str>, req: &Request) -> Result<usize, EngineError> {
         if let Some(b) = builder
-            && self.config.builder(b).is_none()
+            && self.config().builder(b).is_none()
         {
             return Err(EngineError::NotFound(format!("no builder named `{b}`")));
         }
@@ -184,10 +184,10 @@ impl Engine {
         }
         let set = db::buildrequests::buildset_of(tx.conn(), id).await?;
         let told = db::buildsets::complete_if_done(tx.conn(), set, now).await?
-            && self.reporters.buildset_completed(tx.conn(), set, |b| self.builder_tags(b), now).await?;
+            && self.reporters().buildset_completed(tx.conn(), set, |b| self.builder_tags(b), now).await?;
         tx.commit().await?;
         if told {
-            self.reporters.wake();
+            self.reporters().wake();
         }
         self.bus.publish(Event::BuildRequestCancelled { id, builder: builder.to_owned() });
         Ok(true)
@@ -248,10 +248,9 @@ impl Engine {
 
     /// Pings every worker of a builder and reports which answered.
     pub async fn ping_builder(&self, builder: &str, req: &Request) -> Result<Vec<PingResult>, EngineError> {
-        let cfg = self
-            .config
-            .builder(builder)
-            .ok_or_else(|| EngineError::NotFound(format!("no builder named `{builder}`")))?;
+        let config = self.config();
+        let cfg =
+            config.builder(builder).ok_or_else(|| EngineError::NotFound(format!("no builder named `{builder}`")))?;
         self.record("ping_builder", builder, req).await?;
         let pings = cfg.workers.iter().map(|worker| async move {
             let started = Instant::now();

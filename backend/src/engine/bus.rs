@@ -48,6 +48,8 @@ pub enum Event {
     MasterStopping { name: String },
     /// A master's heartbeat stopped and this master declared it lost.
     MasterLost { name: String },
+    /// A master put a new configuration in place: `by` asked, `summary` says what changed.
+    Reconfigured { name: String, by: String, summary: String },
     /// Events may have been missed (the link to the other masters was lost, or a subscriber
     /// fell behind): whatever shows state should read it again. Never relayed.
     Resync { reason: String },
@@ -75,6 +77,7 @@ impl Event {
             Event::MasterStarted { .. } => "master.started",
             Event::MasterStopping { .. } => "master.stopping",
             Event::MasterLost { .. } => "master.lost",
+            Event::Reconfigured { .. } => "reconfig",
             Event::Resync { .. } => "resync",
         }
     }
@@ -89,7 +92,8 @@ impl Event {
             | Event::WorkerStopping { name }
             | Event::MasterStarted { name }
             | Event::MasterStopping { name }
-            | Event::MasterLost { name } => Some(name),
+            | Event::MasterLost { name }
+            | Event::Reconfigured { name, .. } => Some(name),
             _ => None,
         }
     }

@@ -94,9 +94,10 @@ impl Engine {
     }
 
     /// Whether a worker may connect: it must be configured, and a remote one must know its
-    /// password (checked against the hash made at start).
+    /// password (checked against the hash made when the configuration was read).
     async fn admit(&self, name: &str, password: Option<String>, peer: &str) -> Result<(), String> {
-        let cfg = self.config.worker(name).ok_or_else(|| format!("no worker named `{name}` is configured"))?;
+        let configured = self.configured.borrow().clone();
+        let cfg = configured.config.worker(name).ok_or_else(|| format!("no worker named `{name}` is configured"))?;
         let embedded = peer == "embedded";
         if cfg.embedded != embedded {
             return Err(if cfg.embedded {
@@ -108,8 +109,7 @@ impl Engine {
         if embedded {
             return Ok(());
         }
-        let hash =
-            self.worker_hashes.get(name).cloned().ok_or_else(|| format!("`{name}` has no password configured"))?;
+        let hash = configured.worker_hash(name).ok_or_else(|| format!("`{name}` has no password configured"))?;
         if password::verify_async(password.unwrap_or_default(), hash).await {
             Ok(())
         } else {

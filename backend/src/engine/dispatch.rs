@@ -32,7 +32,7 @@ impl Engine {
             Ok(mut conn) => db::buildrequests::pending_counts(conn.conn()).await.unwrap_or_default(),
             Err(_) => return,
         };
-        for builder in &self.config.builders {
+        for builder in &self.config().builders {
             let mut waiting = self.builder_id(&builder.name).and_then(|id| pending.get(&id.0).copied()).unwrap_or(0);
             while waiting > 0
                 && let Some((worker, worker_id)) = self.workers.reserve(&builder.workers)
@@ -78,7 +78,7 @@ impl Engine {
         };
         let source = db::buildsets::first_source(tx.conn(), claimed.buildset()).await?;
         let set = db::buildsets::details(tx.conn(), claimed.buildset()).await?;
-        let builder_properties = self.config.builder(builder).map(|b| b.properties.clone()).unwrap_or_default();
+        let builder_properties = self.config().builder(builder).map(|b| b.properties.clone()).unwrap_or_default();
         let mut properties = properties::for_build(
             &builder_properties,
             set.properties,
@@ -104,9 +104,9 @@ impl Engine {
         let build = db::builds::get(tx.conn(), id).await?;
         let changes = db::buildsets::change_ids(tx.conn(), claimed.buildset()).await?;
         let tags = self.builder_tags(builder);
-        let started = self.reporters.build_started(tx.conn(), &build, &tags, &changes, now).await?;
+        let started = self.reporters().build_started(tx.conn(), &build, &tags, &changes, now).await?;
         tx.commit().await?;
-        self.reporters.started(started);
+        self.reporters().started(started);
         self.bus.publish(Event::BuildStarted { build: build.clone(), changes });
         Ok(Some(build))
     }

@@ -36,7 +36,7 @@ impl Engine {
             let set = db::buildrequests::buildset_of(conn.reborrow(), build.buildrequest_id).await?;
             let changes = db::buildsets::change_ids(conn.reborrow(), set).await?;
             let tags = self.builder_tags(&build.builder);
-            told |= self.reporters.build_finished(conn.reborrow(), &finished, &tags, &changes, now).await?;
+            told |= self.reporters().build_finished(conn.reborrow(), &finished, &tags, &changes, now).await?;
             ended.push((finished, changes));
         }
         db::buildrequests::unclaim_all(conn.reborrow(), master).await?;
@@ -47,7 +47,7 @@ impl Engine {
     /// Publishes the ends of builds released by [`Engine::release_master`], once committed.
     pub(super) fn publish_released(&self, ended: Vec<Ended>, told: bool) {
         if told {
-            self.reporters.wake();
+            self.reporters().wake();
         }
         for (build, changes) in ended {
             self.bus.publish(Event::BuildFinished { build, changes });
@@ -73,7 +73,7 @@ impl Engine {
             );
             db::masters::upsert(conn.conn(), &self.master_name, now).await?;
         }
-        let since = now - i64::try_from(self.config.db.lost_after).unwrap_or(i64::MAX);
+        let since = now - i64::try_from(self.config().db.lost_after).unwrap_or(i64::MAX);
         let silent = db::masters::silent(conn.conn(), since, self.master).await?;
         drop(conn);
         for master in silent {
@@ -102,7 +102,7 @@ impl Engine {
 
 /// Beats every `[db] heartbeat` seconds until the engine stops.
 pub(super) async fn heartbeat(engine: Arc<Engine>) {
-    let mut every = tokio::time::interval(Duration::from_secs(engine.config.db.heartbeat));
+    let mut every = tokio::time::interval(Duration::from_secs(engine.config().db.heartbeat));
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     every.tick().await;
     loop {

@@ -14,6 +14,7 @@ pub mod log_scan;
 pub mod logs;
 mod masters;
 pub mod properties;
+pub mod reconfig;
 pub mod relay;
 mod runner;
 pub mod schedulers;
@@ -22,8 +23,9 @@ pub mod views;
 pub mod workers;
 
 pub use error::EngineError;
+pub use reconfig::{Configured, ReconfigError};
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use tokio::sync::Notify;
@@ -44,8 +46,10 @@ use workers::Registry;
 pub struct Engine {
     /// The database.
     pub db: Db,
-    /// The configuration it runs.
-    pub config: Arc<Config>,
+    /// The configuration it runs and what is made from it, replaced whole by a
+    /// reconfiguration (see [`reconfig`]); read it through [`Engine::config`] and its
+    /// siblings, never across an `await`.
+    configured: tokio::sync::watch::Sender<Arc<Configured>>,
     /// Where every state change is published.
     pub bus: Bus,
     /// This master's counts, which `/metrics` shows.
@@ -60,17 +64,10 @@ pub struct Engine {
     pub started_at: i64,
     /// Connected workers and running steps.
     pub workers: Registry,
-    /// How revisions, comments, projects and repositories become links.
-    pub links: links::Links,
     /// Finished builds' steps, read once.
     finished_steps: views::StepsCache,
     /// The overview pages as last built, until the next event.
     pub pages: views::cache::PageCache,
-    /// The status targets.
-    pub reporters: Arc<crate::reporters::Reporters>,
-    builder_ids: HashMap<String, BuilderId>,
-    /// argon2 hashes of the remote workers' passwords, made at start.
-    worker_hashes: HashMap<String, String>,
     /// Builds running on this master.
     running: Arc<actions::RunningBuilds>,
     /// Set during a clean shutdown: no new builds start.
@@ -79,6 +76,10 @@ pub struct Engine {
     exit: CancellationToken,
     /// Cancelled when the master begins to stop: live event streams end.
     closing: CancellationToken,
+    /// Cancelled to stop the change sources of the running configuration.
+    change_sources: std::sync::Mutex<CancellationToken>,
+    /// Held while a reconfiguration is applied: one at a time.
+    reconfiguring: tokio::sync::Mutex<()>,
     wake: Notify,
     shutdown: CancellationToken,
     tasks: TaskTracker,
@@ -93,37 +94,25 @@ impl Engine {
         let master_name = format!("{host}:{}", config.dir.display());
         let mut tx = db.begin().await?;
         let master = db::masters::upsert(tx.conn(), &master_name, now).await?;
-        let mut builder_ids = HashMap::new();
-        for b in &config.builders {
-            let id = db::builders::upsert(tx.conn(), &b.name, b.description.as_deref(), &b.tags).await?;
-            builder_ids.insert(b.name.clone(), id);
-        }
+        let (builder_ids, worker_ids) = reconfig::register(tx.conn(), &config).await?;
         let registry = Registry::default();
         for w in &config.workers {
-            let id = db::workers::upsert(tx.conn(), &w.name).await?;
-            registry.configure(&w.name, id, w.max_builds as usize);
+            if let Some(&id) = worker_ids.get(&w.name) {
+                registry.configure(&w.name, id, w.max_builds as usize);
+            }
         }
         db::workers::disconnect_all(tx.conn(), master).await?;
         tx.commit().await?;
-        let mut worker_hashes = HashMap::new();
-        for w in config.workers.iter().filter(|w| !w.embedded) {
-            let Some(secret) = &w.password else { continue };
-            let plain = secret.resolve().map_err(|e| EngineError::Invalid(format!("worker `{}`: {e}", w.name)))?;
-            let hash =
-                crate::auth::password::hash_async(plain).await.map_err(|e| EngineError::Invalid(e.to_string()))?;
-            worker_hashes.insert(w.name.clone(), hash);
-        }
 
+        let shutdown = CancellationToken::new();
+        let configured = Configured::new(config, builder_ids, &shutdown).await?;
+        configured.reporters.load(&db).await?;
         let metrics = Arc::new(crate::metrics::Metrics::new());
-        let reporters = Arc::new(crate::reporters::Reporters::new(&config));
-        reporters.load(&db).await?;
         let engine = Arc::new(Engine {
             db,
-            links: links::Links::new(&config.web),
+            configured: tokio::sync::watch::Sender::new(Arc::new(configured)),
             finished_steps: views::StepsCache::new(views::FINISHED_STEPS_CACHED),
             pages: views::cache::PageCache::default(),
-            reporters,
-            config,
             bus: Bus::counting(metrics.clone()),
             metrics,
             clock,
@@ -131,29 +120,28 @@ impl Engine {
             master_name,
             started_at: now,
             workers: registry,
-            builder_ids,
-            worker_hashes,
             running: Arc::default(),
             draining: Arc::default(),
             exit: CancellationToken::new(),
             closing: CancellationToken::new(),
+            change_sources: std::sync::Mutex::new(shutdown.child_token()),
+            reconfiguring: tokio::sync::Mutex::new(()),
             wake: Notify::new(),
-            shutdown: CancellationToken::new(),
+            shutdown,
             tasks: TaskTracker::new(),
         });
         engine.recover().await?;
         relay::start(&engine);
-        for w in engine.config.workers.iter().filter(|w| w.embedded) {
-            let basedir = engine.config.dir.join("workers").join(&w.name);
-            let link = crate::worker::embedded::spawn(w.name.clone(), basedir);
-            engine.attach_worker(link);
+        let config = engine.config();
+        for w in config.workers.iter().filter(|w| w.embedded) {
+            engine.spawn_embedded_worker(&w.name);
         }
         engine.spawn(forget_pages(engine.clone(), engine.bus.subscribe()));
         engine.spawn(dispatch::run(engine.clone()));
         engine.spawn(timers::run(engine.clone()));
-        engine.spawn(change_sources::run(engine.clone()));
+        engine.start_change_sources(&config);
         engine.spawn(masters::heartbeat(engine.clone()));
-        crate::reporters::start(&engine);
+        crate::reporters::start(&engine, engine.reporters().iter());
         engine.publish_recorded(Event::MasterStarted { name: engine.master_name.clone() }).await;
         Ok(engine)
     }
@@ -172,18 +160,39 @@ impl Engine {
         });
     }
 
-    /// Runs a task that stops by itself, cleanly, when given token is cancelled at shutdown.
-    pub(crate) fn spawn_until_stopped<F, T>(&self, task: F)
+    /// Runs a task that stops by itself, cleanly, when the token it is given is cancelled:
+    /// `token` (a child of the engine's shutdown, or the shutdown itself).
+    pub(crate) fn spawn_until<F, T>(&self, token: &CancellationToken, task: F)
     where
         F: FnOnce(CancellationToken) -> T,
         T: std::future::Future<Output = ()> + Send + 'static,
     {
-        self.tasks.spawn(task(self.shutdown.clone()));
+        self.tasks.spawn(task(token.clone()));
+    }
+
+    /// The configuration the master runs now.
+    pub fn config(&self) -> Arc<Config> {
+        self.configured.borrow().config.clone()
+    }
+
+    /// How revisions, comments, projects and repositories become links, now.
+    pub fn links(&self) -> Arc<links::Links> {
+        self.configured.borrow().links.clone()
+    }
+
+    /// The status targets, now.
+    pub fn reporters(&self) -> Arc<crate::reporters::Reporters> {
+        self.configured.borrow().reporters.clone()
+    }
+
+    /// Follows the configuration: the receiver sees each one a reconfiguration puts in place.
+    pub fn watch_configuration(&self) -> tokio::sync::watch::Receiver<Arc<Configured>> {
+        self.configured.subscribe()
     }
 
     /// A builder's tags (none for a builder no longer configured).
     pub fn builder_tags(&self, name: &str) -> Vec<String> {
-        self.config.builder(name).map(|b| b.tags.clone()).unwrap_or_default()
+        self.configured.borrow().config.builder(name).map(|b| b.tags.clone()).unwrap_or_default()
     }
 
     /// Asks the dispatcher to look for work now.
@@ -193,7 +202,31 @@ impl Engine {
 
     /// The database id of a configured builder.
     pub fn builder_id(&self, name: &str) -> Option<BuilderId> {
-        self.builder_ids.get(name).copied()
+        self.configured.borrow().builder_id(name)
+    }
+
+    /// Starts an embedded worker (in `workers/NAME` beside the configuration).
+    fn spawn_embedded_worker(self: &Arc<Self>, name: &str) {
+        let basedir = self.config().dir.join("workers").join(name);
+        let link = crate::worker::embedded::spawn(name.to_owned(), basedir);
+        self.attach_worker(link);
+    }
+
+    /// Starts polling `config`'s change sources, after stopping those of the configuration
+    /// before it.
+    fn start_change_sources(self: &Arc<Self>, config: &Config) {
+        let token = self.shutdown.child_token();
+        if let Ok(mut current) = self.change_sources.lock() {
+            std::mem::replace(&mut *current, token.clone()).cancel();
+        }
+        let sources = config.change_sources.clone();
+        let engine = self.clone();
+        self.spawn(async move {
+            tokio::select! {
+                _ = token.cancelled() => {}
+                _ = change_sources::run(engine, sources) => {}
+            }
+        });
     }
 
     /// Builds that a previous run of this master left running end `retry`, and their
@@ -260,7 +293,7 @@ impl Engine {
         for change in &changes {
             let id = db::changes::insert(tx.conn(), change, now).await?;
             ids.push(id);
-            for scheduler in &self.config.schedulers {
+            for scheduler in &self.config().schedulers {
                 match schedulers::decide(scheduler, change) {
                     Decision::Ignore => {}
                     Decision::Hold { .. } => db::scheduler_changes::insert(tx.conn(), &scheduler.name, id).await?,
@@ -311,11 +344,11 @@ impl Engine {
         request: ForceRequest,
         description: Option<String>,
     ) -> Result<(BuildSetId, Vec<BuildRequestId>), EngineError> {
-        if self.config.builder(builder).is_none() {
+        let config = self.config();
+        if config.builder(builder).is_none() {
             return Err(EngineError::NotFound(format!("no builder named `{builder}`")));
         }
-        let scheduler = self
-            .config
+        let scheduler = config
             .schedulers
             .iter()
             .find(|s| matches!(s.kind, SchedulerKind::Force { .. }) && s.builders.iter().any(|b| b == builder))
@@ -430,14 +463,19 @@ impl Engine {
         Ok((set_id, requests))
     }
 
-    /// Keeps a non-build event (a worker connecting, pausing or leaving, a master starting
-    /// or stopping) in the `events` table, which the waterfall's `show_events` reads. A
+    /// Keeps a non-build event (a worker connecting, pausing or leaving, a master starting,
+    /// stopping or reconfiguring) in the `events` table, which the waterfall's `show_events` reads. A
     /// failure to store it is logged: the event itself has happened either way.
     async fn keep_event(&self, event: &Event) {
         let Some(name) = event.recorded_name() else { return };
-        let payload = serde_json::json!({ "name": name });
+        let (payload, actor) = match event {
+            Event::Reconfigured { by, summary, .. } => {
+                (serde_json::json!({ "name": name, "summary": summary }), Some(by.as_str()))
+            }
+            _ => (serde_json::json!({ "name": name }), None),
+        };
         let stored = match self.db.acquire().await {
-            Ok(mut conn) => db::events::insert(conn.conn(), event.kind(), self.clock.now(), None, &payload).await,
+            Ok(mut conn) => db::events::insert(conn.conn(), event.kind(), self.clock.now(), actor, &payload).await,
             Err(e) => Err(e),
         };
         if let Err(e) = stored {

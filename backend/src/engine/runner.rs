@@ -146,7 +146,7 @@ git log -1 --format='checked out %H %s'"#;
 impl Engine {
     /// Drives a started build to its end and releases its worker slot.
     pub(super) async fn run_build(self: Arc<Self>, build: Build, worker: String) {
-        let Some(builder) = self.config.builder(&build.builder).cloned() else { return };
+        let Some(builder) = self.config().builder(&build.builder).cloned() else { return };
         let running = Arc::new(RunningBuild {
             builder: build.builder.clone(),
             number: build.number,
@@ -385,13 +385,13 @@ impl Engine {
         let finished = db::builds::get(tx.conn(), build.id).await?;
         let changes = db::buildsets::change_ids(tx.conn(), set).await?;
         let tags = self.builder_tags(&build.builder);
-        let mut told = self.reporters.build_finished(tx.conn(), &finished, &tags, &changes, now).await?;
+        let mut told = self.reporters().build_finished(tx.conn(), &finished, &tags, &changes, now).await?;
         if set_done {
-            told |= self.reporters.buildset_completed(tx.conn(), set, |b| self.builder_tags(b), now).await?;
+            told |= self.reporters().buildset_completed(tx.conn(), set, |b| self.builder_tags(b), now).await?;
         }
         tx.commit().await?;
         if told {
-            self.reporters.wake();
+            self.reporters().wake();
         }
         self.bus.publish(Event::BuildFinished { build: finished, changes });
         Ok(())

@@ -27,7 +27,7 @@ pub(super) async fn run(engine: Arc<Engine>) {
 impl Engine {
     /// Runs every time-driven scheduler decision that is due now.
     pub async fn tick(&self) -> Result<(), EngineError> {
-        for scheduler in &self.config.schedulers {
+        for scheduler in &self.config().schedulers {
             match &scheduler.kind {
                 SchedulerKind::SingleBranch { tree_stable_timer, .. }
                 | SchedulerKind::AnyBranch { tree_stable_timer, .. }

@@ -92,6 +92,8 @@ struct Entry {
     running: usize,
     paused: bool,
     graceful: bool,
+    /// Removed from the configuration: it leaves once its builds end, and is forgotten.
+    retired: bool,
     info: BTreeMap<String, String>,
     version: Option<String>,
     last_seen: Option<i64>,
@@ -161,12 +163,49 @@ impl Registry {
                     running: 0,
                     paused: false,
                     graceful: false,
+                    retired: false,
                     info: BTreeMap::new(),
                     version: None,
                     last_seen: None,
                 },
             );
         }
+    }
+
+    /// Declares a worker of a new configuration: a known one keeps its connection and
+    /// running builds and takes its new `max_builds` (and stays, if it was being retired);
+    /// an unknown one is declared as by [`Registry::configure`].
+    pub fn reconfigure(&self, name: &str, id: WorkerId, max_builds: usize) {
+        let known = self.workers.lock().is_ok_and(|mut w| match w.get_mut(name) {
+            Some(entry) => {
+                entry.max_builds = max_builds;
+                if entry.retired {
+                    entry.retired = false;
+                    entry.graceful = false;
+                }
+                true
+            }
+            None => false,
+        });
+        if !known {
+            self.configure(name, id, max_builds);
+        }
+    }
+
+    /// A worker removed from the configuration takes no new build and leaves once its
+    /// running ones end; it is forgotten when it disconnects (now, if it is not connected).
+    /// Returns its connection when it is idle, so the caller can say goodbye at once.
+    pub fn retire(&self, name: &str) -> Option<mpsc::Sender<MasterMsg>> {
+        let mut workers = self.workers.lock().ok()?;
+        let entry = workers.get_mut(name)?;
+        let Some(conn) = &entry.conn else {
+            workers.remove(name);
+            return None;
+        };
+        let goodbye = (entry.running == 0).then(|| conn.sender.clone());
+        entry.retired = true;
+        entry.graceful = true;
+        goodbye
     }
 
     /// Records a connection, replacing any older one of the same worker (whose running
@@ -206,6 +245,9 @@ impl Registry {
             match workers.get_mut(name) {
                 Some(entry) if entry.conn.as_ref().is_some_and(|c| c.generation == generation) => {
                     entry.conn = None;
+                    if entry.retired {
+                        workers.remove(name);
+                    }
                     true
                 }
                 _ => false,

@@ -101,7 +101,7 @@ fn resolve(secret: Option<&crate::config::Secret>) -> Result<Option<String>, Hoo
 /// Parses a request with the named dialect; `None` when the dialect is not enabled.
 /// `verify` is false when replaying a stored delivery (its signature was checked then).
 fn parse(engine: &Engine, dialect: &str, req: &HookRequest, verify: bool) -> Option<Result<Vec<NewChange>, HookError>> {
-    let d = &engine.config.change_hook.dialects;
+    let d = &engine.config().change_hook.dialects;
     let secret = |s: Option<&crate::config::Secret>| if verify { resolve(s) } else { Ok(None) };
     Some(match dialect {
         "base" => {
@@ -138,7 +138,7 @@ fn parse(engine: &Engine, dialect: &str, req: &HookRequest, verify: bool) -> Opt
 
 /// Handles a hook request whose caller is allowed: parse, store, answer.
 pub async fn handle(engine: &Arc<Engine>, dialect: &str, req: &HookRequest, verify: bool) -> Outcome {
-    if dialect == "poller" && engine.config.change_hook.dialects.poller.is_some() {
+    if dialect == "poller" && engine.config().change_hook.dialects.poller.is_some() {
         return poller::handle(engine, req).await;
     }
     let changes = match parse(engine, dialect, req, verify) {

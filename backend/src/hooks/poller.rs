@@ -9,11 +9,11 @@ use crate::engine::Engine;
 
 /// Starts the polls asked for; answers at once, the polls run in the background.
 pub async fn handle(engine: &std::sync::Arc<Engine>, req: &HookRequest) -> Outcome {
-    let Some(cfg) = &engine.config.change_hook.dialects.poller else {
+    let Some(cfg) = &engine.config().change_hook.dialects.poller else {
         return Outcome::error(StatusCode::NOT_FOUND, "not_found", "change hook dialect `poller` is not enabled");
     };
     let allowed = |name: &str, url: &str| cfg.allowed.is_empty() || cfg.allowed.iter().any(|a| a == name || a == url);
-    let sources = &engine.config.change_sources;
+    let sources = &engine.config().change_sources;
     let url_of = |s: &crate::config::ChangeSourceConfig| match &s.kind {
         crate::config::ChangeSourceKind::GitPoller(g) => g.repo_url.clone(),
     };

@@ -14,6 +14,7 @@ pub mod outbox;
 use std::sync::Arc;
 
 use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
 
 use crate::config::{Config, ReporterConfig, ReporterKind};
 use crate::db::{self, Conn, DbResult};
@@ -70,6 +71,11 @@ pub struct Reporter {
     pub wake: Arc<Notify>,
     /// What it does.
     pub kind: Kind,
+    /// Cancelled when it stops: with the master, or when a reconfiguration changes or
+    /// removes it.
+    stop: CancellationToken,
+    /// Its sender and connections, to wait for when it stops.
+    tasks: tokio_util::task::TaskTracker,
 }
 
 impl Reporter {
@@ -111,7 +117,7 @@ pub struct Started {
 /// Every configured reporter.
 #[derive(Default)]
 pub struct Reporters {
-    list: Vec<Reporter>,
+    list: Vec<Arc<Reporter>>,
 }
 
 impl std::fmt::Debug for Reporters {
@@ -120,35 +126,93 @@ impl std::fmt::Debug for Reporters {
     }
 }
 
+/// The reporters of a new configuration, as [`Reporters::reconfigured`] made them.
+pub struct Reconfigured {
+    /// All of them, in configuration order.
+    pub reporters: Reporters,
+    /// The new and changed ones, which have yet to be started.
+    pub fresh: Vec<Arc<Reporter>>,
+    /// The changed and removed ones of the old configuration, to stop once the new one is
+    /// in place.
+    pub retired: Vec<Arc<Reporter>>,
+}
+
+impl Reporter {
+    /// The reporter `r` of `config`.
+    fn new(r: &ReporterConfig, config: &Config, parent: &CancellationToken) -> Self {
+        let kind = match &r.kind {
+            ReporterKind::Mail(cfg) => Kind::Mail(mail::Mail::new(&r.name, cfg)),
+            ReporterKind::Irc(cfg) => Kind::Irc(irc::Irc::new(&r.name, cfg)),
+            ReporterKind::HttpPush(cfg) => Kind::HttpPush(http_push::HttpPush::new(cfg)),
+            ReporterKind::GithubStatus(cfg) => Kind::GithubStatus(forge_status::ForgeStatus::new(
+                forge_status::Forge::Github,
+                &r.name,
+                cfg,
+                &config.base_url,
+            )),
+            ReporterKind::GitlabStatus(cfg) => Kind::GitlabStatus(forge_status::ForgeStatus::new(
+                forge_status::Forge::Gitlab,
+                &r.name,
+                cfg,
+                &config.base_url,
+            )),
+            ReporterKind::Gerrit(cfg) => Kind::Gerrit(gerrit::Gerrit::new(&r.name, cfg, &config.base_url)),
+        };
+        Reporter {
+            config: r.clone(),
+            wake: Arc::new(Notify::new()),
+            kind,
+            stop: parent.child_token(),
+            tasks: tokio_util::task::TaskTracker::new(),
+        }
+    }
+
+    /// Runs one of its tasks under the engine until it stops (the task is given the token
+    /// that says so).
+    fn spawn<F, T>(&self, engine: &crate::engine::Engine, task: F)
+    where
+        F: FnOnce(CancellationToken) -> T,
+        T: std::future::Future<Output = ()> + Send + 'static,
+    {
+        let tasks = self.tasks.clone();
+        engine.spawn_until(&self.stop, |token| tasks.track_future(task(token)));
+    }
+
+    /// Stops its sender and connections, and waits (up to `within`) until they have: a
+    /// reporter of the same name started afterwards never sends beside it.
+    pub async fn stop(&self, within: std::time::Duration) {
+        self.stop.cancel();
+        self.tasks.close();
+        if tokio::time::timeout(within, self.tasks.wait()).await.is_err() {
+            tracing::warn!(reporter = %self.config.name, "the reporter's tasks did not stop in time");
+        }
+    }
+}
+
 impl Reporters {
-    /// The reporters of `config`.
-    pub fn new(config: &Config) -> Self {
+    /// The reporters of `config`; each stops when `parent` is cancelled.
+    pub fn new(config: &Config, parent: &CancellationToken) -> Self {
+        Reporters { list: config.reporters.iter().map(|r| Arc::new(Reporter::new(r, config, parent))).collect() }
+    }
+
+    /// The reporters of `config`, keeping the running ones whose configuration did not
+    /// change (an IRC bot stays in its channels, a sender keeps its place in the outbox).
+    pub fn reconfigured(&self, config: &Config, base_url_changed: bool, parent: &CancellationToken) -> Reconfigured {
+        let mut fresh = Vec::new();
         let list = config
             .reporters
             .iter()
-            .map(|r| {
-                let kind = match &r.kind {
-                    ReporterKind::Mail(cfg) => Kind::Mail(mail::Mail::new(&r.name, cfg)),
-                    ReporterKind::Irc(cfg) => Kind::Irc(irc::Irc::new(&r.name, cfg)),
-                    ReporterKind::HttpPush(cfg) => Kind::HttpPush(http_push::HttpPush::new(cfg)),
-                    ReporterKind::GithubStatus(cfg) => Kind::GithubStatus(forge_status::ForgeStatus::new(
-                        forge_status::Forge::Github,
-                        &r.name,
-                        cfg,
-                        &config.base_url,
-                    )),
-                    ReporterKind::GitlabStatus(cfg) => Kind::GitlabStatus(forge_status::ForgeStatus::new(
-                        forge_status::Forge::Gitlab,
-                        &r.name,
-                        cfg,
-                        &config.base_url,
-                    )),
-                    ReporterKind::Gerrit(cfg) => Kind::Gerrit(gerrit::Gerrit::new(&r.name, cfg, &config.base_url)),
-                };
-                Reporter { config: r.clone(), wake: Arc::new(Notify::new()), kind }
+            .map(|r| match self.list.iter().find(|old| old.config == *r && !base_url_changed) {
+                Some(kept) => kept.clone(),
+                None => {
+                    let made = Arc::new(Reporter::new(r, config, parent));
+                    fresh.push(made.clone());
+                    made
+                }
             })
-            .collect();
-        Reporters { list }
+            .collect::<Vec<_>>();
+        let retired = self.list.iter().filter(|old| !list.iter().any(|r| Arc::ptr_eq(r, old))).cloned().collect();
+        Reconfigured { reporters: Reporters { list }, fresh, retired }
     }
 
     /// Reads what the reporters keep between runs (the IRC bots' contacts); called before
@@ -163,7 +227,7 @@ impl Reporters {
     }
 
     /// The reporters, in configuration order.
-    pub fn iter(&self) -> impl Iterator<Item = &Reporter> {
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<Reporter>> {
         self.list.iter()
     }
 
@@ -241,7 +305,7 @@ impl Reporters {
         tags: impl Fn(&str) -> Vec<String>,
         now: i64,
     ) -> DbResult<bool> {
-        let summarises = |r: &Reporter| match &r.kind {
+        let summarises = |r: &Arc<Reporter>| match &r.kind {
             Kind::Mail(m) => m.summarises(),
             Kind::Gerrit(g) => g.summarises(),
             _ => false,
@@ -289,12 +353,12 @@ impl Reporters {
 }
 
 /// Starts each reporter's sender (and the IRC bots' connections) under the engine; they stop
-/// with it.
-pub fn start(engine: &Arc<crate::engine::Engine>) {
-    for reporter in engine.reporters.iter() {
+/// with it, or when a reconfiguration stops the reporter.
+pub fn start<'a>(engine: &Arc<crate::engine::Engine>, reporters: impl Iterator<Item = &'a Arc<Reporter>>) {
+    for reporter in reporters {
         match &reporter.kind {
             Kind::Mail(mail) => start_sender(engine, reporter, mail.delivery(engine.clone())),
-            Kind::Irc(irc) => start_sender(engine, reporter, irc.start(engine, reporter.wake.clone())),
+            Kind::Irc(irc) => start_sender(engine, reporter, irc.start(engine, reporter)),
             Kind::HttpPush(push) => match push.delivery(engine.clone()) {
                 Ok(delivery) => {
                     let config = push.config();
@@ -302,7 +366,7 @@ pub fn start(engine: &Arc<crate::engine::Engine>) {
                         .first_backoff(config.retry_delay)
                         .buffer_delay(config.buffer_delay)
                         .max_queue(config.max_queue);
-                    engine.spawn_until_stopped(|token| sender.run(token));
+                    reporter.spawn(engine, |token| sender.run(token));
                 }
                 Err(error) => {
                     tracing::error!(reporter = %reporter.config.name, %error, "this reporter sends nothing");
@@ -335,5 +399,5 @@ fn sender<D: outbox::Deliver>(
 /// Starts the sender of `reporter`'s messages through `deliver`.
 fn start_sender<D: outbox::Deliver>(engine: &Arc<crate::engine::Engine>, reporter: &Reporter, deliver: D) {
     let sender = sender(engine, reporter, deliver);
-    engine.spawn_until_stopped(|token| sender.run(token));
+    reporter.spawn(engine, |token| sender.run(token));
 }

@@ -106,7 +106,7 @@ fn badge(style: Style, label: String, message: Message) -> Badge {
 /// Badges may be kept a little while by browsers and proxies; privately when viewing needs
 /// a login.
 fn badge_cache_control(engine: &Engine) -> &'static str {
-    if engine.config.authz.view == AuthzRule::Allow { "public, max-age=10" } else { "private, max-age=10" }
+    if engine.config().authz.view == AuthzRule::Allow { "public, max-age=10" } else { "private, max-age=10" }
 }
 
 /// `/badges/{builder}.svg` and `/badges/{builder}.png`: the state of the builder's newest

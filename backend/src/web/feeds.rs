@@ -86,7 +86,7 @@ async fn serve(engine: &Arc<Engine>, req: &Request, format: Format) -> Response 
         Err(message) => return plain(StatusCode::BAD_REQUEST, message),
     };
     let query = req.uri().query().filter(|q| !q.is_empty()).map(|q| format!("?{q}")).unwrap_or_default();
-    let self_url = format!("{}{}{query}", engine.config.base_url, format.path());
+    let self_url = format!("{}{}{query}", engine.config().base_url, format.path());
     let body = engine
         .pages
         .get_or_build(format!("feed {self_url}"), async {
@@ -111,7 +111,7 @@ async fn serve(engine: &Arc<Engine>, req: &Request, format: Format) -> Response 
 /// The feed's title and one-line description.
 fn heading(engine: &Engine, q: &FeedQuery) -> (String, String) {
     let what = if q.failures_only { "failed builds" } else { "builds" };
-    let title = xml_chars(&engine.config.title).into_owned();
+    let title = xml_chars(&engine.config().title).into_owned();
     (format!("{title}: {what}"), format!("The newest {what} of {title}, newest first."))
 }
 
@@ -131,7 +131,7 @@ fn duration(secs: i64) -> String {
 
 /// An entry's body: HTML, every text in it escaped.
 fn entry_html(engine: &Engine, e: &FeedEntry) -> String {
-    let base = &engine.config.base_url;
+    let base = &engine.config().base_url;
     let b = &e.build;
     let url = escape(&build_url(base, &b.builder, b.number));
     let mut html = format!(
@@ -144,7 +144,7 @@ fn entry_html(engine: &Engine, e: &FeedEntry) -> String {
     if let Some(revision) = b.revision.as_deref() {
         item(
             "Revision",
-            match engine.links.revision(&b.repository, Some(revision), None) {
+            match engine.links().revision(&b.repository, Some(revision), None) {
                 Some(link) => format!("<a href=\"{}\">{}</a>", escape(&link), escape(revision)),
                 None => escape(revision),
             },
@@ -185,7 +185,7 @@ fn rss_of(engine: &Engine, q: &FeedQuery, entries: &[FeedEntry], self_url: &str)
     let items = entries
         .iter()
         .map(|e| {
-            let url = build_url(&engine.config.base_url, &e.build.builder, e.build.number);
+            let url = build_url(&engine.config().base_url, &e.build.builder, e.build.number);
             ::rss::Item {
                 title: Some(xml_chars(&feed::title(&e.build)).into_owned()),
                 link: Some(url.clone()),
@@ -213,7 +213,7 @@ fn rss_of(engine: &Engine, q: &FeedQuery, entries: &[FeedEntry], self_url: &str)
     };
     let channel = ::rss::Channel {
         title,
-        link: engine.config.base_url.clone(),
+        link: engine.config().base_url.clone(),
         description,
         generator: Some(format!("Cascade {}", env!("CARGO_PKG_VERSION"))),
         last_build_date: entries.first().map(|e| time(e.build.finished_at.unwrap_or(e.build.started_at)).to_rfc2822()),
@@ -237,7 +237,7 @@ fn person(author: &str) -> atom_syndication::Person {
 fn atom_of(engine: &Engine, q: &FeedQuery, entries: &[FeedEntry], self_url: &str) -> Result<Vec<u8>, FeedError> {
     use atom_syndication::{Category, Content, Entry, Feed, Link, Text};
     let (title, description) = heading(engine, q);
-    let base = &engine.config.base_url;
+    let base = &engine.config().base_url;
     let updated = |e: &FeedEntry| time(e.build.finished_at.unwrap_or(e.build.started_at)).fixed_offset();
     let items = entries
         .iter()
@@ -276,7 +276,7 @@ fn atom_of(engine: &Engine, q: &FeedQuery, entries: &[FeedEntry], self_url: &str
         updated: entries.first().map(updated).unwrap_or_else(|| Utc::now().fixed_offset()),
         // Atom wants an author for every entry: those with no blamelist get the master's.
         authors: vec![atom_syndication::Person {
-            name: xml_chars(&engine.config.title).into_owned(),
+            name: xml_chars(&engine.config().title).into_owned(),
             uri: Some(base.clone()),
             ..Default::default()
         }],

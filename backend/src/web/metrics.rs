@@ -36,7 +36,7 @@ async fn scrape(engine: &Engine) -> Result<Scrape, EngineError> {
     drop(conn);
     // Every configured builder has a series, at 0 when nothing waits for it.
     let pending_requests = engine
-        .config
+        .config()
         .builders
         .iter()
         .map(|b| {

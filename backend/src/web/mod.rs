@@ -77,6 +77,25 @@ fn conditional(
     head.status(status).header(header::ETAG, etag).body(body)
 }
 
+/// Whether the files a configuration's web server uses can be used.
+pub fn check_files(config: &crate::config::Config) -> Result<(), String> {
+    if let Some(dir) = &config.web.public_html
+        && !dir.is_dir()
+    {
+        return Err(format!("public_html {} is not a directory ([web] public_html)", dir.display()));
+    }
+    if let Some(log) = &config.web.access_log {
+        access_log::AccessLog::check(log)
+            .map_err(|e| format!("cannot open the access log {} ([web] access_log): {e}", log.path.display()))?;
+    }
+    for l in &config.web.listen {
+        if let Some(files) = &l.tls {
+            files.load().map_err(|e| format!("[web] listen {}: {e}", l.addr))?;
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

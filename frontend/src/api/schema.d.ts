@@ -480,6 +480,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/master/reconfig": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Re-reads the configuration file the master started with and puts it in place without
+         *     dropping a build, a worker or an event stream (as `SIGHUP` does); answers what
+         *     changed. A configuration with errors is refused whole, each error with its file and
+         *     line, and the running one stays.
+         */
+        post: operations["reconfig_master"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/master/shutdown": {
         parameters: {
             query?: never;
@@ -1235,11 +1257,11 @@ export interface components {
              * @description The id of a buildset or build request.
              */
             id?: number;
-            /** @description Who took the action (`action` events). */
+            /** @description Who took the action (`action` events) or asked for the reconfiguration (`reconfig`). */
             actor?: string;
             /** @description What the action was taken on (`action` events). */
             target?: string;
-            /** @description Why (`action` events). */
+            /** @description Why (`action` events), what changed (`reconfig`), or why to read again (`resync`). */
             reason?: string;
         };
         /**
@@ -1449,7 +1471,7 @@ export interface components {
          * @description What happened: the SSE event name and the event's `type`.
          * @enum {string}
          */
-        EventKind: "change.new" | "buildset.new" | "buildrequest.new" | "buildrequest.cancelled" | "build.started" | "build.finished" | "step.started" | "step.finished" | "log.appended" | "worker.connected" | "worker.disconnected" | "worker.paused" | "worker.unpaused" | "worker.stopping" | "action" | "master.started" | "master.stopping" | "master.lost" | "resync";
+        EventKind: "change.new" | "buildset.new" | "buildrequest.new" | "buildrequest.cancelled" | "build.started" | "build.finished" | "step.started" | "step.finished" | "log.appended" | "worker.connected" | "worker.disconnected" | "worker.paused" | "worker.unpaused" | "worker.stopping" | "action" | "master.started" | "master.stopping" | "master.lost" | "reconfig" | "resync";
         /**
          * ForceBody
          * @description The force form.
@@ -2103,6 +2125,10 @@ export interface components {
             at: string;
             /** @description The worker or master. */
             name: string;
+            /** @description Who caused it, when someone did (who asked for a `reconfig`). */
+            actor?: string;
+            /** @description What changed (`reconfig`). */
+            summary?: string;
         };
         /**
          * Worker
@@ -4728,6 +4754,97 @@ export interface operations {
                 };
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["MasterInfo"][];
+                };
+            };
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A login would help. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Logged in, but not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The resource's state does not allow this. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is well-formed but wrong. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed logins; try again later. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The master failed; details are in its log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    reconfig_master: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ActionResult"];
                 };
             };
             /** @description The request is malformed. */

@@ -173,6 +173,8 @@ const HANDLERS: Record<EventType, Handler> = {
   'master.started': unchanged,
   'master.stopping': unchanged,
   'master.lost': unchanged,
+  // Builders may have come or gone: the views read their state again (see eventStream).
+  reconfig: unchanged,
   // The views read their state again; nothing to apply.
   resync: unchanged,
 };

@@ -48,4 +48,25 @@ describe('the event stream', () => {
     stop();
     stopResync();
   });
+
+  it('passes a reconfig event on and has the views read their state again', async () => {
+    vi.stubGlobal('EventSource', FakeSource);
+    const stream = await import('./eventStream');
+    const seen: string[] = [];
+    let rereads = 0;
+    const stop = stream.subscribe((ev) => seen.push(ev.type));
+    const stopReread = stream.onReconnect(() => (rereads += 1));
+    FakeSource.last?.onopen?.();
+    FakeSource.last?.emit('reconfig', {
+      type: 'reconfig',
+      at: '2026-01-01T00:00:00Z',
+      name: 'ci:/srv',
+      actor: 'ann',
+      reason: 'builders +docs',
+    });
+    expect(seen).toEqual(['reconfig']);
+    expect(rereads).toBe(1);
+    stop();
+    stopReread();
+  });
 });

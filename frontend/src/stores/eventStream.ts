@@ -54,6 +54,9 @@ function dispatch(e: MessageEvent<string>): void {
     return;
   }
   for (const l of listeners) l(ev);
+  // A new configuration may add or remove builders, workers and schedulers: the views
+  // read their state again, as after a reconnection.
+  if (ev.type === 'reconfig') for (const l of reconnectListeners) l();
 }
 
 function connect(): void {

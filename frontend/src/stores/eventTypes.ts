@@ -28,6 +28,7 @@ const KINDS: Record<EventType, true> = {
   'master.started': true,
   'master.stopping': true,
   'master.lost': true,
+  reconfig: true,
   resync: true,
 };
 

@@ -22,7 +22,8 @@ export type ActionKey =
   | 'show_users_page'
   | 'manage_users'
   | 'hook_deliveries'
-  | 'manage_outbox';
+  | 'manage_outbox'
+  | 'reconfig';
 
 export interface SessionState {
   /** The last session the server sent; null before the first answer or if it never came. */

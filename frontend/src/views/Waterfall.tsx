@@ -94,12 +94,16 @@ function applyLive(shown: Shown, ev: ServerEvent, args: Args, columns: Set<strin
     if (args.committer.length > 0 && !args.committer.includes(c.author)) return shown;
     return { ...shown, changes: [c, ...shown.changes] };
   }
-  if (args.show_events && (ev.type.startsWith('worker.') || ev.type.startsWith('master.'))) {
+  const shownKind =
+    ev.type.startsWith('worker.') || ev.type.startsWith('master.') || ev.type === 'reconfig';
+  if (args.show_events && shownKind) {
     const event: WaterfallEvent = {
       id: -++syntheticId,
       type: ev.type,
       at: ev.at,
       name: ev.name ?? '',
+      actor: ev.type === 'reconfig' ? ev.actor : undefined,
+      summary: ev.type === 'reconfig' ? ev.reason : undefined,
     };
     return { ...shown, events: [event, ...shown.events] };
   }

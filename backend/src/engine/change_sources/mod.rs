@@ -25,7 +25,7 @@ impl Engine {
     pub async fn poll_source(&self, source: &ChangeSourceConfig) -> Result<usize, PollError> {
         match &source.kind {
             ChangeSourceKind::GitPoller(cfg) => {
-                let workdir = self.config.dir.join("gitpoller").join(sanitize(&source.name));
+                let workdir = self.config().dir.join("gitpoller").join(sanitize(&source.name));
                 git_poller::poll(self, &source.name, cfg, &workdir).await
             }
         }
@@ -50,9 +50,10 @@ fn sanitize(name: &str) -> String {
     name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '_' }).collect()
 }
 
-/// Polls every change source on its interval (and once at start when `poll_at_launch`).
-pub(super) async fn run(engine: Arc<Engine>) {
-    let tasks = engine.config.change_sources.iter().cloned().map(|source| {
+/// Polls every change source of `sources` on its interval (and once at start when
+/// `poll_at_launch`).
+pub(super) async fn run(engine: Arc<Engine>, sources: Vec<ChangeSourceConfig>) {
+    let tasks = sources.into_iter().map(|source| {
         let engine = engine.clone();
         async move {
             let (interval, at_launch) = match &source.kind {

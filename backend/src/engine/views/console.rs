@@ -172,7 +172,7 @@ impl Engine {
         // A few more than asked, so that duplicates folded away still leave `revs` rows.
         let changes =
             db::changes::list_filtered(conn.conn(), &filter, db::changes::Order::Id, i64::from(revs) * 5 / 4).await?;
-        let mut rows = fold_revisions(changes, self.config.web.order_console_by_time);
+        let mut rows = fold_revisions(changes, self.config().web.order_console_by_time);
         rows.truncate(revs as usize);
         let ids: Vec<ChangeId> = rows.iter().flat_map(|(_, ids)| ids.iter().copied()).collect();
         let builds = db::builds::for_changes(conn.conn(), &ids, &builder_ids).await?;
@@ -204,7 +204,7 @@ impl Engine {
                             let id = self.builder_id(&b.builder)?;
                             previous.get(&(id, b.number - 1)).copied().flatten()
                         });
-                        let class = box_class(build, prev, builds_change(&self.config, &builder.name, change));
+                        let class = box_class(build, prev, builds_change(&self.config(), &builder.name, change));
                         let failed_steps = match (class, build) {
                             (BoxClass::Failure | BoxClass::FailureAgain, Some(b)) => {
                                 steps.get(&b.id).cloned().unwrap_or_default()

@@ -83,11 +83,11 @@ impl Engine {
     /// The feed's entries for `q`, newest first; NotFound when `builder=` names a builder
     /// that is not configured (a typo would otherwise give a feed that stays empty).
     pub async fn feed(&self, q: &FeedQuery) -> Result<Vec<FeedEntry>, EngineError> {
-        if let Some(unknown) = q.filter.builders.iter().find(|b| self.config.builder(b).is_none()) {
+        if let Some(unknown) = q.filter.builders.iter().find(|b| self.config().builder(b).is_none()) {
             return Err(EngineError::NotFound(format!("no builder named `{unknown}`")));
         }
         let ids: Vec<BuilderId> = self
-            .config
+            .config()
             .builders
             .iter()
             .filter(|b| q.filter.selects(&b.name, &b.tags))
@@ -109,7 +109,7 @@ impl Engine {
         // bound the walk; along the time index alone, a filter matching little would read
         // the whole history.
         let narrowed = !(filter.branches.is_empty() && filter.projects.is_empty() && filter.authors.is_empty());
-        let all = ids.len() == self.config.builders.len() && !narrowed && !q.failures_only;
+        let all = ids.len() == self.config().builders.len() && !narrowed && !q.failures_only;
         let count = q.count.clamp(1, MAX_COUNT) as usize;
 
         let (builds, mut steps, mut authors) = {

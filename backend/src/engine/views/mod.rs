@@ -139,8 +139,8 @@ impl Engine {
         let pending = db::buildrequests::pending_counts(conn.conn()).await?;
         let running = db::builds::running_counts(conn.conn()).await?;
         let mut last = db::builds::last_finished_all(conn.conn(), branches).await?;
-        let mut out = Vec::with_capacity(self.config.builders.len());
-        for b in &self.config.builders {
+        let mut out = Vec::with_capacity(self.config().builders.len());
+        for b in &self.config().builders {
             let Some(id) = self.builder_id(&b.name) else { continue };
             let last_build = last.remove(&b.name);
             let running = running.get(&id.0).copied().unwrap_or(0);
@@ -158,7 +158,7 @@ impl Engine {
                 pending: pending.get(&id.0).copied().unwrap_or(0),
                 running,
                 can_force: self
-                    .config
+                    .config()
                     .schedulers
                     .iter()
                     .any(|s| matches!(s.kind, SchedulerKind::Force { .. }) && s.builders.contains(&b.name)),

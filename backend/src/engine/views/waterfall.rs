@@ -20,6 +20,7 @@ pub const SHOWN_EVENTS: &[&str] = &[
     "master.started",
     "master.stopping",
     "master.lost",
+    "reconfig",
 ];
 
 /// How far back a page filtered by branch, committer or project looks by default (0.8.9:
@@ -183,7 +184,7 @@ pub(crate) async fn newest_builds(
 impl Engine {
     /// The waterfall page for `q`.
     pub async fn waterfall(&self, q: &WaterfallQuery) -> Result<WaterfallPage, EngineError> {
-        let web = &self.config.web;
+        let web = &self.config().web;
         let want = q.num_events.unwrap_or(web.num_events).clamp(1, web.num_events_max);
         // The overview takes a connection of its own: take ours after it, never two at once.
         let all = self.builders_overview().await?;

@@ -29,7 +29,7 @@ async fn read(engine: &Engine, id: i64) -> Result<PushBuild, DbError> {
     blamelist.sort();
     blamelist.dedup();
     Ok(PushBuild {
-        url: crate::engine::links::build_url(&engine.config.base_url, &build.builder, build.number),
+        url: crate::engine::links::build_url(&engine.config().base_url, &build.builder, build.number),
         builder: build.builder,
         number: build.number,
         id: build.id.0,

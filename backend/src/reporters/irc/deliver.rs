@@ -146,7 +146,7 @@ impl Delivery {
             authors,
             results: note.results(),
             state_text: note.text.clone().unwrap_or_default(),
-            url: format::build_url(&self.engine.config.base_url, &note.builder, note.number),
+            url: format::build_url(&self.engine.config().base_url, &note.builder, note.number),
         })
     }
 

@@ -295,14 +295,14 @@ impl Irc {
         vec![(key, note.to_json())]
     }
 
-    /// Connects the bot and starts answering its commands, until the engine stops; returns
+    /// Connects the bot and starts answering its commands, until `reporter` stops; returns
     /// the delivery of its stored notifications, for the reporter's sender (woken by `wake`).
-    pub fn start(&self, engine: &Arc<Engine>, wake: Arc<Notify>) -> impl super::outbox::Deliver + use<> {
-        let (bot, commands) = connection::Bot::new(engine.clone(), self.shared.clone(), wake);
+    pub fn start(&self, engine: &Arc<Engine>, reporter: &super::Reporter) -> impl super::outbox::Deliver + use<> {
+        let (bot, commands) = connection::Bot::new(engine.clone(), self.shared.clone(), reporter.wake.clone());
         let responder = respond::Responder::new(engine.clone(), self.shared.clone());
-        engine.spawn_until_stopped(|token| responder.serve(commands, token));
-        engine.spawn_until_stopped(|token| bot.run(token));
-        engine.spawn_until_stopped(|token| tend(engine.clone(), self.shared.clone(), token));
+        reporter.spawn(engine, |token| responder.serve(commands, token));
+        reporter.spawn(engine, |token| bot.run(token));
+        reporter.spawn(engine, |token| tend(engine.clone(), self.shared.clone(), token));
         deliver::Delivery::new(engine.clone(), self.shared.clone())
     }
 

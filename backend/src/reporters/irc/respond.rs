@@ -56,7 +56,7 @@ pub struct Responder {
 impl Responder {
     /// The responder of the bot sharing `shared`.
     pub fn new(engine: Arc<Engine>, shared: Arc<Shared>) -> Responder {
-        let auth = Auth::new(engine.config.clone(), engine.db.clone());
+        let auth = Auth::new(engine.config().clone(), engine.db.clone());
         Responder { engine, shared, auth }
     }
 
@@ -185,7 +185,7 @@ impl Responder {
     }
 
     fn source(&self) -> String {
-        let c = &self.engine.config;
+        let c = &self.engine.config();
         match &c.title_url {
             Some(url) => format!("My home page is {}, and {}'s is {url}", c.base_url, c.title),
             None => format!("My home page is {}", c.base_url),
@@ -194,9 +194,10 @@ impl Responder {
 
     /// Whether the bot reports on `builder` (its `builders` and `tags` filters).
     fn reports_on(&self, builder: &str) -> bool {
-        let Some(cfg) = self.engine.config.builder(builder) else { return false };
+        let config = self.engine.config();
+        let Some(cfg) = config.builder(builder) else { return false };
         let name = &self.shared.name;
-        self.engine.config.reporters.iter().find(|r| &r.name == name).is_none_or(|r| r.wants(builder, &cfg.tags))
+        config.reporters.iter().find(|r| &r.name == name).is_none_or(|r| r.wants(builder, &cfg.tags))
     }
 
     /// The builders `which` names, sorted, or an error naming an unknown one.
@@ -205,8 +206,14 @@ impl Responder {
             Which::Builder(name) if self.reports_on(name) => Ok(vec![name.clone()]),
             Which::Builder(name) => Err(EngineError::NotFound(format!("no such builder '{name}'"))),
             Which::All => {
-                let mut names: Vec<String> =
-                    self.engine.config.builders.iter().map(|b| b.name.clone()).filter(|b| self.reports_on(b)).collect();
+                let mut names: Vec<String> = self
+                    .engine
+                    .config()
+                    .builders
+                    .iter()
+                    .map(|b| b.name.clone())
+                    .filter(|b| self.reports_on(b))
+                    .collect();
                 names.sort();
                 Ok(names)
             }
@@ -331,7 +338,7 @@ impl Responder {
         })?;
         let name = identity.as_ref().map(|i| i.username.as_str());
         let roles = identity.as_ref().map(|i| i.roles.as_slice()).unwrap_or_default();
-        Ok(match authz::decide(&self.engine.config.authz, action, name, roles) {
+        Ok(match authz::decide(&self.engine.config().authz, action, name, roles) {
             Decision::Allow => Ok(name.map(str::to_owned)),
             Decision::NeedLogin => Err(format!(
                 "sorry, `{}` needs a known user, and no user has the irc nick {}",

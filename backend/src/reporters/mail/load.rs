@@ -98,9 +98,9 @@ pub async fn facts(engine: &Engine, job: &Job) -> DbResult<Loaded> {
     };
     let mut loaded = Loaded {
         facts: MailFacts {
-            title: engine.config.title.clone(),
-            title_url: engine.config.title_url.clone(),
-            base_url: engine.config.base_url.clone(),
+            title: engine.config().title.clone(),
+            title_url: engine.config().title_url.clone(),
+            base_url: engine.config().base_url.clone(),
             buildset: None,
             builds: Vec::new(),
             left_out: Vec::new(),
@@ -141,7 +141,7 @@ async fn read_build(
         .await?
         .into_iter()
         .map(|s| SourceFacts {
-            revision_url: engine.links.revision(&s.repository, s.revision.as_deref(), None),
+            revision_url: engine.links().revision(&s.repository, s.revision.as_deref(), None),
             has_patch: patches.iter().any(|p| p.codebase == s.codebase),
             codebase: s.codebase,
             repository: s.repository,
@@ -155,7 +155,7 @@ async fn read_build(
         .into_iter()
         .map(|c| ChangeFacts {
             id: c.id.0,
-            revision_url: engine.links.revision(
+            revision_url: engine.links().revision(
                 &c.fields.repository,
                 c.fields.revision.as_deref(),
                 c.fields.revlink.as_deref(),
@@ -171,7 +171,7 @@ async fn read_build(
         })
         .collect();
     let steps = db::steps::list_for_builds(conn.reborrow(), &[id]).await?.remove(&id).unwrap_or_default();
-    let url = crate::engine::links::build_url(&engine.config.base_url, &build.builder, build.number);
+    let url = crate::engine::links::build_url(&engine.config().base_url, &build.builder, build.number);
     let mut step_facts = Vec::with_capacity(steps.len());
     for s in steps {
         let step_url = format!("{url}/steps/{}", s.number);

@@ -52,14 +52,14 @@ impl<'a> Loader<'a> {
                 let mut root = serde_json::Map::new();
                 root.insert("builders".into(), self.builders().await?);
                 root.insert("changes".into(), self.changes().await?);
-                root.insert("project".into(), shape::project(&self.engine.config));
+                root.insert("project".into(), shape::project(&self.engine.config()));
                 root.insert("slaves".into(), self.slaves(None).await?);
                 Ok(Some(Value::Object(root)))
             }
             Node::Builders => self.builders().await.map(Some),
             Node::Builder(b) => self.builder(b).await,
             Node::BuilderSlaves(b) => {
-                let names = self.engine.config.builder(b).map(|c| c.workers.clone()).unwrap_or_default();
+                let names = self.engine.config().builder(b).map(|c| c.workers.clone()).unwrap_or_default();
                 self.slaves(Some(&names)).await.map(Some)
             }
             Node::Slave(w) => Ok(self.slaves(Some(std::slice::from_ref(w))).await?.get(w).cloned()),
@@ -80,11 +80,11 @@ impl<'a> Loader<'a> {
                 shape::changes_by_number(changes.filter(|c| single || Some(&c.fields.codebase) == first.as_ref()))
             })),
             Node::Steps(b, n) => {
-                let base = &self.engine.config.base_url;
+                let base = &self.engine.config().base_url;
                 Ok(self.page(b, *n).await?.map(|(page, _)| shape::steps_by_index(&page, base)))
             }
             Node::Step(b, n, which) => {
-                let base = &self.engine.config.base_url;
+                let base = &self.engine.config().base_url;
                 Ok(self.page(b, *n).await?.and_then(|(page, _)| {
                     let (i, s) = shape::find_step(&page.detail.steps, which)?;
                     Some(shape::step(&page.detail.build, i, s, base))
@@ -98,7 +98,7 @@ impl<'a> Loader<'a> {
                     other => Ok(Some(shape::change(&other?))),
                 }
             }
-            Node::Project => Ok(Some(shape::project(&self.engine.config))),
+            Node::Project => Ok(Some(shape::project(&self.engine.config()))),
         }
     }
 
@@ -113,7 +113,7 @@ impl<'a> Loader<'a> {
     async fn recent(&mut self) -> Result<&HashMap<String, Vec<Build>>, EngineError> {
         if self.recent.is_none() {
             let ids: Vec<_> =
-                self.engine.config.builders.iter().filter_map(|b| self.engine.builder_id(&b.name)).collect();
+                self.engine.config().builders.iter().filter_map(|b| self.engine.builder_id(&b.name)).collect();
             let mut conn = self.engine.db.acquire().await?;
             let mut by_builder: HashMap<String, Vec<Build>> = HashMap::new();
             for b in db::builds::last_of_each(conn.conn(), &ids, CACHED_BUILDS).await? {
@@ -154,7 +154,7 @@ impl<'a> Loader<'a> {
         cached.sort_unstable();
         let current: Vec<i64> =
             if o.running > 0 { self.running(name).await?.iter().map(|r| r.build.number).collect() } else { Vec::new() };
-        let schedulers = shape::schedulers_of(&self.engine.config, name);
+        let schedulers = shape::schedulers_of(&self.engine.config(), name);
         Ok(Some(shape::builder(&o, &schedulers, &cached, &current)))
     }
 
@@ -188,7 +188,7 @@ impl<'a> Loader<'a> {
         } else {
             None
         };
-        Ok(Some(shape::build(&page, &patches, eta, &self.engine.config.base_url)))
+        Ok(Some(shape::build(&page, &patches, eta, &self.engine.config().base_url)))
     }
 
     async fn all_builds(&mut self, builder: &str) -> Result<Value, EngineError> {
@@ -285,7 +285,7 @@ impl<'a> Loader<'a> {
     /// Names to fill the help page's examples with: a builder that has a build (else the
     /// first), its newest build, one of its workers, the newest change.
     pub async fn examples(&mut self) -> Result<super::help::Examples, EngineError> {
-        let names: Vec<String> = self.engine.config.builders.iter().map(|b| b.name.clone()).collect();
+        let names: Vec<String> = self.engine.config().builders.iter().map(|b| b.name.clone()).collect();
         let mut chosen = None;
         for name in &names {
             if let Some(newest) = self.recent_of(name).await?.first() {
@@ -297,11 +297,12 @@ impl<'a> Loader<'a> {
             Some((name, number)) => (Some(name), number),
             None => (names.first().cloned(), None),
         };
+        let config = self.engine.config();
         let worker = builder
             .as_deref()
-            .and_then(|b| self.engine.config.builder(b))
+            .and_then(|b| config.builder(b))
             .and_then(|b| b.workers.first().cloned())
-            .or_else(|| self.engine.config.workers.first().map(|w| w.name.clone()));
+            .or_else(|| config.workers.first().map(|w| w.name.clone()));
         let mut conn = self.engine.db.acquire().await?;
         let filter = db::changes::Filter::default();
         let change = db::changes::list_filtered(conn.conn(), &filter, db::changes::Order::Id, 1).await?;

@@ -175,7 +175,7 @@ pub async fn json_status(engine: Data<&Arc<Engine>>, req: &Request) -> Response 
         Ok(opts) => opts,
         Err(message) => return error(StatusCode::BAD_REQUEST, "bad_request", message),
     };
-    let Some(node) = Node::at(&path, &engine.config) else {
+    let Some(node) = Node::at(&path, &engine.config()) else {
         return error(StatusCode::NOT_FOUND, "not_found", format!("no node /json/{}; see /json/help", path.join("/")));
     };
     let mut loader = Loader::new(&engine, opts.max);
@@ -217,7 +217,7 @@ async fn selection(
         // 0.8.9 decoded the elements once more, so names holding `/` can be selected.
         for element in item.split('/').filter(|e| !e.is_empty()) {
             let element = percent_decode_str(element).decode_utf8_lossy().into_owned();
-            at = at.and_then(|n| n.child(&element, &engine.config));
+            at = at.and_then(|n| n.child(&element, &engine.config()));
             keys.push(element);
             if at.is_none() {
                 break;
@@ -244,7 +244,7 @@ async fn help_page(engine: &Engine, req: &Request) -> Response {
         .header(header::CONTENT_TYPE, "text/html; charset=utf-8")
         .header("content-security-policy", "default-src 'none'; style-src 'unsafe-inline'")
         .header(header::CACHE_CONTROL, "no-cache")
-        .body(help::page(&engine.config.title, &root, &examples))
+        .body(help::page(&engine.config().title, &root, &examples))
 }
 
 #[cfg(test)]

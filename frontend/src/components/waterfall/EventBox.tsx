@@ -11,6 +11,7 @@ const TEXT: Record<string, string> = {
   'master.started': 'master started',
   'master.stopping': 'master stopping',
   'master.lost': 'master lost',
+  reconfig: 'reconfigured',
 };
 
 /** A worker or master event in a builder's column (0.8.9's `show_events`). */
@@ -22,10 +23,12 @@ function EventBoxImpl({ event }: { event: WaterfallEvent }) {
       class={`event-box ${event.type.replace('.', '-')}`}
       data-testid="event-box"
       data-event={event.type}
+      title={event.summary ?? undefined}
     >
       {worker
         ? `${event.name} ${TEXT[event.type] ?? event.type}`
         : (TEXT[event.type] ?? event.type)}
+      {event.actor != null && ` by ${event.actor}`}
       {at != null && <span class="event-time"> {clock(at)}</span>}
     </div>
   );
