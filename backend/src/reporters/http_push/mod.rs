@@ -75,7 +75,14 @@ impl Delivery {
     /// The event of one stored message.
     async fn event(&self, payload: &Value) -> Result<PushEvent, DeliverError> {
         let (kind, id) = parse(payload).map_err(DeliverError::Permanent)?;
-        let build = load::build(&self.engine, id).await?;
+        let mut build = load::build(&self.engine, id).await?;
+        if kind == PushEventKind::Started {
+            // A start sent late (the receiver was down) still reports the build as it started,
+            // not the end that is reported by its own event.
+            build.results = None;
+            build.finished_at = None;
+            "building".clone_into(&mut build.state_text);
+        }
         Ok(PushEvent { id: key(kind, id), event: kind, build })
     }
 
