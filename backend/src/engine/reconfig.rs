@@ -43,16 +43,8 @@ impl Configured {
         builder_ids: HashMap<String, BuilderId>,
         parent: &CancellationToken,
     ) -> Result<Self, EngineError> {
-        let reporters = Arc::new(Reporters::new(&config, parent));
-        Self::with_reporters(config, builder_ids, reporters).await
-    }
-
-    async fn with_reporters(
-        config: Arc<Config>,
-        builder_ids: HashMap<String, BuilderId>,
-        reporters: Arc<Reporters>,
-    ) -> Result<Self, EngineError> {
         let worker_hashes = hash_passwords(&config).await?;
+        let reporters = Arc::new(Reporters::new(&config, parent));
         Ok(Configured { links: Arc::new(Links::new(&config.web)), reporters, config, builder_ids, worker_hashes })
     }
 
@@ -126,6 +118,8 @@ impl Engine {
         let old = self.config();
         fixed(&old, &new)?;
         let new = Arc::new(new);
+        // Secrets are read before anything is written: one that cannot be read refuses it all.
+        let worker_hashes = hash_passwords(&new).await?;
         let mut tx = self.db.begin().await?;
         let (builder_ids, worker_ids) = register(tx.conn(), &new).await?;
         tx.commit().await?;
@@ -136,7 +130,13 @@ impl Engine {
                 irc.load(&self.db).await?;
             }
         }
-        let configured = Configured::with_reporters(new.clone(), builder_ids, Arc::new(reporters.reporters)).await?;
+        let configured = Configured {
+            links: Arc::new(Links::new(&new.web)),
+            reporters: Arc::new(reporters.reporters),
+            config: new.clone(),
+            builder_ids,
+            worker_hashes,
+        };
         self.configured.send_replace(Arc::new(configured));
 
         // The old senders end before the new ones start, so no message goes out twice.

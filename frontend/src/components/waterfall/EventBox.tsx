@@ -23,7 +23,7 @@ function EventBoxImpl({ event }: { event: WaterfallEvent }) {
       class={`event-box ${event.type.replace('.', '-')}`}
       data-testid="event-box"
       data-event={event.type}
-      title={event.summary ?? undefined}
+      title={event.summary != null ? `${event.name}: ${event.summary}` : undefined}
     >
       {worker
         ? `${event.name} ${TEXT[event.type] ?? event.type}`
