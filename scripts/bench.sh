@@ -27,8 +27,11 @@
 #                     max_builds 8), first force → last build finished; the 3 runs seed the
 #                     database of the next three scenarios (3,000 builds; topped up with one-step
 #                     `true` builds to BENCH_SEED_BUILDS if runs time out)
-#   builds_list       GET /api/v1/builds?limit=50   } on a fresh master over the seeded database,
-#   builders_list     GET /api/v1/builders          } 50 builders configured
+#   healthz           GET /healthz                  } on a fresh master over the seeded database,
+#   builds_list       GET /api/v1/builds?limit=50   } 50 builders configured; /healthz is the
+#   builder_builds    GET /api/v1/builds?builder=trivial&limit=20 (P2b)   } server's ceiling on
+#   builders_list     GET /api/v1/builders          } this machine, and every req/s figure is
+#                                                   } also shown as a fraction of it
 #   waterfall_view    GET /api/v1/views/waterfall   }
 #   badge_svg         P5: GET /badges/trivial.svg   } on the same database: the state from the
 #   png_status        P5: GET /png?builder=trivial  } page cache, the image from the render cache
@@ -522,7 +525,9 @@ read_scenario() {
   record_peak "$name"
   stop_master
 }
+scenario_healthz() { read_scenario healthz /healthz; }
 scenario_builds_list() { read_scenario builds_list "/api/v1/builds?limit=50"; }
+scenario_builder_builds() { read_scenario builder_builds "/api/v1/builds?builder=trivial&limit=20"; }
 scenario_builders_list() { read_scenario builders_list /api/v1/builders; }
 scenario_waterfall_view() { read_scenario waterfall_view /api/v1/views/waterfall; }
 scenario_badge_svg() { read_scenario badge_svg /badges/trivial.svg; }
@@ -668,7 +673,7 @@ run_scenario() {
 # ---------------------------------------------------------------------------- main
 START=$SECONDS
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
-for s in start_to_openapi idle_rss hook_base hook_github changes_list trivial_builds builds_list builders_list \
+for s in start_to_openapi idle_rss hook_base hook_github changes_list trivial_builds healthz builds_list builder_builds builders_list \
   waterfall_view badge_svg png_status views_100k views_1m spa log_tail reporters multimaster binary_size; do
   run_scenario "$s"
 done
