@@ -22,7 +22,8 @@ async fn json_logs_headers_and_error_bodies_share_the_request_id() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("cascade.toml");
     std::fs::write(&path, config(&tdb.url, "listen = [\"127.0.0.1:0\"]")).unwrap();
-    let env = [("CASCADE_LOG_FORMAT", "json"), ("CASCADE_LOG", "info,sqlx=warn")];
+    // Successful requests are logged at debug level only.
+    let env = [("CASCADE_LOG_FORMAT", "json"), ("CASCADE_LOG", "info,cascade::web=debug,sqlx=warn")];
     let master = tokio::task::spawn_blocking(move || Master::start(&path, &env, 1)).await.unwrap();
     let base = &master.urls[0];
 

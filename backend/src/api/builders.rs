@@ -11,6 +11,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 
 use super::authz::require;
 use super::caller::Caller;
+use super::json::{RawJson, cached, page_key};
 use super::types::Builder;
 use super::{ActionBody, ActionResult, ApiError, Tag};
 use crate::auth::authz::Action;
@@ -22,7 +23,7 @@ use crate::model::ForceRequest;
 pub struct BuildersApi;
 
 /// The builders list.
-#[derive(Debug, Object)]
+#[derive(Debug, Object, serde::Serialize)]
 pub struct BuilderList {
     /// Builders in configuration order.
     pub builders: Vec<Builder>,
@@ -94,12 +95,16 @@ impl BuildersApi {
         /// The last build shown is the last of these branches (repeatable; `trunk`
         /// includes the default branch).
         branch: Query<Vec<String>>,
-    ) -> Result<Json<BuilderList>, ApiError> {
-        let mut builders = engine.builders_overview_on(&branch.0).await?;
-        if !builder.0.is_empty() {
-            builders.retain(|b| builder.0.contains(&b.name));
-        }
-        Ok(Json(BuilderList { builders: builders.into_iter().map(Builder::from).collect() }))
+        request: &poem::Request,
+    ) -> Result<RawJson<BuilderList>, ApiError> {
+        cached(&engine, page_key(request), async {
+            let mut builders = engine.builders_overview_on(&branch.0).await?;
+            if !builder.0.is_empty() {
+                builders.retain(|b| builder.0.contains(&b.name));
+            }
+            Ok(BuilderList { builders: builders.into_iter().map(Builder::from).collect() })
+        })
+        .await
     }
 
     /// One builder.

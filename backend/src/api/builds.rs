@@ -10,6 +10,7 @@ use poem_openapi::{Object, OpenApi};
 use super::authz::require;
 use super::builders::{ForceResponse, Forced};
 use super::caller::Caller;
+use super::json::{RawJson, cached, page_key};
 use super::types::{Build, BuildPage, Results};
 use super::{ActionBody, ActionResult, ApiError, Tag, page};
 use crate::auth::authz::Action;
@@ -34,7 +35,7 @@ pub fn property_filters(request: &poem::Request) -> Vec<(String, String)> {
 pub struct BuildsApi;
 
 /// A page of builds.
-#[derive(Debug, Object)]
+#[derive(Debug, Object, serde::Serialize)]
 pub struct BuildList {
     /// Newest first.
     pub builds: Vec<Build>,
@@ -66,7 +67,7 @@ impl BuildsApi {
         /// Builds to skip.
         offset: Query<Option<i64>>,
         request: &poem::Request,
-    ) -> Result<Json<BuildList>, ApiError> {
+    ) -> Result<RawJson<BuildList>, ApiError> {
         let filter = db::builds::Filter {
             builders: builder.0,
             branches: branch.0,
@@ -77,12 +78,15 @@ impl BuildsApi {
         };
         let limit = page(limit.0, 50);
         let offset = offset.0.unwrap_or(0).max(0);
-        let mut conn = engine.db.acquire().await?;
-        // One extra row tells whether there is a next page.
-        let mut builds = db::builds::list(conn.conn(), &filter, limit + 1, offset).await?;
-        let next_offset = (builds.len() as i64 > limit).then_some(offset + limit);
-        builds.truncate(limit as usize);
-        Ok(Json(BuildList { builds: builds.into_iter().map(Build::from).collect(), next_offset }))
+        cached(&engine, page_key(request), async {
+            let mut conn = engine.db.acquire().await?;
+            // One extra row tells whether there is a next page.
+            let mut builds = db::builds::list(conn.conn(), &filter, limit + 1, offset).await?;
+            let next_offset = (builds.len() as i64 > limit).then_some(offset + limit);
+            builds.truncate(limit as usize);
+            Ok(BuildList { builds: builds.into_iter().map(Build::from).collect(), next_offset })
+        })
+        .await
     }
 
     /// One build with its steps, changes, source stamps and property sources.

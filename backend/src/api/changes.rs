@@ -9,6 +9,7 @@ use poem_openapi::{Object, OpenApi};
 
 use super::authz::require;
 use super::caller::Caller;
+use super::json::{RawJson, cached, page_key};
 use super::types::Change;
 use super::{ActionBody, ActionResult, ApiError, Tag, page};
 use crate::auth::authz::Action;
@@ -21,7 +22,7 @@ use crate::model::ChangeId;
 pub struct ChangesApi;
 
 /// A page of changes.
-#[derive(Debug, Object)]
+#[derive(Debug, Object, serde::Serialize)]
 pub struct ChangeList {
     /// Newest first.
     pub changes: Vec<Change>,
@@ -51,7 +52,8 @@ impl ChangesApi {
         limit: Query<Option<i64>>,
         /// Only changes older than this id: the `next_before` of the previous page.
         before: Query<Option<i64>>,
-    ) -> Result<Json<ChangeList>, ApiError> {
+        request: &poem::Request,
+    ) -> Result<RawJson<ChangeList>, ApiError> {
         let filter = db::changes::Filter {
             authors: author.0,
             branches: branch.0,
@@ -62,14 +64,18 @@ impl ChangesApi {
             ..Default::default()
         };
         let limit = page(limit.0, 50);
-        let mut conn = engine.db.acquire().await?;
-        // One extra row tells whether there is a next page.
-        let mut changes = db::changes::list_filtered(conn.conn(), &filter, db::changes::Order::Id, limit + 1).await?;
-        let more = changes.len() as i64 > limit;
-        changes.truncate(limit as usize);
-        let next_before = if more { changes.last().map(|c| c.id.0) } else { None };
-        let changes = changes.into_iter().map(|c| Change::new(c, &engine.links())).collect();
-        Ok(Json(ChangeList { changes, next_before }))
+        cached(&engine, page_key(request), async {
+            let mut conn = engine.db.acquire().await?;
+            // One extra row tells whether there is a next page.
+            let mut changes =
+                db::changes::list_filtered(conn.conn(), &filter, db::changes::Order::Id, limit + 1).await?;
+            let more = changes.len() as i64 > limit;
+            changes.truncate(limit as usize);
+            let next_before = if more { changes.last().map(|c| c.id.0) } else { None };
+            let links = engine.links();
+            Ok(ChangeList { changes: changes.into_iter().map(|c| Change::new(c, &links)).collect(), next_before })
+        })
+        .await
     }
 
     /// One change.

@@ -73,6 +73,32 @@ impl<T: Type> ApiResponse for RawJson<T> {
     }
 }
 
+/// The key a list is kept under in the page cache: its path and query as asked.
+pub fn page_key(request: &poem::Request) -> String {
+    format!("{}?{}", request.uri().path(), request.uri().query().unwrap_or(""))
+}
+
+/// The answer for `key` from the engine's page cache, or `build`'s written and kept there:
+/// served again until the next event (or for at most two seconds), to everybody asking
+/// the same.
+pub async fn cached<T: Serialize>(
+    engine: &crate::engine::Engine,
+    key: String,
+    build: impl std::future::Future<Output = Result<T, super::ApiError>>,
+) -> Result<RawJson<T>, super::ApiError> {
+    let body = engine
+        .pages
+        .get_or_build(key, async {
+            let value = build.await?;
+            serde_json::to_vec(&value).map(Bytes::from).map_err(|e| {
+                tracing::error!(error = ?e, "cannot write a page");
+                super::ApiError::internal()
+            })
+        })
+        .await?;
+    Ok(RawJson::from_bytes(body))
+}
+
 /// A time as poem-openapi writes it (RFC 3339, `+00:00`).
 pub fn rfc3339<S: serde::Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&t.to_rfc3339())
@@ -193,7 +219,7 @@ mod tests {
     }
 
     #[test]
-    fn the_fast_json_of_every_view_is_poem_openapi_s_json() {
+    fn the_fast_json_of_every_view_and_list_is_poem_openapi_s_json() {
         for full in [true, false] {
             same(&Waterfall {
                 builders: vec![builder(full)],
@@ -214,6 +240,15 @@ mod tests {
                 since: full.then(|| time(1)),
                 next_last_time: full.then_some(5),
                 num_events: 200,
+            });
+            same(&crate::api::builds::BuildList {
+                builds: vec![build(full), build(!full)],
+                next_offset: full.then_some(50),
+            });
+            same(&crate::api::builders::BuilderList { builders: vec![builder(full), builder(!full)] });
+            same(&crate::api::changes::ChangeList {
+                changes: vec![change(full), change(!full)],
+                next_before: full.then_some(3),
             });
             same(&Grid {
                 stamps: vec![GridStamp {

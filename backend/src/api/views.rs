@@ -3,19 +3,16 @@
 
 use std::sync::Arc;
 
-use std::future::Future;
-
 use chrono::{DateTime, Utc};
 use poem::web::Data;
 use poem_openapi::param::Query;
 use poem_openapi::payload::Json;
 use poem_openapi::types::ParseFromJSON;
 use poem_openapi::{Enum, Object, OpenApi};
-use serde::Serialize;
 
 use super::builds::property_filters;
 use super::events::EventKind;
-use super::json::RawJson;
+use super::json::{RawJson, cached};
 use super::types::{Build, BuildDetail, Builder, Change, Results, Step, time};
 use super::{ApiError, Tag};
 use crate::db;
@@ -428,29 +425,6 @@ pub struct OneLinePerBuild {
     pub builds: Vec<Build>,
     /// How many were asked for.
     pub numbuilds: u32,
-}
-
-/// The page for `key` from the cache, or built by `build`, written, and kept.
-async fn cached<T: Serialize>(
-    engine: &Engine,
-    key: String,
-    build: impl Future<Output = Result<T, ApiError>>,
-) -> Result<RawJson<T>, ApiError> {
-    if let Some(body) = engine.pages.get(&key) {
-        return Ok(RawJson::from_bytes(body));
-    }
-    let lock = engine.pages.build_lock(&key);
-    let _building = lock.lock().await;
-    if let Some(body) = engine.pages.get(&key) {
-        return Ok(RawJson::from_bytes(body));
-    }
-    let generation = engine.pages.generation();
-    let page = RawJson::of(&build.await?).map_err(|e| {
-        tracing::error!(error = ?e, "cannot write a page");
-        ApiError::internal()
-    })?;
-    engine.pages.insert(key, generation, page.0.clone());
-    Ok(page)
 }
 
 fn waterfall_of(page: WaterfallPage, links: &Links) -> Waterfall {

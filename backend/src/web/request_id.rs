@@ -52,7 +52,14 @@ pub async fn trace<E: Endpoint>(next: E, req: Request) -> poem::Result<Response>
                 err.into_response()
             }
         };
-        tracing::info!(status = %resp.status(), duration = ?started.elapsed(), "response");
+        // A line for each answer that went wrong; the others at debug level (a line per
+        // request costs a busy master more than serving many of them; `[web] access_log`
+        // records every request, and CASCADE_LOG=info,cascade::web=debug shows them here).
+        if resp.status().is_client_error() || resp.status().is_server_error() {
+            tracing::info!(status = %resp.status(), duration = ?started.elapsed(), "response");
+        } else {
+            tracing::debug!(status = %resp.status(), duration = ?started.elapsed(), "response");
+        }
         if let Ok(value) = HeaderValue::from_str(&id) {
             resp.headers_mut().insert(HEADER, value);
         }
