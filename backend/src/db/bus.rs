@@ -13,9 +13,12 @@ pub const CHANNEL: &str = "cascade_bus";
 /// read it.
 const KEEP: i64 = 3600;
 
-/// Sends `payload` to every master listening (this one included).
-pub async fn notify(pool: &PgPool, payload: &str) -> DbResult<()> {
-    sqlx::query("select pg_notify($1, $2)").bind(CHANNEL).bind(payload).execute(pool).await?;
+/// Sends `payloads`, in order, to every master listening (this one included), in one round
+/// trip: they are delivered together, in the order of the array, when the statement commits.
+pub async fn notify(pool: &PgPool, payloads: &[String]) -> DbResult<()> {
+    const NOTIFY: &str = "select pg_notify($1, p) from \
+        (select p from unnest($2::text[]) with ordinality as t(p, n) order by n) ordered";
+    sqlx::query(NOTIFY).bind(CHANNEL).bind(payloads).execute(pool).await?;
     Ok(())
 }
 

@@ -25,6 +25,9 @@ use crate::db::{self, Db};
 /// The largest event sent inside a notification (PostgreSQL's limit is 8,000 bytes).
 const INLINE_MAX: usize = 7_000;
 
+/// At most this many events leave in one round trip.
+const BATCH_MAX: usize = 256;
+
 /// How many large events are stored between two prunes of the old ones.
 const PRUNE_EVERY: u64 = 100;
 
@@ -50,23 +53,29 @@ struct Envelope {
     id: Option<i64>,
 }
 
-/// Sends this master's events, one at a time, in the order they were published.
+/// Sends this master's events in the order they were published: those waiting when a
+/// round trip ends leave together in the next one (a busy master publishes thousands a
+/// second; one `NOTIFY` round trip each would queue them).
 async fn send(engine: Arc<Engine>, pool: PgPool, mut outgoing: mpsc::Receiver<Arc<Stamped>>) {
     let master = engine.master.0;
     let mut seq: u64 = 0;
     let mut stored: u64 = 0;
-    while let Some(stamped) = outgoing.recv().await {
-        seq += 1;
-        let event = match serde_json::to_string(stamped.as_ref()) {
-            Ok(text) => text,
-            Err(error) => {
-                tracing::error!(%error, kind = stamped.event.kind(), "an event could not be written for the other masters");
+    let mut batch = Vec::with_capacity(BATCH_MAX);
+    while outgoing.recv_many(&mut batch, BATCH_MAX).await > 0 {
+        let mut payloads = Vec::with_capacity(batch.len());
+        for stamped in batch.drain(..) {
+            seq += 1;
+            let event = match serde_json::to_string(stamped.as_ref()) {
+                Ok(text) => text,
+                Err(error) => {
+                    tracing::error!(%error, kind = stamped.event.kind(), "an event could not be written for the other masters");
+                    continue;
+                }
+            };
+            if event.len() <= INLINE_MAX {
+                payloads.push(format!(r#"{{"m":{master},"s":{seq},"e":{event}}}"#));
                 continue;
             }
-        };
-        let sent = if event.len() <= INLINE_MAX {
-            db::bus::notify(&pool, &format!(r#"{{"m":{master},"s":{seq},"e":{event}}}"#)).await
-        } else {
             stored += 1;
             if stored.is_multiple_of(PRUNE_EVERY)
                 && let Err(error) = db::bus::prune(&pool, engine.clock.now()).await
@@ -74,13 +83,15 @@ async fn send(engine: Arc<Engine>, pool: PgPool, mut outgoing: mpsc::Receiver<Ar
                 tracing::warn!(%error, "could not delete old large events");
             }
             match db::bus::store(&pool, master, &event, engine.clock.now()).await {
-                Ok(id) => db::bus::notify(&pool, &format!(r#"{{"m":{master},"s":{seq},"id":{id}}}"#)).await,
-                Err(e) => Err(e),
+                Ok(id) => payloads.push(format!(r#"{{"m":{master},"s":{seq},"id":{id}}}"#)),
+                // The gap in the sequence tells the other masters to resynchronise.
+                Err(error) => {
+                    tracing::warn!(%error, kind = stamped.event.kind(), "an event did not reach the other masters")
+                }
             }
-        };
-        if let Err(error) = sent {
-            // The gap in the sequence tells the other masters to resynchronise.
-            tracing::warn!(%error, kind = stamped.event.kind(), "an event did not reach the other masters");
+        }
+        if let Err(error) = db::bus::notify(&pool, &payloads).await {
+            tracing::warn!(%error, events = payloads.len(), "events did not reach the other masters");
         }
     }
 }
