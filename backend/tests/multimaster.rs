@@ -88,6 +88,9 @@ async fn a_silent_master_is_declared_lost_and_its_build_runs_again_elsewhere() {
     })
     .await
     .expect("the first master starts the build");
+    // A dead master takes no more work; this one still runs, so its worker stops taking builds
+    // (else it could claim the request again before it is declared lost once more).
+    first.engine.workers.set_paused("local", true).unwrap();
 
     // Two masters watch; whichever notices first declares the first one lost.
     let mut watchers = Vec::new();
