@@ -290,8 +290,21 @@ fn property_text(conn: &Conn<'_>, q: &mut Query, name: &str) -> String {
 /// Builds newest first, filtered and paged.
 pub async fn list(conn: Conn<'_>, filter: &Filter, limit: i64, offset: i64) -> DbResult<Vec<Build>> {
     let mut q = Query::new(select_where!(" where 1 = 1"));
-    q.any_of("bl.name", filter.builders.iter().map(String::as_str))
-        .any_of("b.branch", filter.branches.iter().map(String::as_str))
+    // One builder's builds are read along its (builder_id, id) index. Several builders' are
+    // read newest first along the id index, keeping theirs, which stops at the page's end;
+    // joining on their ids instead would read every build of those builders and sort them.
+    match filter.builders.as_slice() {
+        [] => {}
+        [one] => {
+            let one = q.bind(one.as_str());
+            q.push(&format!(" and bl.name = {one}"));
+        }
+        several => {
+            let list = q.bind_list(several.iter().map(String::as_str));
+            q.push(&format!(" and b.builder_id + 0 in (select id from builders where name in ({list}))"));
+        }
+    }
+    q.any_of("b.branch", filter.branches.iter().map(String::as_str))
         .any_of("b.results", filter.results.iter().map(|r| r.as_i64()));
     if let Some(change) = filter.change {
         let change = q.bind(change.0);

@@ -19,6 +19,7 @@ pub mod masters;
 pub mod outbox;
 pub mod prune;
 mod query;
+pub use query::{Plan, explaining};
 pub mod scheduler_changes;
 pub mod sessions;
 pub mod state;

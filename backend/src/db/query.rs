@@ -71,6 +71,32 @@ macro_rules! bind_all {
     }};
 }
 
+tokio::task_local! {
+    /// Set by [`explaining`]: the plans recorded so far.
+    static PLANS: std::cell::RefCell<Vec<Plan>>;
+}
+
+/// A query and SQLite's plan for it (`EXPLAIN QUERY PLAN`, one line per step).
+#[derive(Clone, Debug)]
+pub struct Plan {
+    /// The query.
+    pub sql: String,
+    /// Its plan's steps, such as `SEARCH b USING INDEX builds_builder_id (builder_id=?)`.
+    pub steps: Vec<String>,
+}
+
+/// Runs `work`, recording the plan of every filtered query (the lists and the overview
+/// pages) it runs on SQLite; returns its output and the plans, so that a test can hold every
+/// such query to an index walk.
+pub async fn explaining<F: std::future::Future>(work: F) -> (F::Output, Vec<Plan>) {
+    PLANS
+        .scope(std::cell::RefCell::new(Vec::new()), async {
+            let out = work.await;
+            (out, PLANS.with(std::cell::RefCell::take))
+        })
+        .await
+}
+
 /// SQL text and the values of its placeholders, in order.
 #[derive(Debug)]
 pub(crate) struct Query {
@@ -115,16 +141,32 @@ impl Query {
         self
     }
 
-    /// Runs the query and maps every row.
+    /// Runs the query and maps every row (on SQLite inside [`explaining`], after recording
+    /// its plan).
     pub(crate) async fn fetch_all<R>(self, conn: Conn<'_>) -> DbResult<Vec<R>>
     where
         R: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin,
     {
         let Query { sql, binds } = self;
-        Ok(on_conn!(conn, c => {
-            let q = bind_all!(sqlx::query_as::<_, R>(sqlx::AssertSqlSafe(sql)), binds);
-            q.fetch_all(&mut *c).await?
-        }))
+        Ok(match conn {
+            Conn::Sqlite(c) => {
+                if PLANS.try_with(|_| ()).is_ok() {
+                    let explain = format!("explain query plan {sql}");
+                    let q = bind_all!(
+                        sqlx::query_as::<_, (i64, i64, i64, String)>(sqlx::AssertSqlSafe(explain)),
+                        binds.clone()
+                    );
+                    let steps = q.fetch_all(&mut *c).await?.into_iter().map(|(_, _, _, step)| step).collect();
+                    let _ = PLANS.try_with(|plans| plans.borrow_mut().push(Plan { sql: sql.clone(), steps }));
+                }
+                let q = bind_all!(sqlx::query_as::<_, R>(sqlx::AssertSqlSafe(sql)), binds);
+                q.fetch_all(&mut *c).await?
+            }
+            Conn::Postgres(c) => {
+                let q = bind_all!(sqlx::query_as::<_, R>(sqlx::AssertSqlSafe(sql)), binds);
+                q.fetch_all(&mut *c).await?
+            }
+        })
     }
 
     /// Runs a statement that returns no rows; the number of rows it touched.
