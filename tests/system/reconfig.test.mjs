@@ -181,6 +181,13 @@ test("a broken configuration is refused and the master runs on with the old one"
   const events = stream.events.filter((e) => e.event === "reconfig");
   assert.equal(events.length, 1, "a refused file is no reconfiguration");
 
+  // A second master of the same directory is refused before it touches anything.
+  await writeConfig(dir, good);
+  const second = await runCli(["start", "--config", join(dir, "cascade.toml")], { cwd: dir });
+  assert.equal(second.code, 1, second.stdout + second.stderr);
+  assert.match(second.stderr, /a master already runs from .* \(pid \d+, per .*cascade\.pid\)/);
+  assert.ok(master.running);
+
   await master.stop();
   assert.equal(existsSync(join(dir, "cascade.pid")), false, "the pid file goes with the master");
 });

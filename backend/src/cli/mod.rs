@@ -371,12 +371,14 @@ async fn user_command(config: &Path, command: UserCommand) -> Result<()> {
 async fn start(path: &Path) -> Result<()> {
     let (cfg, db) = open(path).await?;
     crate::web::check_files(&cfg).map_err(anyhow::Error::msg)?;
+    // Before the engine starts: a second master of the same directory would take the running
+    // one's builds for its own interrupted ones.
+    let pid_file = reconfig::PidFile::write(&cfg)?;
     let engine =
         Engine::start(cfg.clone(), db.clone(), Arc::new(SystemClock)).await.context("cannot start the engine")?;
     // Signal handlers go in before the address is printed: whoever reads it may signal at once.
     let signals = shutdown_signal()?;
     let hangups = reconfig::on_hangup(engine.clone())?;
-    let pid_file = reconfig::PidFile::write(&cfg)?;
     let (acceptor, bound) =
         crate::server::bind(&cfg.web.listen, Some(engine.watch_configuration())).await.with_context(|| {
             let addrs: Vec<&str> = cfg.web.listen.iter().map(|l| l.addr.as_str()).collect();
