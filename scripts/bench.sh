@@ -50,6 +50,9 @@
 #                     ingestion is timed between `date +%s.%N` steps around the output step, as
 #                     the API's step times have whole seconds. BENCH_LOG_MB=1000 gives P9's 1 GB
 #                     (about a minute more, 1 GB in the temporary directory)
+#   sse_fanout        P6: 1,000 clients on /api/v1/events?type=build.finished, 20 builds forced
+#                     a quarter of a second apart; each event timed from its `at` to its
+#                     arrival at each client (sse_fanout.py); the master's CPU and RSS meanwhile
 #   reporters         P13: 20 builds one after the other, 2 s apart, each finished build's mail
 #                     at an aiosmtpd server, its line in an ngircd channel and its POST at an
 #                     HTTP receiver (http_push), timed from its
@@ -627,6 +630,34 @@ scenario_log_tail() {
   rm -f "$file"
 }
 
+# P6: a finished build reaching 1,000 event-stream clients (sse_fanout.py), RUNS runs of 20 builds.
+scenario_sse_fanout() {
+  local dir=$WORK/sse i json
+  mkdir -p "$dir"
+  config_head "$dir" "Cascade bench (event streams)" 2
+  cat >>"$dir/cascade.toml" <<'EOF'
+
+[[builders]]
+name = "quick"
+workers = ["local"]
+steps = [{ name = "true", command = ["true"] }]
+
+[[schedulers]]
+name = "force"
+kind = "force"
+builders = ["quick"]
+EOF
+  # A thousand sockets each side (the master inherits this limit).
+  ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+  start_master "$dir"
+  for i in $(seq 1 "$RUNS"); do
+    json=$("$PY" "$HELPERS/sse_fanout.py" "$MASTER_URL" "$MASTER_PID" quick --clients 1000 --builds 20 --timeout 120)
+    record sse_fanout "$i" "$json"
+    note "  run $i: $json"
+  done
+  stop_master
+}
+
 # P13: a finished build reaching the SMTP server, the IRC channel and an HTTP receiver (reporters.py).
 scenario_reporters() {
   local i json
@@ -686,7 +717,7 @@ run_scenario() {
 START=$SECONDS
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 for s in start_to_openapi idle_rss hook_base hook_github changes_list trivial_builds healthz builds_list builder_builds builders_list \
-  waterfall_view badge_svg png_status views_100k views_1m spa log_tail reporters multimaster binary_size; do
+  waterfall_view badge_svg png_status views_100k views_1m spa log_tail sse_fanout reporters multimaster binary_size; do
   run_scenario "$s"
 done
 
