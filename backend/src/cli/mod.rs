@@ -307,15 +307,18 @@ fn hash_password() -> Result<()> {
     Ok(())
 }
 
+/// A password kept in a file, without the line end an editor leaves after it.
+fn read_password_file(file: &Path) -> Result<String> {
+    Ok(std::fs::read_to_string(file)
+        .with_context(|| format!("cannot read the password file {}", file.display()))?
+        .trim_end_matches(['\n', '\r'])
+        .to_owned())
+}
+
 fn user_change(fields: UserFields) -> Result<crate::auth::users::UserChange> {
     let password = match (fields.password, fields.password_file) {
         (Some(p), _) => Some(p),
-        (None, Some(file)) => Some(
-            std::fs::read_to_string(&file)
-                .with_context(|| format!("cannot read {}", file.display()))?
-                .trim_end_matches(['\n', '\r'])
-                .to_owned(),
-        ),
+        (None, Some(file)) => Some(read_password_file(&file)?),
         (None, None) => None,
     };
     let attributes =
@@ -426,10 +429,7 @@ async fn worker(
     basedir: PathBuf,
     max_builds: Option<u32>,
 ) -> Result<()> {
-    let password = std::fs::read_to_string(password_file)
-        .with_context(|| format!("cannot read the password file {}", password_file.display()))?
-        .trim_end_matches(['\n', '\r'])
-        .to_owned();
+    let password = read_password_file(password_file)?;
     std::fs::create_dir_all(&basedir).with_context(|| format!("cannot create {}", basedir.display()))?;
     let basedir = basedir.canonicalize().with_context(|| format!("cannot resolve {}", basedir.display()))?;
     println!("Cascade worker \"{name}\" running builds in {}; connecting to {master}", basedir.display());

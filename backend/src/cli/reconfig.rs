@@ -122,10 +122,7 @@ async fn ask_api(url: &str, args: &ReconfigArgs) -> Result<()> {
     let mut request = reqwest::Client::new().post(&endpoint);
     if let Some(user) = &args.user {
         let password = match &args.password_file {
-            Some(file) => std::fs::read_to_string(file)
-                .with_context(|| format!("cannot read {}", file.display()))?
-                .trim_end_matches(['\n', '\r'])
-                .to_owned(),
+            Some(file) => super::read_password_file(file)?,
             None => String::new(),
         };
         request = request.basic_auth(user, Some(password));
