@@ -68,17 +68,18 @@ impl BuildsApi {
         offset: Query<Option<i64>>,
         request: &poem::Request,
     ) -> Result<RawJson<BuildList>, ApiError> {
-        let filter = db::builds::Filter {
-            builders: builder.0,
-            branches: branch.0,
-            results: results.0.into_iter().map(Into::into).collect(),
-            change: change.0.map(ChangeId),
-            properties: property_filters(request),
-            workers: worker.0,
-        };
         let limit = page(limit.0, 50);
         let offset = offset.0.unwrap_or(0).max(0);
         cached(&engine, page_key(request), async {
+            // Made only when the page is built: a page served from the cache reads no argument.
+            let filter = db::builds::Filter {
+                builders: builder.0,
+                branches: branch.0,
+                results: results.0.into_iter().map(Into::into).collect(),
+                change: change.0.map(ChangeId),
+                properties: property_filters(request),
+                workers: worker.0,
+            };
             let mut conn = engine.db.acquire().await?;
             // One extra row tells whether there is a next page.
             let mut builds = db::builds::list(conn.conn(), &filter, limit + 1, offset).await?;

@@ -89,11 +89,11 @@ pub async fn cached<T: Serialize>(
     let body = engine
         .pages
         .get_or_build(key, async {
-            let value = build.await?;
-            serde_json::to_vec(&value).map(Bytes::from).map_err(|e| {
+            let page = RawJson::of(&build.await?).map_err(|e| {
                 tracing::error!(error = ?e, "cannot write a page");
                 super::ApiError::internal()
-            })
+            })?;
+            Ok::<_, super::ApiError>(page.0)
         })
         .await?;
     Ok(RawJson::from_bytes(body))
