@@ -15,7 +15,7 @@ use cascade::db::{self, Db};
 use cascade::engine::Engine;
 use cascade::engine::clock::SystemClock;
 use cascade::model::ForceRequest;
-use db_tools_support::{Installation, PgDatabase, cascade, columns, counts, rows, text};
+use db_tools_support::{Installation, cascade, columns, counts, rows, text};
 
 #[tokio::test]
 async fn a_backup_of_a_live_database_opens_and_has_the_same_counts() {
@@ -89,7 +89,7 @@ async fn a_backup_of_a_postgres_database_points_to_pg_dump_without_the_password(
 
 #[tokio::test]
 async fn migration_copies_every_row_of_every_table_and_a_master_carries_on() {
-    let Some(pg) = PgDatabase::create().await else { return };
+    let Some(pg) = db_tools_support::empty_postgres().await else { return };
     let site = Installation::seeded().await;
     site.add_the_rest().await;
     let source = Db::connect(&site.url).await.unwrap();
@@ -168,7 +168,7 @@ async fn migration_copies_every_row_of_every_table_and_a_master_carries_on() {
 
 #[tokio::test]
 async fn a_target_that_holds_anything_is_refused_and_left_untouched() {
-    let Some(pg) = PgDatabase::create().await else { return };
+    let Some(pg) = db_tools_support::empty_postgres().await else { return };
     let site = Installation::seeded().await;
     let Db::Postgres(pool) = Db::connect(&pg.url).await.unwrap() else { unreachable!() };
     sqlx::query("create table notes (id bigint, body text)").execute(&pool).await.unwrap();
@@ -244,7 +244,7 @@ async fn a_source_behind_the_schema_or_in_use_by_a_master_is_refused() {
 
 #[tokio::test]
 async fn a_value_postgres_cannot_hold_rolls_the_whole_copy_back() {
-    let Some(pg) = PgDatabase::create().await else { return };
+    let Some(pg) = db_tools_support::empty_postgres().await else { return };
     let site = Installation::seeded().await;
     let source = Db::connect(&site.url).await.unwrap();
     let mut conn = source.acquire().await.unwrap();

@@ -22,8 +22,7 @@ pub mod process;
 pub struct TestDb {
     pub db: Db,
     pub url: String,
-    admin_url: Option<String>,
-    name: String,
+    _pg: Option<PgScratch>,
     _dir: tempfile::TempDir,
 }
 
@@ -33,42 +32,50 @@ impl TestDb {
     /// A migrated, empty database.
     pub async fn new() -> TestDb {
         let dir = tempfile::tempdir().unwrap();
-        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-        let name = format!("cascade_test_{}_{n}_{}", std::process::id(), rand_suffix());
-        let (url, admin_url) = match std::env::var("CASCADE_TEST_DATABASE_URL") {
+        let (url, pg) = match std::env::var("CASCADE_TEST_DATABASE_URL") {
             Ok(admin) if admin.starts_with("postgres") => {
-                let pool = sqlx::PgPool::connect(&admin).await.expect("cannot reach the test PostgreSQL server");
-                sqlx::query(sqlx::AssertSqlSafe(format!("create database {name}"))).execute(&pool).await.unwrap();
-                pool.close().await;
-                (replace_db_name(&admin, &name), Some(admin))
+                let pg =
+                    PgScratch::create(&admin, "cascade_test").await.expect("cannot reach the test PostgreSQL server");
+                (pg.url.clone(), Some(pg))
             }
             _ => (format!("sqlite://{}", dir.path().join("test.sqlite").display()), None),
         };
         let db = Db::connect(&url).await.unwrap();
         db.migrate().await.unwrap();
-        TestDb { db, url, admin_url, name, _dir: dir }
+        TestDb { db, url, _pg: pg, _dir: dir }
     }
 }
 
-fn rand_suffix() -> u32 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0)
+/// An empty PostgreSQL database made for one test on the server of `admin` (a URL naming a
+/// database there), dropped when the value is.
+pub struct PgScratch {
+    pub url: String,
+    admin: String,
+    name: String,
 }
 
-fn replace_db_name(url: &str, name: &str) -> String {
-    let (base, query) = url.split_once('?').map(|(b, q)| (b, Some(q))).unwrap_or((url, None));
-    let slash = base.rfind('/').unwrap();
-    let mut out = format!("{}/{name}", &base[..slash]);
-    if let Some(q) = query {
-        out.push('?');
-        out.push_str(q);
+impl PgScratch {
+    /// Creates the database, named `PREFIX_…` uniquely; the error when the server does not answer.
+    pub async fn create(admin: &str, prefix: &str) -> Result<PgScratch, sqlx::Error> {
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let nanos =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+        let name = format!("{prefix}_{}_{n}_{nanos}", std::process::id());
+        let pool = sqlx::PgPool::connect(admin).await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!("create database {name}"))).execute(&pool).await?;
+        pool.close().await;
+        let (base, query) = admin.split_once('?').map_or((admin, None), |(b, q)| (b, Some(q)));
+        let mut url = format!("{}/{name}", &base[..base.rfind('/').unwrap()]);
+        if let Some(q) = query {
+            url = format!("{url}?{q}");
+        }
+        Ok(PgScratch { url, admin: admin.to_owned(), name })
     }
-    out
 }
 
-impl Drop for TestDb {
+impl Drop for PgScratch {
     fn drop(&mut self) {
-        let Some(admin) = self.admin_url.clone() else { return };
-        let name = self.name.clone();
+        let (admin, name) = (self.admin.clone(), self.name.clone());
         // Drop runs inside the test's runtime, so the cleanup gets a thread and runtime of its own.
         let _ = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();

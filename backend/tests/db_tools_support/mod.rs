@@ -6,7 +6,6 @@
 
 use std::collections::BTreeMap;
 use std::process::Output;
-use std::sync::atomic::{AtomicU32, Ordering};
 
 use cascade::auth::users::{self, UserChange};
 use cascade::db::users::Attribute;
@@ -159,58 +158,22 @@ impl Installation {
     }
 }
 
-static COUNTER: AtomicU32 = AtomicU32::new(0);
+/// An empty PostgreSQL database for a migration to fill, on the server of
+/// CASCADE_TEST_DATABASE_URL or the local one.
+pub type PgDatabase = super::common::PgScratch;
 
-/// A PostgreSQL database of its own for one test, dropped at the end.
-pub struct PgDatabase {
-    pub url: String,
-    admin: String,
-    name: String,
-}
-
-impl PgDatabase {
-    /// Creates the database, or says why the test is skipped and returns `None`.
-    pub async fn create() -> Option<PgDatabase> {
-        let admin = match std::env::var("CASCADE_TEST_DATABASE_URL") {
-            Ok(url) if url.starts_with("postgres") => url,
-            _ => "postgres://postgres@127.0.0.1:5432/postgres".to_owned(),
-        };
-        let pool = match sqlx::PgPool::connect(&admin).await {
-            Ok(pool) => pool,
-            Err(e) => {
-                eprintln!("skipped: no PostgreSQL server at {admin} ({e})");
-                return None;
-            }
-        };
-        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
-        let name = format!("cascade_migrate_{}_{n}_{nanos}", std::process::id());
-        sqlx::query(sqlx::AssertSqlSafe(format!("create database {name}"))).execute(&pool).await.unwrap();
-        pool.close().await;
-        let (base, query) = admin.split_once('?').map_or((admin.as_str(), None), |(b, q)| (b, Some(q)));
-        let mut url = format!("{}/{name}", &base[..base.rfind('/').unwrap()]);
-        if let Some(q) = query {
-            url = format!("{url}?{q}");
+/// Creates it, or says why the test is skipped and returns `None`.
+pub async fn empty_postgres() -> Option<PgDatabase> {
+    let admin = match std::env::var("CASCADE_TEST_DATABASE_URL") {
+        Ok(url) if url.starts_with("postgres") => url,
+        _ => "postgres://postgres@127.0.0.1:5432/postgres".to_owned(),
+    };
+    match PgDatabase::create(&admin, "cascade_migrate").await {
+        Ok(pg) => Some(pg),
+        Err(e) => {
+            eprintln!("skipped: no PostgreSQL server at {admin} ({e})");
+            None
         }
-        Some(PgDatabase { url, admin, name })
-    }
-}
-
-impl Drop for PgDatabase {
-    fn drop(&mut self) {
-        let (admin, name) = (self.admin.clone(), self.name.clone());
-        // Drop runs inside the test's runtime, so the cleanup gets a thread and runtime of its own.
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-            rt.block_on(async {
-                if let Ok(pool) = sqlx::PgPool::connect(&admin).await {
-                    let sql = format!("drop database if exists {name} with (force)");
-                    let _ = sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&pool).await;
-                    pool.close().await;
-                }
-            });
-        })
-        .join();
     }
 }
 
