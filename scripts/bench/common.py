@@ -2,6 +2,8 @@
 
 import http.client
 import json
+import os
+import subprocess
 import sys
 import threading
 import time
@@ -88,6 +90,20 @@ def wait_until(probe, timeout, interval, what):
         if time.monotonic() > deadline:
             fail(f"timed out after {timeout:.0f} s waiting for {what} (last: {last!r})")
         time.sleep(interval)
+
+
+def launch(binary, config, home, what="the master", timeout=60):
+    """Starts `binary start --config CONFIG` in HOME through launch.py and returns its (pid,
+    url without the trailing slash) once it serves; fails saying `what` did not start."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    out = subprocess.run(
+        [sys.executable, os.path.join(here, "launch.py"), binary, config, home, "--timeout", str(timeout)],
+        capture_output=True, text=True,
+    )
+    if out.returncode != 0:
+        fail(f"{what} did not start: {out.stdout}{out.stderr}")
+    pid, url, _ = out.stdout.split(" ", 2)
+    return int(pid), url.rstrip("/")
 
 
 def emit(obj):

@@ -19,7 +19,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import Arrivals, Client, emit, fail, percentile, watch_finished  # noqa: E402
+from common import Arrivals, Client, emit, fail, launch, percentile, watch_finished  # noqa: E402
 
 CONFIG = """title = "bench {name}"
 [db]
@@ -69,17 +69,9 @@ def main():
             os.makedirs(home, exist_ok=True)
             with open(os.path.join(home, "cascade.toml"), "w") as f:
                 f.write(CONFIG.format(name=master, url=url, workers=workers, worker=worker))
-            here = os.path.dirname(os.path.abspath(__file__))
-            out = subprocess.run(
-                [sys.executable, os.path.join(here, "launch.py"), args.bin, os.path.join(home, "cascade.toml"), home,
-                 "--timeout", "60"],
-                capture_output=True, text=True,
-            )
-            if out.returncode != 0:
-                fail(f"master {master} did not start: {out.stdout}{out.stderr}")
-            pid, murl, _ = out.stdout.split(" ", 2)
-            pids.append(int(pid))
-            urls.append(murl.rstrip("/"))
+            pid, murl = launch(args.bin, os.path.join(home, "cascade.toml"), home, f"master {master}")
+            pids.append(pid)
+            urls.append(murl)
         on_a, on_b = Arrivals(), Arrivals()
         opened = [threading.Event(), threading.Event()]
         for u, arrivals, o in ((urls[0], on_a, opened[0]), (urls[1], on_b, opened[1])):

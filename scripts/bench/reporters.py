@@ -33,7 +33,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import Arrivals, Client, emit, fail, percentile, watch_finished  # noqa: E402
+from common import Arrivals, Client, emit, fail, launch, percentile, watch_finished  # noqa: E402
 
 try:
     from aiosmtpd.controller import Controller
@@ -226,17 +226,7 @@ server_url = "http://127.0.0.1:{receiver.server_address[1]}/hook"
 events = ["finished"]
 """
             )
-        here = os.path.dirname(os.path.abspath(__file__))
-        out = subprocess.run(
-            [sys.executable, os.path.join(here, "launch.py"), args.bin, os.path.join(rundir, "cascade.toml"), rundir,
-             "--timeout", "60"],
-            capture_output=True, text=True,
-        )
-        if out.returncode != 0:
-            fail(f"the master did not start: {out.stdout}{out.stderr}")
-        pid, url, _ = out.stdout.split(" ", 2)
-        master_pid = int(pid)
-        url = url.rstrip("/")
+        master_pid, url = launch(args.bin, os.path.join(rundir, "cascade.toml"), rundir)
         threading.Thread(target=watch_finished, args=(url, finished, stop), daemon=True).start()
         c = Client(url)
         # Builds start once the bot is in the channel and its login lines are paced out, as on
