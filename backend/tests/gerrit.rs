@@ -212,7 +212,7 @@ async fn a_patch_set_from_gerrits_webhook_is_built_and_reviewed() {
     headers.insert("content-type", "application/json".parse().unwrap());
     let body = include_str!("fixtures/hooks/gerrit/patchset_created.json");
     let req = cascade::hooks::HookRequest { headers, query: Default::default(), body: body.into() };
-    let outcome = cascade::hooks::handle(&m.engine, "gerrit", &req, true).await;
+    let (outcome, _) = cascade::hooks::handle(&m.engine, "gerrit", "127.0.0.1", &req, true, None).await;
     assert_eq!(outcome.change_ids.len(), 1, "{:?}", outcome.body);
     let [app, lint] = both(&mut rx).await;
     assert_eq!(app.branch.as_deref(), Some("refs/changes/45/12345/3"));

@@ -74,6 +74,17 @@ pub enum Tx {
     Postgres(Transaction<'static, Postgres>),
 }
 
+/// What [`Tx::savepoint`] does with the transaction's one savepoint.
+#[derive(Clone, Copy, Debug)]
+pub enum Savepoint {
+    /// Marks the start of a unit of work.
+    Begin,
+    /// Keeps the unit's work (still to be committed with the transaction).
+    Release,
+    /// Undoes the unit's work; the transaction goes on.
+    RollBack,
+}
+
 /// A borrowed connection (plain or inside a transaction) that repository functions run on.
 pub enum Conn<'c> {
     /// SQLite.
@@ -311,6 +322,24 @@ impl Tx {
             Tx::Sqlite(t, _) => Conn::Sqlite(&mut *t),
             Tx::Postgres(t) => Conn::Postgres(&mut *t),
         }
+    }
+
+    /// Runs one of the statements that mark (`savepoint`), keep (`release`) or undo
+    /// (`rollback to`) part of a transaction: several units of work share one commit, and
+    /// one that fails is undone alone.
+    pub async fn savepoint(&mut self, step: Savepoint) -> DbResult<()> {
+        match step {
+            Savepoint::Begin => on_conn!(self.conn(), c => { sqlx::query("savepoint unit").execute(&mut *c).await?; }),
+            Savepoint::Release => {
+                on_conn!(self.conn(), c => { sqlx::query("release savepoint unit").execute(&mut *c).await?; });
+            }
+            // Rolling back to a savepoint keeps it: released too, so the next unit starts clean.
+            Savepoint::RollBack => on_conn!(self.conn(), c => {
+                sqlx::query("rollback to savepoint unit").execute(&mut *c).await?;
+                sqlx::query("release savepoint unit").execute(&mut *c).await?;
+            }),
+        }
+        Ok(())
     }
 
     /// Commits.

@@ -9,6 +9,7 @@ pub mod clock;
 mod connections;
 mod dispatch;
 mod error;
+pub mod ingest;
 pub mod links;
 pub mod log_scan;
 pub mod logs;
@@ -80,6 +81,8 @@ pub struct Engine {
     change_sources: std::sync::Mutex<CancellationToken>,
     /// Held while a reconfiguration is applied: one at a time.
     reconfiguring: tokio::sync::Mutex<()>,
+    /// Hook deliveries waiting to share a transaction.
+    ingest: ingest::Queue,
     wake: Notify,
     shutdown: CancellationToken,
     tasks: TaskTracker,
@@ -126,6 +129,7 @@ impl Engine {
             closing: CancellationToken::new(),
             change_sources: std::sync::Mutex::new(shutdown.child_token()),
             reconfiguring: tokio::sync::Mutex::new(()),
+            ingest: ingest::Queue::default(),
             wake: Notify::new(),
             shutdown,
             tasks: TaskTracker::new(),
@@ -288,12 +292,31 @@ impl Engine {
     ) -> Result<Vec<ChangeId>, EngineError> {
         let now = self.clock.now();
         let mut events = Vec::new();
-        let mut ids = Vec::with_capacity(changes.len());
         let mut tx = self.db.begin().await?;
-        for change in &changes {
+        let ids = self.store_changes(&mut tx, &changes, now, &mut events).await?;
+        if let Some((object, key, value)) = state {
+            db::state::set(tx.conn(), object, key, value).await?;
+        }
+        tx.commit().await?;
+        self.publish_changes(&ids, changes, now, events);
+        Ok(ids)
+    }
+
+    /// Stores changes inside `tx` and lets every scheduler decide on them; the buildsets'
+    /// events are added to `events`, to be published with the changes once `tx` commits.
+    async fn store_changes(
+        &self,
+        tx: &mut Tx,
+        changes: &[NewChange],
+        now: i64,
+        events: &mut Vec<Event>,
+    ) -> Result<Vec<ChangeId>, EngineError> {
+        let mut ids = Vec::with_capacity(changes.len());
+        let config = self.config();
+        for change in changes {
             let id = db::changes::insert(tx.conn(), change, now).await?;
             ids.push(id);
-            for scheduler in &self.config().schedulers {
+            for scheduler in &config.schedulers {
                 match schedulers::decide(scheduler, change) {
                     Decision::Ignore => {}
                     Decision::Hold { .. } => db::scheduler_changes::insert(tx.conn(), &scheduler.name, id).await?,
@@ -309,22 +332,22 @@ impl Engine {
                             ),
                         };
                         let stamp = stamp_of(change);
-                        self.create_buildset(&mut tx, &set, &[stamp], &[id], &scheduler.builders, &mut events).await?;
+                        self.create_buildset(tx, &set, &[stamp], &[id], &scheduler.builders, events).await?;
                     }
                 }
             }
         }
-        if let Some((object, key, value)) = state {
-            db::state::set(tx.conn(), object, key, value).await?;
-        }
-        tx.commit().await?;
+        Ok(ids)
+    }
+
+    /// Publishes committed changes, then the events of the buildsets made for them.
+    fn publish_changes(&self, ids: &[ChangeId], changes: Vec<NewChange>, now: i64, events: Vec<Event>) {
         // The stored changes are what was submitted, with `when` defaulted to now.
         for (id, fields) in ids.iter().zip(changes) {
             let fields = NewChange { when: Some(fields.when.unwrap_or(now)), ..fields };
             self.bus.publish(Event::ChangeNew(Change { id: *id, fields, created_at: now }));
         }
         self.publish_all(events);
-        Ok(ids)
     }
 
     /// Queues a build of `builder` as its force scheduler would.

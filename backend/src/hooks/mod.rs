@@ -23,8 +23,8 @@ use poem::web::{Data, Json, Path};
 use poem::{Body, IntoResponse, Request, Response, handler};
 use serde_json::json;
 
-use crate::engine::Engine;
-use crate::model::NewChange;
+use crate::engine::{Engine, EngineError};
+use crate::model::{ChangeId, NewChange};
 
 /// Largest hook body accepted.
 pub const MAX_BODY: usize = 1024 * 1024;
@@ -136,18 +136,52 @@ fn parse(engine: &Engine, dialect: &str, req: &HookRequest, verify: bool) -> Opt
     })
 }
 
-/// Handles a hook request whose caller is allowed: parse, store, answer.
-pub async fn handle(engine: &Arc<Engine>, dialect: &str, req: &HookRequest, verify: bool) -> Outcome {
+/// Handles a hook request whose caller is allowed: parses it, stores its changes and its
+/// record in the delivery log (in one transaction shared with the deliveries arriving at the
+/// same time, see [`crate::engine::ingest`]), and returns the answer and the record's id.
+pub async fn handle(
+    engine: &Arc<Engine>,
+    dialect: &str,
+    source: &str,
+    req: &HookRequest,
+    verify: bool,
+    replay_of: Option<i64>,
+) -> (Outcome, Option<i64>) {
+    let changes = match prepare(engine, dialect, req, verify).await {
+        Ok(changes) => changes,
+        Err(outcome) => {
+            let id = record(engine, dialect, source, req, &outcome, replay_of).await;
+            return (outcome, id);
+        }
+    };
+    let draft = delivery(engine, dialect, source, req, &Outcome::error(StatusCode::ACCEPTED, "", ""), replay_of);
+    let record = Box::new(move |stored: Result<&[ChangeId], &EngineError>| {
+        let outcome = stored_outcome(stored);
+        crate::db::deliveries::Delivery {
+            status: i64::from(outcome.status.as_u16()),
+            outcome: message_of(&outcome),
+            change_ids: serde_json::to_string(&outcome.change_ids).unwrap_or_else(|_| "[]".into()),
+            ..draft
+        }
+    });
+    let ingested = engine.ingest(changes, record).await;
+    (stored_outcome(ingested.changes.as_deref()), ingested.delivery)
+}
+
+/// The changes a request carries, or the answer it gets when it carries none to store.
+async fn prepare(
+    engine: &Arc<Engine>,
+    dialect: &str,
+    req: &HookRequest,
+    verify: bool,
+) -> Result<Vec<NewChange>, Outcome> {
     if dialect == "poller" && engine.config().change_hook.dialects.poller.is_some() {
-        return poller::handle(engine, req).await;
+        return Err(poller::handle(engine, req).await);
     }
     let changes = match parse(engine, dialect, req, verify) {
         None => {
-            return Outcome::error(
-                StatusCode::NOT_FOUND,
-                "not_found",
-                format!("change hook dialect `{dialect}` is not enabled"),
-            );
+            let message = format!("change hook dialect `{dialect}` is not enabled");
+            return Err(Outcome::error(StatusCode::NOT_FOUND, "not_found", message));
         }
         Some(Ok(c)) => c,
         Some(Err(e)) => {
@@ -159,19 +193,24 @@ pub async fn handle(engine: &Arc<Engine>, dialect: &str, req: &HookRequest, veri
                 HookError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
                 HookError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             };
-            return Outcome::error(status, code, e.to_string());
+            return Err(Outcome::error(status, code, e.to_string()));
         }
     };
     if changes.is_empty() {
-        return Outcome {
+        return Err(Outcome {
             status: StatusCode::OK,
             body: json!({ "change_ids": [], "message": "no change found" }),
             change_ids: Vec::new(),
-        };
+        });
     }
-    match engine.add_changes(changes).await {
+    Ok(changes)
+}
+
+/// The answer to a request whose changes were stored, or could not be.
+fn stored_outcome(stored: Result<&[ChangeId], &EngineError>) -> Outcome {
+    match stored {
         Ok(ids) => {
-            let ids: Vec<i64> = ids.into_iter().map(|c| c.0).collect();
+            let ids: Vec<i64> = ids.iter().map(|c| c.0).collect();
             let message = format!("{} change{} found", ids.len(), if ids.len() == 1 { "" } else { "s" });
             Outcome {
                 status: StatusCode::ACCEPTED,
@@ -179,11 +218,15 @@ pub async fn handle(engine: &Arc<Engine>, dialect: &str, req: &HookRequest, veri
                 change_ids: ids,
             }
         }
-        Err(e) => {
-            tracing::error!(error = ?e, dialect, "could not store hook changes");
+        // The cause was logged where it happened; the sender is told to try again.
+        Err(_) => {
             Outcome::error(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the change could not be stored; try again")
         }
     }
+}
+
+fn message_of(outcome: &Outcome) -> String {
+    outcome.body.get("message").and_then(|m| m.as_str()).unwrap_or_default().to_owned()
 }
 
 /// The forge's event type, from whichever header it uses.
@@ -225,11 +268,38 @@ pub async fn replay(engine: &Arc<Engine>, original: &crate::db::deliveries::Deli
     }
     let req =
         HookRequest { headers, query: HashMap::new(), body: Bytes::from(original.body.clone().unwrap_or_default()) };
-    let outcome = handle(engine, &original.dialect, &req, false).await;
-    record(engine, &original.dialect, "replay", &req, &outcome, Some(original.id)).await
+    handle(engine, &original.dialect, "replay", &req, false, Some(original.id)).await.1
 }
 
-/// Records a delivery and returns its id; a failure to record is logged, never answered.
+/// The delivery log's record of a request and of what it was answered.
+fn delivery(
+    engine: &Engine,
+    dialect: &str,
+    source: &str,
+    req: &HookRequest,
+    outcome: &Outcome,
+    replay_of: Option<i64>,
+) -> crate::db::deliveries::Delivery {
+    let truncated = req.body.len() > KEEP_BODY;
+    crate::db::deliveries::Delivery {
+        dialect: dialect.to_owned(),
+        received_at: engine.clock.now(),
+        source_addr: source.to_owned(),
+        event: event_of(&req.headers),
+        status: i64::from(outcome.status.as_u16()),
+        outcome: message_of(outcome),
+        change_ids: serde_json::to_string(&outcome.change_ids).unwrap_or_else(|_| "[]".into()),
+        headers: loggable_headers(&req.headers).to_string(),
+        content_type: req.headers.get("content-type").and_then(|v| v.to_str().ok()).map(str::to_owned),
+        body: Some(req.body[..req.body.len().min(KEEP_BODY)].to_vec()),
+        body_truncated: i64::from(truncated),
+        replay_of,
+        ..Default::default()
+    }
+}
+
+/// Records a delivery that stored no change, in a transaction of its own, and returns its
+/// id; a failure to record is logged, never answered.
 pub async fn record(
     engine: &Engine,
     dialect: &str,
@@ -238,23 +308,7 @@ pub async fn record(
     outcome: &Outcome,
     replay_of: Option<i64>,
 ) -> Option<i64> {
-    let outcome_text = outcome.body.get("message").and_then(|m| m.as_str()).unwrap_or_default().to_owned();
-    let truncated = req.body.len() > KEEP_BODY;
-    let delivery = crate::db::deliveries::Delivery {
-        dialect: dialect.to_owned(),
-        received_at: engine.clock.now(),
-        source_addr: source.to_owned(),
-        event: event_of(&req.headers),
-        status: i64::from(outcome.status.as_u16()),
-        outcome: outcome_text,
-        change_ids: serde_json::to_string(&outcome.change_ids).unwrap_or_else(|_| "[]".into()),
-        headers: loggable_headers(&req.headers).to_string(),
-        content_type: req.headers.get("content-type").and_then(|v| v.to_str().ok()).map(str::to_owned),
-        body: Some(req.body[..req.body.len().min(KEEP_BODY)].to_vec()),
-        body_truncated: i64::from(truncated),
-        replay_of,
-        ..Default::default()
-    };
+    let delivery = delivery(engine, dialect, source, req, outcome, replay_of);
     let stored = match engine.db.begin().await {
         Ok(mut tx) => match crate::db::deliveries::insert(tx.conn(), &delivery).await {
             Ok(id) => tx.commit().await.map(|()| id),
@@ -303,14 +357,18 @@ pub async fn change_hook(
         return refusal;
     } else {
         match body.into_bytes_limit(MAX_BODY).await {
-            Err(_) => Outcome::error(StatusCode::PAYLOAD_TOO_LARGE, "too_large", HookError::TooLarge.to_string()),
+            Err(_) => {
+                let outcome =
+                    Outcome::error(StatusCode::PAYLOAD_TOO_LARGE, "too_large", HookError::TooLarge.to_string());
+                let _ = record(&engine, &dialect, &source, &hook, &outcome, None).await;
+                outcome
+            }
             Ok(bytes) => {
                 hook.body = bytes;
-                handle(&engine, &dialect, &hook, true).await
+                handle(&engine, &dialect, &source, &hook, true, None).await.0
             }
         }
     };
-    let _ = record(&engine, &dialect, &source, &hook, &outcome, None).await;
     engine.metrics.hook_delivery(dialect_label(&dialect), outcome.status.as_u16(), outcome.change_ids.len());
     (outcome.status, Json(outcome.body)).into_response()
 }

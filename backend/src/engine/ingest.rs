@@ -1,0 +1,154 @@
+//! Group commit for the change hooks. Each delivery is answered only once its changes and its
+//! record in the delivery log are committed, so an acknowledged change is stored; but the
+//! deliveries that arrive while a transaction commits share the next one, so a burst of hooks
+//! costs one commit per batch instead of two per hook. Each delivery runs in a savepoint of
+//! the batch's transaction: one that fails is undone alone and the others are kept.
+//!
+//! There is no queue-draining task: the first caller to find the database free commits what
+//! has queued up, its own delivery among them, and hands each caller its answer. The batch
+//! runs on a task of its own, so a caller that goes away (its client hung up) does not stop
+//! the others' work halfway.
+
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::oneshot;
+
+use super::bus::Event;
+use super::{Engine, EngineError};
+use crate::db::deliveries::Delivery;
+use crate::db::{self, DbError, Savepoint};
+use crate::model::{ChangeId, NewChange};
+
+/// The deliveries one transaction takes at most; the rest wait for the next.
+const BATCH_MAX: usize = 256;
+
+/// How a delivery is recorded once its changes are stored (`Ok`, their ids) or refused
+/// (`Err`): the record says what the sender was answered.
+pub type Record = Box<dyn FnOnce(Result<&[ChangeId], &EngineError>) -> Delivery + Send>;
+
+/// What became of one delivery.
+#[derive(Debug)]
+pub struct Ingested {
+    /// The ids of its stored changes, or why none was stored.
+    pub changes: Result<Vec<ChangeId>, EngineError>,
+    /// The id of its record in the delivery log, if it was stored.
+    pub delivery: Option<i64>,
+}
+
+struct Job {
+    changes: Vec<NewChange>,
+    record: Record,
+    answer: oneshot::Sender<Ingested>,
+}
+
+/// The deliveries waiting for a transaction, and the turn to run one.
+#[derive(Default)]
+pub struct Queue {
+    waiting: Mutex<Vec<Job>>,
+    turn: tokio::sync::Mutex<()>,
+}
+
+impl std::fmt::Debug for Queue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Queue").finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// Stores a hook delivery's changes (letting the schedulers decide on them) and its
+    /// record in the delivery log, committed before this returns; see the module's text.
+    pub async fn ingest(self: &Arc<Self>, changes: Vec<NewChange>, record: Record) -> Ingested {
+        let (answer, mut answered) = oneshot::channel();
+        lock(&self.ingest.waiting).push(Job { changes, record, answer });
+        let turn = self.ingest.turn.lock().await;
+        // A caller ahead of this one may have committed this delivery with its own.
+        if let Ok(done) = answered.try_recv() {
+            return done;
+        }
+        let jobs = {
+            let mut waiting = lock(&self.ingest.waiting);
+            let at = waiting.len().min(BATCH_MAX);
+            let rest = waiting.split_off(at);
+            std::mem::replace(&mut *waiting, rest)
+        };
+        let engine = self.clone();
+        let batch = tokio::spawn(async move { engine.commit_batch(jobs).await });
+        if let Err(e) = batch.await {
+            tracing::error!(error = ?e, "a batch of hook deliveries failed");
+        }
+        drop(turn);
+        answered.await.unwrap_or_else(|_| Ingested { changes: Err(unstored()), delivery: None })
+    }
+
+    /// Runs `jobs` in one transaction, each in a savepoint, and answers each once it commits.
+    async fn commit_batch(&self, jobs: Vec<Job>) {
+        let now = self.clock.now();
+        let mut tx = match self.db.begin().await {
+            Ok(tx) => tx,
+            Err(e) => return fail_all(jobs.into_iter().map(|j| j.answer), &e),
+        };
+        let mut done = Vec::with_capacity(jobs.len());
+        let mut jobs = jobs.into_iter();
+        while let Some(Job { changes, record, answer }) = jobs.next() {
+            let mut events = Vec::new();
+            match self.run_job(&mut tx, &changes, record, now, &mut events).await {
+                Ok((ids, delivery)) => done.push((changes, answer, ids, delivery, events)),
+                // Only the transaction itself failing leaves nothing to go on with.
+                Err(e) => {
+                    let answers = done.into_iter().map(|d| d.1).chain([answer]).chain(jobs.map(|j| j.answer));
+                    return fail_all(answers, &e);
+                }
+            }
+        }
+        if let Err(e) = tx.commit().await {
+            return fail_all(done.into_iter().map(|d| d.1), &e);
+        }
+        for (changes, answer, ids, delivery, events) in done {
+            if let Ok(ids) = &ids {
+                self.publish_changes(ids, changes, now, events);
+            }
+            let _ = answer.send(Ingested { changes: ids, delivery: Some(delivery) });
+        }
+    }
+
+    /// One delivery inside the batch's transaction: its changes in a savepoint (undone alone
+    /// if they fail), then its record. `Err` only when the transaction itself failed.
+    async fn run_job(
+        &self,
+        tx: &mut db::Tx,
+        changes: &[NewChange],
+        record: Record,
+        now: i64,
+        events: &mut Vec<Event>,
+    ) -> Result<(Result<Vec<ChangeId>, EngineError>, i64), DbError> {
+        tx.savepoint(Savepoint::Begin).await?;
+        let stored = self.store_changes(tx, changes, now, events).await;
+        match &stored {
+            Ok(_) => tx.savepoint(Savepoint::Release).await?,
+            Err(e) => {
+                tracing::error!(error = ?e, "could not store a hook delivery's changes");
+                events.clear();
+                tx.savepoint(Savepoint::RollBack).await?;
+            }
+        }
+        let delivery = record(stored.as_deref());
+        let id = db::deliveries::insert(tx.conn(), &delivery).await?;
+        Ok((stored, id))
+    }
+}
+
+/// Answers every delivery of a batch whose transaction failed: nothing of it was stored.
+fn fail_all(answers: impl Iterator<Item = oneshot::Sender<Ingested>>, error: &DbError) {
+    tracing::error!(error = ?error, "could not store a batch of hook deliveries");
+    for answer in answers {
+        let _ = answer.send(Ingested { changes: Err(unstored()), delivery: None });
+    }
+}
+
+fn unstored() -> EngineError {
+    EngineError::Db(DbError::Unavailable("the database did not take the delivery".into()))
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}

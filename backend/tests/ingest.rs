@@ -1,0 +1,111 @@
+//! Hook deliveries arriving together share a transaction (group commit): each is answered
+//! after its own commit with its own changes and its own record in the delivery log, and one
+//! whose changes the database refuses is undone alone.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::collections::{HashMap, HashSet};
+
+use bytes::Bytes;
+use cascade::db::Db;
+use cascade::engine::bus::Event;
+use cascade::hooks::HookRequest;
+use poem::http::HeaderMap;
+
+use common::TestMaster;
+
+const DELIVERIES: usize = 40;
+
+/// Makes the database refuse any change whose author is `refused <r@x>`.
+async fn refuse_one_author(db: &Db) {
+    match db {
+        Db::Sqlite(pool, _) => {
+            sqlx::query(
+                "create trigger refuse before insert on changes when new.author = 'refused <r@x>' \
+                 begin select raise(abort, 'refused by the test'); end",
+            )
+            .execute(pool)
+            .await
+            .unwrap();
+        }
+        Db::Postgres(pool) => {
+            sqlx::query(
+                "create function refuse() returns trigger language plpgsql as $$ begin \
+                 if new.author = 'refused <r@x>' then raise exception 'refused by the test'; end if; \
+                 return new; end $$",
+            )
+            .execute(pool)
+            .await
+            .unwrap();
+            sqlx::query("create trigger refuse before insert on changes for each row execute function refuse()")
+                .execute(pool)
+                .await
+                .unwrap();
+        }
+    }
+}
+
+fn delivery(author: &str, revision: usize) -> HookRequest {
+    let mut headers = HeaderMap::new();
+    headers.insert("content-type", "application/x-www-form-urlencoded".parse().unwrap());
+    let body = format!("author={}&revision=r{revision}&comments=c{revision}", author.replace(' ', "+"));
+    HookRequest { headers, query: HashMap::new(), body: Bytes::from(body) }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deliveries_that_arrive_together_are_stored_and_answered_each_alone() {
+    let m = TestMaster::start(
+        "[[builders]]\nname = \"b\"\nworkers = [\"local\"]\nsteps = [ { name = \"s\", command = \"true\" } ]\n\
+         [change_hook]\ndialects = { base = {} }\n",
+    )
+    .await;
+    refuse_one_author(&m.engine.db).await;
+    let mut events = m.engine.bus.subscribe();
+
+    let refused_at = DELIVERIES / 2;
+    let calls = (0..DELIVERIES).map(|i| {
+        let engine = m.engine.clone();
+        let author = if i == refused_at { "refused <r@x>" } else { "a <a@x>" };
+        tokio::spawn(async move {
+            cascade::hooks::handle(&engine, "base", "127.0.0.1", &delivery(author, i), true, None).await
+        })
+    });
+    let answers = futures::future::join_all(calls).await;
+
+    let mut conn = m.engine.db.acquire().await.unwrap();
+    let mut stored = HashSet::new();
+    for (i, answer) in answers.into_iter().enumerate() {
+        let (outcome, record) = answer.unwrap();
+        let record =
+            cascade::db::deliveries::get(conn.conn(), record.expect("every delivery is recorded")).await.unwrap();
+        assert_eq!(record.status, i64::from(outcome.status.as_u16()));
+        assert_eq!(record.change_ids, serde_json::to_string(&outcome.change_ids).unwrap());
+        if i == refused_at {
+            assert_eq!(outcome.status, 503, "{:?}", outcome.body);
+            assert!(outcome.change_ids.is_empty());
+            continue;
+        }
+        assert_eq!(outcome.status, 202, "{:?}", outcome.body);
+        let [id] = outcome.change_ids[..] else { panic!("{:?}", outcome.change_ids) };
+        let change = cascade::db::changes::get(conn.conn(), cascade::model::ChangeId(id)).await.unwrap();
+        assert_eq!(change.fields.revision.as_deref(), Some(format!("r{i}").as_str()));
+        assert!(stored.insert(id), "change {id} answered twice");
+    }
+    let total: i64 = match &m.engine.db {
+        Db::Sqlite(pool, _) => sqlx::query_scalar("select count(*) from changes").fetch_one(pool).await.unwrap(),
+        Db::Postgres(pool) => sqlx::query_scalar("select count(*) from changes").fetch_one(pool).await.unwrap(),
+    };
+    assert_eq!(total, (DELIVERIES - 1) as i64, "the refused change is not stored");
+
+    // Each stored change is published once, the refused one never.
+    let mut published = HashSet::new();
+    while published.len() < stored.len() {
+        if let Event::ChangeNew(c) = &events.recv().await.unwrap().event {
+            assert!(published.insert(c.id.0), "change {} published twice", c.id.0);
+            assert_ne!(c.fields.author, "refused <r@x>");
+        }
+    }
+    assert_eq!(published, stored);
+}
