@@ -15,6 +15,7 @@ use crate::auth::Auth;
 use crate::config::{Config, Listen, TlsFiles};
 use crate::engine::Configured;
 use crate::engine::Engine;
+use crate::web::slow_clients::{WriteDeadline, WriteTimeout};
 use crate::{api, hooks, web};
 
 #[handler]
@@ -139,12 +140,12 @@ fn routes(engine: Arc<Engine>, config: &Config, auth: Arc<Auth>) -> BoxEndpoint<
 }
 
 /// Binds every listen address, with TLS where configured, and returns the acceptor and the
-/// addresses actually bound, in the order of `listen` (a port of 0 picks a free one). With
-/// `reloads`, each TLS listener reads its certificate and key again at every
-/// reconfiguration.
+/// addresses actually bound, in the order of `listen` (a port of 0 picks a free one). Each
+/// TLS listener reads its certificate and key again at every reconfiguration, and each
+/// connection gets the `[web] write_timeout` in place when it arrives.
 pub async fn bind(
     listen: &[Listen],
-    reloads: Option<tokio::sync::watch::Receiver<Arc<Configured>>>,
+    reloads: tokio::sync::watch::Receiver<Arc<Configured>>,
 ) -> std::io::Result<(impl Acceptor + 'static, Vec<String>)> {
     let mut entries = listen.iter().enumerate();
     let (_, first) = entries.next().ok_or_else(|| std::io::Error::other("no listen address configured"))?;
@@ -162,26 +163,26 @@ pub async fn bind(
 async fn acceptor(
     entry: &Listen,
     index: usize,
-    reloads: Option<tokio::sync::watch::Receiver<Arc<Configured>>>,
+    mut reloads: tokio::sync::watch::Receiver<Arc<Configured>>,
 ) -> std::io::Result<BoxAcceptor> {
+    // Under TLS too: the deadline watches the socket, whatever is written on it.
     let tcp = TcpListener::bind(entry.addr.clone()).into_acceptor().await?;
+    let tcp = WriteDeadline::new(tcp, WriteTimeout(reloads.clone()));
     Ok(match &entry.tls {
         None => tcp.boxed(),
         Some(files) => {
             let first = tls_config(files)?;
             let configs = async_stream::stream! {
                 yield first;
-                if let Some(mut reloads) = reloads {
-                    while reloads.changed().await.is_ok() {
-                        let files = reloads.borrow().config.web.listen.get(index).and_then(|l| l.tls.clone());
-                        match files.map(|f| tls_config(&f)) {
-                            Some(Ok(config)) => {
-                                tracing::info!(index, "TLS certificate and key read again");
-                                yield config;
-                            }
-                            Some(Err(error)) => tracing::error!(%error, "the TLS certificate or key cannot be read again; the old ones stay"),
-                            None => {}
+                while reloads.changed().await.is_ok() {
+                    let files = reloads.borrow().config.web.listen.get(index).and_then(|l| l.tls.clone());
+                    match files.map(|f| tls_config(&f)) {
+                        Some(Ok(config)) => {
+                            tracing::info!(index, "TLS certificate and key read again");
+                            yield config;
                         }
+                        Some(Err(error)) => tracing::error!(%error, "the TLS certificate or key cannot be read again; the old ones stay"),
+                        None => {}
                     }
                 }
                 // The acceptor keeps the last configuration while the stream is pending.

@@ -20,7 +20,9 @@ async fn a_silent_worker_is_dropped_within_thirty_seconds() {
     )
     .await;
     let (acceptor, bound) =
-        cascade::server::bind(&[cascade::config::Listen::plain("127.0.0.1:0")], None).await.unwrap();
+        cascade::server::bind(&[cascade::config::Listen::plain("127.0.0.1:0")], m.engine.watch_configuration())
+            .await
+            .unwrap();
     let engine = m.engine.clone();
     tokio::spawn(cascade::server::serve(acceptor, engine, std::future::pending()));
     let url = format!("ws://{}/api/v1/worker/connect", bound[0]);

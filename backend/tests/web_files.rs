@@ -52,7 +52,8 @@ async fn serve(web: &str, body: &str, prepare: impl FnOnce(&Path)) -> Served {
     let web = web.replace("DIR", &dir.path().display().to_string());
     let cfg = common::config_with_web(dir.path(), &web, body, &tdb.url);
     let engine = Engine::start(Arc::new(cfg), tdb.db.clone(), Arc::new(SystemClock)).await.unwrap();
-    let (acceptor, bound) = cascade::server::bind(&engine.config().web.listen, None).await.unwrap();
+    let (acceptor, bound) =
+        cascade::server::bind(&engine.config().web.listen, engine.watch_configuration()).await.unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(cascade::server::serve(acceptor, engine.clone(), async move {
         let _ = stopped.await;

@@ -1,5 +1,6 @@
 //! `/events`: the bus as Server-Sent Events, filterable by builder and event type.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,17 +10,18 @@ use poem::web::Data;
 use poem::web::sse::Event as SseEvent;
 use poem_openapi::param::Query;
 use poem_openapi::payload::EventStream;
-use poem_openapi::types::ToJSON;
+use poem_openapi::registry::{MetaSchemaRef, Registry};
+use poem_openapi::types::{ToJSON, Type};
 use poem_openapi::{Enum, Object, OpenApi};
 use tokio::sync::broadcast;
 
 use super::Tag;
 use super::types::{Build, Change, LogInfo, Step};
 use crate::config::Config;
-use crate::engine::Engine;
 use crate::engine::bus::{Event, Stamped};
 use crate::engine::links::Links;
 use crate::engine::views::console::builds_change;
+use crate::engine::{Configured, Engine};
 
 /// The events resource.
 #[derive(Debug, Default)]
@@ -275,10 +277,59 @@ impl BusEvent {
     }
 
     /// Tells a stream that fell behind the bus that it missed events.
-    fn lagged(missed: u64) -> Self {
-        let mut e = BusEvent::empty(EventKind::Resync, chrono::Utc::now().timestamp_millis());
-        e.reason = Some(format!("this stream fell behind and missed {missed} events"));
-        e
+    fn lagged(missed: u64) -> Stamped {
+        let reason = format!("this stream fell behind and missed {missed} events");
+        Stamped::new(chrono::Utc::now().timestamp_millis(), Event::Resync { reason })
+    }
+}
+
+/// An event as the stream sends it: rendered once (see [`Stamped::rendered`]) and shared by
+/// every stream that sends it. Documented as the [`BusEvent`] it is.
+pub struct SentEvent {
+    name: &'static str,
+    json: Arc<str>,
+}
+
+impl SentEvent {
+    /// `event` rendered with the configuration in place, or as an earlier stream rendered it.
+    fn of(event: &Stamped, configured: &Configured) -> SentEvent {
+        let json = event
+            .rendered
+            .get_or_init(|| BusEvent::new(event, &configured.links, &configured.config).to_json_string().into())
+            .clone();
+        SentEvent { name: event.event.kind(), json }
+    }
+}
+
+impl Type for SentEvent {
+    const IS_REQUIRED: bool = true;
+    type RawValueType = Self;
+    type RawElementValueType = Self;
+
+    fn name() -> Cow<'static, str> {
+        BusEvent::name()
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        BusEvent::schema_ref()
+    }
+
+    fn register(registry: &mut Registry) {
+        BusEvent::register(registry);
+    }
+
+    fn as_raw_value(&self) -> Option<&Self> {
+        Some(self)
+    }
+
+    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a Self> + 'a> {
+        Box::new(std::iter::once(self))
+    }
+}
+
+impl ToJSON for SentEvent {
+    fn to_json(&self) -> Option<serde_json::Value> {
+        serde_json::from_str(&self.json).ok()
     }
 }
 
@@ -306,7 +357,7 @@ impl EventsApi {
         /// Only these event types, or type prefixes such as `build` (repeatable).
         #[oai(name = "type")]
         kind: Query<Vec<String>>,
-    ) -> EventStream<futures::stream::BoxStream<'static, BusEvent>> {
+    ) -> EventStream<futures::stream::BoxStream<'static, SentEvent>> {
         let (builders, types) = (builder.0, kind.0);
         // Read per event, so that a stream open across a reconfiguration follows it.
         let configured = engine.watch_configuration();
@@ -324,8 +375,8 @@ impl EventsApi {
                     _ = &mut closing => {
                         while let Ok(ev) = rx.try_recv() {
                             if wanted(&ev, &builders, &types) {
-                                let now = configured.borrow().clone();
-                                yield BusEvent::new(ev.as_ref(), &now.links, &now.config);
+                                let sent = SentEvent::of(&ev, &configured.borrow());
+                                yield sent;
                             }
                         }
                         break;
@@ -333,19 +384,21 @@ impl EventsApi {
                 };
                 match item {
                     Ok(ev) if wanted(&ev, &builders, &types) => {
-                        let now = configured.borrow().clone();
-                        yield BusEvent::new(ev.as_ref(), &now.links, &now.config);
+                        let sent = SentEvent::of(&ev, &configured.borrow());
+                        yield sent;
                     }
                     Ok(_) => {}
-                    Err(broadcast::error::RecvError::Lagged(missed)) => yield BusEvent::lagged(missed),
+                    Err(broadcast::error::RecvError::Lagged(missed)) => {
+                        let sent = SentEvent::of(&BusEvent::lagged(missed), &configured.borrow());
+                        yield sent;
+                    }
                     Err(broadcast::error::RecvError::Closed) => break,
                 }
             }
         }
         .boxed();
-        EventStream::new(stream).keep_alive(Duration::from_secs(15)).to_event(|e| {
-            let name = e.kind.to_json().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
-            SseEvent::message(e.to_json_string()).event_type(name)
-        })
+        EventStream::new(stream)
+            .keep_alive(Duration::from_secs(15))
+            .to_event(|e| SseEvent::message(&*e.json).event_type(e.name))
     }
 }

@@ -383,7 +383,7 @@ async fn start(path: &Path) -> Result<()> {
     let signals = shutdown_signal()?;
     let hangups = reconfig::on_hangup(engine.clone())?;
     let (acceptor, bound) =
-        crate::server::bind(&cfg.web.listen, Some(engine.watch_configuration())).await.with_context(|| {
+        crate::server::bind(&cfg.web.listen, engine.watch_configuration()).await.with_context(|| {
             let addrs: Vec<&str> = cfg.web.listen.iter().map(|l| l.addr.as_str()).collect();
             format!("cannot listen on {}", addrs.join(", "))
         })?;

@@ -100,6 +100,12 @@ pub(crate) struct RawWeb {
     #[serde(default)]
     pub repositories: BTreeMap<String, String>,
     pub access_log: Option<RawAccessLog>,
+    #[serde(default = "default_write_timeout")]
+    pub write_timeout: u64,
+}
+
+fn default_write_timeout() -> u64 {
+    30
 }
 
 fn default_listen() -> Vec<RawListen> {

@@ -116,6 +116,9 @@ pub struct WebConfig {
     pub repositories: BTreeMap<String, String>,
     /// The HTTP access log, if any.
     pub access_log: Option<AccessLog>,
+    /// Seconds a client may leave the master's writes untaken before its connection is
+    /// closed (a stuck event-stream reader, for one).
+    pub write_timeout: u64,
 }
 
 /// How a revision becomes a link: one format for all, or one per repository (`%s` = revision).

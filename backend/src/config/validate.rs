@@ -126,6 +126,10 @@ impl Validator<'_, '_> {
             self.doc.issue(&at.key("num_builds"), "must be at least 1");
             ok = false;
         }
+        if raw.write_timeout == 0 {
+            self.doc.issue(&at.key("write_timeout"), "must be at least 1 (seconds)");
+            ok = false;
+        }
         if raw.access_log.as_ref().is_some_and(|log| log.rotate_length == 0) {
             self.doc.issue(&at.key("access_log").key("rotate_length"), "must be at least 1 (bytes)");
             ok = false;
@@ -147,6 +151,7 @@ impl Validator<'_, '_> {
             projects: raw.projects,
             repositories: raw.repositories,
             access_log,
+            write_timeout: raw.write_timeout,
         })
     }
 

@@ -120,6 +120,18 @@ pub struct Stamped {
     pub at_ms: i64,
     /// What.
     pub event: Event,
+    /// The event as the API's event streams send it, made by the first stream that sends it
+    /// and shared by the others: a thousand open streams serialise an event once, not a
+    /// thousand times.
+    #[serde(skip)]
+    pub rendered: OnceLock<Arc<str>>,
+}
+
+impl Stamped {
+    /// `event`, happened at `at_ms`.
+    pub fn new(at_ms: i64, event: Event) -> Stamped {
+        Stamped { at_ms, event, rendered: OnceLock::new() }
+    }
 }
 
 /// A broadcast channel of events. Slow subscribers lose old events rather than slow the master.
@@ -164,7 +176,7 @@ impl Bus {
             count(metrics, &event);
         }
         let at_ms = chrono::Utc::now().timestamp_millis();
-        let stamped = Arc::new(Stamped { at_ms, event });
+        let stamped = Arc::new(Stamped::new(at_ms, event));
         if let Some(relay) = self.relay.get()
             && !matches!(stamped.event, Event::Resync { .. })
             && relay.try_send(stamped.clone()).is_err()

@@ -204,7 +204,7 @@ mod tests {
 
     #[test]
     fn an_event_survives_the_trip_through_a_notification() {
-        let stamped = Stamped { at_ms: 5, event: Event::WorkerPaused { name: "w".into(), paused: true } };
+        let stamped = Stamped::new(5, Event::WorkerPaused { name: "w".into(), paused: true });
         let text = format!(r#"{{"m":3,"s":9,"e":{}}}"#, serde_json::to_string(&stamped).unwrap());
         let back: Envelope = serde_json::from_str(&text).unwrap();
         assert_eq!((back.m, back.s, back.id), (3, 9, None));

@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod plots;
 pub mod public_html;
 pub mod request_id;
+pub mod slow_clients;
 pub mod spa;
 pub mod status_png;
 

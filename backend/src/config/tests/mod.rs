@@ -95,6 +95,14 @@ fn base_url_gets_a_trailing_slash_and_paths_become_absolute() {
 }
 
 #[test]
+fn a_write_timeout_of_zero_is_refused() {
+    let text = format!("[web]\nwrite_timeout = 0\n{MINIMAL}");
+    let found = issues(&text);
+    assert!(has(&found, "2: web.write_timeout: must be at least 1 (seconds)"), "{found:?}");
+    assert_eq!(parse_ok(MINIMAL).web.write_timeout, 30);
+}
+
+#[test]
 fn an_access_log_that_never_rotates_is_refused() {
     let text = format!("[web]\naccess_log = {{ path = \"http.log\", rotate_length = 0 }}\n{MINIMAL}");
     let found = issues(&text);

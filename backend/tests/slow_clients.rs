@@ -1,0 +1,83 @@
+//! Clients that stop reading: an event-stream client that reads nothing is dropped once the
+//! master's writes to it have waited `[web] write_timeout`, with a log line, while a client
+//! that reads gets every event.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::process::{Master, config};
+use tokio::io::AsyncWriteExt;
+
+const CHANGES: usize = 120;
+
+/// `cascade_sse_clients` as `/metrics` says it.
+async fn open_streams(base: &str) -> i64 {
+    let text = reqwest::get(format!("{base}metrics")).await.unwrap().text().await.unwrap();
+    let line = text.lines().find(|l| l.starts_with("cascade_sse_clients ")).unwrap_or_else(|| panic!("{text}"));
+    line.rsplit(' ').next().unwrap().parse().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_nobody_reads_is_dropped_and_a_reader_gets_every_event() {
+    let tdb = common::TestDb::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cascade.toml");
+    let web = "listen = [\"127.0.0.1:0\"]\nwrite_timeout = 1\n[change_hook]\ndialects = { base = {} }";
+    std::fs::write(&path, config(&tdb.url, web)).unwrap();
+    let master = tokio::task::spawn_blocking(move || Master::start(&path, &[], 1)).await.unwrap();
+    let base = master.urls[0].clone();
+    let addr = base.trim_start_matches("http://").trim_end_matches('/').parse().unwrap();
+
+    // The stuck client asks for the stream over a small receive buffer and never reads.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut stuck = socket.connect(addr).await.unwrap();
+    stuck.write_all(b"GET /api/v1/events?type=change HTTP/1.1\r\nHost: cascade\r\n\r\n").await.unwrap();
+
+    let mut reader = reqwest::get(format!("{base}api/v1/events?type=change")).await.unwrap();
+    assert_eq!(reader.status(), 200);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while open_streams(&base).await < 2 {
+        assert!(Instant::now() < deadline, "the two streams did not open");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    // Each change.new carries a 60 kB comment: 7 MB in all, more than the sockets can hold.
+    let comment = "x".repeat(60_000);
+    let client = reqwest::Client::new();
+    let reading = tokio::spawn(async move {
+        let (mut seen, mut text) = (0, String::new());
+        while seen < CHANGES {
+            let chunk = reader.chunk().await.unwrap().expect("the reader's stream ended");
+            text.push_str(&String::from_utf8_lossy(&chunk));
+            while let Some(end) = text.find("\n\n") {
+                seen += usize::from(text[..end].lines().any(|l| l == "event: change.new"));
+                text.drain(..end + 2);
+            }
+        }
+        (seen, reader)
+    });
+    for i in 0..CHANGES {
+        let form = [("comments", comment.as_str()), ("revision", &format!("r{i}")), ("author", "a <a@x>")];
+        let resp = client.post(format!("{base}change_hook/base")).form(&form).send().await.unwrap();
+        assert_eq!(resp.status(), 202, "{}", resp.text().await.unwrap());
+    }
+    let (seen, reader) = tokio::time::timeout(Duration::from_secs(60), reading).await.unwrap().unwrap();
+    assert_eq!(seen, CHANGES);
+
+    // The stuck stream is closed and said so; the reader's stays open.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !master.logs().iter().any(|l| l.contains("closing a connection whose client has read nothing")) {
+        assert!(Instant::now() < deadline, "the stuck client was not dropped: {:#?}", master.logs());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while open_streams(&base).await != 1 {
+        assert!(Instant::now() < deadline, "the stuck stream is still counted open");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    drop((stuck, reader));
+}
