@@ -151,16 +151,51 @@ pub async fn find(db: &Db, builder: &str, build: i64, step: &str, slug: &str) ->
     Err(EngineError::NotFound(message))
 }
 
-/// Compresses and stores one chunk.
+/// A chunk ready to be stored: its lines compressed.
+pub struct CompressedChunk {
+    first: i64,
+    last: i64,
+    raw_len: i64,
+    compressed: Vec<u8>,
+}
+
+impl CompressedChunk {
+    /// The number of the chunk's last line.
+    pub fn last(&self) -> i64 {
+        self.last
+    }
+}
+
+/// Chunks this small are compressed where they are: a step's few lines cost less to
+/// compress than a hand-over to the blocking pool.
+const COMPRESS_INLINE: usize = 16 * 1024;
+
+/// Compresses a chunk, on the blocking pool unless it is small.
+pub async fn compress(chunk: PendingChunk) -> DbResult<CompressedChunk> {
+    let PendingChunk { first, last, raw } = chunk;
+    let raw_len = raw.len() as i64;
+    let compress = move || zstd::bulk::compress(&raw, 3);
+    let compressed = if raw_len as usize <= COMPRESS_INLINE {
+        compress()
+    } else {
+        tokio::task::spawn_blocking(compress)
+            .await
+            .map_err(|e| DbError::Unavailable(format!("compression task failed: {e}")))?
+    };
+    let compressed = compressed.map_err(|e| DbError::Unavailable(format!("compression failed: {e}")))?;
+    Ok(CompressedChunk { first, last, raw_len, compressed })
+}
+
+/// Stores a compressed chunk of `log` inside the caller's transaction.
+pub async fn append(conn: db::Conn<'_>, log: LogId, chunk: &CompressedChunk) -> DbResult<()> {
+    db::logs::append(conn, log, chunk.first, chunk.last, &chunk.compressed, chunk.raw_len).await
+}
+
+/// Compresses and stores one chunk, in a transaction of its own.
 pub async fn store_chunk(db: &Db, log: LogId, chunk: PendingChunk) -> DbResult<()> {
-    let raw_len = chunk.raw.len() as i64;
-    let raw = chunk.raw;
-    let compressed = tokio::task::spawn_blocking(move || zstd::bulk::compress(&raw, 3))
-        .await
-        .map_err(|e| DbError::Unavailable(format!("compression task failed: {e}")))?
-        .map_err(|e| DbError::Unavailable(format!("compression failed: {e}")))?;
+    let chunk = compress(chunk).await?;
     let mut tx = db.begin().await?;
-    db::logs::append(tx.conn(), log, chunk.first, chunk.last, &compressed, raw_len).await?;
+    append(tx.conn(), log, &chunk).await?;
     tx.commit().await
 }
 

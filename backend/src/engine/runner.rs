@@ -286,12 +286,23 @@ impl Engine {
         buffer.close();
         buffer.push(Channel::Header, &format!("{tail}elapsedTime={:.6}\n", started.elapsed().as_secs_f64()));
         buffer.close();
-        self.flush_log(build, number, &mut log, &mut buffer).await?;
+        // The log's last lines are stored with the step's end, in one transaction.
+        let last = match buffer.take_chunk() {
+            Some(chunk) => Some(logs::compress(chunk).await?),
+            None => None,
+        };
         let text = step_state_text(&cfg.name, results, exit_code, error.as_ref());
         let mut tx = self.db.begin().await?;
+        if let Some(chunk) = &last {
+            logs::append(tx.conn(), log_id, chunk).await?;
+        }
         db::logs::finish(tx.conn(), log_id).await?;
         db::steps::finish(tx.conn(), step_id, results, &text, self.clock.now()).await?;
         tx.commit().await?;
+        if let Some(chunk) = last {
+            log.num_lines = chunk.last() + 1;
+            self.publish_log(build, number, &log);
+        }
         self.publish_step(build, step_id, false).await?;
         Ok(results)
     }
@@ -329,13 +340,17 @@ impl Engine {
         let lines = chunk.last + 1;
         logs::store_chunk(&self.db, log.id, chunk).await?;
         log.num_lines = lines;
+        self.publish_log(build, step_number, log);
+        Ok(())
+    }
+
+    fn publish_log(&self, build: &Build, step_number: i64, log: &LogInfo) {
         self.bus.publish(Event::LogAppended {
             builder: build.builder.clone(),
             build_number: build.number,
             step_number,
             log: log.clone(),
         });
-        Ok(())
     }
 
     async fn publish_step(&self, build: &Build, step: crate::model::StepId, started: bool) -> Result<(), EngineError> {
