@@ -46,6 +46,9 @@ const SECRETS: &[(&str, &str)] = &[
     ("admin password", "admin-pw-c02e6f"),
 ];
 
+/// Extra request headers: name, value.
+type Headers = Vec<(&'static str, String)>;
+
 fn secret(name: &str) -> &'static str {
     SECRETS.iter().find(|(n, _)| *n == name).map(|(_, v)| *v).unwrap()
 }
@@ -243,7 +246,7 @@ async fn no_secret_appears_in_logs_events_api_answers_or_the_delivery_log() {
     assert!(refused.exited().await, "a worker with a wrong password is refused and gives up");
     let worker = Worker::start(&base, dir.path(), secret("worker password"));
 
-    let post = |dialect: &str, headers: Vec<(&'static str, String)>, body: String, password: &str| {
+    let post = |dialect: &str, headers: Headers, body: String, password: &str| {
         let mut req = http
             .post(format!("{base}change_hook/{dialect}"))
             .basic_auth("forge", Some(password))
@@ -260,7 +263,7 @@ async fn no_secret_appears_in_logs_events_api_answers_or_the_delivery_log() {
     let bb = include_str!("fixtures/hooks/bitbucket/cloud_push.json").to_owned();
     let gc = include_str!("fixtures/hooks/googlecode/svn_commit.json").to_owned();
     let gerrit = include_str!("fixtures/hooks/gerrit/patchset_created.json").to_owned();
-    let signed: Vec<(&str, Vec<(&'static str, String)>, String)> = vec![
+    let signed: Vec<(&str, Headers, String)> = vec![
         (
             "github",
             vec![
