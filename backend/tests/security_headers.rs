@@ -111,7 +111,10 @@ async fn every_answer_carries_the_security_headers_and_hsts_only_over_tls() {
     let index = reqwest::get(format!("{plain}waterfall")).await.unwrap().text().await.unwrap();
     let start = index.find("/assets/").expect("the SPA is built into the binary");
     let asset = &index[start..start + index[start..].find('"').unwrap()];
-    assert!(!index.contains("<script>"), "inline script in index.html:\n{index}");
+    for tag in index.split("<script").skip(1).map(|rest| &rest[..rest.find('>').unwrap()]) {
+        assert!(tag.contains(" src="), "an inline script in index.html: <script{tag}>");
+    }
+    assert!(!index.contains("<style"), "an inline style sheet in index.html:\n{index}");
 
     let pem = std::fs::read(dir.path().join("server.pem")).unwrap();
     let trusting = reqwest::Client::builder()
