@@ -1,5 +1,6 @@
 //! Who is calling: resolved once per request from a trusted proxy's header (believed only
-//! from `[auth] trusted_proxies`), HTTP Basic credentials or the session cookie, by the `Caller` extractor that action handlers take.
+//! from `[auth] trusted_proxies`), HTTP Basic credentials or the session cookie, by the
+//! `Caller` extractor that action handlers take.
 
 use std::sync::Arc;
 

@@ -238,8 +238,8 @@ impl Validator<'_, '_> {
         }
         match (&raw.trusted_header, raw.trusted_proxies.is_empty()) {
             (Some(_), true) => {
-                let message = "is believed only from the proxies listed in `trusted_proxies` (IPs or CIDR blocks); \
-                    list the addresses your reverse proxy connects from";
+                let message = "needs `trusted_proxies`: the header is believed only from the addresses listed \
+                    there (IPs or CIDR blocks), such as those your reverse proxy connects from";
                 self.doc.issue(&at.key("trusted_header"), message);
                 ok = false;
             }
@@ -383,7 +383,6 @@ impl Validator<'_, '_> {
     }
 }
 
-/// Adds `item` to the list, or marks the list failed for good once an item failed.
 /// The longest session either `[auth]` session key allows: a year.
 const MAX_SESSION_SECONDS: u64 = 366 * 86_400;
 
@@ -397,6 +396,7 @@ fn proxy_net(text: &str) -> Option<ipnet::IpNet> {
         .or_else(|| text.parse::<std::net::IpAddr>().ok().map(ipnet::IpNet::from))
 }
 
+/// Adds `item` to the list, or marks the list failed for good once an item failed.
 pub(crate) fn push_or_fail<T>(list: &mut Option<Vec<T>>, item: Option<T>) {
     match (list.as_mut(), item) {
         (Some(items), Some(item)) => items.push(item),
