@@ -44,6 +44,8 @@ fn routes(asset: &str) -> Vec<(Method, String, u16)> {
         (Method::POST, "/api/v1/builds/stop".into(), 403),
         (Method::POST, "/api/v1/login".into(), 400),
         get("/api/v1/session", 200),
+        get("/api/v1/events", 200),
+        get("/api/v1/worker/connect", 400),
         get("/api/openapi.json", 200),
         get("/api/docs/", 200),
         get("/api/docs/init.js", 200),
