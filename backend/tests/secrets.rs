@@ -3,7 +3,7 @@
 //! or token, the SMTP password, an admin's password) is made to use them all: a remote
 //! worker connects (and one with a wrong password is refused), signed hooks are posted
 //! (and badly signed ones refused), builds run and every reporter delivers to a real peer.
-//! Then its debug-level log, the worker's log, the live events, the API's answers and the
+//! Then its debug-level log, its access log, the workers' logs, the live events, the API's answers and the
 //! hook delivery log are searched for each secret's value.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -74,6 +74,7 @@ fn config(db: &str, peer: &str, smtp: &mail_peer::Smtp, ca: &str, irc: u16) -> S
 url = "{db}"
 [web]
 listen = ["127.0.0.1:0"]
+access_log = {{ path = "http.log" }}
 [auth]
 users = [{{ username = "admin", password_hash = "{admin_hash}" }}]
 [authz]
@@ -391,6 +392,9 @@ async fn no_secret_appears_in_logs_events_api_answers_or_the_delivery_log() {
     let logs = master.logs();
     assert!(logs.iter().any(|l| l.contains("DEBUG")), "the master logs at debug level");
     said.push(("the master's log".into(), logs.join("\n")));
+    let access_log = std::fs::read_to_string(dir.path().join("http.log")).unwrap();
+    assert!(access_log.contains("/change_hook/github"), "the access log was written");
+    said.push(("the access log".into(), access_log));
 
     let mut leaks = Vec::new();
     for (name, value) in SECRETS {
