@@ -3,8 +3,8 @@
 //! or token, the SMTP password, an admin's password) is made to use them all: a remote
 //! worker connects (and one with a wrong password is refused), signed hooks are posted
 //! (and badly signed ones refused), builds run and every reporter delivers to a real peer.
-//! Then its debug-level log, its access log, the workers' logs, the live events, the API's answers and the
-//! hook delivery log are searched for each secret's value.
+//! Then its debug-level log, its access log, the workers' logs, the live events, the API's
+//! answers and the hook delivery log are searched for each secret's value.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
