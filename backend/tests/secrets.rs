@@ -44,6 +44,7 @@ const SECRETS: &[(&str, &str)] = &[
     ("smtp password", "smtp-pw-e9a1d3"),
     ("irc password", "irc-pw-17c8b5"),
     ("admin password", "admin-pw-c02e6f"),
+    ("wrong login password", "wrong-login-pw-3a7e90"),
 ];
 
 /// Extra request headers: name, value.
@@ -242,6 +243,13 @@ async fn no_secret_appears_in_logs_events_api_answers_or_the_delivery_log() {
             kept.lock().unwrap().push_str(&String::from_utf8_lossy(&chunk));
         }
     });
+
+    // The login form, refused and then accepted.
+    for (password, status) in [(secret("wrong login password"), 401), (secret("admin password"), 200)] {
+        let login = json!({ "username": "admin", "password": password });
+        let resp = http.post(format!("{base}api/v1/login")).json(&login).send().await.unwrap();
+        assert_eq!(resp.status(), status);
+    }
 
     let mut refused = Worker::start(&base, dir.path(), secret("wrong worker password"));
     assert!(refused.exited().await, "a worker with a wrong password is refused and gives up");
