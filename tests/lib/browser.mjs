@@ -23,8 +23,21 @@ const cspViolations = [];
 // a test whose pages tripped it fails, whatever else it checked.
 afterEach(() => {
   const seen = cspViolations.splice(0);
-  assert.deepEqual(seen, [], `the browser reported CSP violations:\n${seen.join("\n")}`);
+  assert.deepEqual(
+    seen,
+    [],
+    `the browser reported CSP violations:\n${seen.join("\n")}`,
+  );
 });
+
+/** Takes the violations reported so far that match `pattern` out of the check after the
+ * test, for a test that provokes them on purpose, and returns them. */
+export function takeCspViolations(pattern) {
+  const taken = cspViolations.filter((v) => pattern.test(v));
+  const kept = cspViolations.filter((v) => !pattern.test(v));
+  cspViolations.splice(0, cspViolations.length, ...kept);
+  return taken;
+}
 
 /** Launches headless chromium with the flags this machine needs; every context it opens
  * (`newPage` opens one too) reports CSP violations from its console to the check above. */
@@ -39,7 +52,9 @@ export async function launchBrowser() {
     const context = await newContext(...args);
     context.on("console", (message) => {
       if (/Content[- ]Security[- ]Policy/i.test(message.text()))
-        cspViolations.push(`${message.page()?.url() ?? message.location().url}: ${message.text()}`);
+        cspViolations.push(
+          `${message.page()?.url() ?? message.location().url}: ${message.text()}`,
+        );
     });
     return context;
   };
