@@ -67,7 +67,7 @@ impl poem::Endpoint for Live {
 }
 
 /// The surface of the configuration in place: the routes, the `public_html` files before
-/// them, and the access log around everything.
+/// them, the access log around everything, and the security headers on every answer.
 fn build(engine: &Arc<Engine>, parts: &mut Parts) -> BoxEndpoint<'static> {
     let config = engine.config();
     let web = &config.web;
@@ -98,6 +98,7 @@ fn build(engine: &Arc<Engine>, parts: &mut Parts) -> BoxEndpoint<'static> {
         .with(web::metrics::HttpMetrics(metrics))
         .around(web::request_id::trace)
         .around(web::access_log::record)
+        .around(web::headers::secure)
         .boxed();
     if let Some((_, log)) = access_log {
         app = app.data(log).boxed();
@@ -108,7 +109,7 @@ fn build(engine: &Arc<Engine>, parts: &mut Parts) -> BoxEndpoint<'static> {
 fn routes(engine: Arc<Engine>, config: &Config, auth: Arc<Auth>) -> BoxEndpoint<'static> {
     let service = api::service();
     let spec = service.spec_endpoint();
-    let docs = service.swagger_ui();
+    let docs = web::api_docs::endpoint(&service.swagger_ui_html());
     let hook_guard = Arc::new(hooks::auth::HookGuard::new(&config.change_hook));
     // The pages outside the API that show what the master knows answer only those who may
     // view, as the API does.

@@ -26,6 +26,7 @@ import {
   launchBrowser,
   logInAs,
   openPage,
+  takeCspViolations,
 } from "../lib/browser.mjs";
 
 const PASSWORD = "correct horse battery staple";
@@ -897,7 +898,8 @@ test("/buildstatus: one build's box and its steps, without the page around it", 
     ["compile", "test"],
   );
 
-  // In a frame (a tooltip), its links open in the whole window.
+  // No page may frame it, not even the master's own (clickjacking): the browser refuses
+  // and says why.
   await page.goto(`${base}/changes`);
   await page.evaluate((src) => {
     const f = document.createElement("iframe");
@@ -905,11 +907,17 @@ test("/buildstatus: one build's box and its steps, without the page around it", 
     f.id = "status-frame";
     document.body.append(f);
   }, `/buildstatus?builder=unit&number=${unit.number}`);
-  const framed = page.frameLocator("#status-frame").getByTestId("buildstatus");
-  await framed.waitFor();
+  const refused = await waitFor(
+    () => {
+      const seen = takeCspViolations(/frame-ancestors 'none'/);
+      return seen.length > 0 && seen;
+    },
+    { what: "the browser refusing the frame for frame-ancestors 'none'" },
+  );
+  assert.equal(refused.length, 1, refused.join("\n"));
   assert.equal(
-    await framed.locator("a.build-head").getAttribute("target"),
-    "_top",
+    await page.frameLocator("#status-frame").getByTestId("buildstatus").count(),
+    0,
   );
 
   await page.goto(`${base}/buildstatus?builder=unit&number=99999`);

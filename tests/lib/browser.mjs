@@ -1,7 +1,9 @@
 // Browser-test support: Debian's chromium driven by playwright-core (never a downloaded
-// browser), and the password hashes the auth configurations need.
+// browser), a check that no page broke the master's Content-Security-Policy, and the
+// password hashes the auth configurations need.
 
 import assert from "node:assert/strict";
+import { afterEach } from "node:test";
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -14,12 +16,52 @@ const { chromium } = require("playwright-core");
 /** Where Debian installs chromium (CHROMIUM_PATH overrides). */
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
-/** Launches headless chromium with the flags this machine needs. */
+/** What chromium reported as refused by a Content-Security-Policy since the last test ended. */
+const cspViolations = [];
+
+// Every page the master serves runs under its CSP (no inline script, nothing from elsewhere):
+// a test whose pages tripped it fails, whatever else it checked.
+afterEach(() => {
+  const seen = cspViolations.splice(0);
+  assert.deepEqual(
+    seen,
+    [],
+    `the browser reported CSP violations:\n${seen.join("\n")}`,
+  );
+});
+
+/** Takes the violations reported so far that match `pattern` out of the check after the
+ * test, for a test that provokes them on purpose, and returns them. */
+export function takeCspViolations(pattern) {
+  const taken = cspViolations.filter((v) => pattern.test(v));
+  const kept = cspViolations.filter((v) => !pattern.test(v));
+  cspViolations.splice(0, cspViolations.length, ...kept);
+  return taken;
+}
+
+/** Launches headless chromium with the flags this machine needs; every context it opens
+ * (`newPage` opens one too) reports CSP violations from its console to the check above. */
 export async function launchBrowser() {
   assert.ok(
     existsSync(CHROMIUM),
     `chromium not found at ${CHROMIUM} (apt-get install -y chromium)`,
   );
+  const browser = await launchChromium();
+  const newContext = browser.newContext.bind(browser);
+  browser.newContext = async (...args) => {
+    const context = await newContext(...args);
+    context.on("console", (message) => {
+      if (/Content[- ]Security[- ]Policy/i.test(message.text()))
+        cspViolations.push(
+          `${message.page()?.url() ?? message.location().url}: ${message.text()}`,
+        );
+    });
+    return context;
+  };
+  return browser;
+}
+
+function launchChromium() {
   return chromium.launch({
     executablePath: CHROMIUM,
     args: [

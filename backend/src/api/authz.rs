@@ -36,3 +36,16 @@ pub fn require(engine: &Engine, caller: &Caller, action: Action, reason: Option<
         })),
     }
 }
+
+/// Checks that `caller` may act on the account of database user `uid`: their own account
+/// (once logged in, with the session's CSRF token), or anyone's when `action` allows.
+pub fn require_self_or(engine: &Engine, caller: &Caller, uid: i64, action: Action) -> Result<Request, ApiError> {
+    let own = caller.identity.as_ref().is_some_and(|i| i.uid == Some(uid));
+    if !own {
+        return require(engine, caller, action, None);
+    }
+    if let Via::Session { csrf_ok: false, .. } = caller.via {
+        return Err(ApiError::csrf());
+    }
+    Ok(Request { actor: caller.username().map(str::to_owned), reason: String::new() })
+}

@@ -1,5 +1,6 @@
-//! Who is calling: resolved once per request from a trusted proxy header, HTTP Basic
-//! credentials or the session cookie, by the `Caller` extractor that action handlers take.
+//! Who is calling: resolved once per request from a trusted proxy's header (believed only
+//! from `[auth] trusted_proxies`), HTTP Basic credentials or the session cookie, by the
+//! `Caller` extractor that action handlers take.
 
 use std::sync::Arc;
 
@@ -57,7 +58,8 @@ impl Caller {
     }
 }
 
-fn cookie_value(req: &Request, name: &str) -> Option<String> {
+/// The value of cookie `name` the request carries.
+pub(super) fn cookie_value(req: &Request, name: &str) -> Option<String> {
     req.headers()
         .get_all(poem::http::header::COOKIE)
         .iter()
@@ -120,7 +122,8 @@ async fn identify(req: &Request, auth: &Auth) -> Caller {
         }
         caller.refused = Some(e.to_string());
     };
-    if let Some(header) = auth.trusted_header()
+    // From an address not listed in `trusted_proxies` the header is ignored, whatever it says.
+    if let Some(header) = auth.trusted_header_from(req.remote_addr().as_socket_addr().map(|a| a.ip()))
         && let Some(user) = req.headers().get(header).and_then(|v| v.to_str().ok()).filter(|v| !v.is_empty())
     {
         match auth.identity(user, None).await {

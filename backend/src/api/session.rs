@@ -7,7 +7,7 @@ use poem::web::Data;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 
-use super::caller::{AuthenticatedAs, Caller, Via, client_addr};
+use super::caller::{AuthenticatedAs, Caller, Via, client_addr, cookie_value};
 use super::users::User;
 use super::{ActionResult, ApiError, Tag};
 use crate::auth::authz::{self, Action, Decision};
@@ -128,7 +128,10 @@ impl SessionApi {
             Err(AuthError::BadCredentials) => return Err(ApiError::unauthorized("wrong user name or password")),
             Err(AuthError::Db(e)) => return Err(e.into()),
         };
-        let (token, csrf) = auth.login(&identity, chrono::Utc::now().timestamp()).await.map_err(|e| match e {
+        // A new session with new tokens; the one the browser presented, if any, ends.
+        let presented = cookie_value(req, crate::auth::COOKIE);
+        let now = chrono::Utc::now().timestamp();
+        let (token, csrf) = auth.login(&identity, presented.as_deref(), now).await.map_err(|e| match e {
             AuthError::Db(db) => ApiError::from(db),
             other => ApiError::unauthorized(other.to_string()),
         })?;

@@ -1,4 +1,5 @@
 //! `/users`: the people the master knows (gated by `show_users_page`; changes by
+//! `manage_users`), and ending a user's sessions (their own, or anyone's with
 //! `manage_users`).
 
 use std::sync::Arc;
@@ -8,9 +9,10 @@ use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 
-use super::authz::require;
+use super::authz::{require, require_self_or};
 use super::caller::Caller;
 use super::{ActionResult, ApiError, Tag};
+use crate::auth::Auth;
 use crate::auth::authz::Action;
 use crate::auth::users::{self as manage, UserChange, UserError, UserRecord};
 use crate::db::users::Attribute as DbAttribute;
@@ -170,5 +172,28 @@ impl UsersApi {
         require(&engine, &caller, Action::ManageUsers, None)?;
         manage::remove(&engine.db, uid.0).await?;
         Ok(ActionResult::said(format!("deleted user {}", uid.0)))
+    }
+
+    /// Logs a user out everywhere: ends every session they have, in every browser. Users
+    /// may do it for themselves; `[authz] manage_users` may do it for anyone.
+    #[oai(path = "/users/:uid/logout", method = "post", operation_id = "logout_user_everywhere")]
+    async fn logout_user_everywhere(
+        &self,
+        engine: Data<&Arc<Engine>>,
+        auth: Data<&Arc<Auth>>,
+        caller: Caller,
+        uid: Path<i64>,
+    ) -> Result<Json<ActionResult>, ApiError> {
+        let by = require_self_or(&engine, &caller, uid.0, Action::ManageUsers)?;
+        let user = load(&engine, uid.0).await?;
+        let name = user.username.as_deref().unwrap_or(&user.identifier);
+        let ended = auth.logout_everywhere(name, Some(uid.0)).await.map_err(|e| match e {
+            crate::auth::AuthError::Db(db) => ApiError::from(db),
+            other => ApiError::unauthorized(other.to_string()),
+        })?;
+        tracing::info!(user = name, by = by.actor.as_deref().unwrap_or("anonymous"), ended, "logged out everywhere");
+        let mut result = ActionResult::said(format!("ended {ended} session(s) of {name}"));
+        result.count = Some(i64::try_from(ended).unwrap_or(i64::MAX));
+        Ok(result)
     }
 }

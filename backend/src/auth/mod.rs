@@ -20,8 +20,12 @@ use crate::db::{self, Db, DbError};
 
 /// The session cookie's name.
 pub const COOKIE: &str = "cascade_session";
-/// How long a session lasts, in seconds (two weeks, as Buildbot's cookie).
-pub const SESSION_SECONDS: i64 = 14 * 86_400;
+
+/// An argon2id hash (of a password nobody has, with the default parameters) verified when
+/// the user name is unknown, so that an unknown name costs the same time as a wrong
+/// password and timing does not tell which names exist.
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$tTZWcKhtXCjzgvg8CIkr5Q$nrJWHSFEt8b5zIlVHGX/GSE/TM2TrLx1eWr/Fvxdur8";
 
 /// Someone the master knows.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -73,16 +77,15 @@ pub struct Auth {
     db: Db,
     htpasswd: Option<htpasswd::Htpasswd>,
     limiter: limiter::Limiter,
-    /// A valid hash verified when the user is unknown, so timing does not reveal names
-    /// (made on first need: hashing costs memory and time the master need not spend at start).
-    dummy_hash: std::sync::OnceLock<String>,
+    /// How many password hashes were verified, whatever the outcome.
+    verifications: std::sync::atomic::AtomicU64,
 }
 
 impl Auth {
     /// The sources `config` enables.
     pub fn new(config: Arc<Config>, db: Db) -> Auth {
         let htpasswd = config.auth.htpasswd.clone().map(htpasswd::Htpasswd::new);
-        Auth { config, db, htpasswd, limiter: limiter::Limiter::default(), dummy_hash: std::sync::OnceLock::new() }
+        Auth { config, db, htpasswd, limiter: limiter::Limiter::default(), verifications: Default::default() }
     }
 
     /// Whether this is what `config` asks for (its `[auth]` and base URL are the ones
@@ -92,14 +95,22 @@ impl Auth {
         self.config.auth == config.auth && self.config.base_url == config.base_url
     }
 
+    /// How many password hashes this has verified, right or wrong, known user or not.
+    pub fn verifications(&self) -> u64 {
+        self.verifications.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Whether a user name and password can log in at all here.
     pub fn password_login(&self) -> bool {
         !self.config.auth.users.is_empty() || self.htpasswd.is_some() || self.config.auth.db_users
     }
 
-    /// The header a trusted proxy sets, if configured.
-    pub fn trusted_header(&self) -> Option<&str> {
-        self.config.auth.trusted_header.as_deref()
+    /// The header a trusted proxy sets, if configured and `client` (the address the request
+    /// came from) is one of `[auth] trusted_proxies`: anyone else could set it to any name.
+    pub fn trusted_header_from(&self, client: Option<std::net::IpAddr>) -> Option<&str> {
+        let header = self.config.auth.trusted_header.as_deref()?;
+        let client = client?.to_canonical();
+        self.config.auth.trusted_proxies.iter().any(|net| net.contains(&client)).then_some(header)
     }
 
     /// Where anonymous users log in, if not with the form.
@@ -128,13 +139,14 @@ impl Auth {
     /// `Some(uid)` when the password is right (`uid` set for database users).
     async fn find_and_verify(&self, username: &str, password: &str) -> Result<Option<Option<i64>>, AuthError> {
         if let Some(user) = self.config.auth.users.iter().find(|u| u.username == username) {
-            let ok = password::verify_async(password.to_owned(), user.password_hash.clone()).await;
+            let ok = self.verify(password, user.password_hash.clone()).await;
             return Ok(ok.then_some(None));
         }
         if let Some(file) = &self.htpasswd
             && let Some(hash) = file.hash_of(username)
         {
             let password = password.to_owned();
+            self.verifications.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let ok = tokio::task::spawn_blocking(move || htpasswd::verify(&password, &hash)).await.unwrap_or(false);
             return Ok(ok.then_some(None));
         }
@@ -143,14 +155,19 @@ impl Auth {
             if let Some(user) = db::users::by_username(conn.conn(), username).await?
                 && let Some(hash) = user.password_hash
             {
-                let ok = password::verify_async(password.to_owned(), hash).await;
+                let ok = self.verify(password, hash).await;
                 return Ok(ok.then_some(Some(user.uid)));
             }
         }
         // Spend the same time on an unknown name as on a wrong password.
-        let dummy = self.dummy_hash.get_or_init(|| password::hash("not a password").unwrap_or_default()).clone();
-        password::verify_async(password.to_owned(), dummy).await;
+        self.verify(password, DUMMY_HASH.to_owned()).await;
         Ok(None)
+    }
+
+    /// Verifies `password` against an argon2 hash (on the blocking pool), counted.
+    async fn verify(&self, password: &str, hash: String) -> bool {
+        self.verifications.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        password::verify_async(password.to_owned(), hash).await
     }
 
     /// The identity of a user already authenticated (by password, session or proxy):
@@ -192,31 +209,63 @@ impl Auth {
         Ok(Some(self.identity(&name, Some(user.uid)).await?))
     }
 
-    /// Starts a session; returns the cookie token and the CSRF token.
-    pub async fn login(&self, who: &Identity, now: i64) -> Result<(String, String), AuthError> {
+    /// Which sessions are live at `now` under `[auth] session_idle_timeout` and
+    /// `session_lifetime`.
+    fn window(&self, now: i64) -> db::sessions::Window {
+        let auth = &self.config.auth;
+        db::sessions::Window {
+            now,
+            created_after: now.saturating_sub(auth.session_lifetime),
+            seen_after: now.saturating_sub(auth.session_idle_timeout),
+        }
+    }
+
+    /// Starts a session with fresh tokens; returns the cookie token and the CSRF token.
+    /// `replaced` is the cookie the browser sent, if any: that session ends, so a token
+    /// known before the login (one planted by someone else) never carries the login.
+    pub async fn login(&self, who: &Identity, replaced: Option<&str>, now: i64) -> Result<(String, String), AuthError> {
         let (token, csrf) = (random_token(), random_token());
         let session = db::sessions::Session {
             uid: who.uid,
             username: who.username.clone(),
             csrf_token: csrf.clone(),
-            expires_at: now + SESSION_SECONDS,
+            expires_at: now.saturating_add(self.config.auth.session_lifetime),
         };
         let mut conn = self.db.acquire().await?;
-        db::sessions::purge_expired(conn.conn(), now).await?;
+        db::sessions::purge_expired(conn.conn(), self.window(now)).await?;
+        if let Some(old) = replaced {
+            db::sessions::delete(conn.conn(), &token_hash(old)).await?;
+        }
         db::sessions::insert(conn.conn(), &token_hash(&token), &session, now).await?;
         Ok((token, csrf))
     }
 
-    /// The identity and CSRF token of a live session.
+    /// The identity and CSRF token of a live session, which counts as used now.
     pub async fn session(&self, token: &str, now: i64) -> Result<Option<(Identity, String)>, AuthError> {
+        let hash = token_hash(token);
         let session = {
             let mut conn = self.db.acquire().await?;
-            db::sessions::get(conn.conn(), &token_hash(token), now).await?
+            let session = db::sessions::get(conn.conn(), &hash, self.window(now)).await?;
+            // Each use need not be written: a note every few seconds (at most a minute)
+            // keeps the idle limit to within that much, without a write per request.
+            let step = (self.config.auth.session_idle_timeout / 8).clamp(1, 60);
+            if let Some(s) = &session
+                && now - s.last_seen_at >= step
+            {
+                db::sessions::touch(conn.conn(), &hash, now).await?;
+            }
+            session
         };
         match session {
             Some(s) => Ok(Some((self.identity(&s.username, s.uid).await?, s.csrf_token))),
             None => Ok(None),
         }
+    }
+
+    /// Ends every session of a user, wherever they logged in; returns how many ended.
+    pub async fn logout_everywhere(&self, username: &str, uid: Option<i64>) -> Result<u64, AuthError> {
+        let mut conn = self.db.acquire().await?;
+        Ok(db::sessions::delete_for_user(conn.conn(), username, uid).await?)
     }
 
     /// Ends a session.
@@ -230,7 +279,10 @@ impl Auth {
     pub fn cookie(&self, token: Option<&str>) -> String {
         let secure = if self.config.base_url.starts_with("https://") { "; Secure" } else { "" };
         match token {
-            Some(t) => format!("{COOKIE}={t}; Path=/; HttpOnly; SameSite=Lax; Max-Age={SESSION_SECONDS}{secure}"),
+            Some(t) => {
+                let max_age = self.config.auth.session_lifetime;
+                format!("{COOKIE}={t}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}")
+            }
             None => format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}"),
         }
     }
@@ -239,6 +291,43 @@ impl Auth {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    async fn auth(extra: &str) -> (Auth, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let hash = password::hash("right").unwrap();
+        let text = format!(
+            "[auth]\nusers = [{{ username = \"ann\", password_hash = \"{hash}\" }}]\n{extra}\n\
+             [[workers]]\nname = \"w\"\nembedded = true\n\
+             [[builders]]\nname = \"b\"\nworkers = [\"w\"]\nsteps = [{{ name = \"s\", command = \"true\" }}]\n"
+        );
+        let config = crate::config::parse(&text, &dir.path().join("cascade.toml")).unwrap();
+        let db = Db::connect(&format!("sqlite://{}", dir.path().join("db.sqlite").display())).await.unwrap();
+        db.migrate().await.unwrap();
+        (Auth::new(Arc::new(config), db), dir)
+    }
+
+    #[test]
+    fn the_dummy_hash_is_a_real_argon2id_hash() {
+        assert!(DUMMY_HASH.starts_with("$argon2id$"));
+        assert!(argon2::password_hash::PasswordHash::new(DUMMY_HASH).is_ok());
+        assert!(!password::verify("", DUMMY_HASH));
+    }
+
+    #[tokio::test]
+    async fn an_unknown_user_costs_a_hash_verification_as_a_wrong_password_does() {
+        for extra in ["", "db_users = true"] {
+            let (auth, _dir) = auth(extra).await;
+            assert_eq!(auth.verifications(), 0);
+            let wrong = auth.check_password("ann", "wrong", "a1").await;
+            assert!(matches!(wrong, Err(AuthError::BadCredentials)), "{wrong:?}");
+            assert_eq!(auth.verifications(), 1, "a wrong password is verified ({extra})");
+            let unknown = auth.check_password("nobody", "wrong", "a2").await;
+            assert!(matches!(unknown, Err(AuthError::BadCredentials)), "{unknown:?}");
+            assert_eq!(auth.verifications(), 2, "an unknown user is verified against the dummy hash ({extra})");
+            assert!(auth.check_password("ann", "right", "a3").await.is_ok());
+            assert_eq!(auth.verifications(), 3);
+        }
+    }
 
     #[test]
     fn tokens_are_random_and_stored_hashed() {

@@ -183,7 +183,7 @@ fn default_max_rotated_files() -> u32 {
 }
 
 /// `[auth]`
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawAuth {
     #[serde(default)]
@@ -192,7 +192,20 @@ pub(crate) struct RawAuth {
     #[serde(default)]
     pub db_users: bool,
     pub trusted_header: Option<String>,
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
     pub login_url: Option<String>,
+    #[serde(default = "default_session_idle_timeout")]
+    pub session_idle_timeout: u64,
+    #[serde(default = "default_session_lifetime")]
+    pub session_lifetime: u64,
+}
+
+fn default_session_idle_timeout() -> u64 {
+    super::types::DEFAULT_SESSION_IDLE_TIMEOUT
+}
+fn default_session_lifetime() -> u64 {
+    super::types::DEFAULT_SESSION_LIFETIME
 }
 
 /// `[authz]`: everything denied except viewing, until the file says otherwise.

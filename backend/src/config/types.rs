@@ -164,9 +164,21 @@ pub struct AuthConfig {
     pub db_users: bool,
     /// A header set by a trusted proxy naming the user.
     pub trusted_header: Option<String>,
+    /// The addresses (single IPs as /32 or /128) whose `trusted_header` is believed; the
+    /// header from any other client is ignored.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// An external login page.
     pub login_url: Option<String>,
+    /// Seconds a session may go unused before it ends.
+    pub session_idle_timeout: i64,
+    /// Seconds after the login at which a session ends however busy it is.
+    pub session_lifetime: i64,
 }
+
+/// `[auth] session_idle_timeout` when the file does not say: a day.
+pub const DEFAULT_SESSION_IDLE_TIMEOUT: u64 = 86_400;
+/// `[auth] session_lifetime` when the file does not say: two weeks, as Buildbot's cookie.
+pub const DEFAULT_SESSION_LIFETIME: u64 = 14 * 86_400;
 
 /// A user defined in the file.
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]

@@ -227,13 +227,54 @@ impl Validator<'_, '_> {
     }
 
     fn auth(&mut self) -> Option<AuthConfig> {
-        let raw = self.doc.unit::<RawAuth>(&KeyPath::default().key("auth"))?;
-        Some(AuthConfig {
+        let at = KeyPath::default().key("auth");
+        let raw = self.doc.unit::<RawAuth>(&at)?;
+        let mut ok = true;
+        let mut proxies = Vec::new();
+        for (i, text) in raw.trusted_proxies.iter().enumerate() {
+            match proxy_net(text) {
+                Some(net) => proxies.push(net),
+                None => {
+                    let message = format!("`{text}` is not an IP address or a CIDR block (such as 10.0.0.0/8)");
+                    self.doc.issue(&at.key("trusted_proxies").index(i), message);
+                    ok = false;
+                }
+            }
+        }
+        match (&raw.trusted_header, raw.trusted_proxies.is_empty()) {
+            (Some(_), true) => {
+                let message = "needs `trusted_proxies`: the header is believed only from the addresses listed \
+                    there (IPs or CIDR blocks), such as those your reverse proxy connects from";
+                self.doc.issue(&at.key("trusted_header"), message);
+                ok = false;
+            }
+            (None, false) => {
+                self.doc.issue(&at.key("trusted_proxies"), "has no effect without `trusted_header`");
+                ok = false;
+            }
+            _ => {}
+        }
+        let (idle, lifetime) = (raw.session_idle_timeout, raw.session_lifetime);
+        for (key, value) in [("session_idle_timeout", idle), ("session_lifetime", lifetime)] {
+            if value == 0 || value > MAX_SESSION_SECONDS {
+                self.doc.issue(&at.key(key), format!("must be between 1 and {MAX_SESSION_SECONDS} seconds"));
+                ok = false;
+            }
+        }
+        if idle > lifetime {
+            let message = format!("{idle} s is longer than `session_lifetime` ({lifetime} s), so it would never apply");
+            self.doc.issue(&at.key("session_idle_timeout"), message);
+            ok = false;
+        }
+        ok.then(|| AuthConfig {
             users: raw.users,
             htpasswd: raw.htpasswd.map(|p| self.absolute(p)),
             db_users: raw.db_users,
             trusted_header: raw.trusted_header,
+            trusted_proxies: proxies,
             login_url: raw.login_url,
+            session_idle_timeout: i64::try_from(idle).unwrap_or(i64::MAX),
+            session_lifetime: i64::try_from(lifetime).unwrap_or(i64::MAX),
         })
     }
 
@@ -345,6 +386,19 @@ impl Validator<'_, '_> {
     pub(crate) fn absolute(&self, path: PathBuf) -> PathBuf {
         if path.is_relative() { self.dir.join(path) } else { path }
     }
+}
+
+/// The longest session either `[auth]` session key allows: a year.
+const MAX_SESSION_SECONDS: u64 = 366 * 86_400;
+
+/// A proxy's address as a network: a CIDR block as written, a single address as a /32 (or
+/// /128).
+fn proxy_net(text: &str) -> Option<ipnet::IpNet> {
+    let text = text.trim();
+    text.parse::<ipnet::IpNet>()
+        .ok()
+        .map(|n| n.trunc())
+        .or_else(|| text.parse::<std::net::IpAddr>().ok().map(ipnet::IpNet::from))
 }
 
 /// Adds `item` to the list, or marks the list failed for good once an item failed.

@@ -1,15 +1,18 @@
 //! What the master serves besides the JSON API and the hooks: the SPA and its assets,
-//! `/robots.txt`, the `public_html` folder, the access log, and the pages made for other
-//! programs: the RSS and Atom feeds, the status images (README badges and 0.8.9's `/png`),
-//! the builders' plots, 0.8.9's `/json` status tree and the Prometheus `/metrics`. Those
+//! `/robots.txt`, the `public_html` folder, the access log, the security headers on every
+//! answer, the API's docs, and the pages made for other programs: the RSS and Atom feeds,
+//! the status images (README badges and 0.8.9's `/png`), the builders' plots, 0.8.9's
+//! `/json` status tree and the Prometheus `/metrics`. Those
 //! pages are guarded by `[authz] view` like the API; they answer errors as plain text,
 //! except `/json`, whose errors are JSON as the API's.
 
 pub mod access_log;
+pub mod api_docs;
 pub mod badges;
 mod charts;
 pub mod feeds;
 mod font;
+pub mod headers;
 pub mod images;
 pub mod json;
 pub mod markup;

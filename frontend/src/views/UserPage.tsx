@@ -3,6 +3,7 @@ import { ApiError, apiDelete, apiGet } from '~/api/client';
 import { AccessError } from '~/components/common/AccessError';
 import { Loading } from '~/components/common/Message';
 import { Attributes } from '~/components/users/Attributes';
+import { LogoutEverywhere } from '~/components/users/LogoutEverywhere';
 import { useAsync } from '~/composables/useAsync';
 import type { ViewProps } from '~/lazyView';
 import { navigate } from '~/router';
@@ -63,6 +64,14 @@ export default function UserPage({ params }: ViewProps) {
       </dl>
       <h2>Attributes</h2>
       <Attributes attributes={user.attributes} />
+      {(can(session, 'manage_users') || me === user.uid) && (
+        <>
+          <h2>Sessions</h2>
+          <p>
+            <LogoutEverywhere uid={user.uid} self={me === user.uid} />
+          </p>
+        </>
+      )}
       {can(session, 'manage_users') && (
         <p>
           <button type="button" class="btn" onClick={() => void remove()}>

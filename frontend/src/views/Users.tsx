@@ -4,6 +4,7 @@ import { AccessError } from '~/components/common/AccessError';
 import { Loading } from '~/components/common/Message';
 import { AddUserForm } from '~/components/users/AddUserForm';
 import { Attributes } from '~/components/users/Attributes';
+import { LogoutEverywhere } from '~/components/users/LogoutEverywhere';
 import { useAsync } from '~/composables/useAsync';
 import type { ViewProps } from '~/lazyView';
 import { paths } from '~/router';
@@ -16,6 +17,7 @@ export default function Users(_: ViewProps) {
   const { session } = useSession();
   // Load again when someone logs in or out.
   const me = session?.user?.uid ?? null;
+  const manager = can(session, 'manage_users');
   const { data, error, loading, reload } = useAsync((signal) => apiGet('/users', { signal }), [me]);
 
   if (error && !data) return <AccessError error={error} what="see users" />;
@@ -33,6 +35,7 @@ export default function Users(_: ViewProps) {
               <th>Identifier</th>
               <th>Username</th>
               <th>Attributes</th>
+              <th>Sessions</th>
             </tr>
           </thead>
           <tbody>
@@ -48,12 +51,17 @@ export default function Users(_: ViewProps) {
                 <td>
                   <Attributes attributes={u.attributes} />
                 </td>
+                <td>
+                  {(manager || u.uid === me) && (
+                    <LogoutEverywhere uid={u.uid} self={u.uid === me} />
+                  )}
+                </td>
               </tr>
             ))}
           </tbody>
         </table>
       )}
-      {can(session, 'manage_users') && <AddUserForm onAdded={reload} />}
+      {manager && <AddUserForm onAdded={reload} />}
     </section>
   );
 }

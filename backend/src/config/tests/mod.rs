@@ -381,5 +381,6 @@ poll_at_launch = true
     assert!(err.contains("change_sources[1].colour"), "{err}");
 }
 
+mod auth;
 mod listen;
 mod reporters;
