@@ -448,6 +448,74 @@ test("a build on a SIGKILLed worker ends retry and runs again on the other; the 
   }
 });
 
+test("a build on a frozen (SIGSTOP) worker ends retry once its heartbeat stops and runs on the other; thawed, the worker reconnects and leaves the old build alone", async () => {
+  await waitIdle();
+  const req = await force("slow");
+  const first = await waitRunning("slow", req);
+  const victim = first.worker;
+  const survivor = victim === "w1" ? "w2" : "w1";
+  const frozen = procs[victim];
+  process.kill(frozen.pid, "SIGSTOP");
+  let retried;
+  let again;
+  try {
+    // The worker's socket stays open: only the missing heartbeat answers can tell (≤ 30 s).
+    retried = await waitFor(
+      async () => {
+        const detail = await buildDetail("slow", first.number);
+        return detail.complete ? detail : false;
+      },
+      {
+        timeoutMs: 45_000,
+        what: `build ${first.number} to end once ${victim} is dropped`,
+      },
+    );
+    assert.equal(retried.results, "retry", JSON.stringify(retried));
+    again = await waitFor(
+      async () =>
+        (await builds("slow")).find(
+          (b) => b.buildrequest_id === req && b.number !== first.number,
+        ),
+      { timeoutMs: WAIT_MS, what: `request ${req} to run again` },
+    );
+    assert.equal(again.worker, survivor, JSON.stringify(again));
+    assert.equal((await waitComplete("slow", again.number)).results, "success");
+    assert.equal((await workers())[victim].connected, false);
+  } finally {
+    process.kill(frozen.pid, "SIGCONT");
+  }
+
+  // Thawed, the same process finds its connection gone and connects again.
+  await waitFor(async () => (await workers())[victim].connected, {
+    timeoutMs: 45_000,
+    what: `${victim} connected again after SIGCONT`,
+  });
+  assert.ok(frozen.running, "the thawed worker process is still running");
+  // Work it runs now comes after anything it could still have said about the old build.
+  await post(`/api/v1/workers/${survivor}/pause`, {
+    reason: "leave the next build to the thawed worker",
+  });
+  try {
+    const next = await force("slow");
+    const run = await waitRunning("slow", next);
+    assert.equal(run.worker, victim);
+    assert.equal((await waitComplete("slow", run.number)).results, "success");
+  } finally {
+    await post(`/api/v1/workers/${survivor}/unpause`, { reason: "done" });
+  }
+  const old = await buildDetail("slow", first.number);
+  assert.deepEqual(
+    [old.results, old.finished_at, old.state_text, JSON.stringify(old.steps)],
+    [
+      retried.results,
+      retried.finished_at,
+      retried.state_text,
+      JSON.stringify(retried.steps),
+    ],
+    "the build the frozen worker was running is unchanged after it came back",
+  );
+});
+
 test("a stopped build ends cancelled with its reason and its step killed; cancelled pending requests never run", async () => {
   await waitIdle();
   const busy = [await force("slow"), await force("slow")];
