@@ -9,6 +9,7 @@ use poem_openapi::{Object, OpenApi};
 
 use super::authz::require;
 use super::caller::Caller;
+use super::error::missing;
 use super::json::{RawJson, cached, page_key};
 use super::types::Change;
 use super::{ActionBody, ActionResult, ApiError, Tag, page};
@@ -82,10 +83,9 @@ impl ChangesApi {
     #[oai(path = "/changes/:id", method = "get", operation_id = "get_change")]
     async fn get_change(&self, engine: Data<&Arc<Engine>>, id: Path<i64>) -> Result<Json<Change>, ApiError> {
         let mut conn = engine.db.acquire().await?;
-        match db::changes::get(conn.conn(), ChangeId(id.0)).await {
-            Err(db::DbError::NotFound) => Err(ApiError::not_found(format!("no change {}", id.0))),
-            other => Ok(Json(Change::new(other?, &engine.links()))),
-        }
+        let change =
+            db::changes::get(conn.conn(), ChangeId(id.0)).await.map_err(missing(format!("no change {}", id.0)))?;
+        Ok(Json(Change::new(change, &engine.links())))
     }
 
     /// Cancels the pending build requests and stops the running builds made for a change.

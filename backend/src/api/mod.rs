@@ -12,6 +12,7 @@ pub mod error;
 mod events;
 mod hooks;
 pub mod json;
+pub mod limits;
 pub mod logs;
 mod master;
 mod outbox;

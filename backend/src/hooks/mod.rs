@@ -23,11 +23,12 @@ use poem::web::{Data, Json, Path};
 use poem::{Body, IntoResponse, Request, Response, handler};
 use serde_json::json;
 
+use crate::api::{ApiError, limits};
 use crate::engine::Engine;
 use crate::model::NewChange;
 
-/// Largest hook body accepted.
-pub const MAX_BODY: usize = 1024 * 1024;
+/// Largest hook body accepted: the same as anywhere else.
+pub const MAX_BODY: usize = crate::api::limits::MAX_BODY;
 
 /// A hook request, as the dialects see it.
 #[derive(Debug)]
@@ -87,8 +88,11 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Outcome {
-        Outcome { status, body: json!({ "error": code, "message": message.into() }), change_ids: Vec::new() }
+    /// A refusal, in the status and shape [`ApiError`] gives every error.
+    fn refused(e: impl Into<ApiError>) -> Outcome {
+        let e = e.into();
+        let body = serde_json::to_value(e.body()).unwrap_or_else(|_| json!({ "error": "internal" }));
+        Outcome { status: e.status(), body, change_ids: Vec::new() }
     }
 }
 
@@ -143,24 +147,10 @@ pub async fn handle(engine: &Arc<Engine>, dialect: &str, req: &HookRequest, veri
     }
     let changes = match parse(engine, dialect, req, verify) {
         None => {
-            return Outcome::error(
-                StatusCode::NOT_FOUND,
-                "not_found",
-                format!("change hook dialect `{dialect}` is not enabled"),
-            );
+            return Outcome::refused(ApiError::not_found(format!("change hook dialect `{dialect}` is not enabled")));
         }
         Some(Ok(c)) => c,
-        Some(Err(e)) => {
-            let (status, code) = match e {
-                HookError::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
-                // A wrong content type is bad input like any other (DESIGN §8: 4xx with the reason).
-                HookError::UnsupportedMediaType(_) => (StatusCode::BAD_REQUEST, "unsupported_media_type"),
-                HookError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
-                HookError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
-                HookError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
-            };
-            return Outcome::error(status, code, e.to_string());
-        }
+        Some(Err(e)) => return Outcome::refused(e),
     };
     if changes.is_empty() {
         return Outcome {
@@ -179,10 +169,7 @@ pub async fn handle(engine: &Arc<Engine>, dialect: &str, req: &HookRequest, veri
                 change_ids: ids,
             }
         }
-        Err(e) => {
-            tracing::error!(error = ?e, dialect, "could not store hook changes");
-            Outcome::error(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the change could not be stored; try again")
-        }
+        Err(e) => Outcome::refused(e),
     }
 }
 
@@ -295,7 +282,7 @@ pub async fn change_hook(
             &dialect,
             &source,
             &hook,
-            &Outcome::error(StatusCode::UNAUTHORIZED, "unauthorized", "no valid credentials"),
+            &Outcome::refused(ApiError::unauthorized("no valid credentials")),
             None,
         )
         .await;
@@ -303,10 +290,14 @@ pub async fn change_hook(
         return refusal;
     } else {
         match body.into_bytes_limit(MAX_BODY).await {
-            Err(_) => Outcome::error(StatusCode::PAYLOAD_TOO_LARGE, "too_large", HookError::TooLarge.to_string()),
+            Err(_) => Outcome::refused(HookError::TooLarge),
             Ok(bytes) => {
                 hook.body = bytes;
-                handle(&engine, &dialect, &hook, true).await
+                if limits::looks_like_json(&hook.body) && limits::too_deep(&hook.body, limits::MAX_DEPTH) {
+                    Outcome::refused(HookError::BadRequest(limits::too_deep_message()))
+                } else {
+                    handle(&engine, &dialect, &hook, true).await
+                }
             }
         }
     };

@@ -2277,6 +2277,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -2297,6 +2306,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2370,6 +2388,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -2390,6 +2417,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2468,6 +2504,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -2488,6 +2533,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2563,6 +2617,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -2583,6 +2646,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2660,6 +2732,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -2680,6 +2761,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2766,6 +2856,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -2786,6 +2885,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2860,6 +2968,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -2880,6 +2997,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2959,6 +3085,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -2979,6 +3114,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3057,6 +3201,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -3077,6 +3230,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3155,6 +3317,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -3175,6 +3346,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3257,6 +3437,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -3277,6 +3466,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3355,6 +3553,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -3375,6 +3582,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3459,6 +3675,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -3479,6 +3704,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3561,6 +3795,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -3581,6 +3824,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3667,6 +3919,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -3687,6 +3948,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3760,6 +4030,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -3780,6 +4059,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3857,6 +4145,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -3877,6 +4174,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3953,6 +4259,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -3973,6 +4288,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4049,6 +4373,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -4069,6 +4402,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4144,6 +4486,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -4164,6 +4515,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4235,6 +4595,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -4255,6 +4624,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4328,6 +4706,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -4348,6 +4735,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4425,6 +4821,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -4445,6 +4850,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4522,6 +4936,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -4542,6 +4965,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4619,6 +5051,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -4639,6 +5080,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4710,6 +5160,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -4730,6 +5189,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4801,6 +5269,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -4821,6 +5298,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4892,6 +5378,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -4912,6 +5407,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4987,6 +5491,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -5007,6 +5520,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5078,6 +5600,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -5098,6 +5629,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5175,6 +5715,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -5195,6 +5744,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5268,6 +5826,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -5288,6 +5855,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5359,6 +5935,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -5379,6 +5964,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5455,6 +6049,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -5475,6 +6078,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5548,6 +6160,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -5568,6 +6189,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5641,6 +6271,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -5661,6 +6300,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5738,6 +6386,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -5758,6 +6415,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5836,6 +6502,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -5856,6 +6531,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5929,6 +6613,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -5949,6 +6642,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6022,6 +6724,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -6042,6 +6753,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6122,6 +6842,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -6142,6 +6871,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6215,6 +6953,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -6235,6 +6982,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6308,6 +7064,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -6328,6 +7093,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6430,6 +7204,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -6450,6 +7233,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6530,6 +7322,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -6550,6 +7351,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6638,6 +7448,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -6658,6 +7477,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6736,6 +7564,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -6756,6 +7593,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
