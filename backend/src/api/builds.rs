@@ -36,10 +36,12 @@ pub struct BuildsApi;
 
 /// A page of builds.
 #[derive(Debug, Object, serde::Serialize)]
+#[oai(skip_serializing_if_is_none)]
 pub struct BuildList {
     /// Newest first.
     pub builds: Vec<Build>,
     /// The `offset` of the next page, absent on the last one.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_offset: Option<i64>,
 }
 

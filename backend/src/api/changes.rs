@@ -24,10 +24,12 @@ pub struct ChangesApi;
 
 /// A page of changes.
 #[derive(Debug, Object, serde::Serialize)]
+#[oai(skip_serializing_if_is_none)]
 pub struct ChangeList {
     /// Newest first.
     pub changes: Vec<Change>,
     /// The `before` of the next page, absent on the last one.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_before: Option<i64>,
 }
 

@@ -23,6 +23,7 @@ pub struct HooksApi;
 
 /// One hook request.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Delivery {
     /// Id.
     pub id: i64,

@@ -100,6 +100,7 @@ pub struct ActionBody {
 
 /// What an action did.
 #[derive(Debug, poem_openapi::Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct ActionResult {
     /// A sentence for people.
     pub message: String,

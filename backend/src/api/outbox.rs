@@ -55,6 +55,7 @@ impl From<OutboxState> for db::outbox::State {
 
 /// One message of a reporter.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct OutboxMessage {
     /// Id.
     pub id: i64,

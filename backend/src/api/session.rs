@@ -20,6 +20,7 @@ pub struct SessionApi;
 
 /// Who the caller is and what they may do.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Session {
     /// The logged-in user's name; absent for anonymous callers.
     pub username: Option<String>,

@@ -32,6 +32,7 @@ pub struct Attribute {
 
 /// A user.
 #[derive(Clone, Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct User {
     /// Id.
     pub uid: i64,
