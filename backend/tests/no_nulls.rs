@@ -74,7 +74,12 @@ async fn no_answer_sends_null_where_the_document_does_not_allow_it() {
     let engine = Engine::start(Arc::new(cfg), tdb.db.clone(), Arc::new(SystemClock)).await.unwrap();
     let client = TestClient::new(cascade::server::app(engine.clone()));
     let mut rx = engine.bus.subscribe();
-    client.post("/api/v1/builders/app/force").body_json(&json!({})).send().await.assert_status(poem::http::StatusCode::ACCEPTED);
+    client
+        .post("/api/v1/builders/app/force")
+        .body_json(&json!({}))
+        .send()
+        .await
+        .assert_status(poem::http::StatusCode::ACCEPTED);
     wait_finished(&mut rx, "app", 60).await;
     let hook = client
         .post("/change_hook/base")

@@ -83,6 +83,11 @@ impl ApiError {
         ApiError::Forbidden(body("forbidden", message))
     }
 
+    /// 409 with a message.
+    pub fn conflict(message: impl Into<String>) -> ApiError {
+        ApiError::Conflict(body("conflict", message))
+    }
+
     /// 429 with a message.
     pub fn too_many(message: impl Into<String>) -> ApiError {
         ApiError::TooManyRequests(body("rate_limited", message))

@@ -137,10 +137,7 @@ impl HooksApi {
             db::deliveries::get(conn.conn(), id.0).await.map_err(missing(format!("no hook delivery {}", id.0)))?
         };
         if original.body_truncated != 0 {
-            return Err(crate::engine::EngineError::Conflict(
-                "this delivery's body was too large to keep; it cannot be replayed".into(),
-            )
-            .into());
+            return Err(ApiError::conflict("this delivery's body was too large to keep; it cannot be replayed"));
         }
         let replay_id = crate::hooks::replay(&engine, &original).await;
         let mut conn = engine.db.acquire().await?;
