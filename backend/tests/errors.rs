@@ -126,3 +126,22 @@ async fn a_failed_database_is_a_5xx_that_tells_nothing_of_it() {
         assert_no_database_words(what, &body);
     }
 }
+
+#[tokio::test]
+async fn the_largest_offsets_and_smallest_limits_are_answered_not_dropped() {
+    let a = api().await;
+    let mut rx = a.engine.bus.subscribe();
+    for _ in 0..2 {
+        let forced = a.client.post("/api/v1/builders/app/force").body_json(&json!({})).send().await;
+        forced.assert_status(StatusCode::ACCEPTED);
+        common::wait_finished(&mut rx, "app", 60).await;
+    }
+    for path in [
+        "/api/v1/builds?offset=9223372036854775807",
+        "/api/v1/builds?limit=-9223372036854775808&offset=9223372036854775807",
+        "/api/v1/changes?before=-9223372036854775808&limit=9223372036854775807",
+    ] {
+        let (status, body) = answer(a.client.get(path).send().await).await;
+        assert!(status.is_success() || status.is_client_error(), "{path}: {status} {body}");
+    }
+}
