@@ -5,17 +5,18 @@ NPM ?= npm
 PG_ADMIN_URL ?= postgres://postgres@127.0.0.1:5432/test
 QUICKSTART ?= examples/quickstart/cascade.toml
 
-.PHONY: run build frontend frontend-deps test test-deps test-venv test-backend test-frontend test-system lint openapi fmt bench clean
+.PHONY: run build frontend frontend-deps test test-deps test-venv test-backend test-frontend test-system lint openapi fmt bench soak clean
 
 # Debian packages the tests use: chromium for the browser tests, git for the repositories the
 # tests make, psql to find the local PostgreSQL, ngircd and aiosmtpd as the IRC and mail servers
 # the reporters talk to, openssl for their test certificates, python3-venv for the virtual
 # environment of the feed reader that reads the feeds.
 TEST_DEBS ?= chromium git postgresql-client ngircd python3-aiosmtpd openssl python3-venv
-# Python packages from PyPI the system tests use (feedparser reads the RSS and Atom feeds),
-# in a virtual environment under the build folder.
+# Python packages from PyPI the system tests use (feedparser reads the RSS and Atom feeds,
+# schemathesis sends generated requests to every operation of the OpenAPI document), in a
+# virtual environment under the build folder.
 TEST_VENV ?= target/test-venv
-TEST_PIPS ?= feedparser==6.0.14
+TEST_PIPS ?= feedparser==6.0.14 schemathesis==4.32.5
 
 ## Build everything and start a master on the quickstart configuration (SQLite, embedded worker).
 run: build
@@ -47,11 +48,12 @@ test-deps:
 		fi; \
 	fi
 
-## The system tests' Python virtual environment (made once; `make clean` removes it).
+## The system tests' Python virtual environment (made again when TEST_PIPS changes; `make clean` removes it).
 test-venv: test-deps
-	@if ! $(TEST_VENV)/bin/python3 -c 'import feedparser' >/dev/null 2>&1; then \
+	@if [ "$$(cat $(TEST_VENV)/.pips 2>/dev/null)" != "$(TEST_PIPS)" ]; then \
 		echo "Making $(TEST_VENV) with $(TEST_PIPS)"; \
-		/usr/bin/python3 -m venv $(TEST_VENV) && $(TEST_VENV)/bin/pip install --quiet $(TEST_PIPS); \
+		/usr/bin/python3 -m venv $(TEST_VENV) && $(TEST_VENV)/bin/pip install --quiet $(TEST_PIPS) \
+			&& echo "$(TEST_PIPS)" > $(TEST_VENV)/.pips; \
 	fi
 
 test-frontend: frontend-deps
@@ -90,6 +92,12 @@ fmt:
 ## Benchmarks (never part of `make test`): prints a table and writes bench/results.json.
 bench: build
 	scripts/bench.sh
+
+## Long runs that look for what short tests miss (never part of `make test`): every scenario of
+## scripts/soak/scenarios/, or SCENARIOS="name ..." only.
+soak: frontend test-venv
+	$(CARGO) build --locked
+	scripts/soak/run.sh $(SCENARIOS)
 
 clean:
 	$(CARGO) clean

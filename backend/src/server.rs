@@ -90,7 +90,10 @@ fn build(engine: &Arc<Engine>, parts: &mut Parts) -> BoxEndpoint<'static> {
     };
     parts.auth = Some(auth.clone());
     let metrics = engine.metrics.clone();
-    let mut app = routes(engine.clone(), &config, auth).around(web::public_html::serve).boxed();
+    let mut app = routes(engine.clone(), &config, auth)
+        .around(web::public_html::serve)
+        .around(api::limits::refuse_oversized)
+        .boxed();
     if let Some(folder) = public_html {
         app = app.data(folder).boxed();
     }
@@ -116,7 +119,7 @@ fn routes(engine: Arc<Engine>, config: &Config, auth: Arc<Auth>) -> BoxEndpoint<
     let view = api::caller::view_guard;
     Route::new()
         .at("/api/v1/worker/connect", get(api::worker_socket::connect))
-        .nest("/api/v1", service.around(api::caller::view_guard))
+        .nest("/api/v1", service.around(api::caller::view_guard).around(api::limits::guard_api))
         .at("/api/openapi.json", spec)
         .nest("/api/docs", docs)
         .at("/change_hook/:dialect", post(hooks::change_hook).get(hooks::change_hook))

@@ -11,12 +11,8 @@ use super::caller::{Caller, Via};
 /// Checks that `caller` may take `action` (and, for a session, that the request carries
 /// its CSRF token); returns who is asking, with `reason`.
 pub fn require(engine: &Engine, caller: &Caller, action: Action, reason: Option<String>) -> Result<Request, ApiError> {
-    if let Some(refused) = &caller.refused {
-        return Err(if caller.rate_limited {
-            ApiError::too_many(refused.clone())
-        } else {
-            ApiError::unauthorized(refused.clone())
-        });
+    if let Some(refusal) = caller.refusal() {
+        return Err(refusal);
     }
     if let Via::Session { csrf_ok: false, .. } = caller.via {
         return Err(ApiError::csrf());

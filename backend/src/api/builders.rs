@@ -65,6 +65,7 @@ pub enum ForceResponse {
 
 /// One worker's answer to a ping.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct WorkerPing {
     /// The worker.
     pub worker: String,

@@ -36,10 +36,12 @@ pub struct BuildsApi;
 
 /// A page of builds.
 #[derive(Debug, Object, serde::Serialize)]
+#[oai(skip_serializing_if_is_none)]
 pub struct BuildList {
     /// Newest first.
     pub builds: Vec<Build>,
     /// The `offset` of the next page, absent on the last one.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_offset: Option<i64>,
 }
 
@@ -83,7 +85,7 @@ impl BuildsApi {
             let mut conn = engine.db.acquire().await?;
             // One extra row tells whether there is a next page.
             let mut builds = db::builds::list(conn.conn(), &filter, limit + 1, offset).await?;
-            let next_offset = (builds.len() as i64 > limit).then_some(offset + limit);
+            let next_offset = (builds.len() as i64 > limit).then_some(offset.saturating_add(limit));
             builds.truncate(limit as usize);
             Ok(BuildList { builds: builds.into_iter().map(Build::from).collect(), next_offset })
         })

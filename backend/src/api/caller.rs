@@ -37,19 +37,22 @@ pub struct Caller {
     /// How.
     pub via: Via,
     /// Credentials were offered but refused (wrong password, rate-limited, store down).
-    pub refused: Option<String>,
-    /// The refusal was rate limiting.
-    pub rate_limited: bool,
+    pub refused: Option<Arc<AuthError>>,
 }
 
 impl Caller {
     fn anonymous() -> Caller {
-        Caller { identity: None, via: Via::Nobody, refused: None, rate_limited: false }
+        Caller { identity: None, via: Via::Nobody, refused: None }
     }
 
     /// The caller's user name, if logged in.
     pub fn username(&self) -> Option<&str> {
         self.identity.as_ref().map(|i| i.username.as_str())
+    }
+
+    /// The answer to give a caller whose credentials were refused.
+    pub fn refusal(&self) -> Option<super::ApiError> {
+        self.refused.as_deref().map(super::ApiError::from)
     }
 
     /// The caller's roles.
@@ -115,13 +118,7 @@ pub async fn resolve(req: &Request, auth: &Auth) -> Caller {
 
 async fn identify(req: &Request, auth: &Auth) -> Caller {
     let mut caller = Caller::anonymous();
-    let refuse = |caller: &mut Caller, e: AuthError| {
-        caller.rate_limited = matches!(e, AuthError::RateLimited(_));
-        if let AuthError::Db(db) = &e {
-            tracing::error!(error = ?db, "authentication store failed");
-        }
-        caller.refused = Some(e.to_string());
-    };
+    let refuse = |caller: &mut Caller, e: AuthError| caller.refused = Some(Arc::new(e));
     // From an address not listed in `trusted_proxies` the header is ignored, whatever it says.
     if let Some(header) = auth.trusted_header_from(req.remote_addr().as_socket_addr().map(|a| a.ip()))
         && let Some(user) = req.headers().get(header).and_then(|v| v.to_str().ok()).filter(|v| !v.is_empty())

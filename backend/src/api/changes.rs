@@ -9,6 +9,7 @@ use poem_openapi::{Object, OpenApi};
 
 use super::authz::require;
 use super::caller::Caller;
+use super::error::missing;
 use super::json::{RawJson, cached, page_key};
 use super::types::Change;
 use super::{ActionBody, ActionResult, ApiError, Tag, page};
@@ -23,10 +24,12 @@ pub struct ChangesApi;
 
 /// A page of changes.
 #[derive(Debug, Object, serde::Serialize)]
+#[oai(skip_serializing_if_is_none)]
 pub struct ChangeList {
     /// Newest first.
     pub changes: Vec<Change>,
     /// The `before` of the next page, absent on the last one.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_before: Option<i64>,
 }
 
@@ -82,10 +85,9 @@ impl ChangesApi {
     #[oai(path = "/changes/:id", method = "get", operation_id = "get_change")]
     async fn get_change(&self, engine: Data<&Arc<Engine>>, id: Path<i64>) -> Result<Json<Change>, ApiError> {
         let mut conn = engine.db.acquire().await?;
-        match db::changes::get(conn.conn(), ChangeId(id.0)).await {
-            Err(db::DbError::NotFound) => Err(ApiError::not_found(format!("no change {}", id.0))),
-            other => Ok(Json(Change::new(other?, &engine.links()))),
-        }
+        let change =
+            db::changes::get(conn.conn(), ChangeId(id.0)).await.map_err(missing(format!("no change {}", id.0)))?;
+        Ok(Json(Change::new(change, &engine.links())))
     }
 
     /// Cancels the pending build requests and stops the running builds made for a change.

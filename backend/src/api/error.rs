@@ -1,15 +1,21 @@
 //! The API's one error type: every status an operation can answer with, each with the JSON
 //! body `{ "error": code, "message": text, "request_id": id }`, decided in one place from the
-//! lower layers' errors.
+//! lower layers' errors (database, engine, authentication, users, change hooks) and from
+//! requests that could not be read. A database's own words (which differ between SQLite and
+//! PostgreSQL and name tables and constraints) go to the log, never to the client.
 
+use poem::http::StatusCode;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object};
 
+use crate::auth::AuthError;
+use crate::auth::users::UserError;
 use crate::db::DbError;
 use crate::engine::EngineError;
+use crate::hooks::HookError;
 
 /// The body of every error answer.
-#[derive(Debug, Object)]
+#[derive(Debug, Object, serde::Serialize)]
 pub struct ErrorBody {
     /// A stable, machine-readable code ("not_found", "forbidden", ...).
     pub error: String,
@@ -18,6 +24,7 @@ pub struct ErrorBody {
     /// The request's id, also in its `X-Request-Id` header and in the master's log lines
     /// about it; quote it when reporting a problem.
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
 }
 
@@ -39,6 +46,9 @@ pub enum ApiError {
     /// The resource's state does not allow this.
     #[oai(status = 409)]
     Conflict(Json<ErrorBody>),
+    /// The request body is larger than the master reads.
+    #[oai(status = 413)]
+    PayloadTooLarge(Json<ErrorBody>),
     /// The body is well-formed but wrong.
     #[oai(status = 422)]
     Unprocessable(Json<ErrorBody>),
@@ -48,6 +58,9 @@ pub enum ApiError {
     /// The master failed; details are in its log.
     #[oai(status = 500)]
     Internal(Json<ErrorBody>),
+    /// The database is busy or out of reach; try again.
+    #[oai(status = 503)]
+    Unavailable(Json<ErrorBody>),
 }
 
 fn body(error: &str, message: impl Into<String>) -> Json<ErrorBody> {
@@ -70,6 +83,11 @@ impl ApiError {
         ApiError::Forbidden(body("forbidden", message))
     }
 
+    /// 409 with a message.
+    pub fn conflict(message: impl Into<String>) -> ApiError {
+        ApiError::Conflict(body("conflict", message))
+    }
+
     /// 429 with a message.
     pub fn too_many(message: impl Into<String>) -> ApiError {
         ApiError::TooManyRequests(body("rate_limited", message))
@@ -89,13 +107,103 @@ impl ApiError {
     pub fn unauthorized(message: impl Into<String>) -> ApiError {
         ApiError::Unauthorized(body("unauthorized", message))
     }
+
+    /// 503 with a message: the client should try again later.
+    pub fn unavailable(message: impl Into<String>) -> ApiError {
+        ApiError::Unavailable(body("unavailable", message))
+    }
+}
+
+impl ApiError {
+    /// 413: the body is larger than `limit` bytes.
+    pub fn too_large(limit: usize) -> ApiError {
+        ApiError::PayloadTooLarge(body("too_large", format!("request body larger than {limit} bytes")))
+    }
+
+    /// The status of this answer.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    /// The body of this answer.
+    pub fn body(&self) -> &ErrorBody {
+        match self {
+            ApiError::BadRequest(b)
+            | ApiError::Unauthorized(b)
+            | ApiError::Forbidden(b)
+            | ApiError::NotFound(b)
+            | ApiError::Conflict(b)
+            | ApiError::PayloadTooLarge(b)
+            | ApiError::Unprocessable(b)
+            | ApiError::TooManyRequests(b)
+            | ApiError::Internal(b)
+            | ApiError::Unavailable(b) => &b.0,
+        }
+    }
+}
+
+/// The answer to a request poem or poem-openapi could not read (a malformed or wrongly
+/// typed body or parameter, an unsupported media type, an unknown path or method): its
+/// status, in the one error shape, with the reason.
+pub fn unreadable(e: &poem::Error) -> poem::Response {
+    use poem::IntoResponse;
+    let reason = e.to_string();
+    let known = match e.status() {
+        StatusCode::BAD_REQUEST => Some(ApiError::bad_request(reason.clone())),
+        // A wrong media type is bad input like any other, as the change hooks say too.
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+            Some(ApiError::BadRequest(body("unsupported_media_type", reason.clone())))
+        }
+        StatusCode::NOT_FOUND => Some(ApiError::not_found(reason.clone())),
+        StatusCode::PAYLOAD_TOO_LARGE => Some(ApiError::PayloadTooLarge(body("too_large", reason.clone()))),
+        StatusCode::UNPROCESSABLE_ENTITY => Some(ApiError::Unprocessable(body("invalid", reason.clone()))),
+        status if status.is_server_error() => {
+            tracing::error!(error = ?e, "request failed");
+            Some(ApiError::internal())
+        }
+        _ => None,
+    };
+    match known {
+        Some(answer) => answer.into_response(),
+        None => {
+            let code = e.status().canonical_reason().unwrap_or("error").to_ascii_lowercase().replace(' ', "_");
+            poem::web::Json(body(&code, reason).0).with_status(e.status()).into_response()
+        }
+    }
+}
+
+/// Maps a repository's `NotFound` to a 404 saying `message` (which thing is missing), and
+/// every other failure as [`From<DbError>`] does; for `map_err`.
+pub fn missing(message: impl Into<String>) -> impl FnOnce(DbError) -> ApiError {
+    move |e| match e {
+        DbError::NotFound => ApiError::not_found(message),
+        other => other.into(),
+    }
 }
 
 impl From<DbError> for ApiError {
     fn from(e: DbError) -> Self {
         match e {
             DbError::NotFound => ApiError::not_found("not found"),
-            DbError::Conflict(m) => ApiError::Conflict(body("conflict", m)),
+            DbError::Conflict(m) => {
+                tracing::info!(error = %m, "refused by a uniqueness constraint");
+                ApiError::Conflict(body("conflict", "conflicts with what is stored already"))
+            }
+            e @ (DbError::Busy(_) | DbError::Unavailable(_)) => {
+                tracing::error!(error = ?e, "database unavailable");
+                ApiError::Unavailable(body("unavailable", "the database is busy or out of reach; try again"))
+            }
             other => {
                 tracing::error!(error = ?other, "database error");
                 ApiError::internal()
@@ -122,6 +230,50 @@ impl From<EngineError> for ApiError {
             EngineError::NotFound(m) => ApiError::not_found(m),
             EngineError::Conflict(m) => ApiError::Conflict(body("conflict", m)),
             EngineError::Invalid(m) => ApiError::Unprocessable(body("invalid", m)),
+        }
+    }
+}
+
+impl From<&AuthError> for ApiError {
+    fn from(e: &AuthError) -> Self {
+        match e {
+            AuthError::BadCredentials => ApiError::unauthorized(e.to_string()),
+            AuthError::RateLimited(_) => ApiError::too_many(e.to_string()),
+            AuthError::Db(db) => {
+                tracing::error!(error = ?db, "authentication store failed");
+                ApiError::Unavailable(body("unavailable", "the credentials cannot be checked now; try again"))
+            }
+        }
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(e: AuthError) -> Self {
+        ApiError::from(&e)
+    }
+}
+
+impl From<UserError> for ApiError {
+    fn from(e: UserError) -> Self {
+        match e {
+            UserError::NotFound => ApiError::not_found("no such user"),
+            UserError::Conflict(m) => ApiError::Conflict(body("conflict", m)),
+            UserError::Invalid(m) => ApiError::Unprocessable(body("invalid", m)),
+            UserError::Db(db) => db.into(),
+        }
+    }
+}
+
+impl From<HookError> for ApiError {
+    fn from(e: HookError) -> Self {
+        let reason = e.to_string();
+        match e {
+            HookError::TooLarge => ApiError::PayloadTooLarge(body("too_large", reason)),
+            // A wrong content type is bad input like any other (DESIGN §8: 4xx with the reason).
+            HookError::UnsupportedMediaType(_) => ApiError::BadRequest(body("unsupported_media_type", reason)),
+            HookError::BadRequest(_) => ApiError::bad_request(reason),
+            HookError::Forbidden(_) => ApiError::forbidden(reason),
+            HookError::Unavailable(_) => ApiError::Unavailable(body("unavailable", reason)),
         }
     }
 }

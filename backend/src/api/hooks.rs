@@ -10,6 +10,7 @@ use poem_openapi::{Object, OpenApi};
 
 use super::authz::require;
 use super::caller::Caller;
+use super::error::missing;
 use super::types::time;
 use super::{ApiError, Tag, page};
 use crate::auth::authz::Action;
@@ -22,6 +23,7 @@ pub struct HooksApi;
 
 /// One hook request.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Delivery {
     /// Id.
     pub id: i64,
@@ -115,10 +117,9 @@ impl HooksApi {
     ) -> Result<Json<Delivery>, ApiError> {
         require(&engine, &caller, Action::HookDeliveries, None)?;
         let mut conn = engine.db.acquire().await?;
-        match db::deliveries::get(conn.conn(), id.0).await {
-            Err(db::DbError::NotFound) => Err(ApiError::not_found(format!("no hook delivery {}", id.0))),
-            other => Ok(Json(other?.into())),
-        }
+        let delivery =
+            db::deliveries::get(conn.conn(), id.0).await.map_err(missing(format!("no hook delivery {}", id.0)))?;
+        Ok(Json(delivery.into()))
     }
 
     /// Runs a stored delivery through its dialect again (signatures were checked when it
@@ -133,16 +134,10 @@ impl HooksApi {
         require(&engine, &caller, Action::HookDeliveries, None)?;
         let original = {
             let mut conn = engine.db.acquire().await?;
-            match db::deliveries::get(conn.conn(), id.0).await {
-                Err(db::DbError::NotFound) => return Err(ApiError::not_found(format!("no hook delivery {}", id.0))),
-                other => other?,
-            }
+            db::deliveries::get(conn.conn(), id.0).await.map_err(missing(format!("no hook delivery {}", id.0)))?
         };
         if original.body_truncated != 0 {
-            return Err(crate::engine::EngineError::Conflict(
-                "this delivery's body was too large to keep; it cannot be replayed".into(),
-            )
-            .into());
+            return Err(ApiError::conflict("this delivery's body was too large to keep; it cannot be replayed"));
         }
         let replay_id = crate::hooks::replay(&engine, &original).await;
         let mut conn = engine.db.acquire().await?;

@@ -214,6 +214,7 @@ impl LogsApi {
         step: Path<String>,
         log: Path<String>,
         /// What to look for (1 to 1000 characters).
+        #[oai(validator(min_length = 1, max_length = 1000))]
         q: Query<String>,
         /// First line to look at (default 0).
         from: Query<Option<i64>>,

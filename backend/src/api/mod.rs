@@ -12,6 +12,7 @@ pub mod error;
 mod events;
 mod hooks;
 pub mod json;
+pub mod limits;
 pub mod logs;
 mod master;
 mod outbox;
@@ -99,6 +100,7 @@ pub struct ActionBody {
 
 /// What an action did.
 #[derive(Debug, poem_openapi::Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct ActionResult {
     /// A sentence for people.
     pub message: String,

@@ -10,6 +10,7 @@ use poem_openapi::{Enum, Object, OpenApi};
 
 use super::authz::require;
 use super::caller::Caller;
+use super::error::missing;
 use super::types::time;
 use super::{ActionResult, ApiError, Tag, page};
 use crate::auth::authz::Action;
@@ -54,6 +55,7 @@ impl From<OutboxState> for db::outbox::State {
 
 /// One message of a reporter.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct OutboxMessage {
     /// Id.
     pub id: i64,
@@ -145,10 +147,9 @@ impl OutboxApi {
     ) -> Result<Json<OutboxMessage>, ApiError> {
         require(&engine, &caller, Action::ManageOutbox, None)?;
         let mut conn = engine.db.acquire().await?;
-        match db::outbox::retry(conn.conn(), id.0, engine.clock.now()).await {
-            Err(db::DbError::NotFound) => Err(ApiError::not_found(format!("no unsent outbox message {}", id.0))),
-            other => other.map_err(ApiError::from),
-        }?;
+        db::outbox::retry(conn.conn(), id.0, engine.clock.now())
+            .await
+            .map_err(missing(format!("no unsent outbox message {}", id.0)))?;
         Ok(Json(db::outbox::get(conn.conn(), id.0).await?.into()))
     }
 
@@ -162,10 +163,7 @@ impl OutboxApi {
     ) -> Result<Json<ActionResult>, ApiError> {
         require(&engine, &caller, Action::ManageOutbox, None)?;
         let mut conn = engine.db.acquire().await?;
-        match db::outbox::drop(conn.conn(), id.0).await {
-            Err(db::DbError::NotFound) => Err(ApiError::not_found(format!("no outbox message {}", id.0))),
-            other => other.map_err(ApiError::from),
-        }?;
+        db::outbox::drop(conn.conn(), id.0).await.map_err(missing(format!("no outbox message {}", id.0)))?;
         Ok(ActionResult::said(format!("dropped outbox message {}", id.0)))
     }
 }

@@ -10,8 +10,8 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use super::caller::{AuthenticatedAs, Caller, Via, client_addr, cookie_value};
 use super::users::User;
 use super::{ActionResult, ApiError, Tag};
+use crate::auth::Auth;
 use crate::auth::authz::{self, Action, Decision};
-use crate::auth::{Auth, AuthError};
 use crate::engine::Engine;
 
 /// The session resource.
@@ -20,6 +20,7 @@ pub struct SessionApi;
 
 /// Who the caller is and what they may do.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Session {
     /// The logged-in user's name; absent for anonymous callers.
     pub username: Option<String>,
@@ -97,12 +98,8 @@ impl SessionApi {
     /// Who the caller is, which actions they may take, and their CSRF token.
     #[oai(path = "/session", method = "get", operation_id = "get_session")]
     async fn get_session(&self, engine: Data<&Arc<Engine>>, caller: Caller) -> Result<Json<Session>, ApiError> {
-        if let Some(refused) = &caller.refused {
-            return Err(if caller.rate_limited {
-                ApiError::too_many(refused.clone())
-            } else {
-                ApiError::unauthorized(refused.clone())
-            });
+        if let Some(refusal) = caller.refusal() {
+            return Err(refusal);
         }
         let csrf = match &caller.via {
             Via::Session { csrf, .. } => Some(csrf.clone()),
@@ -120,24 +117,13 @@ impl SessionApi {
         req: &poem::Request,
         body: Json<Credentials>,
     ) -> Result<LoginResponse, ApiError> {
-        let identity = match auth.check_password(&body.username, &body.password, &client_addr(req)).await {
-            Ok(identity) => identity,
-            Err(AuthError::RateLimited(wait)) => {
-                return Err(ApiError::too_many(AuthError::RateLimited(wait).to_string()));
-            }
-            Err(AuthError::BadCredentials) => return Err(ApiError::unauthorized("wrong user name or password")),
-            Err(AuthError::Db(e)) => return Err(e.into()),
-        };
+        let identity = auth.check_password(&body.username, &body.password, &client_addr(req)).await?;
         // A new session with new tokens; the one the browser presented, if any, ends.
         let presented = cookie_value(req, crate::auth::COOKIE);
-        let now = chrono::Utc::now().timestamp();
-        let (token, csrf) = auth.login(&identity, presented.as_deref(), now).await.map_err(|e| match e {
-            AuthError::Db(db) => ApiError::from(db),
-            other => ApiError::unauthorized(other.to_string()),
-        })?;
+        let (token, csrf) = auth.login(&identity, presented.as_deref(), chrono::Utc::now().timestamp()).await?;
         tracing::info!(user = identity.username, "logged in");
         AuthenticatedAs::note(req, &identity.username);
-        let caller = Caller { identity: Some(identity), via: Via::Nobody, refused: None, rate_limited: false };
+        let caller = Caller { identity: Some(identity), via: Via::Nobody, refused: None };
         let session = session_of(&engine, &caller, Some(csrf)).await?;
         Ok(LoginResponse::Ok(Json(session), auth.cookie(Some(&token))))
     }
@@ -149,10 +135,7 @@ impl SessionApi {
             if !csrf_ok {
                 return Err(ApiError::csrf());
             }
-            auth.logout(token).await.map_err(|e| match e {
-                AuthError::Db(db) => ApiError::from(db),
-                other => ApiError::unauthorized(other.to_string()),
-            })?;
+            auth.logout(token).await?;
         }
         Ok(LogoutResponse::Ok(ActionResult::said("logged out"), auth.cookie(None)))
     }

@@ -227,6 +227,7 @@ impl BuildDetail {
 
 /// One source stamp of a build: what it checked out.
 #[derive(Clone, Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct SourceStamp {
     /// Codebase name (empty for the default).
     pub codebase: String,
@@ -248,6 +249,7 @@ pub struct SourceStamp {
 
 /// One build as its page shows it.
 #[derive(Clone, Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct BuildPage {
     /// The build with its steps and changes.
     #[oai(flatten)]

@@ -14,7 +14,7 @@ use super::caller::Caller;
 use super::{ActionResult, ApiError, Tag};
 use crate::auth::Auth;
 use crate::auth::authz::Action;
-use crate::auth::users::{self as manage, UserChange, UserError, UserRecord};
+use crate::auth::users::{self as manage, UserChange, UserRecord};
 use crate::db::users::Attribute as DbAttribute;
 use crate::engine::Engine;
 
@@ -34,6 +34,7 @@ pub struct Attribute {
 
 /// A user.
 #[derive(Clone, Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct User {
     /// Id.
     pub uid: i64,
@@ -80,17 +81,6 @@ impl From<UserRecord> for User {
             identifier: r.user.identifier,
             username: r.user.username,
             attributes: r.attributes.into_iter().map(|a| Attribute { kind: a.attr_type, value: a.attr_data }).collect(),
-        }
-    }
-}
-
-impl From<UserError> for ApiError {
-    fn from(e: UserError) -> Self {
-        match e {
-            UserError::NotFound => ApiError::not_found("no such user"),
-            UserError::Conflict(m) => crate::db::DbError::Conflict(m).into(),
-            UserError::Invalid(m) => crate::engine::EngineError::Invalid(m).into(),
-            UserError::Db(db) => db.into(),
         }
     }
 }

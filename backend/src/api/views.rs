@@ -396,6 +396,7 @@ impl ViewsApi {
         /// Only builds of these branches (repeatable).
         branch: Query<Vec<String>>,
         /// How many builds (default `[web] num_builds`, at most 1000).
+        #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
         numbuilds: Query<Option<u32>>,
         request: &poem::Request,
     ) -> Result<Json<OneLinePerBuild>, ApiError> {

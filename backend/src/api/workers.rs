@@ -22,6 +22,7 @@ pub struct WorkersApi;
 
 /// A worker.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Worker {
     /// Its name.
     pub name: String,

@@ -47,7 +47,12 @@ impl From<DbError> for UserError {
     fn from(e: DbError) -> Self {
         match e {
             DbError::NotFound => UserError::NotFound,
-            DbError::Conflict(m) => UserError::Conflict(format!("already taken: {m}")),
+            // The database's message names its tables and constraints and differs between
+            // SQLite and PostgreSQL: it is logged, and the caller learns what was taken.
+            DbError::Conflict(m) => {
+                tracing::info!(error = %m, "a user's identifier, username or attribute is taken");
+                UserError::Conflict("the identifier, username or an attribute value is already taken".into())
+            }
             other => UserError::Db(other),
         }
     }

@@ -23,11 +23,12 @@ use poem::web::{Data, Json, Path};
 use poem::{Body, IntoResponse, Request, Response, handler};
 use serde_json::json;
 
+use crate::api::{ApiError, limits};
 use crate::engine::{Engine, EngineError};
 use crate::model::{ChangeId, NewChange};
 
-/// Largest hook body accepted.
-pub const MAX_BODY: usize = 1024 * 1024;
+/// Largest hook body accepted: the same as anywhere else.
+pub const MAX_BODY: usize = crate::api::limits::MAX_BODY;
 
 /// A hook request, as the dialects see it.
 #[derive(Debug)]
@@ -87,8 +88,11 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Outcome {
-        Outcome { status, body: json!({ "error": code, "message": message.into() }), change_ids: Vec::new() }
+    /// A refusal, in the status and shape [`ApiError`] gives every error.
+    fn refused(e: impl Into<ApiError>) -> Outcome {
+        let e = e.into();
+        let body = serde_json::to_value(e.body()).unwrap_or_else(|_| json!({ "error": "internal" }));
+        Outcome { status: e.status(), body, change_ids: Vec::new() }
     }
 }
 
@@ -154,7 +158,9 @@ pub async fn handle(
             return (outcome, id);
         }
     };
-    let draft = delivery(engine, dialect, source, req, &Outcome::error(StatusCode::ACCEPTED, "", ""), replay_of);
+    // What the sender is answered is filled in once the changes are stored (or are not).
+    let pending = Outcome { status: StatusCode::ACCEPTED, body: json!({}), change_ids: Vec::new() };
+    let draft = delivery(engine, dialect, source, req, &pending, replay_of);
     let record = Box::new(move |stored: Result<&[ChangeId], &EngineError>| {
         let outcome = stored_outcome(stored);
         crate::db::deliveries::Delivery {
@@ -180,21 +186,10 @@ async fn prepare(
     }
     let changes = match parse(engine, dialect, req, verify) {
         None => {
-            let message = format!("change hook dialect `{dialect}` is not enabled");
-            return Err(Outcome::error(StatusCode::NOT_FOUND, "not_found", message));
+            return Err(Outcome::refused(ApiError::not_found(format!("change hook dialect `{dialect}` is not enabled"))));
         }
         Some(Ok(c)) => c,
-        Some(Err(e)) => {
-            let (status, code) = match e {
-                HookError::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
-                // A wrong content type is bad input like any other (DESIGN §8: 4xx with the reason).
-                HookError::UnsupportedMediaType(_) => (StatusCode::BAD_REQUEST, "unsupported_media_type"),
-                HookError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
-                HookError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
-                HookError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
-            };
-            return Err(Outcome::error(status, code, e.to_string()));
-        }
+        Some(Err(e)) => return Err(Outcome::refused(e)),
     };
     if changes.is_empty() {
         return Err(Outcome {
@@ -219,9 +214,7 @@ fn stored_outcome(stored: Result<&[ChangeId], &EngineError>) -> Outcome {
             }
         }
         // The cause was logged where it happened; the sender is told to try again.
-        Err(_) => {
-            Outcome::error(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the change could not be stored; try again")
-        }
+        Err(_) => Outcome::refused(ApiError::unavailable("the change could not be stored; try again")),
     }
 }
 
@@ -349,7 +342,7 @@ pub async fn change_hook(
             &dialect,
             &source,
             &hook,
-            &Outcome::error(StatusCode::UNAUTHORIZED, "unauthorized", "no valid credentials"),
+            &Outcome::refused(ApiError::unauthorized("no valid credentials")),
             None,
         )
         .await;
@@ -358,14 +351,19 @@ pub async fn change_hook(
     } else {
         match body.into_bytes_limit(MAX_BODY).await {
             Err(_) => {
-                let outcome =
-                    Outcome::error(StatusCode::PAYLOAD_TOO_LARGE, "too_large", HookError::TooLarge.to_string());
+                let outcome = Outcome::refused(HookError::TooLarge);
                 let _ = record(&engine, &dialect, &source, &hook, &outcome, None).await;
                 outcome
             }
             Ok(bytes) => {
                 hook.body = bytes;
-                handle(&engine, &dialect, &source, &hook, true, None).await.0
+                if limits::looks_like_json(&hook.body) && limits::too_deep(&hook.body, limits::MAX_DEPTH) {
+                    let outcome = Outcome::refused(HookError::BadRequest(limits::too_deep_message()));
+                    let _ = record(&engine, &dialect, &source, &hook, &outcome, None).await;
+                    outcome
+                } else {
+                    handle(&engine, &dialect, &source, &hook, true, None).await.0
+                }
             }
         }
     };

@@ -4,13 +4,14 @@
 use poem::http::StatusCode;
 use serde_json::json;
 
-use super::{HookRequest, Outcome};
+use super::{HookError, HookRequest, Outcome};
+use crate::api::ApiError;
 use crate::engine::Engine;
 
 /// Starts the polls asked for; answers at once, the polls run in the background.
 pub async fn handle(engine: &std::sync::Arc<Engine>, req: &HookRequest) -> Outcome {
     let Some(cfg) = &engine.config().change_hook.dialects.poller else {
-        return Outcome::error(StatusCode::NOT_FOUND, "not_found", "change hook dialect `poller` is not enabled");
+        return Outcome::refused(ApiError::not_found("change hook dialect `poller` is not enabled"));
     };
     let allowed = |name: &str, url: &str| cfg.allowed.is_empty() || cfg.allowed.iter().any(|a| a == name || a == url);
     let sources = &engine.config().change_sources;
@@ -24,18 +25,10 @@ pub async fn handle(engine: &std::sync::Arc<Engine>, req: &HookRequest) -> Outco
     } else {
         for name in wanted {
             let Some(source) = sources.iter().find(|s| s.name == name || url_of(s) == name) else {
-                return Outcome::error(
-                    StatusCode::BAD_REQUEST,
-                    "bad_request",
-                    format!("no change source named `{name}`"),
-                );
+                return Outcome::refused(HookError::BadRequest(format!("no change source named `{name}`")));
             };
             if !allowed(&source.name, &url_of(source)) {
-                return Outcome::error(
-                    StatusCode::BAD_REQUEST,
-                    "bad_request",
-                    format!("polling `{name}` is not allowed here"),
-                );
+                return Outcome::refused(HookError::BadRequest(format!("polling `{name}` is not allowed here")));
             }
             chosen.push(source);
         }

@@ -2297,6 +2297,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -2317,6 +2326,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2390,6 +2408,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -2410,6 +2437,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2488,6 +2524,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -2508,6 +2553,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2583,6 +2637,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -2603,6 +2666,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2680,6 +2752,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -2700,6 +2781,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2786,6 +2876,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -2806,6 +2905,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2880,6 +2988,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -2900,6 +3017,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2979,6 +3105,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -2999,6 +3134,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3077,6 +3221,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -3097,6 +3250,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3175,6 +3337,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -3195,6 +3366,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3277,6 +3457,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -3297,6 +3486,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3375,6 +3573,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -3395,6 +3602,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3479,6 +3695,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -3499,6 +3724,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3581,6 +3815,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -3601,6 +3844,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3687,6 +3939,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -3707,6 +3968,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3780,6 +4050,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -3800,6 +4079,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3877,6 +4165,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -3897,6 +4194,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3973,6 +4279,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -3993,6 +4308,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4069,6 +4393,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -4089,6 +4422,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4164,6 +4506,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -4184,6 +4535,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4255,6 +4615,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -4275,6 +4644,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4348,6 +4726,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -4368,6 +4755,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4445,6 +4841,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -4465,6 +4870,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4542,6 +4956,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -4562,6 +4985,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4639,6 +5071,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -4659,6 +5100,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4730,6 +5180,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -4750,6 +5209,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4821,6 +5289,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -4841,6 +5318,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4912,6 +5398,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -4932,6 +5427,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5007,6 +5511,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -5027,6 +5540,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5098,6 +5620,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -5118,6 +5649,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5195,6 +5735,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -5215,6 +5764,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5288,6 +5846,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -5308,6 +5875,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5379,6 +5955,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -5399,6 +5984,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5475,6 +6069,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -5495,6 +6098,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5568,6 +6180,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -5588,6 +6209,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5661,6 +6291,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -5681,6 +6320,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5758,6 +6406,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -5778,6 +6435,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5949,6 +6615,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -5969,6 +6644,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6042,6 +6726,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -6062,6 +6755,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6135,6 +6837,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -6155,6 +6866,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6235,6 +6955,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -6255,6 +6984,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6328,6 +7066,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -6348,6 +7095,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6421,6 +7177,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -6441,6 +7206,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6543,6 +7317,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -6563,6 +7346,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6643,6 +7435,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -6663,6 +7464,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6751,6 +7561,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -6771,6 +7590,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6849,6 +7677,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -6869,6 +7706,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
