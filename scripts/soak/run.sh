@@ -15,6 +15,8 @@
 #   schemathesis  the whole OpenAPI document, many generated requests per operation
 #                 (SOAK_SCHEMATHESIS_EXAMPLES, default 500; SOAK_SEED, default 1), as an
 #                 admin, against a master with history: no 5xx, no answer off the document
+#   kill_under_load  SIGKILL five times under hook load, on SQLite and PostgreSQL: nothing
+#                 acknowledged lost, no build request completed twice, no build left running
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
