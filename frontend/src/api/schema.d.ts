@@ -6517,6 +6517,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is larger than the master reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is well-formed but wrong. */
             422: {
                 headers: {
@@ -6537,6 +6546,15 @@ export interface operations {
             };
             /** @description The master failed; details are in its log. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is busy or out of reach; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
