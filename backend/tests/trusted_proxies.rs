@@ -38,7 +38,8 @@ async fn serve() -> Served {
     let mut cfg = cascade::config::load(&path).unwrap();
     cfg.db.url = tdb.url.clone();
     let engine = Engine::start(Arc::new(cfg), tdb.db.clone(), Arc::new(SystemClock)).await.unwrap();
-    let (acceptor, bound) = cascade::server::bind(&engine.config().web.listen, engine.watch_configuration()).await.unwrap();
+    let (acceptor, bound) =
+        cascade::server::bind(&engine.config().web.listen, engine.watch_configuration()).await.unwrap();
     assert!(bound[0].starts_with("127.0.0.1:"), "{bound:?}");
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(cascade::server::serve(acceptor, engine.clone(), async move {

@@ -32,7 +32,20 @@ impl From<sqlx::Error> for DbError {
                 DbError::Busy(db.message().to_owned())
             }
             sqlx::Error::PoolTimedOut => DbError::Busy("timed out waiting for a connection".into()),
+            // The server went away (restarted, or the network): the next request may succeed.
+            sqlx::Error::Io(_) | sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed => {
+                DbError::Unavailable(e.to_string())
+            }
+            sqlx::Error::Database(ref db) if db.code().as_deref().is_some_and(server_going_away) => {
+                DbError::Unavailable(db.message().to_owned())
+            }
             other => DbError::Other(other),
         }
     }
+}
+
+/// Whether a PostgreSQL error code says the server is shutting down, starting up or lost the
+/// connection (classes 08 and 57P), rather than that the statement was wrong.
+fn server_going_away(code: &str) -> bool {
+    code.starts_with("08") || code.starts_with("57P")
 }

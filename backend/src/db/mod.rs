@@ -142,7 +142,9 @@ impl Db {
                 .ok();
             let pool = PgPoolOptions::new()
                 .max_connections(10)
-                .acquire_timeout(Duration::from_secs(10))
+                // While the server is down a request answers 503 within seconds, not after a
+                // long wait; the pool reconnects by itself once the server is back.
+                .acquire_timeout(Duration::from_secs(3))
                 .connect_with(options)
                 .await
                 .map_err(|e| DbError::Unavailable(format!("cannot connect to {}: {e}", redact_url(url))))?;

@@ -186,7 +186,9 @@ async fn prepare(
     }
     let changes = match parse(engine, dialect, req, verify) {
         None => {
-            return Err(Outcome::refused(ApiError::not_found(format!("change hook dialect `{dialect}` is not enabled"))));
+            return Err(Outcome::refused(ApiError::not_found(format!(
+                "change hook dialect `{dialect}` is not enabled"
+            ))));
         }
         Some(Ok(c)) => c,
         Some(Err(e)) => return Err(Outcome::refused(e)),

@@ -3,11 +3,13 @@
 //! styles only from this origin and lets no page frame ours, `nosniff`, a same-origin
 //! referrer, and HSTS on responses sent over TLS. What the policy allows is decided here; the
 //! API's docs, which poem-openapi writes inline, are served as files instead (`api_docs`).
+//! Every 503 also carries `Retry-After`.
 //! A page that runs no script at all may set a policy of its own (`/json/help`, whose style
 //! is inline, sets `default-src 'none'`): it is kept, and framing is forbidden in it too.
 
 use poem::http::header::{
-    CONTENT_SECURITY_POLICY, REFERRER_POLICY, STRICT_TRANSPORT_SECURITY, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
+    CONTENT_SECURITY_POLICY, REFERRER_POLICY, RETRY_AFTER, STRICT_TRANSPORT_SECURITY, X_CONTENT_TYPE_OPTIONS,
+    X_FRAME_OPTIONS,
 };
 use poem::http::uri::Scheme;
 use poem::http::{HeaderMap, HeaderValue};
@@ -56,8 +58,12 @@ fn scriptless_policy(policy: &str) -> Option<HeaderValue> {
     HeaderValue::from_str(&kept.join("; ")).ok()
 }
 
+/// Seconds a client is asked to wait (`Retry-After`) before trying a request answered 503
+/// again: the database or a peer was out of reach, which a restart mends within seconds.
+pub const RETRY_AFTER_SECS: &str = "5";
+
 /// Middleware around the whole surface: serves `req` and sets the headers on whatever
-/// answered it, errors included.
+/// answered it, errors included; a 503 also says when to try again.
 pub async fn secure<E: Endpoint>(next: E, req: Request) -> poem::Result<Response> {
     let tls = *req.scheme() == Scheme::HTTPS;
     let mut resp = match next.call(req).await {
@@ -65,6 +71,9 @@ pub async fn secure<E: Endpoint>(next: E, req: Request) -> poem::Result<Response
         Err(err) => err.into_response(),
     };
     apply(resp.headers_mut(), tls);
+    if resp.status() == poem::http::StatusCode::SERVICE_UNAVAILABLE {
+        resp.headers_mut().entry(RETRY_AFTER).or_insert(HeaderValue::from_static(RETRY_AFTER_SECS));
+    }
     Ok(resp)
 }
 
