@@ -140,7 +140,11 @@ async fn stopping_a_change_cancels_its_requests_and_stops_its_builds() {
 #[tokio::test]
 async fn ping_says_which_workers_answered() {
     let m = TestMaster::start(CONFIG).await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !m.engine.workers.is_connected("local") {
+        assert!(std::time::Instant::now() < deadline, "the embedded worker did not connect");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     let local = m.engine.ping_builder("quick", &by("ann", "")).await.unwrap();
     assert_eq!(local.len(), 1);
     assert!(local[0].replied, "{local:?}");
@@ -151,12 +155,23 @@ async fn ping_says_which_workers_answered() {
 
 #[tokio::test]
 async fn a_paused_worker_takes_no_builds_until_unpaused() {
-    let m = TestMaster::start(CONFIG).await;
+    // `marker` runs on a worker of its own, after `quick` in the dispatcher's order.
+    let config = format!(
+        "{CONFIG}[[workers]]\nname = \"spare\"\nembedded = true\n\
+         [[builders]]\nname = \"marker\"\nworkers = [\"spare\"]\nsteps = [ {{ name = \"s\", command = \"true\" }} ]\n"
+    )
+    .replace(
+        "builders = [\"slow\", \"quick\", \"elsewhere\"]",
+        "builders = [\"slow\", \"quick\", \"elsewhere\", \"marker\"]",
+    );
+    let m = TestMaster::start(&config).await;
     let mut rx = m.engine.bus.subscribe();
     m.engine.pause_worker("local", true, &by("ann", "maintenance")).await.unwrap();
     wait_for(&mut rx, "worker.paused").await;
     m.engine.force("quick", ForceRequest::default()).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // The dispatcher pass that starts `marker`, queued after `quick`, looked at `quick` first.
+    m.engine.force("marker", ForceRequest::default()).await.unwrap();
+    assert_eq!(wait_finished(&mut rx, "marker", 20).await.results, Some(Results::Success));
     let mut conn = m.engine.db.acquire().await.unwrap();
     assert_eq!(db::buildrequests::pending(conn.conn(), "quick", 10).await.unwrap().len(), 1);
     drop(conn);

@@ -114,9 +114,10 @@ async fn a_change_on_the_branch_builds_and_others_do_not() {
     assert!(build.reason.contains("SingleBranchScheduler named 'main'"));
     let blamelist = m.engine.build_detail("app", 1).await.unwrap().changes.unwrap();
     assert_eq!(blamelist.iter().map(|c| c.fields.author.as_str()).collect::<Vec<_>>(), vec!["bob"]);
-    // Give a wrongly scheduled second build the chance to appear.
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // Schedulers decide in the transaction that stores the changes: a request for the other
+    // branch would exist by now, pending or built.
     let mut c = m.engine.db.acquire().await.unwrap();
+    assert!(db::buildrequests::pending(c.conn(), "", 10).await.unwrap().is_empty());
     let all = db::builds::list(c.conn(), &Default::default(), 10, 0).await.unwrap();
     assert_eq!(all.len(), 1);
     let blamelist = db::changes::list_for_buildset(c.conn(), 1).await.unwrap();

@@ -9,7 +9,6 @@ import {
   assertBinary,
   makeTempDir,
   removeDir,
-  sleep,
   startMaster,
   waitFor,
   writeConfig,
@@ -228,8 +227,23 @@ test("a change on another branch is recorded but not built", async () => {
         what: `change.new for change ${changeId}`,
       },
     );
-    // The scheduler acts on a change at once (tree_stable_timer = 0); give it ample time.
-    await sleep(2000);
+    // Schedulers decide in the transaction that stores a change, and its buildset's events
+    // follow its change.new on the stream: once a second change's change.new is here, any
+    // buildset for the first would have been too.
+    const second = await postForm({
+      author: "someone",
+      comments: "elsewhere again",
+      revision: sha,
+      branch: "feature",
+      files: "[]",
+    });
+    assert.equal(second.status, 202, JSON.stringify(second.body));
+    await events.waitFor(
+      (e) =>
+        e.event === "change.new" &&
+        e.json?.change?.id === second.body.change_ids[0],
+      { what: "change.new for the second change on feature" },
+    );
     const unexpected = events.events.filter((e) =>
       /^(buildset|buildrequest|build)\./.test(e.event),
     );
@@ -239,7 +253,7 @@ test("a change on another branch is recorded but not built", async () => {
       "no buildset, request or build for a change on feature",
     );
     assert.equal((await builds()).length, buildsBefore);
-    assert.equal((await changes()).length, 2);
+    assert.equal((await changes()).length, 3, "both changes on feature are recorded");
     const builder = await master.getJson("/api/v1/builders/app");
     assert.equal(builder.pending, 0);
     assert.equal(builder.running, 0);
