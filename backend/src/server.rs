@@ -15,7 +15,7 @@ use crate::auth::Auth;
 use crate::config::{Config, Listen, TlsFiles};
 use crate::engine::Configured;
 use crate::engine::Engine;
-use crate::web::slow_clients::{WriteDeadline, WriteTimeout};
+use crate::web::slow_clients::{ClientTimeouts, WriteDeadline};
 use crate::{api, hooks, web};
 
 #[handler]
@@ -171,7 +171,7 @@ async fn acceptor(
 ) -> std::io::Result<BoxAcceptor> {
     // Under TLS too: the deadline watches the socket, whatever is written on it.
     let tcp = TcpListener::bind(entry.addr.clone()).into_acceptor().await?;
-    let tcp = WriteDeadline::new(tcp, WriteTimeout(reloads.clone()));
+    let tcp = WriteDeadline::new(tcp, ClientTimeouts(reloads.clone()));
     Ok(match &entry.tls {
         None => tcp.boxed(),
         Some(files) => {

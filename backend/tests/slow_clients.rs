@@ -81,3 +81,41 @@ async fn a_stream_nobody_reads_is_dropped_and_a_reader_gets_every_event() {
     }
     drop((stuck, reader));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_sent_a_byte_at_a_time_is_cut_off_and_others_are_served() {
+    use tokio::io::AsyncReadExt;
+    let tdb = common::TestDb::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cascade.toml");
+    std::fs::write(&path, config(&tdb.url, "listen = [\"127.0.0.1:0\"]\nrequest_timeout = 1")).unwrap();
+    let master = tokio::task::spawn_blocking(move || Master::start(&path, &[], 1)).await.unwrap();
+    let base = master.urls[0].clone();
+    let addr: std::net::SocketAddr = base.trim_start_matches("http://").trim_end_matches('/').parse().unwrap();
+
+    let mut slow = tokio::net::TcpStream::connect(addr).await.unwrap();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: cascade\r\n").await.unwrap();
+    // A header a byte at a time, never finished: the master must close the connection.
+    let (mut reading, mut writing) = slow.into_split();
+    let trickle = tokio::spawn(async move {
+        for b in b"X-Slow: ".iter().cycle() {
+            if writing.write_all(&[*b]).await.is_err() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    });
+    let mut buf = Vec::new();
+    let closed = tokio::time::timeout(Duration::from_secs(20), reading.read_to_end(&mut buf)).await;
+    assert!(closed.is_ok(), "the trickling connection was not closed: {:#?}", master.logs());
+    assert!(!String::from_utf8_lossy(&buf).contains(" 200 "), "the unfinished request was answered: {buf:?}");
+    trickle.abort();
+
+    assert_eq!(reqwest::get(format!("{base}healthz")).await.unwrap().status(), 200);
+    let said = |l: &String| l.contains("did not send its request within the request timeout");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !master.logs().iter().any(said) {
+        assert!(Instant::now() < deadline, "no warning about the slow client: {:#?}", master.logs());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

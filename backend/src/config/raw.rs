@@ -100,11 +100,13 @@ pub(crate) struct RawWeb {
     #[serde(default)]
     pub repositories: BTreeMap<String, String>,
     pub access_log: Option<RawAccessLog>,
-    #[serde(default = "default_write_timeout")]
+    #[serde(default = "default_client_timeout")]
     pub write_timeout: u64,
+    #[serde(default = "default_client_timeout")]
+    pub request_timeout: u64,
 }
 
-fn default_write_timeout() -> u64 {
+fn default_client_timeout() -> u64 {
     30
 }
 

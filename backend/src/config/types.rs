@@ -119,6 +119,8 @@ pub struct WebConfig {
     /// Seconds a client may leave the master's writes untaken before its connection is
     /// closed (a stuck event-stream reader, for one).
     pub write_timeout: u64,
+    /// Seconds a client may take to send a whole request, from its first byte.
+    pub request_timeout: u64,
 }
 
 /// How a revision becomes a link: one format for all, or one per repository (`%s` = revision).

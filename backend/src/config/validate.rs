@@ -126,9 +126,11 @@ impl Validator<'_, '_> {
             self.doc.issue(&at.key("num_builds"), "must be at least 1");
             ok = false;
         }
-        if raw.write_timeout == 0 {
-            self.doc.issue(&at.key("write_timeout"), "must be at least 1 (seconds)");
-            ok = false;
+        for (key, value) in [("write_timeout", raw.write_timeout), ("request_timeout", raw.request_timeout)] {
+            if value == 0 {
+                self.doc.issue(&at.key(key), "must be at least 1 (seconds)");
+                ok = false;
+            }
         }
         if raw.access_log.as_ref().is_some_and(|log| log.rotate_length == 0) {
             self.doc.issue(&at.key("access_log").key("rotate_length"), "must be at least 1 (bytes)");
@@ -152,6 +154,7 @@ impl Validator<'_, '_> {
             repositories: raw.repositories,
             access_log,
             write_timeout: raw.write_timeout,
+            request_timeout: raw.request_timeout,
         })
     }
 

@@ -95,11 +95,14 @@ fn base_url_gets_a_trailing_slash_and_paths_become_absolute() {
 }
 
 #[test]
-fn a_write_timeout_of_zero_is_refused() {
+fn client_timeouts_of_zero_are_refused() {
     let text = format!("[web]\nwrite_timeout = 0\n{MINIMAL}");
     let found = issues(&text);
     assert!(has(&found, "2: web.write_timeout: must be at least 1 (seconds)"), "{found:?}");
     assert_eq!(parse_ok(MINIMAL).web.write_timeout, 30);
+    let found = issues(&format!("[web]\nrequest_timeout = 0\n{MINIMAL}"));
+    assert!(has(&found, "2: web.request_timeout: must be at least 1 (seconds)"), "{found:?}");
+    assert_eq!(parse_ok(MINIMAL).web.request_timeout, 30);
 }
 
 #[test]
