@@ -7,27 +7,8 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::{Command, Stdio};
-
-use common::process::{Master, config};
+use common::process::{Master, config, self_signed};
 use reqwest::Method;
-
-/// Writes a self-signed certificate for 127.0.0.1 as `server.pem`, its key as `server.key`.
-fn self_signed(dir: &Path) {
-    let status = Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2"])
-        .args(["-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"])
-        .args(["-addext", "basicConstraints=critical,CA:FALSE"])
-        .arg("-keyout")
-        .arg(dir.join("server.key"))
-        .arg("-out")
-        .arg(dir.join("server.pem"))
-        .stderr(Stdio::null())
-        .status()
-        .expect("openssl runs");
-    assert!(status.success());
-}
 
 /// Requests of every kind the master answers, with the status each must get.
 fn routes(asset: &str) -> Vec<(Method, String, u16)> {
