@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Cascade's benchmarks (`make bench`): runs the scenarios of /work/shared/BARS.md that the
+# Cascade's benchmarks (`make bench`): runs the scenarios of BARS.md (the project's performance targets) that the
 # product can run today against the release binary, prints one table (scenario, figure, median,
 # target, pass/fail) and writes it with every raw run to bench/results.json.
 #
