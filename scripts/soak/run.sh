@@ -17,6 +17,8 @@
 #                 admin, against a master with history: no 5xx, no answer off the document
 #   kill_under_load  SIGKILL five times under hook load, on SQLite and PostgreSQL: nothing
 #                 acknowledged lost, no build request completed twice, no build left running
+#   sse_stuck_clients  1,000 event streams, 100 of them never read: the readers get every
+#                 event, the stuck ones are dropped with a log line, peak memory reported
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"

@@ -75,28 +75,36 @@ pub struct Guarded<T> {
     request: Option<Pin<Box<Sleep>>>,
     /// Switched to another protocol: no more requests to time.
     upgraded: bool,
+    /// The client was given up on: every write fails from now on.
+    gave_up: bool,
     remote: String,
 }
 
 impl<T> Guarded<T> {
     fn new(inner: T, limit: Duration, request_limit: Duration, remote: String) -> Self {
-        Guarded { inner, limit, stalled: None, request_limit, request: None, upgraded: false, remote }
+        Guarded { inner, limit, stalled: None, request_limit, request: None, upgraded: false, gave_up: false, remote }
     }
 
     /// What a pending write becomes: still pending, or an error once the client has read
     /// nothing for `limit`.
     fn pending<R>(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<R>> {
+        let stopped = || Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, "the client stopped reading")));
+        if self.gave_up {
+            return stopped();
+        }
         let limit = self.limit;
         let timer = self.stalled.get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
         if timer.as_mut().poll(cx).is_pending() {
             return Poll::Pending;
         }
+        // Said once: the shutdown that follows finds the socket just as full.
+        self.gave_up = true;
         tracing::warn!(
             remote = %self.remote,
             seconds = limit.as_secs(),
             "closing a connection whose client has read nothing for the write timeout"
         );
-        Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, "the client stopped reading")))
+        stopped()
     }
 
     fn progress<R>(&mut self, ready: Poll<io::Result<R>>, cx: &mut Context<'_>) -> Poll<io::Result<R>> {
