@@ -5,6 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
+mod change_hooks;
 mod doc;
 mod error;
 mod listen;
@@ -16,6 +17,10 @@ mod tests;
 mod types;
 mod validate;
 
+pub use change_hooks::{
+    BaseDialect, BitbucketDialect, ChangeHookConfig, GerritDialect, GithubDialect, GitlabDialect, GitoriousDialect,
+    GooglecodeDialect, HookAuth, HookDialects, HookUser, PollerDialect,
+};
 pub use error::{ConfigError, ConfigIssue};
 pub use listen::{Listen, TlsError, TlsFiles, TlsPem};
 pub use reporters::{
@@ -24,11 +29,9 @@ pub use reporters::{
 };
 pub use secret::Secret;
 pub use types::{
-    AccessLog, AuthConfig, AuthzConfig, AuthzRule, BaseDialect, BitbucketDialect, BuilderConfig, ChangeFilter,
-    ChangeHookConfig, ChangeSourceConfig, ChangeSourceKind, Command, CommentLink, Config, ConfigUser, DbConfig,
-    GerritDialect, GitMode, GitPollerConfig, GitStep, GithubDialect, GitlabDialect, GitoriousDialect,
-    GooglecodeDialect, HookAuth, HookDialects, HookUser, PollBranches, PollerDialect, Revlink, SchedulerConfig,
-    SchedulerKind, StepConfig, StepKind, WebConfig, WorkerConfig,
+    AccessLog, AuthConfig, AuthzConfig, AuthzRule, BuilderConfig, ChangeFilter, ChangeSourceConfig, ChangeSourceKind,
+    Command, CommentLink, Config, ConfigUser, DbConfig, GitMode, GitPollerConfig, GitStep, PollBranches, Revlink,
+    SchedulerConfig, SchedulerKind, StepConfig, StepKind, WebConfig, WorkerConfig,
 };
 pub use validate::percent_to_jinja;
 

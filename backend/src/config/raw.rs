@@ -11,8 +11,9 @@ use std::path::PathBuf;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
+use super::change_hooks::HookUser;
 use super::secret::Secret;
-use super::types::{AuthzRule, Command, CommentLink, ConfigUser, GitStep, HookUser, Revlink};
+use super::types::{AuthzRule, Command, CommentLink, ConfigUser, GitStep, Revlink};
 
 /// The top level; each section is read on its own.
 #[derive(Debug, Deserialize)]

@@ -2,13 +2,14 @@
 //! (one entry per dialect). Both read their tables from the document piece by piece so that
 //! each problem gets its own line.
 
+use super::super::change_hooks::{
+    BaseDialect, BitbucketDialect, ChangeHookConfig, GerritDialect, GithubDialect, GitlabDialect, GitoriousDialect,
+    GooglecodeDialect, HookAuth, HookDialects, PollerDialect,
+};
 use super::super::doc::KeyPath;
 use super::super::raw::scheduler::{AnyBranch, Force, KINDS, Nightly, Periodic, SingleBranch};
 use super::super::raw::{OneOrMany, RawChangeHook};
-use super::super::types::{
-    BaseDialect, BitbucketDialect, ChangeFilter, ChangeHookConfig, GerritDialect, GithubDialect, GitlabDialect,
-    GitoriousDialect, GooglecodeDialect, HookAuth, HookDialects, PollerDialect, SchedulerConfig, SchedulerKind,
-};
+use super::super::types::{ChangeFilter, SchedulerConfig, SchedulerKind};
 use super::{Validator, push_or_fail};
 
 /// The change hook dialects this build knows about.
