@@ -165,3 +165,30 @@ async fn users_log_themselves_out_everywhere_and_admins_anyone() {
     assert_eq!(logout_everywhere(&a, root, Some(&root1)).await.0, StatusCode::OK);
     assert_eq!(whoami(&a, &root1.cookie).await, None);
 }
+
+#[tokio::test]
+async fn a_new_password_or_login_name_ends_the_users_sessions() {
+    let a = api().await;
+    let (ann, eve) = (a.uids["ann"], a.uids["eve"]);
+    let (ann1, eve1, root1) =
+        (login(&a, "ann", None).await, login(&a, "eve", None).await, login(&a, "root", None).await);
+    let update = |uid: i64, body: Value| {
+        a.client
+            .patch(format!("/api/v1/users/{uid}"))
+            .header("cookie", &root1.cookie)
+            .header("x-csrf-token", &root1.csrf)
+            .body_json(&body)
+            .send()
+    };
+
+    update(ann, json!({ "attributes": [{ "type": "email", "value": "ann@example.org" }] })).await.assert_status_is_ok();
+    assert_eq!(whoami(&a, &ann1.cookie).await.as_deref(), Some("ann"), "other changes end nothing");
+
+    update(ann, json!({ "password": "new" })).await.assert_status_is_ok();
+    assert_eq!(whoami(&a, &ann1.cookie).await, None, "a new password ends the sessions of the old one");
+    assert_eq!(whoami(&a, &eve1.cookie).await.as_deref(), Some("eve"), "other users stay logged in");
+    assert_eq!(whoami(&a, &root1.cookie).await.as_deref(), Some("root"));
+
+    update(eve, json!({ "username": "eve2" })).await.assert_status_is_ok();
+    assert_eq!(whoami(&a, &eve1.cookie).await, None, "a renamed user logs in again under the new name");
+}

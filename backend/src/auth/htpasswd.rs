@@ -31,6 +31,18 @@ impl Htpasswd {
 
     /// The hash stored for `user`, reading the file again if it changed since last time.
     pub fn hash_of(&self, user: &str) -> Option<String> {
+        self.with_users(|users| users.get(user).cloned())
+    }
+
+    /// One of the file's hashes (the first user's by name), to verify an unknown name
+    /// against: it costs what the file's own kind of hash costs (bcrypt's rounds, say), so
+    /// timing does not tell which names the file holds.
+    pub fn sample_hash(&self) -> Option<String> {
+        self.with_users(|users| users.iter().min_by(|a, b| a.0.cmp(b.0)).map(|(_, h)| h.clone()))
+    }
+
+    /// Runs `f` on the users, reading the file again if it changed since last time.
+    fn with_users<T>(&self, f: impl FnOnce(&HashMap<String, String>) -> Option<T>) -> Option<T> {
         let modified = std::fs::metadata(&self.path).and_then(|m| m.modified()).ok();
         let mut cached = self.cached.lock().ok()?;
         if modified != cached.modified || modified.is_none() {
@@ -41,7 +53,7 @@ impl Htpasswd {
             cached.users = parse(&text);
             cached.modified = modified;
         }
-        cached.users.get(user).cloned()
+        f(&cached.users)
     }
 }
 

@@ -145,10 +145,7 @@ impl Auth {
         if let Some(file) = &self.htpasswd
             && let Some(hash) = file.hash_of(username)
         {
-            let password = password.to_owned();
-            self.verifications.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let ok = tokio::task::spawn_blocking(move || htpasswd::verify(&password, &hash)).await.unwrap_or(false);
-            return Ok(ok.then_some(None));
+            return Ok(self.verify_htpasswd(password, hash).await.then_some(None));
         }
         if self.config.auth.db_users {
             let mut conn = self.db.acquire().await?;
@@ -159,9 +156,26 @@ impl Auth {
                 return Ok(ok.then_some(Some(user.uid)));
             }
         }
-        // Spend the same time on an unknown name as on a wrong password.
-        self.verify(password, DUMMY_HASH.to_owned()).await;
+        // Spend the same time on an unknown name as on a wrong password: against one of the
+        // htpasswd file's own hashes when that file is where the users are.
+        match self.htpasswd_stand_in() {
+            Some(hash) => self.verify_htpasswd(password, hash).await,
+            None => self.verify(password, DUMMY_HASH.to_owned()).await,
+        };
         Ok(None)
+    }
+
+    /// The htpasswd hash an unknown name is verified against, when the users are in that
+    /// file (and not also in the database, whose hashes are argon2 like the dummy).
+    fn htpasswd_stand_in(&self) -> Option<String> {
+        self.htpasswd.as_ref().filter(|_| !self.config.auth.db_users).and_then(htpasswd::Htpasswd::sample_hash)
+    }
+
+    /// Verifies `password` against an htpasswd hash (on the blocking pool), counted.
+    async fn verify_htpasswd(&self, password: &str, hash: String) -> bool {
+        let password = password.to_owned();
+        self.verifications.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        tokio::task::spawn_blocking(move || htpasswd::verify(&password, &hash)).await.unwrap_or(false)
     }
 
     /// Verifies `password` against an argon2 hash (on the blocking pool), counted.
@@ -327,6 +341,22 @@ mod tests {
             assert!(auth.check_password("ann", "right", "a3").await.is_ok());
             assert_eq!(auth.verifications(), 3);
         }
+    }
+
+    #[tokio::test]
+    async fn an_unknown_name_costs_what_the_htpasswd_files_hashes_cost() {
+        let bcrypt = "$2b$12$vAjigT9GEThiV/S0xsx2OeG2frBrFI.9PRojDoZZ5xgziRAWwL4Ni";
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("users.htpasswd");
+        std::fs::write(&file, format!("zed:{{SHA}}5en6G6MezRroT3XKqkdPOmY/BfQ=\nbob:{bcrypt}\n")).unwrap();
+        let (file_only, _dir) = auth(&format!("htpasswd = \"{}\"", file.display())).await;
+        assert_eq!(file_only.htpasswd_stand_in().as_deref(), Some(bcrypt), "the first name's hash stands in");
+        let unknown = file_only.check_password("nobody", "secret", "a1").await;
+        assert!(matches!(unknown, Err(AuthError::BadCredentials)), "{unknown:?}");
+        assert_eq!(file_only.verifications(), 1);
+        assert!(file_only.check_password("bob", "secret", "a2").await.is_ok());
+        let (both, _dir) = auth(&format!("htpasswd = \"{}\"\ndb_users = true", file.display())).await;
+        assert_eq!(both.htpasswd_stand_in(), None, "database users are argon2, as the dummy is");
     }
 
     #[test]

@@ -99,22 +99,29 @@ pub async fn add(db: &Db, change: &UserChange) -> Result<UserRecord, UserError> 
     show(db, uid).await
 }
 
-/// Changes a user.
+/// Changes a user. A new password or login name ends every session the user has, so a
+/// password changed because it leaked locks out whoever used it.
 pub async fn update(db: &Db, uid: i64, change: &UserChange) -> Result<UserRecord, UserError> {
     let new_hash = hash(change.password.as_deref()).await?;
     let mut tx = db.begin().await?;
     let mut user = db::users::get(tx.conn(), uid).await?;
+    let old_username = user.username.clone();
     if let Some(identifier) = &change.identifier {
         user.identifier = identifier.clone();
     }
     if let Some(username) = &change.username {
         user.username = Some(username.clone()).filter(|u| !u.is_empty());
     }
+    let new_password = new_hash.is_some();
     if let Some(hash) = new_hash {
         user.password_hash = hash;
     }
     db::users::update(tx.conn(), &user).await?;
     db::users::set_attributes(tx.conn(), uid, &change.attributes).await?;
+    if new_password || user.username != old_username {
+        let name = old_username.as_deref().unwrap_or(&user.identifier);
+        db::sessions::delete_for_user(tx.conn(), name, Some(uid)).await?;
+    }
     tx.commit().await?;
     show(db, uid).await
 }
