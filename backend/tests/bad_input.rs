@@ -278,3 +278,21 @@ async fn bad_input_to_the_change_hooks_gets_a_4xx_with_a_reason_and_stores_no_ch
     let ok = answer(post("base", json!({"comments": "fine", "author": "ann"}).to_string(), Some(&ci)).await).await;
     assert_eq!(ok.0, StatusCode::ACCEPTED, "{ok:?}");
 }
+
+#[tokio::test]
+async fn an_event_type_no_event_has_is_refused_with_the_types_there_are() {
+    let a = api().await;
+    let (status, body) = answer(a.client.get("/api/v1/events").query("type", &"bulid").send().await).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let message = body["message"].as_str().unwrap();
+    assert!(message.contains("`bulid`") && message.contains("build, "), "{message}");
+    let (status, _) =
+        answer(a.client.get("/api/v1/events").query("type", &"build.finished").query("type", &"bui").send().await)
+            .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "a prefix must end at a dot");
+    for ok in ["build", "build.finished", "worker", "resync", "action"] {
+        let resp = a.client.get("/api/v1/events").query("type", &ok).send().await;
+        resp.assert_status_is_ok();
+        resp.assert_content_type("text/event-stream");
+    }
+}

@@ -15,8 +15,8 @@ use poem_openapi::types::{ToJSON, Type};
 use poem_openapi::{Enum, Object, OpenApi};
 use tokio::sync::broadcast;
 
-use super::Tag;
 use super::types::{Build, Change, LogInfo, Step};
+use super::{ApiError, Tag};
 use crate::config::Config;
 use crate::engine::bus::{Event, Stamped};
 use crate::engine::links::Links;
@@ -333,6 +333,35 @@ impl ToJSON for SentEvent {
     }
 }
 
+/// Refuses a `type` filter that no event could match (a typo would otherwise give a stream
+/// that stays silent): each must be an event type or the part of one before a dot.
+fn check_types(types: &[String]) -> Result<(), ApiError> {
+    let known = event_types();
+    let matches = |t: &str| known.iter().any(|k| k == t || k.strip_prefix(t).is_some_and(|rest| rest.starts_with('.')));
+    match types.iter().find(|t| !matches(t)) {
+        None => Ok(()),
+        Some(t) => {
+            let mut prefixes: Vec<&str> = known.iter().map(|k| k.split('.').next().unwrap_or(k)).collect();
+            prefixes.dedup();
+            Err(ApiError::bad_request(format!(
+                "no event has type `{t}`: give a type such as `build.finished` or its first part ({})",
+                prefixes.join(", ")
+            )))
+        }
+    }
+}
+
+/// Every event type, as the document lists them.
+fn event_types() -> &'static [String] {
+    static TYPES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    TYPES.get_or_init(|| {
+        let mut registry = Registry::new();
+        EventKind::register(&mut registry);
+        let items = registry.schemas.get(&*EventKind::name()).map(|s| s.enum_items.clone()).unwrap_or_default();
+        items.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect()
+    })
+}
+
 /// Whether a stream with these filters shows `event`; every stream shows `resync`.
 fn wanted(event: &Stamped, builders: &[String], types: &[String]) -> bool {
     if matches!(event.event, Event::Resync { .. }) {
@@ -357,8 +386,9 @@ impl EventsApi {
         /// Only these event types, or type prefixes such as `build` (repeatable).
         #[oai(name = "type")]
         kind: Query<Vec<String>>,
-    ) -> EventStream<futures::stream::BoxStream<'static, SentEvent>> {
+    ) -> Result<EventStream<futures::stream::BoxStream<'static, SentEvent>>, ApiError> {
         let (builders, types) = (builder.0, kind.0);
+        check_types(&types)?;
         // Read per event, so that a stream open across a reconfiguration follows it.
         let configured = engine.watch_configuration();
         let mut rx = engine.bus.subscribe();
@@ -397,8 +427,8 @@ impl EventsApi {
             }
         }
         .boxed();
-        EventStream::new(stream)
+        Ok(EventStream::new(stream)
             .keep_alive(Duration::from_secs(15))
-            .to_event(|e| SseEvent::message(&*e.json).event_type(e.name))
+            .to_event(|e| SseEvent::message(&*e.json).event_type(e.name)))
     }
 }
