@@ -314,6 +314,31 @@ async fn an_event_waits_for_a_receiver_that_is_down_and_leaves_once_it_is_up() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receiver_back_after_a_long_outage_gets_the_events_before_the_backoff_runs_out() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let url = format!("http://127.0.0.1:{port}/hook");
+    let body = format!("{APP}{}", reporter("back", &url, "events = [\"finished\"]\nretry_delay = 1"));
+    // The clock stands still: only the sender's looks at the receiver can make the events due.
+    let clock = ManualClock::new(1_000_000);
+    let m = start(&body, clock.clone()).await;
+    builds(&m, 2).await;
+    let rows = rows_where(&m.engine, "back", |r| r.len() == 2 && r[0].attempts >= 1).await;
+    // Down for long: the next attempt is an hour off.
+    {
+        let mut conn = m.engine.db.acquire().await.unwrap();
+        outbox::mark_failed(conn.conn(), rows[0].id, "connection refused", Some(clock.now() + 3600), clock.now())
+            .await
+            .unwrap();
+    }
+
+    let receiver = Receiver::start_on(port, &[]).await;
+    let rows = rows_where(&m.engine, "back", |r| settled(r, 2)).await;
+    assert!(rows.iter().all(|r| r.state() == outbox::State::Sent), "{rows:?}");
+    assert_eq!(events(&receiver.received()), ["build.finished 1", "build.finished 2"]);
+    assert_eq!(clock.now(), 1_000_000);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_error_fails_the_event_for_good() {
     let receiver = Receiver::start(&[400]).await;
     let body = format!("{APP}{}", reporter("refused", &receiver.url(), "events = [\"finished\"]"));

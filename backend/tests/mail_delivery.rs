@@ -201,6 +201,34 @@ async fn a_mail_waits_for_a_server_that_is_down_and_leaves_once_it_is_up() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_back_after_a_long_outage_gets_the_mail_before_the_backoff_runs_out() {
+    let port = free_port();
+    let extra = "send_to_interested_users = false\nextra_recipients = [\"ops@example.org\"]";
+    let body = format!("{OUTCOMES}{}", reporter("patient", port, extra));
+    // The clock stands still: only the sender's looks at the server can make the mail due.
+    let clock = ManualClock::new(1_000_000);
+    let m = start("", &body, clock.clone()).await;
+    let mut rx = m.engine.bus.subscribe();
+    m.engine.add_changes(vec![change(1, "fail")]).await.unwrap();
+    wait_finished(&mut rx, "app", 60).await;
+    let row = row_where(&m.engine, "build:1", |r| r.attempts >= 1).await;
+    // Down for long: the next attempt is an hour off.
+    {
+        let mut conn = m.engine.db.acquire().await.unwrap();
+        outbox::mark_failed(conn.conn(), row.id, "connection refused", Some(clock.now() + 3600), clock.now())
+            .await
+            .unwrap();
+    }
+
+    let smtp = Smtp::start_on(port, &SmtpOptions::default());
+    let (rows, mails) = settled(&m.engine, &smtp).await;
+    assert_eq!(mails.len(), 1);
+    assert_eq!(mails[0]["subject"], "Cascade failure in test on app");
+    assert_eq!((rows.len(), rows[0].state()), (1, outbox::State::Sent), "{rows:?}");
+    assert_eq!(clock.now(), 1_000_000);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_mail_with_nobody_to_send_to_counts_as_sent() {
     let smtp = Smtp::start(&SmtpOptions::default());
     let body = format!(

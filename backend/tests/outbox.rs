@@ -384,3 +384,87 @@ async fn list_filters_pages_retries_and_drops() {
     assert!(matches!(outbox::drop(conn.conn(), c).await, Err(DbError::NotFound)));
     assert!(matches!(outbox::get(conn.conn(), c).await, Err(DbError::NotFound)));
 }
+
+/// A peer that cannot be reached while `down` is set, and that says whether it is back
+/// when the sender asks.
+#[derive(Clone, Default)]
+struct Away {
+    down: Arc<AtomicBool>,
+    looks: Arc<AtomicUsize>,
+    calls: Arc<AtomicUsize>,
+    seen: Arc<Mutex<Vec<i64>>>,
+}
+
+impl Deliver for Away {
+    async fn peer_back(&self) -> bool {
+        self.looks.fetch_add(1, Ordering::SeqCst);
+        !self.down.load(Ordering::SeqCst)
+    }
+
+    async fn deliver(&self, payload: &serde_json::Value) -> Result<(), DeliverError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        if self.down.load(Ordering::SeqCst) {
+            return Err(DeliverError::Transient("connection refused".into()));
+        }
+        self.seen.lock().unwrap().push(payload["n"].as_i64().unwrap());
+        Ok(())
+    }
+}
+
+/// Polls `done` on the wall clock (the sender's clock stands still) for at most 30 s.
+async fn wait_real(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_peer_back_before_the_backoff_runs_out_gets_the_waiting_messages_at_once() {
+    let tdb = TestDb::new().await;
+    let clock = ManualClock::new(T0);
+    let first = enqueue(&tdb.db, "push", 0, T0).await;
+    for n in 1..3 {
+        enqueue(&tdb.db, "push", n, T0).await;
+    }
+    // The peer has been away for long: the oldest message waits out an hour's backoff, and
+    // the clock stands still, so only the sender's looks can make it due.
+    {
+        let mut conn = tdb.db.acquire().await.unwrap();
+        outbox::mark_failed(conn.conn(), first, "connection refused", Some(T0 + 3600), T0).await.unwrap();
+        // The messages behind it wait for it, however long ago they were due.
+        assert_eq!(outbox::next_due(conn.conn(), "push", MasterId(1), 300).await.unwrap(), Some(T0 + 3600));
+    }
+    let away = Away::default();
+    away.down.store(true, Ordering::SeqCst);
+    let sender = Sender::new(tdb.db.clone(), clock.clone(), MasterId(1), "push", away.clone()).first_backoff(1);
+    let wake = sender.waker();
+    let stop = CancellationToken::new();
+    let task = tokio::spawn(sender.run(stop.clone()));
+    // A busy master wakes its sender at every build: it still looks on time.
+    let busy = tokio::spawn({
+        let stop = stop.clone();
+        async move {
+            while !stop.is_cancelled() {
+                wake.notify_one();
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    });
+
+    // While the peer is away the sender looks for it, every first backoff, and tries nothing.
+    wait_real("two looks", || away.looks.load(Ordering::SeqCst) >= 2).await;
+    assert_eq!(away.calls.load(Ordering::SeqCst), 0);
+
+    // Back, it gets every waiting message, in order, once, though the backoff has not run out.
+    away.down.store(false, Ordering::SeqCst);
+    wait_real("the messages", || away.seen.lock().unwrap().len() == 3).await;
+    stop.cancel();
+    task.await.unwrap();
+    busy.await.unwrap();
+    assert_eq!(*away.seen.lock().unwrap(), [0, 1, 2]);
+    let rows = all(&tdb.db, None).await;
+    assert!(rows.iter().all(|m| m.state() == State::Sent), "{rows:?}");
+    assert_eq!(clock_now(&clock), T0);
+}

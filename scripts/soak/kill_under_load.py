@@ -23,9 +23,7 @@ import json
 import os
 import random
 import shutil
-import signal
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import threading
@@ -34,56 +32,9 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+from soaklib import Master, create_database, drop_database, psql
+
 RETRY = 5
-PG_ADMIN = "postgres://postgres@127.0.0.1:5432/postgres"
-
-
-def psql(url, sql):
-    out = subprocess.run(["psql", url, "-At", "-v", "ON_ERROR_STOP=1", "-c", sql], capture_output=True, text=True)
-    if out.returncode != 0:
-        raise RuntimeError(f"psql: {out.stderr.strip()}")
-    return [line.split("|") for line in out.stdout.splitlines() if line]
-
-
-class Master:
-    def __init__(self, binary, config, rundir):
-        self.binary, self.config, self.rundir = binary, config, rundir
-        self.proc, self.url, self.starts = None, None, 0
-
-    def start(self, timeout=60):
-        self.starts += 1
-        err = open(os.path.join(self.rundir, f"master-{self.starts}.err"), "wb")
-        self.proc = subprocess.Popen(
-            [self.binary, "start", "--config", self.config],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err, cwd=self.rundir,
-            start_new_session=True,
-        )
-        err.close()
-        deadline = time.monotonic() + timeout
-        for line in self.proc.stdout:
-            text = line.decode(errors="replace")
-            if "listening on " in text:
-                self.url = text.split("listening on ", 1)[1].strip()
-                # Keep reading its standard output so that it never blocks on a full pipe.
-                threading.Thread(target=lambda out=self.proc.stdout: [None for _ in out], daemon=True).start()
-                return
-            if time.monotonic() > deadline:
-                break
-        self.kill()
-        raise RuntimeError(f"the master did not start (see {self.rundir}/master-{self.starts}.err)")
-
-    def kill(self):
-        if self.proc and self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(10)
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.kill()
 
 
 def poster(master, client, acknowledged, stop, errors):
@@ -143,9 +94,7 @@ def main():
     if args.db == "sqlite":
         db_url = f"sqlite://{rundir}/cascade.sqlite"
     else:
-        pg_name = f"cascade_soak_{os.getpid()}"
-        psql(PG_ADMIN, f"create database {pg_name}")
-        db_url = f"postgres://postgres@127.0.0.1:5432/{pg_name}"
+        pg_name, db_url = create_database("cascade_soak")
     config = os.path.join(rundir, "cascade.toml")
     with open(config, "w") as f:
         f.write(f"""title = "soak"
@@ -201,7 +150,7 @@ builders = ["app"]
         stop.set()
         master.kill()
         if pg_name:
-            psql(PG_ADMIN, f"drop database if exists {pg_name} with (force)")
+            drop_database(pg_name)
         shutil.rmtree(rundir, ignore_errors=True)
 
 

@@ -19,6 +19,10 @@
 #                 acknowledged lost, no build request completed twice, no build left running
 #   sse_stuck_clients  1,000 event streams, 100 of them never read: the readers get every
 #                 event, the stuck ones are dropped with a log line, peak memory reported
+#   peers_down    the mail, IRC and HTTP-push peers stopped for SOAK_PEERS_DOWN_SECONDS
+#                 (default 180) while builds go on, on SQLite and PostgreSQL: once they are
+#                 back each gets every build's message once, in order, within a bound; the
+#                 master's memory stays bounded meanwhile
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"

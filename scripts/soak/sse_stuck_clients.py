@@ -26,6 +26,8 @@ import time
 import urllib.parse
 import urllib.request
 
+from soaklib import rss_mb
+
 EVENT = b"event: change.new"
 
 
@@ -57,14 +59,6 @@ steps = [ {{ name = "s", command = "true" }} ]
         if "listening on " in text:
             return proc, text.split("listening on ", 1)[1].strip()
     raise RuntimeError("the master did not start")
-
-
-def rss_mb(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def open_streams(url):

@@ -197,16 +197,19 @@ pub async fn release(conn: Conn<'_>, reporter: &str, master: MasterId) -> DbResu
     Ok(())
 }
 
-// A row held by another master counts from the end of that master's lease, when this
-// master may take it over.
-const NEXT_DUE: &str = "select min(case when claimed_by is null or claimed_by = $2 \
-    or claimed_at + $3 <= next_attempt_at then next_attempt_at else claimed_at + $3 end) from outbox \
-    where reporter = $1 and sent_at is null and failed_at is null";
+// Messages leave in id order, so the oldest unsent one says when the next can: the rows
+// behind it wait for it however long ago they were due (counting them would make a sender
+// poll while its oldest message waits out a backoff). A row held by another master counts
+// from the end of that master's lease, when this master may take it over.
+const NEXT_DUE: &str = "select case when claimed_by is null or claimed_by = $2 \
+    or claimed_at + $3 <= next_attempt_at then next_attempt_at else claimed_at + $3 end from outbox \
+    where reporter = $1 and sent_at is null and failed_at is null order by id limit 1";
 
-/// When `master` may next find a message of `reporter` to send, if there is one unsent.
+/// When `master` may next find a message of `reporter` to send, if there is one unsent: when
+/// the oldest unsent one is due, as the others wait for it.
 pub async fn next_due(conn: Conn<'_>, reporter: &str, master: MasterId, lease_secs: i64) -> DbResult<Option<i64>> {
     Ok(on_conn!(conn, c => sqlx::query_scalar(NEXT_DUE).bind(reporter).bind(master.0).bind(lease_secs)
-        .fetch_one(&mut *c).await?))
+        .fetch_optional(&mut *c).await?))
 }
 
 const LIST: &str = "select id, reporter, key, payload, created_at, attempts, next_attempt_at, sent_at, failed_at, \

@@ -1,7 +1,9 @@
 //! The sender shared by every reporter: one task per reporter name claims that reporter's
 //! due outbox rows, hands them to its [`Deliver`] in id order, and records the outcome:
-//! sent, due again after an exponential backoff, or failed for good. What a message says
-//! and how it reaches its peer belong to the reporter.
+//! sent, due again after an exponential backoff, or failed for good. While a message waits
+//! out a long backoff, the sender asks its [`Deliver`] now and then whether the peer is back,
+//! so that delivery resumes soon after a long outage ends. What a message says and how it
+//! reaches its peer belong to the reporter.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -10,6 +12,7 @@ use std::time::Duration;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use tokio::sync::Notify;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::db::{self, Db, DbResult};
@@ -36,6 +39,17 @@ pub trait Deliver: Send + Sync + 'static {
     /// timeout. Always ready unless a deliverer says otherwise.
     fn ready(&self) -> bool {
         true
+    }
+
+    /// After a delivery failed because the peer could not be reached at all: whether it can
+    /// be reached now (a cheap look, such as a connection opened and closed). The sender asks
+    /// while a message waits out a backoff longer than the first one, and makes the waiting
+    /// messages due at once when it can: a peer back after minutes of absence gets them
+    /// within seconds, not at the next doubled retry. False by default, and whenever the last
+    /// failure was not about reaching the peer: one that answers "try later" keeps its
+    /// backoff.
+    fn peer_back(&self) -> impl Future<Output = bool> + Send {
+        async { false }
     }
 
     /// Delivers `payload`, the JSON the reporter stored.
@@ -89,6 +103,20 @@ const MIN_IDLE: Duration = Duration::from_millis(100);
 
 /// The sleep after a database error.
 const ERROR_IDLE: Duration = Duration::from_secs(5);
+
+/// How long a sender sleeps, and whether its oldest message waits out a backoff longer than
+/// the first one, during which it asks its deliverer whether the peer is back (see
+/// [`Deliver::peer_back`]).
+struct Wait {
+    sleep: Duration,
+    look_for_peer: bool,
+}
+
+impl Wait {
+    fn sleep(sleep: Duration) -> Wait {
+        Wait { sleep, look_for_peer: false }
+    }
+}
 
 /// The sender of one reporter's messages on this master.
 pub struct Sender<D> {
@@ -180,15 +208,28 @@ impl<D: Deliver> Sender<D> {
 
     /// Sends until `shutdown` is cancelled, then gives back the rows still claimed.
     pub async fn run(self, shutdown: CancellationToken) {
+        // When to look whether the peer is back: kept across wakes, so that a master woken
+        // by every new build still looks on time.
+        let mut look_at: Option<Instant> = None;
         loop {
-            let idle = tokio::select! {
+            let wait = tokio::select! {
                 _ = shutdown.cancelled() => break,
-                idle = self.round() => idle,
+                wait = self.round() => wait,
             };
+            let now = Instant::now();
+            look_at = wait.look_for_peer.then(|| look_at.unwrap_or(now + self.look_every()));
+            let sleep = look_at.map_or(wait.sleep, |at| wait.sleep.min(at.saturating_duration_since(now)));
             tokio::select! {
                 _ = shutdown.cancelled() => break,
                 _ = self.wake.notified() => {}
-                _ = tokio::time::sleep(idle) => {}
+                _ = tokio::time::sleep(sleep) => {}
+            }
+            if look_at.is_some_and(|at| Instant::now() >= at) {
+                look_at = None;
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    _ = self.look_for_peer() => {}
+                }
             }
         }
         if let Ok(mut conn) = self.db.acquire().await
@@ -200,16 +241,37 @@ impl<D: Deliver> Sender<D> {
 
     /// Sends what is due and says how long to sleep before looking again: until woken, or
     /// the longest sleep, when the delivery is not ready.
-    async fn round(&self) -> Duration {
+    async fn round(&self) -> Wait {
         let result = match self.send_due().await {
-            Ok(()) if !self.deliver.ready() => Ok(MAX_IDLE),
+            Ok(()) if !self.deliver.ready() => Ok(Wait::sleep(MAX_IDLE)),
             Ok(()) => self.idle().await,
             Err(e) => Err(e),
         };
         result.unwrap_or_else(|e| {
             tracing::warn!(reporter = %self.reporter, error = %e, "the outbox cannot be read");
-            ERROR_IDLE
+            Wait::sleep(ERROR_IDLE)
         })
+    }
+
+    /// How often to look whether the peer is back: every first backoff.
+    fn look_every(&self) -> Duration {
+        Duration::from_secs(u64::try_from(self.first_backoff_secs.max(1)).unwrap_or(1))
+    }
+
+    /// Makes the waiting messages due now if the deliverer finds its peer back.
+    async fn look_for_peer(&self) {
+        if !self.deliver.peer_back().await {
+            return;
+        }
+        let now = self.clock.now();
+        let made_due = match self.db.acquire().await {
+            Ok(mut conn) => db::outbox::due_now(conn.conn(), &self.reporter, now).await,
+            Err(e) => Err(e),
+        };
+        match made_due {
+            Ok(()) => tracing::info!(reporter = %self.reporter, "the peer is back; the waiting messages leave now"),
+            Err(e) => tracing::warn!(reporter = %self.reporter, error = %e, "waiting messages stay on their schedule"),
+        }
     }
 
     /// Sends every message due now, oldest first. A transient failure stops the round: the
@@ -346,17 +408,19 @@ impl<D: Deliver> Sender<D> {
         Ok(())
     }
 
-    /// How long to sleep before the next message may be due.
-    async fn idle(&self) -> DbResult<Duration> {
+    /// How long to sleep before the next message may be due; a wait longer than the first
+    /// backoff is one to look for the peer during.
+    async fn idle(&self) -> DbResult<Wait> {
         let mut conn = self.db.acquire().await?;
         let due = db::outbox::next_due(conn.conn(), &self.reporter, self.master, self.lease_secs).await?;
         let not_before = self.not_before.load(Ordering::Relaxed);
         Ok(match due {
-            None => MAX_IDLE,
+            None => Wait::sleep(MAX_IDLE),
             Some(at) => {
                 let at = at.max(not_before);
                 let secs = u64::try_from(at - self.clock.now()).unwrap_or(0);
-                Duration::from_secs(secs).clamp(MIN_IDLE, MAX_IDLE)
+                let sleep = Duration::from_secs(secs).clamp(MIN_IDLE, MAX_IDLE);
+                Wait { sleep, look_for_peer: sleep > self.look_every() }
             }
         })
     }

@@ -2,12 +2,14 @@
 //! message naming the build, under a key that is also the event's id in the body; at
 //! delivery the build is read from the database ([`load`]), made into the documented body
 //! ([`body`]) and POSTed to `server_url`, one event per request or, with `buffer_delay`,
-//! several in one.
+//! several in one. After a POST that could not connect, [`Deliver::peer_back`] looks whether
+//! the server takes connections again.
 
 pub mod body;
 pub mod load;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use poem_openapi::types::{ParseFromJSON, ToJSON};
@@ -60,7 +62,7 @@ impl HttpPush {
             .user_agent(concat!("Cascade/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| format!("cannot make an HTTP client: {e}"))?;
-        Ok(Delivery { engine, client, config: self.config.clone() })
+        Ok(Delivery { engine, client, config: self.config.clone(), unreachable: AtomicBool::new(false) })
     }
 }
 
@@ -69,7 +71,12 @@ pub struct Delivery {
     engine: Arc<Engine>,
     client: reqwest::Client,
     config: HttpPushConfig,
+    /// The last POST could not connect: the server was down or unreachable.
+    unreachable: AtomicBool,
 }
+
+/// The longest a look at whether the server is back may take.
+const LOOK_TIMEOUT: Duration = Duration::from_secs(5);
 
 impl Delivery {
     /// The event of one stored message.
@@ -103,16 +110,28 @@ impl Delivery {
             Some(HttpAuth::Basic { user, password }) => request.basic_auth(user, Some(secret(password)?)),
             Some(HttpAuth::Bearer(token)) => request.bearer_auth(secret(token)?),
         };
-        let response = request
-            .body(bytes)
-            .send()
-            .await
-            .map_err(|e| DeliverError::Transient(format!("POST {}: {e}", self.config.server_url)))?;
+        let sent = request.body(bytes).send().await;
+        self.unreachable.store(sent.as_ref().is_err_and(reqwest::Error::is_connect), Ordering::Relaxed);
+        let response = sent.map_err(|e| DeliverError::Transient(format!("POST {}: {e}", self.config.server_url)))?;
         classify(response.status())
+    }
+
+    /// Whether `server_url`'s host takes a TCP connection now.
+    async fn connects(&self) -> bool {
+        let Ok(url) = reqwest::Url::parse(&self.config.server_url) else { return false };
+        let (Some(host), Some(port)) = (url.host_str(), url.port_or_known_default()) else { return false };
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        matches!(tokio::time::timeout(LOOK_TIMEOUT, tokio::net::TcpStream::connect((host, port))).await, Ok(Ok(_)))
     }
 }
 
 impl Deliver for Delivery {
+    /// After a POST that could not connect: whether the server takes a connection now. A
+    /// server that answered (a 503, say) keeps its backoff.
+    async fn peer_back(&self) -> bool {
+        self.unreachable.load(Ordering::Relaxed) && self.connects().await
+    }
+
     async fn deliver(&self, payload: &Value) -> Result<(), DeliverError> {
         let event = self.event(payload).await?;
         self.post(&event).await

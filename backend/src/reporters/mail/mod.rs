@@ -127,6 +127,10 @@ impl Mail {
 }
 
 impl Deliver for Delivery {
+    async fn peer_back(&self) -> bool {
+        self.smtp.back().await
+    }
+
     async fn deliver(&self, payload: &serde_json::Value) -> Result<(), DeliverError> {
         let job = load::Job::parse(payload).map_err(DeliverError::Permanent)?;
         let loaded = load::facts(&self.engine, &job).await.map_err(|e| unreadable(&job, e))?;

@@ -4,7 +4,9 @@
 //! message (5xx) is for good, anything else (server down, busy, 4xx, timeout, a refused
 //! login) is worth another try. A message refused for good that has several recipients is
 //! sent to each of them alone, so that one bad address does not keep it from the others.
+//! After a failure to reach the server at all, [`Smtp::back`] looks whether it answers again.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use lettre::address::Envelope;
@@ -20,6 +22,8 @@ const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
 /// The longest one delivery of the message (to all its recipients, or to one of them) may
 /// take, however slowly the server answers.
 const DELIVERY_TIMEOUT: Duration = Duration::from_secs(60);
+/// The longest a look at whether the server is back may take.
+const LOOK_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A reporter's way to its mail server.
 pub struct Smtp {
@@ -27,13 +31,26 @@ pub struct Smtp {
     /// password that cannot be resolved): every delivery then fails with that reason and
     /// is tried again later.
     transport: Result<AsyncSmtpTransport<Tokio1Executor>, String>,
+    /// The last delivery failed without a reply from the server: it was down or unreachable.
+    unreachable: AtomicBool,
 }
 
 impl Smtp {
     /// The connection `config` describes. Call it inside the runtime: the transport keeps
     /// a pool of connections with a task of its own.
     pub fn new(config: &MailConfig) -> Smtp {
-        Smtp { transport: transport(config) }
+        Smtp { transport: transport(config), unreachable: AtomicBool::new(false) }
+    }
+
+    /// After a delivery that failed without a reply from the server: whether the server now
+    /// takes a connection and answers a NOOP (with TLS and the login, as a delivery would).
+    /// False after any other outcome, so a server that answers "try later" is left alone.
+    pub async fn back(&self) -> bool {
+        if !self.unreachable.load(Ordering::Relaxed) {
+            return false;
+        }
+        let Ok(transport) = &self.transport else { return false };
+        matches!(tokio::time::timeout(LOOK_TIMEOUT, transport.test_connection()).await, Ok(Ok(true)))
     }
 
     /// Sends `message` to its envelope's recipients; returns those refused while the
@@ -50,7 +67,9 @@ impl Smtp {
         let transport = self.transport.as_ref().map_err(|e| DeliverError::Transient(e.clone()))?;
         let envelope = message.envelope().clone();
         let bytes = message.formatted();
-        let error = match attempt(transport, &envelope, &bytes).await {
+        let outcome = attempt(transport, &envelope, &bytes).await;
+        self.unreachable.store(matches!(outcome, Err(Failure::Lost(_))), Ordering::Relaxed);
+        let error = match outcome {
             Ok(()) => return Ok(Vec::new()),
             Err(e) => e,
         };
