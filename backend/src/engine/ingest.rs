@@ -141,7 +141,16 @@ impl Engine {
 fn fail_all(answers: impl Iterator<Item = oneshot::Sender<Ingested>>, error: &DbError) {
     tracing::error!(error = ?error, "could not store a batch of hook deliveries");
     for answer in answers {
-        let _ = answer.send(Ingested { changes: Err(unstored()), delivery: None });
+        let _ = answer.send(Ingested { changes: Err(unstored_by(error)), delivery: None });
+    }
+}
+
+/// Why a delivery was not stored, as its sender is to be told: a full disk as itself (the
+/// sender should wait for space, not only retry), anything else as the database not taking it.
+fn unstored_by(error: &DbError) -> EngineError {
+    match error {
+        DbError::Full(m) => EngineError::Db(DbError::Full(m.clone())),
+        _ => unstored(),
     }
 }
 
