@@ -4,6 +4,11 @@
 //! there is room again the master stores hooks and runs builds without a restart. The limit
 //! is SQLite's; on PostgreSQL the test returns at once (`scripts/soak/run.sh disk_full` fills
 //! a real disk).
+//!
+//! A statement SQLite cannot undo alone (one without a statement journal, or a COMMIT that
+//! finds no room for the log) makes it roll the whole transaction back by itself, behind
+//! sqlx's back: such a connection must not go back to the pool, where it would refuse every
+//! later transaction.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -11,7 +16,7 @@ mod common;
 
 use std::sync::Arc;
 
-use cascade::db::Db;
+use cascade::db::{Conn, Db, DbError};
 use cascade::engine::Engine;
 use cascade::engine::clock::SystemClock;
 use poem::http::StatusCode;
@@ -106,3 +111,25 @@ async fn a_full_disk_refuses_hooks_with_507_keeps_reads_and_recovers_when_freed(
     engine.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transaction_sqlite_rolled_back_on_a_full_disk_leaves_no_spoilt_connection() {
+    let tdb = common::TestDb::new().await;
+    let Db::Sqlite(pool, _) = &tdb.db else { return };
+    sqlx::query("create table filler (x blob)").execute(pool).await.unwrap();
+    limit_pages(&tdb.db, 1).await;
+    {
+        let mut tx = tdb.db.begin().await.unwrap();
+        let Conn::Sqlite(conn) = tx.conn() else { unreachable!() };
+        // One row in a table without constraints: SQLite undoes the whole transaction.
+        let refused = sqlx::query("insert into filler values (randomblob(1000000))").execute(conn).await.unwrap_err();
+        assert!(matches!(DbError::from(refused), DbError::Full(_)));
+    }
+    limit_pages(&tdb.db, NO_LIMIT).await;
+    // More transactions than the pool has connections: each one would meet a spoilt connection.
+    for _ in 0..2 * pool.options().get_max_connections() {
+        let mut tx = tdb.db.begin().await.unwrap_or_else(|e| panic!("a connection was left spoilt: {e}"));
+        let Conn::Sqlite(conn) = tx.conn() else { unreachable!() };
+        sqlx::query("insert into filler values (x'00')").execute(conn).await.unwrap();
+        tx.commit().await.unwrap();
+    }
+}
