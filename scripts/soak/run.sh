@@ -19,6 +19,14 @@
 #                 acknowledged lost, no build request completed twice, no build left running
 #   sse_stuck_clients  1,000 event streams, 100 of them never read: the readers get every
 #                 event, the stuck ones are dropped with a log line, peak memory reported
+#   pg_restart    PostgreSQL (a cluster of its own, initdb in a temporary folder) stopped and
+#                 started three times under hook load: requests during each outage answer 503
+#                 with Retry-After within 5 s, the master recovers by itself, nothing
+#                 acknowledged lost or stored twice
+#   disk_full     the tmpfs under the SQLite database filled up under hook load, then freed
+#                 (needs root, to mount it): writes answer 507 `storage_full`, reads keep
+#                 working, the master recovers by itself and builds again, nothing
+#                 acknowledged lost, `PRAGMA integrity_check` ok
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
