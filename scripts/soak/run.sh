@@ -23,6 +23,14 @@
 #                 (default 180) while builds go on, on SQLite and PostgreSQL: once they are
 #                 back each gets every build's message once, in order, within a bound; the
 #                 master's memory stays bounded meanwhile
+#   pg_restart    PostgreSQL (a cluster of its own, initdb in a temporary folder) stopped and
+#                 started three times under hook load: requests during each outage answer 503
+#                 with Retry-After within 5 s, the master recovers by itself, nothing
+#                 acknowledged lost or stored twice
+#   disk_full     the tmpfs under the SQLite database filled up under hook load, then freed
+#                 (needs root, to mount it): writes answer 507 `storage_full`, reads keep
+#                 working, the master recovers by itself and builds again, nothing
+#                 acknowledged lost, `PRAGMA integrity_check` ok
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"

@@ -61,6 +61,9 @@ pub enum ApiError {
     /// The database is busy or out of reach; try again.
     #[oai(status = 503)]
     Unavailable(Json<ErrorBody>),
+    /// The database's disk is full: nothing can be stored until space is freed (reads work).
+    #[oai(status = 507)]
+    InsufficientStorage(Json<ErrorBody>),
 }
 
 fn body(error: &str, message: impl Into<String>) -> Json<ErrorBody> {
@@ -112,6 +115,16 @@ impl ApiError {
     pub fn unavailable(message: impl Into<String>) -> ApiError {
         ApiError::Unavailable(body("unavailable", message))
     }
+
+    /// 507: the database's disk is full; the client should send the request again once
+    /// space is freed (nothing of it was stored).
+    pub fn storage_full() -> ApiError {
+        ApiError::InsufficientStorage(body(
+            "storage_full",
+            "the master's database has no space left to write to, so nothing was stored; \
+             reads still work; try again once space is freed",
+        ))
+    }
 }
 
 impl ApiError {
@@ -133,6 +146,7 @@ impl ApiError {
             ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::InsufficientStorage(_) => StatusCode::INSUFFICIENT_STORAGE,
         }
     }
 
@@ -148,7 +162,8 @@ impl ApiError {
             | ApiError::Unprocessable(b)
             | ApiError::TooManyRequests(b)
             | ApiError::Internal(b)
-            | ApiError::Unavailable(b) => &b.0,
+            | ApiError::Unavailable(b)
+            | ApiError::InsufficientStorage(b) => &b.0,
         }
     }
 }
@@ -203,6 +218,10 @@ impl From<DbError> for ApiError {
             e @ (DbError::Busy(_) | DbError::Unavailable(_)) => {
                 tracing::error!(error = ?e, "database unavailable");
                 ApiError::Unavailable(body("unavailable", "the database is busy or out of reach; try again"))
+            }
+            e @ DbError::Full(_) => {
+                tracing::error!(error = ?e, "database full: free space on its disk");
+                ApiError::storage_full()
             }
             other => {
                 tracing::error!(error = ?other, "database error");

@@ -127,7 +127,22 @@ impl Db {
                 // Rows come from SQLite's thread through a channel: a deep one lets a page's
                 // rows (a waterfall reads over a thousand) pass without a thread switch each.
                 .row_buffer_size(1024);
-            let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
+            let pool = SqlitePoolOptions::new()
+                .max_connections(8)
+                // SQLite may roll a transaction back by itself when a statement fails (it does
+                // on a full disk); sqlx still counts it open, its ROLLBACK then fails, and the
+                // connection would refuse every later `begin` for good. Such a connection is
+                // closed instead of going back to the pool (the ping first runs the rollback
+                // a dropped transaction left queued).
+                .after_release(|conn, _| {
+                    Box::pin(async move {
+                        use sqlx::Connection;
+                        conn.ping().await?;
+                        Ok(!conn.is_in_transaction())
+                    })
+                })
+                .connect_with(options)
+                .await?;
             Ok(Db::Sqlite(pool, Arc::new(Semaphore::new(1))))
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let options = PgConnectOptions::from_str(url)?;

@@ -18,3 +18,12 @@ pub enum EngineError {
     #[error("{0}")]
     Invalid(String),
 }
+
+impl EngineError {
+    /// Whether the database failed in a way that mends by itself (its server restarting, a
+    /// lock held too long, its disk full until space is freed), so the same work may succeed
+    /// when tried again.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, EngineError::Db(DbError::Busy(_) | DbError::Unavailable(_) | DbError::Full(_)))
+    }
+}

@@ -85,7 +85,13 @@ impl Engine {
         let now = self.clock.now();
         let mut tx = match self.db.begin().await {
             Ok(tx) => tx,
-            Err(e) => return fail_all(jobs.into_iter().map(|j| j.answer), &e),
+            Err(e) => {
+                // The database is out of reach (a begin waits for a connection as long as the
+                // pool lets it): the deliveries that queued meanwhile would wait as long
+                // again for the same answer, so they get it now and their senders retry.
+                let queued = std::mem::take(&mut *lock(&self.ingest.waiting));
+                return fail_all(jobs.into_iter().chain(queued).map(|j| j.answer), &e);
+            }
         };
         let mut done = Vec::with_capacity(jobs.len());
         let mut jobs = jobs.into_iter();
@@ -141,7 +147,16 @@ impl Engine {
 fn fail_all(answers: impl Iterator<Item = oneshot::Sender<Ingested>>, error: &DbError) {
     tracing::error!(error = ?error, "could not store a batch of hook deliveries");
     for answer in answers {
-        let _ = answer.send(Ingested { changes: Err(unstored()), delivery: None });
+        let _ = answer.send(Ingested { changes: Err(unstored_by(error)), delivery: None });
+    }
+}
+
+/// Why a delivery was not stored, as its sender is to be told: a full disk as itself (the
+/// sender should wait for space, not only retry), anything else as the database not taking it.
+fn unstored_by(error: &DbError) -> EngineError {
+    match error {
+        DbError::Full(m) => EngineError::Db(DbError::Full(m.clone())),
+        _ => unstored(),
     }
 }
 

@@ -23,6 +23,9 @@ use crate::worker::protocol::{RunStep, StepError, Stream};
 /// How often buffered output is stored while a step runs.
 const FLUSH_EVERY: Duration = Duration::from_millis(200);
 
+/// The longest wait between tries to record the end of a build the database would not take.
+const RECORD_END_WAIT_MAX: Duration = Duration::from_secs(5);
+
 /// The step's results from how its command ended and whether warning lines were seen.
 pub fn step_results(exit_code: Option<i32>, error: Option<&StepError>, warnings: usize) -> Results {
     match (error, exit_code) {
@@ -158,15 +161,18 @@ impl Engine {
         self.running.insert(build.id, running.clone());
         let (results, last_step) = match self.run_steps(&build, &builder, &worker, &running).await {
             Ok(done) => done,
+            // The build could not be recorded, through no fault of its own: it runs again.
+            Err(e) if e.is_transient() => {
+                tracing::error!(error = ?e, build = build.id.0, "the database failed during a build; it will run again");
+                (Results::Retry, None)
+            }
             Err(e) => {
                 tracing::error!(error = ?e, build = build.id.0, "build failed inside the master");
                 (Results::Exception, None)
             }
         };
         let stopped_by = running.stopped_by.lock().ok().and_then(|s| s.clone());
-        if let Err(e) = self.finish_build(&build, results, last_step.as_deref(), stopped_by).await {
-            tracing::error!(error = ?e, build = build.id.0, "could not record the end of a build");
-        }
+        self.record_end(&build, results, last_step.as_deref(), stopped_by).await;
         self.running.remove(build.id);
         if let Some(goodbye) = self.workers.release(&worker) {
             tracing::info!(worker, "worker finished its last build before shutting down");
@@ -363,6 +369,31 @@ impl Engine {
             Event::StepFinished { build, step }
         });
         Ok(())
+    }
+
+    /// Records the end of a build, trying again while the database cannot take it (a
+    /// restarting server, a full disk): a build whose end is not recorded would stay running,
+    /// its request claimed, until the master restarts. Gives up when the master stops, which
+    /// marks the build `retry` on its way out.
+    async fn record_end(&self, build: &Build, results: Results, last_step: Option<&str>, stopped_by: Option<Request>) {
+        let mut wait = Duration::from_millis(250);
+        loop {
+            match self.finish_build(build, results, last_step, stopped_by.clone()).await {
+                Ok(()) => return,
+                Err(e) if e.is_transient() => {
+                    tracing::warn!(error = ?e, build = build.id.0, "could not record the end of a build yet; trying again");
+                }
+                Err(e) => {
+                    tracing::error!(error = ?e, build = build.id.0, "could not record the end of a build");
+                    return;
+                }
+            }
+            tokio::select! {
+                _ = self.shutdown.cancelled() => return,
+                _ = tokio::time::sleep(wait) => {}
+            }
+            wait = (wait * 2).min(RECORD_END_WAIT_MAX);
+        }
     }
 
     async fn finish_build(

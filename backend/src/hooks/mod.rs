@@ -24,6 +24,7 @@ use poem::{Body, IntoResponse, Request, Response, handler};
 use serde_json::json;
 
 use crate::api::{ApiError, limits};
+use crate::db::DbError;
 use crate::engine::{Engine, EngineError};
 use crate::model::{ChangeId, NewChange};
 
@@ -215,7 +216,9 @@ fn stored_outcome(stored: Result<&[ChangeId], &EngineError>) -> Outcome {
                 change_ids: ids,
             }
         }
-        // The cause was logged where it happened; the sender is told to try again.
+        // The cause was logged where it happened; the sender is told to try again, once the
+        // database's disk has room again if that was the cause.
+        Err(EngineError::Db(DbError::Full(_))) => Outcome::refused(ApiError::storage_full()),
         Err(_) => Outcome::refused(ApiError::unavailable("the change could not be stored; try again")),
     }
 }

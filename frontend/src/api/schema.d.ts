@@ -2342,6 +2342,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The database's disk is full: nothing can be stored until space is freed (reads work). */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     get_builder: {
@@ -2446,6 +2455,15 @@ export interface operations {
             };
             /** @description The database is busy or out of reach; try again. */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database's disk is full: nothing can be stored until space is freed (reads work). */
+            507: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2569,6 +2587,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The database's disk is full: nothing can be stored until space is freed (reads work). */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     force_all_builds: {
@@ -2675,6 +2702,15 @@ export interface operations {
             };
             /** @description The database is busy or out of reach; try again. */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database's disk is full: nothing can be stored until space is freed (reads work). */
+            507: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2790,6 +2826,15 @@ export interface operations {
             };
             /** @description The database is busy or out of reach; try again. */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database's disk is full: nothing can be stored until space is freed (reads work). */
+            507: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2921,6 +2966,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The database's disk is full: nothing can be stored until space is freed (reads work). */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     get_build: {
@@ -3026,6 +3080,15 @@ export interface operations {
             };
             /** @description The database is busy or out of reach; try again. */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database's disk is full: nothing can be stored until space is freed (reads work). */
+            507: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3150,6 +3213,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The database's disk is full: nothing can be stored until space is freed (reads work). */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     stop_build: {
@@ -3266,6 +3338,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The database's disk is full: nothing can be stored until space is freed (reads work). */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     stop_all_builds: {
@@ -3375,6 +3456,15 @@ export interface operations {
             };
             /** @description The database is busy or out of reach; try again. */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database's disk is full: nothing can be stored until space is freed (reads work). */
+            507: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3502,6 +3592,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The database's disk is full: nothing can be stored until space is freed (reads work). */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     get_log_raw: {
@@ -3611,6 +3710,15 @@ export interface operations {
             };
             /** @description The database is busy or out of reach; try again. */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database's disk is full: nothing can be stored until space is freed (reads work). */
+            507: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3740,6 +3848,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The database's disk is full: nothing can be stored until space is freed (reads work). */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     get_log_markers: {
@@ -3853,6 +3970,15 @@ export interface operations {
             };
             /** @description The database is busy or out of reach; try again. */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database's disk is full: nothing can be stored until space is freed (reads work). */
+            507: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3984,6 +4110,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The database's disk is full: nothing can be stored until space is freed (reads work). */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     get_change: {
@@ -4088,6 +4223,15 @@ export interface operations {
             };
             /** @description The database is busy or out of reach; try again. */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database's disk is full: nothing can be stored until space is freed (reads work). */
+            507: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4210,6 +4354,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The database's disk is full: nothing can be stored until space is freed (reads work). */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     list_buildrequests: {
@@ -4317,6 +4470,15 @@ export interface operations {
             };
             /** @description The database is busy or out of reach; try again. */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database's disk is full: nothing can be stored until space is freed (reads work). */
+            507: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4438,6 +4600,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The database's disk is full: nothing can be stored until space is freed (reads work). */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     cancel_buildrequests: {
@@ -4544,6 +4715,15 @@ export interface operations {
             };
             /** @description The database is busy or out of reach; try again. */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database's disk is full: nothing can be stored until space is freed (reads work). */
+            507: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4660,6 +4840,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The database's disk is full: nothing can be stored until space is freed (reads work). */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     get_worker: {
@@ -4764,6 +4953,15 @@ export interface operations {
             };
             /** @description The database is busy or out of reach; try again. */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database's disk is full: nothing can be stored until space is freed (reads work). */
+            507: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4886,6 +5084,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The database's disk is full: nothing can be stored until space is freed (reads work). */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     unpause_worker: {
@@ -4994,6 +5201,15 @@ export interface operations {
             };
             /** @description The database is busy or out of reach; try again. */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database's disk is full: nothing can be stored until space is freed (reads work). */
+            507: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5116,6 +5332,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The database's disk is full: nothing can be stored until space is freed (reads work). */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     get_master: {
@@ -5218,6 +5443,15 @@ export interface operations {
             };
             /** @description The database is busy or out of reach; try again. */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database's disk is full: nothing can be stored until space is freed (reads work). */
+            507: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5334,6 +5568,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The database's disk is full: nothing can be stored until space is freed (reads work). */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     reconfig_master: {
@@ -5436,6 +5679,15 @@ export interface operations {
             };
             /** @description The database is busy or out of reach; try again. */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database's disk is full: nothing can be stored until space is freed (reads work). */
+            507: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5556,6 +5808,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The database's disk is full: nothing can be stored until space is freed (reads work). */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     get_session: {
@@ -5658,6 +5919,15 @@ export interface operations {
             };
             /** @description The database is busy or out of reach; try again. */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database's disk is full: nothing can be stored until space is freed (reads work). */
+            507: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5780,6 +6050,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The database's disk is full: nothing can be stored until space is freed (reads work). */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     logout: {
@@ -5891,6 +6170,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The database's disk is full: nothing can be stored until space is freed (reads work). */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     list_users: {
@@ -5993,6 +6281,15 @@ export interface operations {
             };
             /** @description The database is busy or out of reach; try again. */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database's disk is full: nothing can be stored until space is freed (reads work). */
+            507: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6114,6 +6411,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The database's disk is full: nothing can be stored until space is freed (reads work). */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     get_user: {
@@ -6225,6 +6531,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The database's disk is full: nothing can be stored until space is freed (reads work). */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     delete_user: {
@@ -6329,6 +6644,15 @@ export interface operations {
             };
             /** @description The database is busy or out of reach; try again. */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database's disk is full: nothing can be stored until space is freed (reads work). */
+            507: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6451,6 +6775,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The database's disk is full: nothing can be stored until space is freed (reads work). */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     logout_user_everywhere: {
@@ -6555,6 +6888,15 @@ export interface operations {
             };
             /** @description The database is busy or out of reach; try again. */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database's disk is full: nothing can be stored until space is freed (reads work). */
+            507: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6678,6 +7020,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The database's disk is full: nothing can be stored until space is freed (reads work). */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     get_hook_delivery: {
@@ -6789,6 +7140,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The database's disk is full: nothing can be stored until space is freed (reads work). */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     replay_hook_delivery: {
@@ -6893,6 +7253,15 @@ export interface operations {
             };
             /** @description The database is busy or out of reach; try again. */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database's disk is full: nothing can be stored until space is freed (reads work). */
+            507: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7018,6 +7387,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The database's disk is full: nothing can be stored until space is freed (reads work). */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     retry_outbox_message: {
@@ -7129,6 +7507,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The database's disk is full: nothing can be stored until space is freed (reads work). */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     drop_outbox_message: {
@@ -7233,6 +7620,15 @@ export interface operations {
             };
             /** @description The database is busy or out of reach; try again. */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database's disk is full: nothing can be stored until space is freed (reads work). */
+            507: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7380,6 +7776,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The database's disk is full: nothing can be stored until space is freed (reads work). */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     get_grid: {
@@ -7491,6 +7896,15 @@ export interface operations {
             };
             /** @description The database is busy or out of reach; try again. */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database's disk is full: nothing can be stored until space is freed (reads work). */
+            507: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7624,6 +8038,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The database's disk is full: nothing can be stored until space is freed (reads work). */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     get_one_line_per_build: {
@@ -7733,6 +8156,15 @@ export interface operations {
             };
             /** @description The database is busy or out of reach; try again. */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database's disk is full: nothing can be stored until space is freed (reads work). */
+            507: {
                 headers: {
                     [name: string]: unknown;
                 };
