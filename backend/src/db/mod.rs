@@ -132,12 +132,15 @@ impl Db {
                 // SQLite may roll a transaction back by itself when a statement fails (it does
                 // on a full disk); sqlx still counts it open, its ROLLBACK then fails, and the
                 // connection would refuse every later `begin` for good. Such a connection is
-                // closed instead of going back to the pool (the ping first runs the rollback
-                // a dropped transaction left queued).
+                // closed instead of going back to the pool. Only a connection that still
+                // counts a transaction is looked at: the ping runs the rollback a dropped
+                // transaction left queued, and what still counts one after it is spoilt.
                 .after_release(|conn, _| {
                     Box::pin(async move {
                         use sqlx::Connection;
-                        conn.ping().await?;
+                        if conn.is_in_transaction() {
+                            conn.ping().await?;
+                        }
                         Ok(!conn.is_in_transaction())
                     })
                 })
