@@ -6,7 +6,7 @@
 
 use poem::http::StatusCode;
 use poem_openapi::payload::Json;
-use poem_openapi::{ApiResponse, Object};
+use poem_openapi::{ApiResponse, Enum, Object};
 
 use crate::auth::AuthError;
 use crate::auth::users::UserError;
@@ -14,11 +14,48 @@ use crate::db::DbError;
 use crate::engine::EngineError;
 use crate::hooks::HookError;
 
+/// What kind of error an answer is: a stable code for programs, one per cause.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum, serde::Serialize)]
+#[oai(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The request is malformed (400).
+    BadRequest,
+    /// The body's media type is not one the operation reads (400).
+    UnsupportedMediaType,
+    /// No credentials, or wrong ones (401).
+    Unauthorized,
+    /// Not allowed (403).
+    Forbidden,
+    /// A state-changing request made with a session cookie lacked its CSRF token (403).
+    Csrf,
+    /// No such resource (404).
+    NotFound,
+    /// The path exists, but not with this method (405).
+    MethodNotAllowed,
+    /// The resource's state does not allow this (409).
+    Conflict,
+    /// The body is larger than the master reads (413).
+    TooLarge,
+    /// The body is well-formed but wrong (422).
+    Invalid,
+    /// The configuration file a reconfiguration read is not valid (422).
+    InvalidConfig,
+    /// Too many failed logins (429).
+    RateLimited,
+    /// The master failed; details are in its log (500).
+    Internal,
+    /// The database is busy or out of reach; try again (503).
+    Unavailable,
+    /// The database's disk is full (507).
+    StorageFull,
+}
+
 /// The body of every error answer.
 #[derive(Debug, Object, serde::Serialize)]
 pub struct ErrorBody {
-    /// A stable, machine-readable code ("not_found", "forbidden", ...).
-    pub error: String,
+    /// A stable, machine-readable code.
+    pub error: ErrorCode,
     /// What went wrong, for people.
     pub message: String,
     /// The request's id, also in its `X-Request-Id` header and in the master's log lines
@@ -66,61 +103,64 @@ pub enum ApiError {
     InsufficientStorage(Json<ErrorBody>),
 }
 
-fn body(error: &str, message: impl Into<String>) -> Json<ErrorBody> {
-    Json(ErrorBody { error: error.into(), message: message.into(), request_id: crate::web::request_id::current() })
+fn body(error: ErrorCode, message: impl Into<String>) -> Json<ErrorBody> {
+    Json(ErrorBody { error, message: message.into(), request_id: crate::web::request_id::current() })
 }
 
 impl ApiError {
     /// 404 with a message.
     pub fn not_found(message: impl Into<String>) -> ApiError {
-        ApiError::NotFound(body("not_found", message))
+        ApiError::NotFound(body(ErrorCode::NotFound, message))
     }
 
     /// 400 with a message.
     pub fn bad_request(message: impl Into<String>) -> ApiError {
-        ApiError::BadRequest(body("bad_request", message))
+        ApiError::BadRequest(body(ErrorCode::BadRequest, message))
     }
 
     /// 403 with a message.
     pub fn forbidden(message: impl Into<String>) -> ApiError {
-        ApiError::Forbidden(body("forbidden", message))
+        ApiError::Forbidden(body(ErrorCode::Forbidden, message))
     }
 
     /// 409 with a message.
     pub fn conflict(message: impl Into<String>) -> ApiError {
-        ApiError::Conflict(body("conflict", message))
+        ApiError::Conflict(body(ErrorCode::Conflict, message))
     }
 
     /// 429 with a message.
     pub fn too_many(message: impl Into<String>) -> ApiError {
-        ApiError::TooManyRequests(body("rate_limited", message))
+        ApiError::TooManyRequests(body(ErrorCode::RateLimited, message))
     }
 
     /// 403: a state-changing request made with a session cookie lacked its CSRF token.
     pub fn csrf() -> ApiError {
-        ApiError::Forbidden(body("csrf", "missing or wrong X-CSRF-Token header (get it from GET /api/v1/session)"))
+        ApiError::Forbidden(body(
+            ErrorCode::Csrf,
+            "missing or wrong X-CSRF-Token header (get it from GET /api/v1/session)",
+        ))
     }
 
     /// 500: the master failed (logged by the caller); the client learns nothing more.
     pub fn internal() -> ApiError {
-        ApiError::Internal(body("internal", "internal error; see the master's log"))
+        ApiError::Internal(body(ErrorCode::Internal, "internal error; see the master's log"))
     }
 
     /// 401 with a message.
     pub fn unauthorized(message: impl Into<String>) -> ApiError {
-        ApiError::Unauthorized(body("unauthorized", message))
+        ApiError::Unauthorized(body(ErrorCode::Unauthorized, message))
     }
 
     /// 503 with a message: the client should try again later.
     pub fn unavailable(message: impl Into<String>) -> ApiError {
-        ApiError::Unavailable(body("unavailable", message))
+        ApiError::Unavailable(body(ErrorCode::Unavailable, message))
     }
 
     /// 507: the database's disk is full; the client should send the request again once
     /// space is freed (nothing of it was stored).
     pub fn storage_full() -> ApiError {
         ApiError::InsufficientStorage(body(
-            "storage_full",
+            ErrorCode::StorageFull,
             "the master's database has no space left to write to, so nothing was stored; \
              reads still work; try again once space is freed",
         ))
@@ -130,7 +170,7 @@ impl ApiError {
 impl ApiError {
     /// 413: the body is larger than `limit` bytes.
     pub fn too_large(limit: usize) -> ApiError {
-        ApiError::PayloadTooLarge(body("too_large", format!("request body larger than {limit} bytes")))
+        ApiError::PayloadTooLarge(body(ErrorCode::TooLarge, format!("request body larger than {limit} bytes")))
     }
 
     /// The status of this answer.
@@ -178,11 +218,11 @@ pub fn unreadable(e: &poem::Error) -> poem::Response {
         StatusCode::BAD_REQUEST => Some(ApiError::bad_request(reason.clone())),
         // A wrong media type is bad input like any other, as the change hooks say too.
         StatusCode::UNSUPPORTED_MEDIA_TYPE => {
-            Some(ApiError::BadRequest(body("unsupported_media_type", reason.clone())))
+            Some(ApiError::BadRequest(body(ErrorCode::UnsupportedMediaType, reason.clone())))
         }
         StatusCode::NOT_FOUND => Some(ApiError::not_found(reason.clone())),
-        StatusCode::PAYLOAD_TOO_LARGE => Some(ApiError::PayloadTooLarge(body("too_large", reason.clone()))),
-        StatusCode::UNPROCESSABLE_ENTITY => Some(ApiError::Unprocessable(body("invalid", reason.clone()))),
+        StatusCode::PAYLOAD_TOO_LARGE => Some(ApiError::PayloadTooLarge(body(ErrorCode::TooLarge, reason.clone()))),
+        StatusCode::UNPROCESSABLE_ENTITY => Some(ApiError::Unprocessable(body(ErrorCode::Invalid, reason.clone()))),
         status if status.is_server_error() => {
             tracing::error!(error = ?e, "request failed");
             Some(ApiError::internal())
@@ -192,8 +232,12 @@ pub fn unreadable(e: &poem::Error) -> poem::Response {
     match known {
         Some(answer) => answer.into_response(),
         None => {
-            let code = e.status().canonical_reason().unwrap_or("error").to_ascii_lowercase().replace(' ', "_");
-            poem::web::Json(body(&code, reason).0).with_status(e.status()).into_response()
+            let code = if e.status() == StatusCode::METHOD_NOT_ALLOWED {
+                ErrorCode::MethodNotAllowed
+            } else {
+                ErrorCode::BadRequest
+            };
+            poem::web::Json(body(code, reason).0).with_status(e.status()).into_response()
         }
     }
 }
@@ -213,11 +257,11 @@ impl From<DbError> for ApiError {
             DbError::NotFound => ApiError::not_found("not found"),
             DbError::Conflict(m) => {
                 tracing::info!(error = %m, "refused by a uniqueness constraint");
-                ApiError::Conflict(body("conflict", "conflicts with what is stored already"))
+                ApiError::Conflict(body(ErrorCode::Conflict, "conflicts with what is stored already"))
             }
             e @ (DbError::Busy(_) | DbError::Unavailable(_)) => {
                 tracing::error!(error = ?e, "database unavailable");
-                ApiError::Unavailable(body("unavailable", "the database is busy or out of reach; try again"))
+                ApiError::Unavailable(body(ErrorCode::Unavailable, "the database is busy or out of reach; try again"))
             }
             e @ DbError::Full(_) => {
                 tracing::error!(error = ?e, "database full: free space on its disk");
@@ -235,8 +279,8 @@ impl From<crate::engine::ReconfigError> for ApiError {
     fn from(e: crate::engine::ReconfigError) -> Self {
         use crate::engine::ReconfigError;
         match e {
-            ReconfigError::Invalid(e) => ApiError::Unprocessable(body("invalid_config", e.to_string())),
-            ReconfigError::Refused(m) => ApiError::Conflict(body("conflict", m)),
+            ReconfigError::Invalid(e) => ApiError::Unprocessable(body(ErrorCode::InvalidConfig, e.to_string())),
+            ReconfigError::Refused(m) => ApiError::Conflict(body(ErrorCode::Conflict, m)),
             ReconfigError::Engine(e) => e.into(),
         }
     }
@@ -247,8 +291,8 @@ impl From<EngineError> for ApiError {
         match e {
             EngineError::Db(db) => db.into(),
             EngineError::NotFound(m) => ApiError::not_found(m),
-            EngineError::Conflict(m) => ApiError::Conflict(body("conflict", m)),
-            EngineError::Invalid(m) => ApiError::Unprocessable(body("invalid", m)),
+            EngineError::Conflict(m) => ApiError::Conflict(body(ErrorCode::Conflict, m)),
+            EngineError::Invalid(m) => ApiError::Unprocessable(body(ErrorCode::Invalid, m)),
         }
     }
 }
@@ -260,7 +304,7 @@ impl From<&AuthError> for ApiError {
             AuthError::RateLimited(_) => ApiError::too_many(e.to_string()),
             AuthError::Db(db) => {
                 tracing::error!(error = ?db, "authentication store failed");
-                ApiError::Unavailable(body("unavailable", "the credentials cannot be checked now; try again"))
+                ApiError::Unavailable(body(ErrorCode::Unavailable, "the credentials cannot be checked now; try again"))
             }
         }
     }
@@ -276,8 +320,8 @@ impl From<UserError> for ApiError {
     fn from(e: UserError) -> Self {
         match e {
             UserError::NotFound => ApiError::not_found("no such user"),
-            UserError::Conflict(m) => ApiError::Conflict(body("conflict", m)),
-            UserError::Invalid(m) => ApiError::Unprocessable(body("invalid", m)),
+            UserError::Conflict(m) => ApiError::Conflict(body(ErrorCode::Conflict, m)),
+            UserError::Invalid(m) => ApiError::Unprocessable(body(ErrorCode::Invalid, m)),
             UserError::Db(db) => db.into(),
         }
     }
@@ -287,12 +331,12 @@ impl From<HookError> for ApiError {
     fn from(e: HookError) -> Self {
         let reason = e.to_string();
         match e {
-            HookError::TooLarge => ApiError::PayloadTooLarge(body("too_large", reason)),
+            HookError::TooLarge => ApiError::PayloadTooLarge(body(ErrorCode::TooLarge, reason)),
             // A wrong content type is bad input like any other (DESIGN §8: 4xx with the reason).
-            HookError::UnsupportedMediaType(_) => ApiError::BadRequest(body("unsupported_media_type", reason)),
+            HookError::UnsupportedMediaType(_) => ApiError::BadRequest(body(ErrorCode::UnsupportedMediaType, reason)),
             HookError::BadRequest(_) => ApiError::bad_request(reason),
             HookError::Forbidden(_) => ApiError::forbidden(reason),
-            HookError::Unavailable(_) => ApiError::Unavailable(body("unavailable", reason)),
+            HookError::Unavailable(_) => ApiError::Unavailable(body(ErrorCode::Unavailable, reason)),
         }
     }
 }

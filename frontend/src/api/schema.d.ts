@@ -1477,8 +1477,8 @@ export interface components {
          * @description The body of every error answer.
          */
         ErrorBody: {
-            /** @description A stable, machine-readable code ("not_found", "forbidden", ...). */
-            error: string;
+            /** @description A stable, machine-readable code. */
+            error: components["schemas"]["ErrorCode"] & unknown;
             /** @description What went wrong, for people. */
             message: string;
             /**
@@ -1487,6 +1487,11 @@ export interface components {
              */
             request_id?: string;
         };
+        /**
+         * @description What kind of error an answer is: a stable code for programs, one per cause.
+         * @enum {string}
+         */
+        ErrorCode: "bad_request" | "unsupported_media_type" | "unauthorized" | "forbidden" | "csrf" | "not_found" | "method_not_allowed" | "conflict" | "too_large" | "invalid" | "invalid_config" | "rate_limited" | "internal" | "unavailable" | "storage_full";
         /**
          * @description What happened: the SSE event name and the event's `type`.
          * @enum {string}
