@@ -19,6 +19,9 @@
 #                 acknowledged lost, no build request completed twice, no build left running
 #   sse_stuck_clients  1,000 event streams, 100 of them never read: the readers get every
 #                 event, the stuck ones are dropped with a log line, peak memory reported
+#   fuzz          every cargo-fuzz target of fuzz/ (hook dialects, configuration, htpasswd,
+#                 worker protocol, log chunker) for SOAK_FUZZ_SECONDS each (default 300) from
+#                 the committed corpus: no crash (needs nightly; installs cargo-fuzz if missing)
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
