@@ -31,6 +31,9 @@
 #                 (needs root, to mount it): writes answer 507 `storage_full`, reads keep
 #                 working, the master recovers by itself and builds again, nothing
 #                 acknowledged lost, `PRAGMA integrity_check` ok
+#   fuzz          every cargo-fuzz target of fuzz/ (hook dialects, configuration, htpasswd,
+#                 worker protocol, log chunker) for SOAK_FUZZ_SECONDS each (default 300) from
+#                 the committed corpus: no crash (needs nightly; installs cargo-fuzz if missing)
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"

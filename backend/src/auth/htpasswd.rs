@@ -69,6 +69,11 @@ pub fn parse(text: &str) -> HashMap<String, String> {
 
 /// Whether `password` matches an htpasswd hash of any supported kind.
 pub fn verify(password: &str, hash: &str) -> bool {
+    // Every kind is printable ASCII. The crypt library panics on some other characters (a
+    // control character or U+0080 in a bcrypt salt), so a typo in the file would be a crash.
+    if !hash.bytes().all(|b| b.is_ascii_graphic()) {
+        return false;
+    }
     if let Some(sha) = hash.strip_prefix("{SHA}") {
         let digest = Sha1::digest(password.as_bytes());
         let encoded = base64::engine::general_purpose::STANDARD.encode(digest);
@@ -103,6 +108,20 @@ mod tests {
             assert!(!verify("Secret", hash), "{hash}");
         }
         assert!(!verify("secret", "garbage"));
+    }
+
+    #[test]
+    fn a_hash_with_characters_no_kind_uses_is_refused_without_panicking() {
+        // Found by the `htpasswd` fuzz target: a control character in a bcrypt salt
+        // overflowed (a panic in debug builds), and U+0080 indexed past a table.
+        for hash in [
+            "$2b$04$vAjigT9GEThIV/S0xsx2\x0feG2frBrFI.9PRojDoZZ5xgziRAWwL4Ni",
+            "$2b$04$vAjigT9GEThIV/S0xsx2\u{80}G2frBrFI.9PRojDoZZ5xgziRAWwL4Ni",
+            "ab\u{80}NANd1rDfiNc",
+            "{SHA}5en6G6MezRroT3XKqkdPOmY/BfQ=\r",
+        ] {
+            assert!(!verify("secret", hash), "{hash:?}");
+        }
     }
 
     #[test]

@@ -27,7 +27,8 @@ pub struct Scan<T> {
 }
 
 /// `text` without terminal escape sequences (colours, cursor moves, titles, links) or other
-/// control characters than tab and carriage return; the SPA's ANSI parser drops the same.
+/// C0 control characters than tab and carriage return, nor DEL; the SPA's ANSI parser drops
+/// the same (and keeps C1 controls, which terminals rarely honour in UTF-8 text).
 pub fn strip_escapes(text: &str) -> Cow<'_, str> {
     if !text.bytes().any(|b| (b < 0x20 && b != b'\t' && b != b'\r') || b == 0x7f) {
         return Cow::Borrowed(text);
@@ -36,7 +37,7 @@ pub fn strip_escapes(text: &str) -> Cow<'_, str> {
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
         if c != '\x1b' {
-            if !c.is_control() || c == '\t' || c == '\r' {
+            if (c >= ' ' || c == '\t' || c == '\r') && c != '\x7f' {
                 out.push(c);
             }
             continue;
@@ -258,6 +259,15 @@ mod tests {
         );
         assert_eq!(strip_escapes("tab\tand\rcr"), "tab\tand\rcr");
         assert!(matches!(strip_escapes("plain"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn c1_controls_are_kept_whether_or_not_the_line_has_other_escapes() {
+        // A line with an escape sequence used to lose its C1 controls (U+0080 to U+009F) and
+        // a line without one kept them, so search and section markers read such lines
+        // otherwise than the SPA shows them.
+        assert_eq!(strip_escapes("a\u{85}b"), "a\u{85}b");
+        assert_eq!(strip_escapes("\x1b[1ma\u{85}b\x01"), "a\u{85}b");
     }
 
     #[test]

@@ -66,13 +66,16 @@ impl LogBuffer {
         let mut rest = data;
         while let Some(pos) = rest.find('\n') {
             let mut line = std::mem::take(&mut self.partial[slot(channel)]);
-            line.push_str(rest[..pos].trim_end_matches('\r'));
+            line.push_str(&rest[..pos]);
+            // Trimmed after joining: a `\r\n` can arrive split between two reads.
+            line.truncate(line.trim_end_matches('\r').len());
             self.encode(channel, &line);
             rest = &rest[pos + 1..];
         }
         self.partial[slot(channel)].push_str(rest);
-        // A line without a newline (a progress bar) must not grow without bound.
-        while self.partial[slot(channel)].len() >= MAX_LINE {
+        // A line without a newline (a progress bar) must not grow without bound. One of
+        // exactly `MAX_LINE` bytes waits for its newline, which would otherwise make an empty line.
+        while self.partial[slot(channel)].len() > MAX_LINE {
             let partial = &mut self.partial[slot(channel)];
             let cut = floor_char_boundary(partial, MAX_LINE);
             let head: String = partial.drain(..cut).collect();
@@ -308,6 +311,31 @@ mod tests {
         assert!(lines_of(&chunk).iter().all(|l| l.text.len() == MAX_LINE));
         buf.close();
         assert_eq!(lines_of(&buf.take_chunk().unwrap())[0].text.len(), 10);
+    }
+
+    fn texts_of(buf: &mut LogBuffer) -> Vec<String> {
+        buf.close();
+        buf.take_chunk().map(|c| lines_of(&c).into_iter().map(|l| l.text).collect()).unwrap_or_default()
+    }
+
+    #[test]
+    fn a_crlf_split_between_two_reads_ends_the_line_like_one_read() {
+        // The `\r` used to stay in the line, and the log viewer, which shows what follows a
+        // line's last `\r`, showed it empty. (`fuzz/`'s `log_chunker` checks any reads.)
+        let mut buf = LogBuffer::new();
+        buf.push(Channel::Stdout, "first\r");
+        buf.push(Channel::Stdout, "\nsecond\r\n");
+        assert_eq!(texts_of(&mut buf), ["first", "second"]);
+    }
+
+    #[test]
+    fn a_line_of_exactly_max_line_bytes_read_before_its_newline_stays_one_line() {
+        // It used to be stored at once, and its newline then made an empty line after it.
+        let mut buf = LogBuffer::new();
+        let line = "x".repeat(MAX_LINE);
+        buf.push(Channel::Stdout, &line);
+        buf.push(Channel::Stdout, "\nnext\n");
+        assert_eq!(texts_of(&mut buf), [line.as_str(), "next"]);
     }
 
     #[test]

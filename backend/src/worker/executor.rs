@@ -101,7 +101,7 @@ async fn pump<R: AsyncRead + Unpin>(mut reader: R, stream: Stream, step: u64, ou
 }
 
 /// The length of the longest prefix that does not end inside a UTF-8 sequence.
-fn utf8_boundary(bytes: &[u8]) -> usize {
+pub fn utf8_boundary(bytes: &[u8]) -> usize {
     let len = bytes.len();
     for back in 1..=3.min(len) {
         let b = bytes[len - back];
