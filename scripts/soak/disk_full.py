@@ -35,7 +35,7 @@ import tempfile
 import threading
 import time
 
-from soaklib import Master, change, check, panics, request, sqlite_rows, start_load, wait_idle, write_config
+from soaklib import Master, change, check, panics, reader, request, sqlite_rows, start_load, wait_idle, write_config
 
 
 def fill(path):
@@ -60,16 +60,7 @@ def fill(path):
     return written
 
 
-def reader(master, stop, answers, timeout):
-    """Reads the changes, the builds and /healthz until told to stop, keeping every answer."""
-    paths = ["api/v1/changes?limit=20", "api/v1/builds?limit=20", "healthz"]
-    n = 0
-    while not stop.is_set():
-        n += 1
-        answer = request(f"{master.url}{paths[n % 3]}", timeout=timeout)
-        answer.path = paths[n % 3]
-        answers.append(answer)
-        time.sleep(0.1)
+READ = ["api/v1/changes?limit=20", "api/v1/builds?limit=20", "healthz"]
 
 
 def main():
@@ -104,7 +95,7 @@ def main():
         master.start()
         hooks, reads = [], []
         acknowledged, errors, stop, threads = start_load(master, args.clients, hooks, timeout=3 * args.bound)
-        threads.append(threading.Thread(target=reader, args=(master, stop, reads, 3 * args.bound), daemon=True))
+        threads.append(threading.Thread(target=reader, args=(master, READ, stop, reads, 3 * args.bound), daemon=True))
         threads[-1].start()
         time.sleep(3.0)
 

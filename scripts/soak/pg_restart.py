@@ -34,7 +34,7 @@ import tempfile
 import threading
 import time
 
-from soaklib import Master, change, check, panics, request, start_load, wait_idle, write_config
+from soaklib import Master, change, check, panics, reader, request, start_load, wait_idle, write_config
 
 PG_BIN = "/usr/lib/postgresql/15/bin"
 
@@ -82,16 +82,7 @@ class Cluster:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def reader(master, stop, answers, timeout):
-    """Reads the builds and the changes pages until told to stop, keeping every answer."""
-    paths = ["api/v1/builds?limit=20", "api/v1/changes?limit=20"]
-    n = 0
-    while not stop.is_set():
-        n += 1
-        answer = request(f"{master.url}{paths[n % 2]}", timeout=timeout)
-        answer.path = paths[n % 2]
-        answers.append(answer)
-        time.sleep(0.1)
+READ = ["api/v1/builds?limit=20", "api/v1/changes?limit=20"]
 
 
 def main():
@@ -119,7 +110,7 @@ def main():
         master.start()
         hooks, reads = [], []
         acknowledged, errors, stop, threads = start_load(master, args.clients, hooks, timeout=3 * args.bound)
-        threads.append(threading.Thread(target=reader, args=(master, stop, reads, 3 * args.bound), daemon=True))
+        threads.append(threading.Thread(target=reader, args=(master, READ, stop, reads, 3 * args.bound), daemon=True))
         threads[-1].start()
         outages, recoveries = [], []
         probe = 0

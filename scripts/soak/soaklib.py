@@ -189,6 +189,19 @@ def request(url, data=None, timeout=10):
     return Answer(sent, status, time.monotonic() - sent, headers.get("Retry-After"), parsed)
 
 
+def reader(master, paths, stop, answers, timeout):
+    """GETs `paths` in turn, one every 0.1 s, until told to stop, keeping every answer (each
+    with its `path`)."""
+    n = 0
+    while not stop.is_set():
+        path = paths[n % len(paths)]
+        n += 1
+        answer = request(f"{master.url}{path}", timeout=timeout)
+        answer.path = path
+        answers.append(answer)
+        time.sleep(0.1)
+
+
 def change(client, n):
     """The form of change `n` of client `client`: its revision is unique to both."""
     return {"author": f"client{client} <c{client}@example.com>", "revision": f"c{client}-{n}", "branch": "main",
