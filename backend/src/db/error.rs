@@ -57,6 +57,14 @@ fn server_going_away(code: &str) -> bool {
     code.starts_with("08") || code.starts_with("57P")
 }
 
+impl DbError {
+    /// Whether the failure mends by itself (its server restarting, a lock held too long, its
+    /// disk full until space is freed), so the same work may succeed when tried again.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, DbError::Busy(_) | DbError::Unavailable(_) | DbError::Full(_))
+    }
+}
+
 /// Whether a database error code says the disk is full: SQLite's result code 13
 /// (`SQLITE_FULL`, "database or disk is full", also what a `max_page_count` limit gives) or
 /// PostgreSQL's `53100` (`disk_full`). The two sets of codes do not overlap.

@@ -20,10 +20,9 @@ pub enum EngineError {
 }
 
 impl EngineError {
-    /// Whether the database failed in a way that mends by itself (its server restarting, a
-    /// lock held too long, its disk full until space is freed), so the same work may succeed
-    /// when tried again.
+    /// Whether the database failed in a way that mends by itself ([`DbError::is_transient`]),
+    /// so the same work may succeed when tried again.
     pub fn is_transient(&self) -> bool {
-        matches!(self, EngineError::Db(DbError::Busy(_) | DbError::Unavailable(_) | DbError::Full(_)))
+        matches!(self, EngineError::Db(db) if db.is_transient())
     }
 }
