@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use cascade::db::{self, outbox};
 use cascade::engine::clock::{Clock, ManualClock, SystemClock};
 use cascade::model::{ForceRequest, NewChange, Results};
-use common::{TestDb, wait_finished};
+use common::{TestDb, TestMaster, wait_finished};
 use mail_peer::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -170,8 +170,10 @@ async fn a_refused_recipient_does_not_keep_the_mail_from_the_others() {
     assert_eq!(raw(1), raw(2), "the same bytes");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_mail_waits_for_a_server_that_is_down_and_leaves_once_it_is_up() {
+/// A master whose mail reporter's server (on the port returned) is down, with the mail of a
+/// failed build tried once and waiting in the outbox (the row returned); its clock stands
+/// still unless the test moves it.
+async fn a_mail_for_a_server_that_is_down() -> (TestMaster, u16, Arc<ManualClock>, outbox::Message) {
     let port = free_port();
     let extra = "send_to_interested_users = false\nextra_recipients = [\"ops@example.org\"]";
     let body = format!("{OUTCOMES}{}", reporter("patient", port, extra));
@@ -181,6 +183,12 @@ async fn a_mail_waits_for_a_server_that_is_down_and_leaves_once_it_is_up() {
     m.engine.add_changes(vec![change(1, "fail")]).await.unwrap();
     wait_finished(&mut rx, "app", 60).await;
     let row = row_where(&m.engine, "build:1", |r| r.attempts >= 1).await;
+    (m, port, clock, row)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mail_waits_for_a_server_that_is_down_and_leaves_once_it_is_up() {
+    let (m, port, clock, row) = a_mail_for_a_server_that_is_down().await;
     assert_eq!(row.state(), outbox::State::Pending);
     assert!(row.next_attempt_at > clock.now());
     assert!(row.last_error.as_deref().unwrap().contains("Connection"), "{:?}", row.last_error);
@@ -202,16 +210,8 @@ async fn a_mail_waits_for_a_server_that_is_down_and_leaves_once_it_is_up() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_back_after_a_long_outage_gets_the_mail_before_the_backoff_runs_out() {
-    let port = free_port();
-    let extra = "send_to_interested_users = false\nextra_recipients = [\"ops@example.org\"]";
-    let body = format!("{OUTCOMES}{}", reporter("patient", port, extra));
     // The clock stands still: only the sender's looks at the server can make the mail due.
-    let clock = ManualClock::new(1_000_000);
-    let m = start("", &body, clock.clone()).await;
-    let mut rx = m.engine.bus.subscribe();
-    m.engine.add_changes(vec![change(1, "fail")]).await.unwrap();
-    wait_finished(&mut rx, "app", 60).await;
-    let row = row_where(&m.engine, "build:1", |r| r.attempts >= 1).await;
+    let (m, port, clock, row) = a_mail_for_a_server_that_is_down().await;
     // Down for long: the next attempt is an hour off.
     {
         let mut conn = m.engine.db.acquire().await.unwrap();
