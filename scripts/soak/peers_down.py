@@ -304,18 +304,22 @@ def post_change(master, n):
             raise RuntimeError(f"the hook answered {resp.status}")
 
 
-def finished_builds(master):
-    """Every finished build as {(builder, number): finished_at}."""
-    builds, offset = {}, 0
+def all_builds(master):
+    """Every build the master lists, page after page."""
+    offset = 0
     while True:
         with urllib.request.urlopen(f"{master.url}api/v1/builds?limit=1000&offset={offset}", timeout=30) as r:
             page = json.loads(r.read())
-        for b in page["builds"]:
-            if b.get("complete") and b.get("finished_at") is not None:
-                builds[(b["builder"], b["number"])] = b["finished_at"]
+        yield from page["builds"]
         if page.get("next_offset") is None:
-            return builds
+            return
         offset = page["next_offset"]
+
+
+def finished_builds(master):
+    """Every finished build as {(builder, number): finished_at}."""
+    return {(b["builder"], b["number"]): b["finished_at"] for b in all_builds(master)
+            if b.get("complete") and b.get("finished_at") is not None}
 
 
 def wait_built(master, changes, deadline):
@@ -328,15 +332,7 @@ def wait_built(master, changes, deadline):
 
 def build_ids(master):
     """Every build's id as {id: (builder, number)}."""
-    ids, offset = {}, 0
-    while True:
-        with urllib.request.urlopen(f"{master.url}api/v1/builds?limit=1000&offset={offset}", timeout=30) as r:
-            page = json.loads(r.read())
-        for b in page["builds"]:
-            ids[b["id"]] = (b["builder"], b["number"])
-        if page.get("next_offset") is None:
-            return ids
-        offset = page["next_offset"]
+    return {b["id"]: (b["builder"], b["number"]) for b in all_builds(master)}
 
 
 def outbox(master, reporter):

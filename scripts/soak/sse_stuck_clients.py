@@ -17,48 +17,34 @@ import asyncio
 import json
 import os
 import shutil
-import signal
 import socket
-import subprocess
 import sys
 import tempfile
 import time
 import urllib.parse
 import urllib.request
 
-from soaklib import rss_mb
+from soaklib import Master, rss_mb
 
 EVENT = b"event: change.new"
 
 
-def start_master(binary, rundir):
-    config = os.path.join(rundir, "cascade.toml")
-    with open(config, "w") as f:
-        f.write(f"""title = "soak"
+CONFIG = """title = "soak"
 [db]
-url = "sqlite://{rundir}/cascade.sqlite"
+url = "sqlite://cascade.sqlite"
 [web]
 listen = ["127.0.0.1:0"]
 write_timeout = 5
 [change_hook]
-dialects = {{ base = {{}} }}
+dialects = { base = {} }
 [[workers]]
 name = "local"
 embedded = true
 [[builders]]
 name = "app"
 workers = ["local"]
-steps = [ {{ name = "s", command = "true" }} ]
-""")
-    err = open(os.path.join(rundir, "master.err"), "wb")
-    proc = subprocess.Popen([binary, "start", "--config", config], stdout=subprocess.PIPE, stderr=err,
-                            stdin=subprocess.DEVNULL, cwd=rundir, start_new_session=True)
-    err.close()
-    for line in proc.stdout:
-        text = line.decode(errors="replace")
-        if "listening on " in text:
-            return proc, text.split("listening on ", 1)[1].strip()
-    raise RuntimeError("the master did not start")
+steps = [ { name = "s", command = "true" } ]
+"""
 
 
 def open_streams(url):
@@ -146,12 +132,14 @@ def main():
     ap.add_argument("--timeout", type=float, default=300)
     args = ap.parse_args()
     rundir = tempfile.mkdtemp(prefix="cascade-soak-sse-")
-    proc = None
+    config = os.path.join(rundir, "cascade.toml")
+    with open(config, "w") as f:
+        f.write(CONFIG)
+    master = Master(os.path.abspath(args.bin), config, rundir)
     try:
-        proc, url = start_master(os.path.abspath(args.bin), rundir)
-        counts, peak, opened = asyncio.run(run(args, url, proc.pid))
-        with open(os.path.join(rundir, "master.err"), errors="replace") as f:
-            dropped = sum("closing a connection whose client has read nothing" in line for line in f)
+        master.start()
+        counts, peak, opened = asyncio.run(run(args, master.url, master.proc.pid))
+        dropped = sum("closing a connection whose client has read nothing" in line for line in master.log())
         complete = sum(c >= args.changes for c in counts)
         result = {"readers": args.readers, "readers_with_every_event": complete, "stuck": args.stuck,
                   "stuck_dropped": dropped, "streams_open_after": opened, "peak_rss_mb": round(peak, 1),
@@ -160,13 +148,7 @@ def main():
         print(json.dumps(result))
         return 0 if result["ok"] else 1
     finally:
-        if proc and proc.poll() is None:
-            os.kill(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                os.kill(proc.pid, signal.SIGKILL)
-                proc.wait(10)
+        master.stop()
         shutil.rmtree(rundir, ignore_errors=True)
 
 
