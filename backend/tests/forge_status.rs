@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use cascade::db::outbox;
 use cascade::engine::actions::Request;
+use cascade::engine::clock::{Clock, ManualClock};
 use cascade::model::{NewChange, Results};
 use common::{TestMaster, wait_finished};
 use forge_peer::{Api, Received, row_where, rows};
@@ -157,6 +158,38 @@ async fn a_server_error_is_retried_and_the_status_delivered_once() {
     check(&got[0], "/api/v3/repos/acme/widget/statuses/abc", pending.clone());
     check(&got[1], "/api/v3/repos/acme/widget/statuses/abc", pending);
     check(&got[2], "/api/v3/repos/acme/widget/statuses/abc", status("success", 1, "Build done.", "cascade/app"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forge_back_after_a_long_outage_gets_the_statuses_before_the_backoff_runs_out() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let down = format!(
+        "[[reporters]]\nkind = \"github_status\"\ntoken = \"s3cret\"\nbase_url = \"http://127.0.0.1:{port}/api/v3\"\n"
+    );
+    // The clock stands still: only the sender's looks at the forge can make the statuses due.
+    let clock = ManualClock::new(1_000_000);
+    let m = TestMaster::start_with_clock(&format!("{BUILDERS}{down}"), clock.clone()).await;
+    let mut rx = m.engine.bus.subscribe();
+    m.engine.add_changes(vec![change("https://github.com/acme/widget.git", Some("abc"), "pass")]).await.unwrap();
+    wait_finished(&mut rx, "app", 60).await;
+    let started = row_where(&m.engine, "build:1:started", |r| r.attempts >= 1).await;
+    assert!(started.last_error.as_deref().is_some_and(|e| e.contains("POST")), "{started:?}");
+    // Down for long: the next attempt is an hour off.
+    {
+        let mut conn = m.engine.db.acquire().await.unwrap();
+        outbox::mark_failed(conn.conn(), started.id, "connection refused", Some(clock.now() + 3600), clock.now())
+            .await
+            .unwrap();
+    }
+
+    let api = Api::start_on(port, &[]).await;
+    row_where(&m.engine, "build:1:started", |r| r.state() == outbox::State::Sent).await;
+    row_where(&m.engine, "build:1:finished", |r| r.state() == outbox::State::Sent).await;
+    let got = api.received();
+    assert_eq!(got.len(), 2, "{got:#?}");
+    check(&got[0], "/api/v3/repos/acme/widget/statuses/abc", status("pending", 1, "Build started.", "cascade/app"));
+    check(&got[1], "/api/v3/repos/acme/widget/statuses/abc", status("success", 1, "Build done.", "cascade/app"));
+    assert_eq!(clock.now(), 1_000_000);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -18,19 +18,13 @@ pub const MAX_DEPTH: usize = 64;
 /// Brackets inside strings do not count. Malformed JSON is left to the parser, which says
 /// what is wrong with it.
 pub fn too_deep(body: &[u8], max: usize) -> bool {
-    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
-    for &b in body {
-        if in_string {
-            match b {
-                _ if escaped => escaped = false,
-                b'\\' => escaped = true,
-                b'"' => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
+    let mut depth = 0usize;
+    let mut at = 0;
+    while let Some(&b) = body.get(at) {
+        at += 1;
         match b {
-            b'"' => in_string = true,
+            // Most of a payload is strings: skip to their end a word at a time.
+            b'"' => at = string_end(body, at),
             b'[' | b'{' => {
                 depth += 1;
                 if depth > max {
@@ -42,6 +36,20 @@ pub fn too_deep(body: &[u8], max: usize) -> bool {
         }
     }
     false
+}
+
+/// Where the string whose text starts at `from` ends: just after its closing quote (the end
+/// of `body` if it has none).
+fn string_end(body: &[u8], mut from: usize) -> usize {
+    while let Some(found) = memchr::memchr2(b'"', b'\\', &body[from.min(body.len())..]) {
+        let at = from + found;
+        if body[at] == b'"' {
+            return at + 1;
+        }
+        // A backslash escapes the byte after it.
+        from = at + 2;
+    }
+    body.len()
 }
 
 /// Whether `body` is meant as JSON: it opens an array or an object.
@@ -117,5 +125,11 @@ mod tests {
     fn brackets_inside_strings_do_not_count() {
         let text = format!(r#"{{"a":"{}","b":"\"[[["}}"#, "[".repeat(1000));
         assert!(!too_deep(text.as_bytes(), 1));
+        // An escaped backslash ends no string early and hides no quote: the arrays after count.
+        assert!(too_deep(br#"{"a":"x\\","b":[[1]]}"#, 2));
+        assert!(!too_deep(br#"{"a":"x\\\"[[[","b":[1]}"#, 2));
+        // Cut short inside a string or an escape: left to the parser.
+        assert!(!too_deep(br#"{"a":"[[[\"#, 1));
+        assert!(!too_deep(br#"{"a":"[[["#, 1));
     }
 }

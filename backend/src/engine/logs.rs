@@ -74,8 +74,10 @@ impl LogBuffer {
         }
         self.partial[slot(channel)].push_str(rest);
         // A line without a newline (a progress bar) must not grow without bound. One of
-        // exactly `MAX_LINE` bytes waits for its newline, which would otherwise make an empty line.
-        while self.partial[slot(channel)].len() > MAX_LINE {
+        // exactly `MAX_LINE` bytes waits for its newline, which would otherwise make an empty
+        // line, and so do carriage returns after it that may turn out to end it (`\r\n`), up
+        // to as many again.
+        while too_long(&self.partial[slot(channel)]) {
             let partial = &mut self.partial[slot(channel)];
             let cut = floor_char_boundary(partial, MAX_LINE);
             let head: String = partial.drain(..cut).collect();
@@ -124,6 +126,11 @@ impl LogBuffer {
         self.lines = 0;
         Some(PendingChunk { first, last, raw: std::mem::take(&mut self.encoded) })
     }
+}
+
+/// Whether a line still without its newline is stored in pieces now.
+fn too_long(partial: &str) -> bool {
+    partial.trim_end_matches('\r').len() > MAX_LINE || partial.len() > 2 * MAX_LINE
 }
 
 fn floor_char_boundary(s: &str, max: usize) -> usize {
@@ -334,6 +341,15 @@ mod tests {
         let mut buf = LogBuffer::new();
         let line = "x".repeat(MAX_LINE);
         buf.push(Channel::Stdout, &line);
+        buf.push(Channel::Stdout, "\nnext\n");
+        assert_eq!(texts_of(&mut buf), [line.as_str(), "next"]);
+    }
+
+    #[test]
+    fn a_line_of_exactly_max_line_bytes_with_its_crlf_split_between_reads_stays_one_line() {
+        let mut buf = LogBuffer::new();
+        let line = "x".repeat(MAX_LINE);
+        buf.push(Channel::Stdout, &format!("{line}\r"));
         buf.push(Channel::Stdout, "\nnext\n");
         assert_eq!(texts_of(&mut buf), [line.as_str(), "next"]);
     }

@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 
 use super::BuildEvent;
 use super::outbox::{Deliver, DeliverError};
+use super::reach::HttpPeer;
 use crate::config::ForgeStatusConfig;
 use crate::config::Secret;
 use crate::model::{Build, Results};
@@ -118,6 +119,7 @@ impl ForgeStatus {
         Ok(Delivery {
             forge: self.forge,
             token: self.config.token.clone(),
+            peer: HttpPeer::new(&self.config.base_url),
             base_url: self.config.base_url.clone(),
             client,
         })
@@ -203,9 +205,16 @@ pub struct Delivery {
     token: Secret,
     base_url: String,
     client: reqwest::Client,
+    /// Whether the forge could be reached.
+    peer: HttpPeer,
 }
 
 impl Deliver for Delivery {
+    /// After a POST that could not connect: whether the forge takes a connection now.
+    async fn peer_back(&self) -> bool {
+        self.peer.back().await
+    }
+
     async fn deliver(&self, payload: &Value) -> Result<(), DeliverError> {
         if self.forge == Forge::Gitlab {
             return self.deliver_gitlab(payload).await;
@@ -235,7 +244,7 @@ impl Deliver for Delivery {
             .bearer_auth(token)
             .header("Accept", "application/vnd.github+json")
             .header("X-GitHub-Api-Version", "2022-11-28");
-        post(request, &url, &body).await
+        post(&self.peer, request, &url, &body).await
     }
 }
 
@@ -259,15 +268,23 @@ impl Delivery {
             "name": field("name"),
         });
         let token = self.token.resolve().map_err(|e| DeliverError::Transient(format!("token: {e}")))?;
-        post(self.client.post(&url).header("PRIVATE-TOKEN", token), &url, &body).await
+        post(&self.peer, self.client.post(&url).header("PRIVATE-TOKEN", token), &url, &body).await
     }
 }
 
-/// Sends `request` (a POST to `url`, with its credentials) with `body` as JSON; 2xx is done,
-/// 408, 429, 5xx and unreachable peers are worth another try, any other answer is final.
-pub async fn post(request: reqwest::RequestBuilder, url: &str, body: &Value) -> Result<(), DeliverError> {
+/// Sends `request` (a POST to `url` on `peer`, with its credentials) with `body` as JSON; 2xx
+/// is done, 408, 429, 5xx and unreachable peers are worth another try, any other answer is
+/// final.
+pub async fn post(
+    peer: &HttpPeer,
+    request: reqwest::RequestBuilder,
+    url: &str,
+    body: &Value,
+) -> Result<(), DeliverError> {
     let request = request.header("User-Agent", "Cascade").header("Content-Type", "application/json");
-    let response = match request.body(body.to_string()).send().await {
+    let sent = request.body(body.to_string()).send().await;
+    peer.saw(&sent);
+    let response = match sent {
         Ok(r) => r,
         Err(e) => return Err(DeliverError::Transient(format!("POST {url}: {e}"))),
     };

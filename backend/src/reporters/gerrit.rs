@@ -15,6 +15,7 @@ use serde_json::{Map, Value, json};
 
 use super::forge_status::{SEGMENT, post, render_or_warn, variables};
 use super::outbox::{Deliver, DeliverError};
+use super::reach::HttpPeer;
 use super::{BuildEvent, BuildSetEvent};
 use crate::config::{GerritConfig, ReporterConfig, Secret};
 use crate::engine::links::build_url;
@@ -197,6 +198,7 @@ impl Gerrit {
             .build()
             .map_err(|e| format!("cannot make an HTTP client: {e}"))?;
         Ok(Delivery {
+            peer: HttpPeer::new(&self.config.server_url),
             server_url: self.config.server_url.clone(),
             user: self.config.user.clone(),
             password: self.config.password.clone(),
@@ -211,9 +213,16 @@ pub struct Delivery {
     user: String,
     password: Secret,
     client: reqwest::Client,
+    /// Whether the server could be reached.
+    peer: HttpPeer,
 }
 
 impl Deliver for Delivery {
+    /// After a POST that could not connect: whether the server takes a connection now.
+    async fn peer_back(&self) -> bool {
+        self.peer.back().await
+    }
+
     async fn deliver(&self, payload: &Value) -> Result<(), DeliverError> {
         let field = |k: &str| payload.get(k).and_then(Value::as_str).unwrap_or_default();
         let (change, patchset) = (field("change"), field("patchset"));
@@ -231,7 +240,7 @@ impl Deliver for Delivery {
         );
         let password = self.password.resolve().map_err(|e| DeliverError::Transient(format!("password: {e}")))?;
         let request = self.client.post(&url).basic_auth(&self.user, Some(password));
-        post(request, &url, review).await
+        post(&self.peer, request, &url, review).await
     }
 }
 

@@ -10,6 +10,7 @@ pub mod http_push;
 pub mod irc;
 pub mod mail;
 pub mod outbox;
+pub mod reach;
 
 use std::sync::Arc;
 

@@ -41,7 +41,12 @@ pub struct Api {
 
 impl Api {
     pub async fn start(script: &[(u16, &'static str)]) -> Api {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Api::start_on(0, script).await
+    }
+
+    /// As [`Api::start`], on `port` (0: any free one).
+    pub async fn start_on(port: u16, script: &[(u16, &'static str)]) -> Api {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
         let api = Api {
             received: Arc::default(),
             script: Arc::new(Mutex::new(script.iter().copied().collect())),

@@ -9,7 +9,6 @@ pub mod body;
 pub mod load;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use poem_openapi::types::{ParseFromJSON, ToJSON};
@@ -17,6 +16,7 @@ use serde_json::{Value, json};
 
 use super::BuildEvent;
 use super::outbox::{Deliver, DeliverError};
+use super::reach::HttpPeer;
 use crate::config::{HttpAuth, HttpPushConfig};
 use crate::engine::Engine;
 use body::{PushBatch, PushEvent, PushEventKind};
@@ -62,7 +62,7 @@ impl HttpPush {
             .user_agent(concat!("Cascade/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| format!("cannot make an HTTP client: {e}"))?;
-        Ok(Delivery { engine, client, config: self.config.clone(), unreachable: AtomicBool::new(false) })
+        Ok(Delivery { engine, client, peer: HttpPeer::new(&self.config.server_url), config: self.config.clone() })
     }
 }
 
@@ -71,12 +71,9 @@ pub struct Delivery {
     engine: Arc<Engine>,
     client: reqwest::Client,
     config: HttpPushConfig,
-    /// The last POST could not connect: the server was down or unreachable.
-    unreachable: AtomicBool,
+    /// Whether the server could be reached.
+    peer: HttpPeer,
 }
-
-/// The longest a look at whether the server is back may take.
-const LOOK_TIMEOUT: Duration = Duration::from_secs(5);
 
 impl Delivery {
     /// The event of one stored message.
@@ -111,17 +108,9 @@ impl Delivery {
             Some(HttpAuth::Bearer(token)) => request.bearer_auth(secret(token)?),
         };
         let sent = request.body(bytes).send().await;
-        self.unreachable.store(sent.as_ref().is_err_and(reqwest::Error::is_connect), Ordering::Relaxed);
+        self.peer.saw(&sent);
         let response = sent.map_err(|e| DeliverError::Transient(format!("POST {}: {e}", self.config.server_url)))?;
         classify(response.status())
-    }
-
-    /// Whether `server_url`'s host takes a TCP connection now.
-    async fn connects(&self) -> bool {
-        let Ok(url) = reqwest::Url::parse(&self.config.server_url) else { return false };
-        let (Some(host), Some(port)) = (url.host_str(), url.port_or_known_default()) else { return false };
-        let host = host.trim_start_matches('[').trim_end_matches(']');
-        matches!(tokio::time::timeout(LOOK_TIMEOUT, tokio::net::TcpStream::connect((host, port))).await, Ok(Ok(_)))
     }
 }
 
@@ -129,7 +118,7 @@ impl Deliver for Delivery {
     /// After a POST that could not connect: whether the server takes a connection now. A
     /// server that answered (a 503, say) keeps its backoff.
     async fn peer_back(&self) -> bool {
-        self.unreachable.load(Ordering::Relaxed) && self.connects().await
+        self.peer.back().await
     }
 
     async fn deliver(&self, payload: &Value) -> Result<(), DeliverError> {
