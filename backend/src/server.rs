@@ -111,8 +111,6 @@ fn build(engine: &Arc<Engine>, parts: &mut Parts) -> BoxEndpoint<'static> {
 
 fn routes(engine: Arc<Engine>, config: &Config, auth: Arc<Auth>) -> BoxEndpoint<'static> {
     let service = api::service();
-    let spec = service.spec_endpoint();
-    let docs = web::api_docs::endpoint(&service.swagger_ui_html());
     let hook_guard = Arc::new(hooks::auth::HookGuard::new(&config.change_hook));
     // The pages outside the API that show what the master knows answer only those who may
     // view, as the API does.
@@ -120,8 +118,8 @@ fn routes(engine: Arc<Engine>, config: &Config, auth: Arc<Auth>) -> BoxEndpoint<
     Route::new()
         .at("/api/v1/worker/connect", get(api::worker_socket::connect))
         .nest("/api/v1", service.around(api::caller::view_guard).around(api::limits::guard_api))
-        .at("/api/openapi.json", spec)
-        .nest("/api/docs", docs)
+        .at("/api/openapi.json", get(web::api_docs::openapi_json))
+        .nest("/api/docs", web::api_docs::endpoint())
         .at("/change_hook/:dialect", post(hooks::change_hook).get(hooks::change_hook))
         .at("/healthz", get(healthz))
         .at("/robots.txt", get(web::spa::robots))

@@ -59,6 +59,33 @@ async fn changes_round_trip_with_files_and_page_newest_first() {
     assert!(matches!(db::changes::get(c.conn(), cascade::model::ChangeId(999)).await, Err(DbError::NotFound)));
 }
 
+#[tokio::test]
+async fn changes_received_together_are_stored_in_order_each_with_its_own_files() {
+    let t = TestDb::new().await;
+    let mut c = t.db.acquire().await.unwrap();
+    let sent = [
+        change("alice", "main", &["a.c", "b.c"]),
+        change("bob", "main", &[]),
+        NewChange { when: Some(50), ..change("carol", "main", &["c.c", "d.c", "e.c"]) },
+    ];
+    let ids = db::changes::insert_all(c.conn(), &sent, 300).await.unwrap();
+    assert_eq!(ids.len(), 3);
+    assert!(ids.windows(2).all(|w| w[0].0 < w[1].0), "ids in the order sent: {ids:?}");
+    let mut got = Vec::new();
+    for id in &ids {
+        let change = db::changes::get(c.conn(), *id).await.unwrap();
+        got.push((change.fields.author, change.fields.files, change.fields.when, change.created_at));
+    }
+    assert_eq!(
+        got,
+        [
+            ("alice".to_string(), vec!["a.c".to_string(), "b.c".to_string()], Some(300), 300),
+            ("bob".to_string(), vec![], Some(300), 300),
+            ("carol".to_string(), vec!["c.c".to_string(), "d.c".to_string(), "e.c".to_string()], Some(50), 300),
+        ]
+    );
+}
+
 async fn queue(t: &TestDb, builder: &str, n: usize) -> (cascade::model::BuilderId, BuildSetId) {
     let mut tx = t.db.begin().await.unwrap();
     let bid = db::builders::upsert(tx.conn(), builder, None, &["t".into()]).await.unwrap();

@@ -50,37 +50,16 @@ impl Row {
     }
 }
 
-const INSERT: &str = "insert into changes (author, committer, comments, revision, branch, \
-    repository, project, codebase, category, revlink, when_ts, created_at, properties) \
-    values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) returning id";
-const INSERT_FILE: &str = "insert into change_files (change_id, filename) values ($1, $2)";
-
 /// Stores a change and its files; `when` defaults to `now`.
 pub async fn insert(conn: Conn<'_>, change: &NewChange, now: i64) -> DbResult<ChangeId> {
-    let properties = to_json(&change.properties);
-    let id: i64 = on_conn!(conn, c => {
-        let id: i64 = sqlx::query_scalar(INSERT)
-            .bind(&change.author)
-            .bind(&change.committer)
-            .bind(&change.comments)
-            .bind(&change.revision)
-            .bind(&change.branch)
-            .bind(&change.repository)
-            .bind(&change.project)
-            .bind(&change.codebase)
-            .bind(&change.category)
-            .bind(&change.revlink)
-            .bind(change.when.unwrap_or(now))
-            .bind(now)
-            .bind(&properties)
-            .fetch_one(&mut *c)
-            .await?;
-        for file in &change.files {
-            sqlx::query(INSERT_FILE).bind(id).bind(file).execute(&mut *c).await?;
-        }
-        id
-    });
-    Ok(ChangeId(id))
+    let ids = insert_all(conn, std::slice::from_ref(change), now).await?;
+    ids.first().copied().ok_or(super::DbError::NotFound)
+}
+
+/// Stores changes received together (a hook delivery's) and their files, in two statements
+/// whatever their number; `when` defaults to `now`. Their ids, in order.
+pub async fn insert_all(conn: Conn<'_>, changes: &[NewChange], now: i64) -> DbResult<Vec<ChangeId>> {
+    insert_rows_of(conn, changes.iter().map(|c| (c, now))).await
 }
 
 const GET: &str = "select id, author, committer, comments, revision, branch, repository, project, \
@@ -166,9 +145,18 @@ pub enum Order {
 
 /// Stores a batch of changes with the times the master received them, for loading a
 /// history (`cascade bench seed`), a few hundred rows a statement.
-pub async fn insert_many(mut conn: Conn<'_>, changes: &[(NewChange, i64)]) -> DbResult<Vec<ChangeId>> {
+pub async fn insert_many(conn: Conn<'_>, changes: &[(NewChange, i64)]) -> DbResult<Vec<ChangeId>> {
+    insert_rows_of(conn, changes.iter().map(|(c, at)| (c, *at))).await
+}
+
+/// Stores each change with the time the master received it, and its files, a few hundred
+/// rows a statement.
+async fn insert_rows_of<'a>(
+    mut conn: Conn<'_>,
+    changes: impl Iterator<Item = (&'a NewChange, i64)> + Clone,
+) -> DbResult<Vec<ChangeId>> {
     let rows = changes
-        .iter()
+        .clone()
         .map(|(c, at)| {
             vec![
                 c.author.clone().into(),
@@ -181,8 +169,8 @@ pub async fn insert_many(mut conn: Conn<'_>, changes: &[(NewChange, i64)]) -> Db
                 c.codebase.clone().into(),
                 c.category.clone().into(),
                 c.revlink.clone().into(),
-                c.when.unwrap_or(*at).into(),
-                (*at).into(),
+                c.when.unwrap_or(at).into(),
+                at.into(),
                 to_json(&c.properties).into(),
             ]
         })

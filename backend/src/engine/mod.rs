@@ -311,11 +311,9 @@ impl Engine {
         now: i64,
         events: &mut Vec<Event>,
     ) -> Result<Vec<ChangeId>, EngineError> {
-        let mut ids = Vec::with_capacity(changes.len());
+        let ids = db::changes::insert_all(tx.conn(), changes, now).await?;
         let config = self.config();
-        for change in changes {
-            let id = db::changes::insert(tx.conn(), change, now).await?;
-            ids.push(id);
+        for (change, &id) in changes.iter().zip(&ids) {
             for scheduler in &config.schedulers {
                 match schedulers::decide(scheduler, change) {
                     Decision::Ignore => {}

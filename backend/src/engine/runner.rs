@@ -17,7 +17,7 @@ use super::workers::StepEvent;
 use super::{Engine, EngineError};
 use crate::config::{BuilderConfig, Command, GitMode, StepConfig, StepKind};
 use crate::db;
-use crate::model::{Build, Channel, LogInfo, Results};
+use crate::model::{Build, Channel, LogInfo, Results, Step};
 use crate::worker::protocol::{RunStep, StepError, Stream};
 
 /// How often buffered output is stored while a step runs.
@@ -224,14 +224,25 @@ impl Engine {
             tx.commit().await?;
             (step_id, log_id)
         };
-        // The log's metadata, kept up to date here so that each flush need not read it back.
+        // The step and its log as stored, kept up to date here so that neither is read back.
         let mut log =
             LogInfo { id: log_id, step_id, name: "stdio".into(), slug: "stdio".into(), num_lines: 0, complete: false };
-        self.publish_step(build, step_id, true).await?;
+        let mut step = Step {
+            id: step_id,
+            build_id: build.id,
+            number,
+            name: cfg.name.clone(),
+            state_text: "running".into(),
+            results: None,
+            started_at: Some(now),
+            finished_at: None,
+            logs: Vec::new(),
+        };
+        self.publish_step(build, &mut step, &log);
 
         let (argv, env, workdir) = match prepare(cfg, build) {
             Ok(prepared) => prepared,
-            Err(message) => return self.fail_before_start(build, number, step_id, &mut log, &cfg.name, &message).await,
+            Err(message) => return self.fail_before_start(build, &mut step, &mut log, &message).await,
         };
         let mut buffer = LogBuffer::new();
         buffer.push(Channel::Header, &format!("argv: {argv:?}\nworkdir: {workdir}\n"));
@@ -298,18 +309,23 @@ impl Engine {
             None => None,
         };
         let text = step_state_text(&cfg.name, results, exit_code, error.as_ref());
+        let finished_at = self.clock.now();
         let mut tx = self.db.begin().await?;
         if let Some(chunk) = &last {
             logs::append(tx.conn(), log_id, chunk).await?;
         }
         db::logs::finish(tx.conn(), log_id).await?;
-        db::steps::finish(tx.conn(), step_id, results, &text, self.clock.now()).await?;
+        db::steps::finish(tx.conn(), step_id, results, &text, finished_at).await?;
         tx.commit().await?;
         if let Some(chunk) = last {
             log.num_lines = chunk.last() + 1;
             self.publish_log(build, number, &log);
         }
-        self.publish_step(build, step_id, false).await?;
+        log.complete = true;
+        step.state_text = text;
+        step.results = Some(results);
+        step.finished_at = Some(finished_at);
+        self.publish_step(build, &mut step, &log);
         Ok(results)
     }
 
@@ -317,21 +333,24 @@ impl Engine {
     async fn fail_before_start(
         &self,
         build: &Build,
-        number: i64,
-        step_id: crate::model::StepId,
+        step: &mut Step,
         log: &mut LogInfo,
-        name: &str,
         message: &str,
     ) -> Result<Results, EngineError> {
         let mut buffer = LogBuffer::new();
         buffer.push(Channel::Header, &format!("{message}\n"));
-        self.flush_log(build, number, log, &mut buffer).await?;
+        self.flush_log(build, step.number, log, &mut buffer).await?;
+        let text = format!("{} could not start", step.name);
+        let finished_at = self.clock.now();
         let mut tx = self.db.begin().await?;
         db::logs::finish(tx.conn(), log.id).await?;
-        db::steps::finish(tx.conn(), step_id, Results::Exception, &format!("{name} could not start"), self.clock.now())
-            .await?;
+        db::steps::finish(tx.conn(), step.id, Results::Exception, &text, finished_at).await?;
         tx.commit().await?;
-        self.publish_step(build, step_id, false).await?;
+        log.complete = true;
+        step.state_text = text;
+        step.results = Some(Results::Exception);
+        step.finished_at = Some(finished_at);
+        self.publish_step(build, step, log);
         Ok(Results::Exception)
     }
 
@@ -359,16 +378,15 @@ impl Engine {
         });
     }
 
-    async fn publish_step(&self, build: &Build, step: crate::model::StepId, started: bool) -> Result<(), EngineError> {
-        let mut conn = self.db.acquire().await?;
-        let step = db::steps::get(conn.conn(), step).await?;
-        let build = build.clone();
-        self.bus.publish(if started {
+    /// Publishes a step's start, or its end once it has results, with its log as stored.
+    fn publish_step(&self, build: &Build, step: &mut Step, log: &LogInfo) {
+        step.logs = vec![log.clone()];
+        let (build, step) = (build.clone(), step.clone());
+        self.bus.publish(if step.results.is_none() {
             Event::StepStarted { build, step }
         } else {
             Event::StepFinished { build, step }
         });
-        Ok(())
     }
 
     /// Records the end of a build, trying again while the database cannot take it (a

@@ -4,10 +4,11 @@
 //! taken out of that page once and served as files of their own, and a small script file
 //! starts the UI on `/api/openapi.json`, so the page carries no inline code.
 
-use std::sync::Arc;
+use std::sync::OnceLock;
 
+use bytes::Bytes;
 use poem::endpoint::BoxEndpoint;
-use poem::http::header;
+use poem::http::{StatusCode, header};
 use poem::{EndpointExt, Response, Route, get, handler};
 
 /// Starts Swagger UI on the API's document.
@@ -20,11 +21,14 @@ const PAGE: &str = "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\
     <div id=\"ui\"></div>\n<script src=\"/api/docs/swagger-ui-bundle.js\"></script>\n\
     <script src=\"/api/docs/init.js\"></script>\n</body>\n</html>\n";
 
+/// What `/api/docs` says when poem-openapi's page could not be cut up.
+const UNAVAILABLE: &str = "The API's documentation is not available; the API is described at /api/openapi.json\n";
+
 /// The UI's script and style sheet, cut out of poem-openapi's page.
 #[derive(Debug)]
 struct Files {
-    script: String,
-    style: String,
+    script: Bytes,
+    style: Bytes,
 }
 
 /// The text between the first `open` and the `close` after it.
@@ -38,58 +42,81 @@ impl Files {
     fn cut(html: &str) -> Option<Files> {
         let style = between(html, "<style charset=\"UTF-8\">", "</style>")?;
         let script = between(html, "<script charset=\"UTF-8\">", "</script>")?;
-        Some(Files { script: script.to_owned(), style: style.to_owned() })
+        Some(Files {
+            script: Bytes::copy_from_slice(script.as_bytes()),
+            style: Bytes::copy_from_slice(style.as_bytes()),
+        })
+    }
+
+    /// The files, cut from poem-openapi's page the first time they are asked for rather than
+    /// at start: the page holds the whole UI and the whole document, megabytes a master that
+    /// nobody reads the docs of need not keep. `None` should a new poem-openapi lay its page
+    /// out otherwise: the docs then say so instead of serving a broken UI.
+    fn get() -> Option<&'static Files> {
+        static FILES: OnceLock<Option<Files>> = OnceLock::new();
+        FILES
+            .get_or_init(|| {
+                let files = Files::cut(&crate::api::service().swagger_ui_html());
+                if files.is_none() {
+                    tracing::error!("poem-openapi's Swagger UI page has an unexpected layout; /api/docs is off");
+                }
+                files
+            })
+            .as_ref()
     }
 }
 
-fn file(content_type: &'static str, body: String) -> Response {
+fn file(content_type: &'static str, body: impl Into<poem::Body>) -> Response {
     Response::builder().header(header::CONTENT_TYPE, content_type).header(header::CACHE_CONTROL, "no-cache").body(body)
 }
 
 #[handler]
 fn page_html() -> Response {
-    file("text/html; charset=utf-8", PAGE.to_owned())
+    match Files::get() {
+        Some(_) => file("text/html; charset=utf-8", PAGE),
+        None => file("text/plain; charset=utf-8", UNAVAILABLE),
+    }
 }
 
 #[handler]
 fn init_js() -> Response {
-    file("text/javascript; charset=utf-8", INIT_JS.to_owned())
+    file("text/javascript; charset=utf-8", INIT_JS)
 }
 
-#[handler]
-fn bundle_js(files: poem::web::Data<&Arc<Files>>) -> Response {
-    file("text/javascript; charset=utf-8", files.script.clone())
-}
-
-#[handler]
-fn bundle_css(files: poem::web::Data<&Arc<Files>>) -> Response {
-    file("text/css; charset=utf-8", files.style.clone())
-}
-
-/// The docs' routes, to nest at `/api/docs`, from poem-openapi's page (`swagger_ui_html`).
-/// Should a new poem-openapi lay its page out otherwise, the page says so instead of
-/// serving a broken UI.
-pub fn endpoint(swagger_html: &str) -> BoxEndpoint<'static> {
-    match Files::cut(swagger_html) {
-        Some(files) => Route::new()
-            .at("/", get(page_html))
-            .at("/init.js", get(init_js))
-            .at("/swagger-ui-bundle.js", get(bundle_js))
-            .at("/swagger-ui.css", get(bundle_css))
-            .data(Arc::new(files))
-            .boxed(),
-        None => {
-            tracing::error!("poem-openapi's Swagger UI page has an unexpected layout; /api/docs is off");
-            Route::new()
-                .at(
-                    "/",
-                    get(poem::endpoint::make_sync(
-                        |_| "The API's documentation is not available; the API is described at /api/openapi.json\n",
-                    )),
-                )
-                .boxed()
-        }
+/// One of the cut files, or 404 when there are none.
+fn cut_file(content_type: &'static str, pick: fn(&Files) -> &Bytes) -> Response {
+    match Files::get() {
+        Some(files) => file(content_type, pick(files).clone()),
+        None => Response::builder().status(StatusCode::NOT_FOUND).body(UNAVAILABLE),
     }
+}
+
+#[handler]
+fn bundle_js() -> Response {
+    cut_file("text/javascript; charset=utf-8", |f| &f.script)
+}
+
+#[handler]
+fn bundle_css() -> Response {
+    cut_file("text/css; charset=utf-8", |f| &f.style)
+}
+
+/// The docs' routes, to nest at `/api/docs`.
+pub fn endpoint() -> BoxEndpoint<'static> {
+    Route::new()
+        .at("/", get(page_html))
+        .at("/init.js", get(init_js))
+        .at("/swagger-ui-bundle.js", get(bundle_js))
+        .at("/swagger-ui.css", get(bundle_css))
+        .boxed()
+}
+
+/// `/api/openapi.json`: the API's document, made on the first request rather than at start.
+#[handler]
+pub fn openapi_json() -> Response {
+    static SPEC: OnceLock<Bytes> = OnceLock::new();
+    let spec = SPEC.get_or_init(|| Bytes::from(crate::api::spec_json()));
+    Response::builder().content_type("application/json").body(spec.clone())
 }
 
 #[cfg(test)]
@@ -100,8 +127,9 @@ mod tests {
     fn the_ui_is_cut_out_of_poem_openapis_page() {
         let html = crate::api::service().swagger_ui_html();
         let files = Files::cut(&html).unwrap();
-        assert!(files.script.contains("SwaggerUIBundle"));
-        assert!(files.style.contains(".swagger-ui"));
+        let text = |b: &Bytes| String::from_utf8(b.to_vec()).unwrap();
+        assert!(text(&files.script).contains("SwaggerUIBundle"));
+        assert!(text(&files.style).contains(".swagger-ui"));
         assert!(!PAGE.contains("<script>") && !PAGE.contains("<style"));
     }
 }
