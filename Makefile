@@ -30,7 +30,14 @@ frontend-deps:
 	@if [ ! -d frontend/node_modules ] || [ frontend/package-lock.json -nt frontend/node_modules/.package-lock.json ]; then \
 		cd frontend && $(NPM) ci --no-audit --no-fund; fi
 
-frontend: frontend-deps
+## The SPA, built again only when one of its sources changed: the release binary embeds it,
+## so a fresh build would make `make run` compile the backend again each time.
+FRONTEND_SOURCES := $(shell find frontend/src -type f 2>/dev/null) \
+	$(wildcard frontend/index.html frontend/package.json frontend/package-lock.json frontend/tsconfig.json frontend/vite.config.ts)
+
+frontend: frontend/dist/index.html
+
+frontend/dist/index.html: $(FRONTEND_SOURCES) | frontend-deps
 	cd frontend && $(NPM) run build
 
 ## Every test: frontend lint and unit tests, backend on SQLite and PostgreSQL, system and browser tests.
