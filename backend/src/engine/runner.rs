@@ -238,7 +238,7 @@ impl Engine {
             finished_at: None,
             logs: Vec::new(),
         };
-        self.publish_step(build, &mut step, &log);
+        self.publish_step(build, &step, &log);
 
         let (argv, env, workdir) = match prepare(cfg, build) {
             Ok(prepared) => prepared,
@@ -309,24 +309,39 @@ impl Engine {
             None => None,
         };
         let text = step_state_text(&cfg.name, results, exit_code, error.as_ref());
+        self.end_step(build, &mut step, &mut log, results, text, last).await?;
+        Ok(results)
+    }
+
+    /// Records a step's end with its log's last lines, if any, in one transaction, and
+    /// publishes them.
+    async fn end_step(
+        &self,
+        build: &Build,
+        step: &mut Step,
+        log: &mut LogInfo,
+        results: Results,
+        text: String,
+        last: Option<logs::CompressedChunk>,
+    ) -> Result<(), EngineError> {
         let finished_at = self.clock.now();
         let mut tx = self.db.begin().await?;
         if let Some(chunk) = &last {
-            logs::append(tx.conn(), log_id, chunk).await?;
+            logs::append(tx.conn(), log.id, chunk).await?;
         }
-        db::logs::finish(tx.conn(), log_id).await?;
-        db::steps::finish(tx.conn(), step_id, results, &text, finished_at).await?;
+        db::logs::finish(tx.conn(), log.id).await?;
+        db::steps::finish(tx.conn(), step.id, results, &text, finished_at).await?;
         tx.commit().await?;
         if let Some(chunk) = last {
             log.num_lines = chunk.last() + 1;
-            self.publish_log(build, number, &log);
+            self.publish_log(build, step.number, log);
         }
         log.complete = true;
         step.state_text = text;
         step.results = Some(results);
         step.finished_at = Some(finished_at);
-        self.publish_step(build, &mut step, &log);
-        Ok(results)
+        self.publish_step(build, step, log);
+        Ok(())
     }
 
     /// Ends a step that could not even be sent to its worker (a template did not render).
@@ -341,16 +356,7 @@ impl Engine {
         buffer.push(Channel::Header, &format!("{message}\n"));
         self.flush_log(build, step.number, log, &mut buffer).await?;
         let text = format!("{} could not start", step.name);
-        let finished_at = self.clock.now();
-        let mut tx = self.db.begin().await?;
-        db::logs::finish(tx.conn(), log.id).await?;
-        db::steps::finish(tx.conn(), step.id, Results::Exception, &text, finished_at).await?;
-        tx.commit().await?;
-        log.complete = true;
-        step.state_text = text;
-        step.results = Some(Results::Exception);
-        step.finished_at = Some(finished_at);
-        self.publish_step(build, step, log);
+        self.end_step(build, step, log, Results::Exception, text, None).await?;
         Ok(Results::Exception)
     }
 
@@ -379,9 +385,8 @@ impl Engine {
     }
 
     /// Publishes a step's start, or its end once it has results, with its log as stored.
-    fn publish_step(&self, build: &Build, step: &mut Step, log: &LogInfo) {
-        step.logs = vec![log.clone()];
-        let (build, step) = (build.clone(), step.clone());
+    fn publish_step(&self, build: &Build, step: &Step, log: &LogInfo) {
+        let (build, step) = (build.clone(), Step { logs: vec![log.clone()], ..step.clone() });
         self.bus.publish(if step.results.is_none() {
             Event::StepStarted { build, step }
         } else {
