@@ -5,7 +5,7 @@ NPM ?= npm
 PG_ADMIN_URL ?= postgres://postgres@127.0.0.1:5432/test
 QUICKSTART ?= examples/quickstart/cascade.toml
 
-.PHONY: run build frontend frontend-deps test test-deps test-venv test-backend test-frontend test-system lint openapi fmt bench soak clean
+.PHONY: run build debug-bin frontend frontend-deps test test-deps test-venv test-backend test-frontend test-system lint openapi fmt bench soak clean
 
 # Debian packages the tests use: chromium for the browser tests, git for the repositories the
 # tests make, psql to find the local PostgreSQL, ngircd and aiosmtpd as the IRC and mail servers
@@ -81,9 +81,13 @@ test-backend: lint
 		echo "   Start it (pg_ctlcluster 15 main start) or set PG_ADMIN_URL to run them on PostgreSQL too."; \
 	fi
 
+## The debug binary the system tests and the soak run, built as the backend tests build it
+## (with the dev-dependencies' features), so that after `test-backend` nothing compiles again.
+debug-bin:
+	$(CARGO) test --locked --no-run --quiet
+
 ## System and browser tests against the real binary (debug build, SPA read from frontend/dist).
-test-system: frontend test-venv
-	$(CARGO) build --locked
+test-system: frontend test-venv debug-bin
 	@test -x /usr/bin/chromium || { echo "Debian's chromium is missing: apt-get install -y chromium (or run .ci/run)"; exit 1; }
 	CASCADE_BIN=$(CURDIR)/target/debug/cascade node --test --test-concurrency=1 tests/system/ tests/browser/
 
@@ -102,8 +106,7 @@ bench: build
 
 ## Long runs that look for what short tests miss (never part of `make test`): every scenario of
 ## scripts/soak/scenarios/, or SCENARIOS="name ..." only.
-soak: frontend test-venv
-	$(CARGO) build --locked
+soak: frontend test-venv debug-bin
 	scripts/soak/run.sh $(SCENARIOS)
 
 clean:

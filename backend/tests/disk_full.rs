@@ -26,15 +26,21 @@ use serde_json::Value;
 /// SQLite's largest `max_page_count`: no limit.
 const NO_LIMIT: i64 = 4_294_967_294;
 
-/// Sets `max_page_count` on every connection of the pool (it is a setting of each
-/// connection, not of the file): `pages` of 1 stops the file growing past its size now.
+/// Sets `max_page_count` on every connection, the readers' and the writer's (it is a
+/// setting of each connection, not of the file): `pages` of 1 stops the file growing past
+/// its size now.
 async fn limit_pages(db: &Db, pages: i64) {
-    let Db::Sqlite(pool, _) = db else { unreachable!("a SQLite test") };
-    let mut held = Vec::new();
-    for _ in 0..pool.options().get_max_connections() {
-        let mut conn = pool.acquire().await.unwrap();
-        sqlx::query(sqlx::AssertSqlSafe(format!("pragma max_page_count = {pages}"))).execute(&mut *conn).await.unwrap();
-        held.push(conn);
+    let Db::Sqlite(readers, writer) = db else { unreachable!("a SQLite test") };
+    for pool in [readers, writer.pool()] {
+        let mut held = Vec::new();
+        for _ in 0..pool.options().get_max_connections() {
+            let mut conn = pool.acquire().await.unwrap();
+            sqlx::query(sqlx::AssertSqlSafe(format!("pragma max_page_count = {pages}")))
+                .execute(&mut *conn)
+                .await
+                .unwrap();
+            held.push(conn);
+        }
     }
 }
 
@@ -125,7 +131,7 @@ async fn a_transaction_sqlite_rolled_back_on_a_full_disk_leaves_no_spoilt_connec
         assert!(matches!(DbError::from(refused), DbError::Full(_)));
     }
     limit_pages(&tdb.db, NO_LIMIT).await;
-    // More transactions than the pool has connections: each one would meet a spoilt connection.
+    // Several transactions: each one would meet a spoilt connection.
     for _ in 0..2 * pool.options().get_max_connections() {
         let mut tx = tdb.db.begin().await.unwrap_or_else(|e| panic!("a connection was left spoilt: {e}"));
         let Conn::Sqlite(conn) = tx.conn() else { unreachable!() };

@@ -1,9 +1,10 @@
 """Forces N builds of a builder at once and times them until the last one finished.
 
-    force.py URL BUILDER N [--timeout S]
+    force.py URL BUILDER N [--connections C] [--timeout S]
 
-Posts N `POST /api/v1/builders/BUILDER/force` (JSON {}, expecting 202) back to back on one
-keep-alive connection, then polls GET /api/v1/builders/BUILDER every 20 ms until pending and
+Queues N builds at once: posts N `POST /api/v1/builders/BUILDER/force` (JSON {}, expecting
+202) back to back on C keep-alive connections side by side (4 by default; one posting client
+would time the round trip of each force rather than the builds), then polls GET /api/v1/builders/BUILDER every 20 ms until pending and
 running are both 0 and its last build's number has grown by N. Prints one JSON line:
 builds, force_s (posting the N forces), total_s (first force to all finished), builds_per_s,
 and the results of the builds (counted from GET /api/v1/builds). On timeout it still prints
@@ -14,6 +15,7 @@ import argparse
 import json
 import os
 import sys
+import threading
 import time
 import urllib.parse
 
@@ -31,6 +33,7 @@ def main():
     ap.add_argument("url")
     ap.add_argument("builder")
     ap.add_argument("n", type=int)
+    ap.add_argument("--connections", type=int, default=4)
     ap.add_argument("--timeout", type=float, default=180.0)
     args = ap.parse_args()
     c = Client(args.url)
@@ -44,12 +47,27 @@ def main():
     headers = {"Content-Type": "application/json"}
     t0 = time.perf_counter()
     deadline = t0 + args.timeout
-    for i in range(args.n):
-        status, data = c.request("POST", f"/api/v1/builders/{name}/force", body, headers)
-        if status != 202:
-            fail(f"force #{i + 1} of {args.builder} answered {status}: {data[:300]!r}")
-        if time.perf_counter() > deadline:
-            fail(f"forcing {args.n} builds took over {args.timeout:.0f} s (at #{i + 1})")
+    errors = []
+
+    def post(count):
+        poster = Client(args.url)
+        for i in range(count):
+            status, data = poster.request("POST", f"/api/v1/builders/{name}/force", body, headers)
+            if status != 202:
+                errors.append(f"a force of {args.builder} answered {status}: {data[:300]!r}")
+                return
+            if time.perf_counter() > deadline:
+                errors.append(f"forcing {args.n} builds took over {args.timeout:.0f} s")
+                return
+
+    shares = [args.n // args.connections + (1 if k < args.n % args.connections else 0) for k in range(args.connections)]
+    posters = [threading.Thread(target=post, args=(count,)) for count in shares if count]
+    for t in posters:
+        t.start()
+    for t in posters:
+        t.join()
+    if errors:
+        fail(errors[0])
     t_forced = time.perf_counter()
 
     timeout = False

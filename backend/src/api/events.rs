@@ -1,18 +1,19 @@
 //! `/events`: the bus as Server-Sent Events, filterable by builder and event type.
 
-use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
 use chrono::{DateTime, TimeZone, Utc};
 use futures::StreamExt;
+use futures::stream::BoxStream;
 use poem::web::Data;
-use poem::web::sse::Event as SseEvent;
+use poem::{Body, IntoResponse, Response};
 use poem_openapi::param::Query;
-use poem_openapi::payload::EventStream;
-use poem_openapi::registry::{MetaSchemaRef, Registry};
+use poem_openapi::payload::Payload;
+use poem_openapi::registry::{MetaMediaType, MetaResponse, MetaResponses, MetaSchema, MetaSchemaRef, Registry};
 use poem_openapi::types::{ToJSON, Type};
-use poem_openapi::{Enum, Object, OpenApi};
+use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 use tokio::sync::broadcast;
 
 use super::types::{Build, Change, LogInfo, Step};
@@ -283,53 +284,68 @@ impl BusEvent {
     }
 }
 
-/// An event as the stream sends it: rendered once (see [`Stamped::rendered`]) and shared by
-/// every stream that sends it. Documented as the [`BusEvent`] it is.
-pub struct SentEvent {
-    name: &'static str,
-    json: Arc<str>,
+/// How often a stream with nothing to send sends a comment line, so that proxies and clients
+/// see it alive.
+const KEEP_ALIVE: Duration = Duration::from_secs(15);
+
+/// `event`'s SSE frame (its `event:` and `data:` lines), rendered with the configuration in
+/// place, or as an earlier stream rendered it.
+fn frame(event: &Stamped, configured: &Configured) -> Bytes {
+    event
+        .rendered
+        .get_or_init(|| {
+            let json = BusEvent::new(event, &configured.links, &configured.config).to_json_string();
+            // Compact JSON is one line: a string's newlines are escaped.
+            Bytes::from(format!("event: {}\ndata: {json}\n\n", event.event.kind()))
+        })
+        .clone()
 }
 
-impl SentEvent {
-    /// `event` rendered with the configuration in place, or as an earlier stream rendered it.
-    fn of(event: &Stamped, configured: &Configured) -> SentEvent {
-        let json = event
-            .rendered
-            .get_or_init(|| BusEvent::new(event, &configured.links, &configured.config).to_json_string().into())
-            .clone();
-        SentEvent { name: event.event.kind(), json }
-    }
-}
+/// An event stream as its clients receive it: each event's frame is shared by every stream
+/// that sends it and goes to the socket as it is, with no copy per client. Documented as a
+/// stream of [`BusEvent`]s.
+pub struct EventFrames(BoxStream<'static, Bytes>);
 
-impl Type for SentEvent {
-    const IS_REQUIRED: bool = true;
-    type RawValueType = Self;
-    type RawElementValueType = Self;
-
-    fn name() -> Cow<'static, str> {
-        BusEvent::name()
-    }
+impl Payload for EventFrames {
+    const CONTENT_TYPE: &'static str = "text/event-stream";
 
     fn schema_ref() -> MetaSchemaRef {
-        BusEvent::schema_ref()
+        MetaSchemaRef::Inline(Box::new(MetaSchema {
+            items: Some(Box::new(BusEvent::schema_ref())),
+            ..MetaSchema::new_with_format("array", "event-stream")
+        }))
     }
 
     fn register(registry: &mut Registry) {
         BusEvent::register(registry);
     }
+}
 
-    fn as_raw_value(&self) -> Option<&Self> {
-        Some(self)
+impl ApiResponse for EventFrames {
+    fn meta() -> MetaResponses {
+        MetaResponses {
+            responses: vec![MetaResponse {
+                description: "",
+                status: Some(200),
+                status_range: None,
+                content: vec![MetaMediaType { content_type: Self::CONTENT_TYPE, schema: Self::schema_ref() }],
+                headers: vec![],
+            }],
+        }
     }
 
-    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a Self> + 'a> {
-        Box::new(std::iter::once(self))
+    fn register(registry: &mut Registry) {
+        BusEvent::register(registry);
     }
 }
 
-impl ToJSON for SentEvent {
-    fn to_json(&self) -> Option<serde_json::Value> {
-        serde_json::from_str(&self.json).ok()
+impl IntoResponse for EventFrames {
+    fn into_response(self) -> Response {
+        Response::builder()
+            .content_type(Self::CONTENT_TYPE)
+            .header("X-Accel-Buffering", "no")
+            .header("Cache-Control", "no-cache")
+            .body(Body::from_bytes_stream(self.0.map(Ok::<_, std::io::Error>)))
     }
 }
 
@@ -386,7 +402,7 @@ impl EventsApi {
         /// Only these event types, or type prefixes such as `build` (repeatable).
         #[oai(name = "type")]
         kind: Query<Vec<String>>,
-    ) -> Result<EventStream<futures::stream::BoxStream<'static, SentEvent>>, ApiError> {
+    ) -> Result<EventFrames, ApiError> {
         let (builders, types) = (builder.0, kind.0);
         check_types(&types)?;
         // Read per event, so that a stream open across a reconfiguration follows it.
@@ -395,6 +411,7 @@ impl EventsApi {
         let mut closing = Box::pin(engine.closing());
         // Counted as open until the stream ends or its client goes away (the stream is dropped).
         let open = engine.metrics.sse_opened();
+        let mut keep_alive = tokio::time::interval_at(tokio::time::Instant::now() + KEEP_ALIVE, KEEP_ALIVE);
         // When the master begins to stop, the events already published (master.stopping
         // among them) are still sent, then the stream ends so the server can close.
         let stream = async_stream::stream! {
@@ -402,10 +419,14 @@ impl EventsApi {
             loop {
                 let item = tokio::select! {
                     item = rx.recv() => item,
+                    _ = keep_alive.tick() => {
+                        yield Bytes::from_static(b":\n\n");
+                        continue;
+                    }
                     _ = &mut closing => {
                         while let Ok(ev) = rx.try_recv() {
                             if wanted(&ev, &builders, &types) {
-                                let sent = SentEvent::of(&ev, &configured.borrow());
+                                let sent = frame(&ev, &configured.borrow());
                                 yield sent;
                             }
                         }
@@ -414,12 +435,12 @@ impl EventsApi {
                 };
                 match item {
                     Ok(ev) if wanted(&ev, &builders, &types) => {
-                        let sent = SentEvent::of(&ev, &configured.borrow());
+                        let sent = frame(&ev, &configured.borrow());
                         yield sent;
                     }
                     Ok(_) => {}
                     Err(broadcast::error::RecvError::Lagged(missed)) => {
-                        let sent = SentEvent::of(&BusEvent::lagged(missed), &configured.borrow());
+                        let sent = frame(&BusEvent::lagged(missed), &configured.borrow());
                         yield sent;
                     }
                     Err(broadcast::error::RecvError::Closed) => break,
@@ -427,8 +448,6 @@ impl EventsApi {
             }
         }
         .boxed();
-        Ok(EventStream::new(stream)
-            .keep_alive(Duration::from_secs(15))
-            .to_event(|e| SseEvent::message(&*e.json).event_type(e.name)))
+        Ok(EventFrames(stream))
     }
 }

@@ -50,12 +50,28 @@ static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrati
 /// A connection pool to one of the two supported backends.
 #[derive(Clone, Debug)]
 pub enum Db {
-    /// The embedded default, with the lock its writers queue on: SQLite runs one writer at
-    /// a time, and queueing in the master is fairer and much faster than SQLite's busy
-    /// handler, which sleeps and retries.
-    Sqlite(SqlitePool, Arc<Semaphore>),
+    /// The embedded default: the pool readers take connections from, and the connection
+    /// transactions write through.
+    Sqlite(SqlitePool, SqliteWriter),
     /// For several masters and large installations.
     Postgres(PgPool),
+}
+
+/// SQLite's writing side. SQLite runs one writer at a time: queueing in the master is fairer
+/// and much faster than SQLite's busy handler, which sleeps and retries. Every transaction
+/// writes through the same connection, whose page cache stays warm; a connection that another
+/// one wrote behind reads its pages from the file again.
+#[derive(Clone, Debug)]
+pub struct SqliteWriter {
+    turn: Arc<Semaphore>,
+    pool: SqlitePool,
+}
+
+impl SqliteWriter {
+    /// The writer's pool: one connection.
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
 }
 
 /// A connection taken from the pool.
@@ -127,26 +143,33 @@ impl Db {
                 // Rows come from SQLite's thread through a channel: a deep one lets a page's
                 // rows (a waterfall reads over a thousand) pass without a thread switch each.
                 .row_buffer_size(1024);
-            let pool = SqlitePoolOptions::new()
-                .max_connections(8)
-                // SQLite may roll a transaction back by itself when a statement fails (it does
-                // on a full disk); sqlx still counts it open, its ROLLBACK then fails, and the
-                // connection would refuse every later `begin` for good. Such a connection is
-                // closed instead of going back to the pool. Only a connection that still
-                // counts a transaction is looked at: the ping runs the rollback a dropped
-                // transaction left queued, and what still counts one after it is spoilt.
-                .after_release(|conn, _| {
-                    Box::pin(async move {
-                        use sqlx::Connection;
-                        if conn.is_in_transaction() {
-                            conn.ping().await?;
-                        }
-                        Ok(!conn.is_in_transaction())
+            let pool_of = |size| {
+                SqlitePoolOptions::new()
+                    .max_connections(size)
+                    // A SQLite connection is a file opened in this process: it cannot be lost the
+                    // way a server's can, and the ping sqlx would send before lending it out is a
+                    // round trip to its thread on every query.
+                    .test_before_acquire(false)
+                    // SQLite may roll a transaction back by itself when a statement fails (it does
+                    // on a full disk); sqlx still counts it open, its ROLLBACK then fails, and the
+                    // connection would refuse every later `begin` for good. Such a connection is
+                    // closed instead of going back to the pool. Only a connection that still
+                    // counts a transaction is looked at: the ping runs the rollback a dropped
+                    // transaction left queued, and what still counts one after it is spoilt.
+                    .after_release(|conn, _| {
+                        Box::pin(async move {
+                            use sqlx::Connection;
+                            if conn.is_in_transaction() {
+                                conn.ping().await?;
+                            }
+                            Ok(!conn.is_in_transaction())
+                        })
                     })
-                })
-                .connect_with(options)
-                .await?;
-            Ok(Db::Sqlite(pool, Arc::new(Semaphore::new(1))))
+            };
+            let pool = pool_of(7).connect_with(options.clone()).await?;
+            let writer =
+                SqliteWriter { turn: Arc::new(Semaphore::new(1)), pool: pool_of(1).connect_with(options).await? };
+            Ok(Db::Sqlite(pool, writer))
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let options = PgConnectOptions::from_str(url)?;
             // One direct connection first: a refused connection or an unknown database is
@@ -270,13 +293,14 @@ impl Db {
     /// immediate`), so two writers queue on the busy timeout instead of failing on upgrade.
     pub async fn begin(&self) -> DbResult<Tx> {
         Ok(match self {
-            Db::Sqlite(pool, writers) => {
-                let permit = writers
+            Db::Sqlite(_, writer) => {
+                let permit = writer
+                    .turn
                     .clone()
                     .acquire_owned()
                     .await
                     .map_err(|_| DbError::Busy("the database is closing".into()))?;
-                Tx::Sqlite(pool.begin_with("begin immediate").await?, permit)
+                Tx::Sqlite(writer.pool.begin_with("begin immediate").await?, permit)
             }
             Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
         })
@@ -285,7 +309,10 @@ impl Db {
     /// Closes every connection.
     pub async fn close(&self) {
         match self {
-            Db::Sqlite(pool, _) => pool.close().await,
+            Db::Sqlite(pool, writer) => {
+                writer.pool.close().await;
+                pool.close().await
+            }
             Db::Postgres(pool) => pool.close().await,
         }
     }

@@ -120,11 +120,11 @@ pub struct Stamped {
     pub at_ms: i64,
     /// What.
     pub event: Event,
-    /// The event as the API's event streams send it, made by the first stream that sends it
-    /// and shared by the others: a thousand open streams serialise an event once, not a
-    /// thousand times.
+    /// The event as the API's event streams send it (its SSE frame), made by the first
+    /// stream that sends it and shared by the others: a thousand open streams serialise an
+    /// event once, not a thousand times, and write the same bytes.
     #[serde(skip)]
-    pub rendered: OnceLock<Arc<str>>,
+    pub rendered: OnceLock<bytes::Bytes>,
 }
 
 impl Stamped {

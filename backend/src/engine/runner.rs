@@ -26,6 +26,37 @@ const FLUSH_EVERY: Duration = Duration::from_millis(200);
 /// The longest wait between tries to record the end of a build the database would not take.
 const RECORD_END_WAIT_MAX: Duration = Duration::from_secs(5);
 
+/// A step's end, recorded with what the build records next (the next step's start, or the
+/// build's end) so that each step costs one transaction, not two.
+struct StepEnd {
+    step: Step,
+    log: LogInfo,
+    results: Results,
+    text: String,
+    /// The log's last lines, not yet stored.
+    last: Option<logs::CompressedChunk>,
+    finished_at: i64,
+}
+
+impl StepEnd {
+    async fn record(&self, mut conn: db::Conn<'_>) -> Result<(), EngineError> {
+        if let Some(chunk) = &self.last {
+            logs::append(conn.reborrow(), self.log.id, chunk).await?;
+        }
+        db::logs::finish(conn.reborrow(), self.log.id).await?;
+        db::steps::finish(conn, self.step.id, self.results, &self.text, self.finished_at).await?;
+        Ok(())
+    }
+}
+
+/// How a build ended, to be recorded.
+struct BuildEnd<'a> {
+    results: Results,
+    last_step: Option<&'a str>,
+    stopped_by: Option<Request>,
+    step_end: Option<StepEnd>,
+}
+
 /// The step's results from how its command ended and whether warning lines were seen.
 pub fn step_results(exit_code: Option<i32>, error: Option<&StepError>, warnings: usize) -> Results {
     match (error, exit_code) {
@@ -159,7 +190,10 @@ impl Engine {
             step_token: AtomicU64::new(0),
         });
         self.running.insert(build.id, running.clone());
-        let (results, last_step) = match self.run_steps(&build, &builder, &worker, &running).await {
+        // The end of the last step that ran, until it is recorded; whatever stops the build,
+        // it is recorded with the build's end.
+        let mut step_end = None;
+        let (results, last_step) = match self.run_steps(&build, &builder, &worker, &running, &mut step_end).await {
             Ok(done) => done,
             // The build could not be recorded, through no fault of its own: it runs again.
             Err(e) if e.is_transient() => {
@@ -172,7 +206,8 @@ impl Engine {
             }
         };
         let stopped_by = running.stopped_by.lock().ok().and_then(|s| s.clone());
-        self.record_end(&build, results, last_step.as_deref(), stopped_by).await;
+        let end = BuildEnd { results, last_step: last_step.as_deref(), stopped_by, step_end };
+        self.record_end(&build, end).await;
         self.running.remove(build.id);
         if let Some(goodbye) = self.workers.release(&worker) {
             tracing::info!(worker, "worker finished its last build before shutting down");
@@ -181,12 +216,15 @@ impl Engine {
         self.wake();
     }
 
+    /// Runs the steps; the last one's end is left in `step_end`, to be recorded with the
+    /// build's.
     async fn run_steps(
         &self,
         build: &Build,
         builder: &BuilderConfig,
         worker: &str,
         running: &RunningBuild,
+        step_end: &mut Option<StepEnd>,
     ) -> Result<(Results, Option<String>), EngineError> {
         let mut results = Results::Success;
         let mut last = None;
@@ -195,7 +233,7 @@ impl Engine {
                 results = results.worst(Results::Cancelled);
                 break;
             }
-            let step_results = self.run_step(build, i as i64 + 1, cfg, worker, running).await?;
+            let step_results = self.run_step(build, i as i64 + 1, cfg, worker, running, step_end).await?;
             let (combined, halt) = apply_step(results, step_results, cfg);
             if combined != results || step_results != Results::Success {
                 last = Some(cfg.name.clone());
@@ -208,6 +246,9 @@ impl Engine {
         Ok((results, last))
     }
 
+    /// Runs one step and leaves its end, still to be recorded, in `step_end`. Its start is
+    /// recorded with the end of the step before it, found there: one transaction between two
+    /// steps.
     async fn run_step(
         &self,
         build: &Build,
@@ -215,19 +256,26 @@ impl Engine {
         cfg: &StepConfig,
         worker: &str,
         running: &RunningBuild,
+        step_end: &mut Option<StepEnd>,
     ) -> Result<Results, EngineError> {
         let now = self.clock.now();
         let (step_id, log_id) = {
             let mut tx = self.db.begin().await?;
+            if let Some(previous) = step_end {
+                previous.record(tx.conn()).await?;
+            }
             let step_id = db::steps::insert(tx.conn(), build.id, number, &cfg.name, now).await?;
             let log_id = db::logs::insert(tx.conn(), step_id, "stdio", "stdio").await?;
             tx.commit().await?;
             (step_id, log_id)
         };
+        if let Some(previous) = step_end.take() {
+            self.publish_step_end(build, previous);
+        }
         // The step and its log as stored, kept up to date here so that neither is read back.
         let mut log =
             LogInfo { id: log_id, step_id, name: "stdio".into(), slug: "stdio".into(), num_lines: 0, complete: false };
-        let mut step = Step {
+        let step = Step {
             id: step_id,
             build_id: build.id,
             number,
@@ -242,7 +290,10 @@ impl Engine {
 
         let (argv, env, workdir) = match prepare(cfg, build) {
             Ok(prepared) => prepared,
-            Err(message) => return self.fail_before_start(build, &mut step, &mut log, &message).await,
+            Err(message) => {
+                *step_end = Some(self.fail_before_start(build, step, log, &message).await?);
+                return Ok(Results::Exception);
+            }
         };
         let mut buffer = LogBuffer::new();
         buffer.push(Channel::Header, &format!("argv: {argv:?}\nworkdir: {workdir}\n"));
@@ -303,61 +354,43 @@ impl Engine {
         buffer.close();
         buffer.push(Channel::Header, &format!("{tail}elapsedTime={:.6}\n", started.elapsed().as_secs_f64()));
         buffer.close();
-        // The log's last lines are stored with the step's end, in one transaction.
+        // The log's last lines are stored with the step's end.
         let last = match buffer.take_chunk() {
             Some(chunk) => Some(logs::compress(chunk).await?),
             None => None,
         };
         let text = step_state_text(&cfg.name, results, exit_code, error.as_ref());
-        self.end_step(build, &mut step, &mut log, results, text, last).await?;
+        *step_end = Some(StepEnd { step, log, results, text, last, finished_at: self.clock.now() });
         Ok(results)
-    }
-
-    /// Records a step's end with its log's last lines, if any, in one transaction, and
-    /// publishes them.
-    async fn end_step(
-        &self,
-        build: &Build,
-        step: &mut Step,
-        log: &mut LogInfo,
-        results: Results,
-        text: String,
-        last: Option<logs::CompressedChunk>,
-    ) -> Result<(), EngineError> {
-        let finished_at = self.clock.now();
-        let mut tx = self.db.begin().await?;
-        if let Some(chunk) = &last {
-            logs::append(tx.conn(), log.id, chunk).await?;
-        }
-        db::logs::finish(tx.conn(), log.id).await?;
-        db::steps::finish(tx.conn(), step.id, results, &text, finished_at).await?;
-        tx.commit().await?;
-        if let Some(chunk) = last {
-            log.num_lines = chunk.last() + 1;
-            self.publish_log(build, step.number, log);
-        }
-        log.complete = true;
-        step.state_text = text;
-        step.results = Some(results);
-        step.finished_at = Some(finished_at);
-        self.publish_step(build, step, log);
-        Ok(())
     }
 
     /// Ends a step that could not even be sent to its worker (a template did not render).
     async fn fail_before_start(
         &self,
         build: &Build,
-        step: &mut Step,
-        log: &mut LogInfo,
+        step: Step,
+        mut log: LogInfo,
         message: &str,
-    ) -> Result<Results, EngineError> {
+    ) -> Result<StepEnd, EngineError> {
         let mut buffer = LogBuffer::new();
         buffer.push(Channel::Header, &format!("{message}\n"));
-        self.flush_log(build, step.number, log, &mut buffer).await?;
+        self.flush_log(build, step.number, &mut log, &mut buffer).await?;
         let text = format!("{} could not start", step.name);
-        self.end_step(build, step, log, Results::Exception, text, None).await?;
-        Ok(Results::Exception)
+        Ok(StepEnd { step, log, results: Results::Exception, text, last: None, finished_at: self.clock.now() })
+    }
+
+    /// Publishes a step's end once it is recorded: its log's last lines, then the step.
+    fn publish_step_end(&self, build: &Build, end: StepEnd) {
+        let StepEnd { mut step, mut log, results, text, last, finished_at } = end;
+        if let Some(chunk) = last {
+            log.num_lines = chunk.last() + 1;
+            self.publish_log(build, step.number, &log);
+        }
+        log.complete = true;
+        step.state_text = text;
+        step.results = Some(results);
+        step.finished_at = Some(finished_at);
+        self.publish_step(build, &step, &log);
     }
 
     async fn flush_log(
@@ -398,10 +431,10 @@ impl Engine {
     /// restarting server, a full disk): a build whose end is not recorded would stay running,
     /// its request claimed, until the master restarts. Gives up when the master stops, which
     /// marks the build `retry` on its way out.
-    async fn record_end(&self, build: &Build, results: Results, last_step: Option<&str>, stopped_by: Option<Request>) {
+    async fn record_end(&self, build: &Build, mut end: BuildEnd<'_>) {
         let mut wait = Duration::from_millis(250);
         loop {
-            match self.finish_build(build, results, last_step, stopped_by.clone()).await {
+            match self.finish_build(build, &mut end).await {
                 Ok(()) => return,
                 Err(e) if e.is_transient() => {
                     tracing::warn!(error = ?e, build = build.id.0, "could not record the end of a build yet; trying again");
@@ -419,21 +452,24 @@ impl Engine {
         }
     }
 
-    async fn finish_build(
-        &self,
-        build: &Build,
-        results: Results,
-        last_step: Option<&str>,
-        stopped_by: Option<Request>,
-    ) -> Result<(), EngineError> {
-        let now = self.clock.now();
-        let text = match (&stopped_by, results) {
+    /// Records the build's end, with its last step's end (taken out of `end` once
+    /// recorded), in one transaction.
+    async fn finish_build(&self, build: &Build, end: &mut BuildEnd<'_>) -> Result<(), EngineError> {
+        let (results, now) = (end.results, self.clock.now());
+        let text = match (&end.stopped_by, results) {
             (Some(req), Results::Cancelled) if req.reason.is_empty() => format!("stopped by {}", req.who()),
             (Some(req), Results::Cancelled) => format!("stopped by {}: {}", req.who(), req.reason),
-            _ => build_state_text(results, last_step),
+            _ => build_state_text(results, end.last_step),
         };
         let mut tx = self.db.begin().await?;
+        if let Some(step) = &end.step_end {
+            step.record(tx.conn()).await?;
+        }
         if !db::builds::finish(tx.conn(), build.id, results, &text, now).await? {
+            tx.commit().await?;
+            if let Some(step) = end.step_end.take() {
+                self.publish_step_end(build, step);
+            }
             // Another master declared this one lost and ended the build: its request is
             // someone else's now.
             tracing::warn!(
@@ -461,6 +497,9 @@ impl Engine {
         tx.commit().await?;
         if told {
             self.reporters().wake();
+        }
+        if let Some(step) = end.step_end.take() {
+            self.publish_step_end(build, step);
         }
         self.bus.publish(Event::BuildFinished { build: finished, changes });
         Ok(())
