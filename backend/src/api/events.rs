@@ -11,7 +11,7 @@ use poem::web::Data;
 use poem::{Body, IntoResponse, Response};
 use poem_openapi::param::Query;
 use poem_openapi::payload::Payload;
-use poem_openapi::registry::{MetaMediaType, MetaResponse, MetaResponses, MetaSchema, MetaSchemaRef, Registry};
+use poem_openapi::registry::{MetaResponses, MetaSchema, MetaSchemaRef, Registry};
 use poem_openapi::types::{ToJSON, Type};
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 use tokio::sync::broadcast;
@@ -323,15 +323,7 @@ impl Payload for EventFrames {
 
 impl ApiResponse for EventFrames {
     fn meta() -> MetaResponses {
-        MetaResponses {
-            responses: vec![MetaResponse {
-                description: "",
-                status: Some(200),
-                status_range: None,
-                content: vec![MetaMediaType { content_type: Self::CONTENT_TYPE, schema: Self::schema_ref() }],
-                headers: vec![],
-            }],
-        }
+        super::json::ok_with::<Self>()
     }
 
     fn register(registry: &mut Registry) {

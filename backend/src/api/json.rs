@@ -55,17 +55,22 @@ impl<T> IntoResponse for RawJson<T> {
     }
 }
 
+/// The document's answer of an operation that answers 200 with payload `P`.
+pub fn ok_with<P: Payload>() -> MetaResponses {
+    MetaResponses {
+        responses: vec![MetaResponse {
+            description: "",
+            status: Some(200),
+            status_range: None,
+            content: vec![MetaMediaType { content_type: P::CONTENT_TYPE, schema: P::schema_ref() }],
+            headers: vec![],
+        }],
+    }
+}
+
 impl<T: Type> ApiResponse for RawJson<T> {
     fn meta() -> MetaResponses {
-        MetaResponses {
-            responses: vec![MetaResponse {
-                description: "",
-                status: Some(200),
-                status_range: None,
-                content: vec![MetaMediaType { content_type: CONTENT_TYPE, schema: T::schema_ref() }],
-                headers: vec![],
-            }],
-        }
+        ok_with::<Self>()
     }
 
     fn register(registry: &mut Registry) {
