@@ -349,6 +349,12 @@ properties = { colour = "scheduler", size = "scheduler" }
     assert!(out[1].ends_with("/props/w-1"), "{out:?}");
     assert_eq!(detail.steps[1].results, Some(Results::Exception));
     assert_eq!(detail.steps[1].state_text, "bad could not start");
+    // Why it could not start is in its log, stored with its end.
+    let bad_log = &detail.steps[1].logs[0];
+    assert!(bad_log.complete);
+    let why = logs::read_lines(&m.engine.db, bad_log.id, 0, 100).await.unwrap();
+    assert_eq!(bad_log.num_lines, why.len() as i64);
+    assert!(why.iter().any(|l| l.channel.code() == 'h' && !l.text.is_empty()), "{why:?}");
     assert_eq!(detail.changes.as_deref().map(<[_]>::len), Some(0), "a forced build has no changes");
 }
 

@@ -404,6 +404,8 @@ impl EventsApi {
         // Counted as open until the stream ends or its client goes away (the stream is dropped).
         let open = engine.metrics.sse_opened();
         let mut keep_alive = tokio::time::interval_at(tokio::time::Instant::now() + KEEP_ALIVE, KEEP_ALIVE);
+        // A stream its client kept waiting sends one comment, not one per period missed.
+        keep_alive.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         // When the master begins to stop, the events already published (master.stopping
         // among them) are still sent, then the stream ends so the server can close.
         let stream = async_stream::stream! {

@@ -260,10 +260,15 @@ impl Db {
         })
     }
 
-    /// The pool's connections: in use, idle, and the most it opens.
+    /// The pool's connections (on SQLite, the writer's too): in use, idle, and the most it
+    /// opens.
     pub fn connections(&self) -> (i64, i64, i64) {
         let (size, idle, max) = match self {
-            Db::Sqlite(pool, _) => (pool.size(), pool.num_idle(), pool.options().get_max_connections()),
+            Db::Sqlite(pool, writer) => (
+                pool.size() + writer.pool.size(),
+                pool.num_idle() + writer.pool.num_idle(),
+                pool.options().get_max_connections() + writer.pool.options().get_max_connections(),
+            ),
             Db::Postgres(pool) => (pool.size(), pool.num_idle(), pool.options().get_max_connections()),
         };
         let idle = i64::try_from(idle).unwrap_or(i64::MAX);

@@ -49,10 +49,18 @@ impl StepEnd {
     }
 }
 
+/// What `buffer` still holds, compressed, to be stored with the step's end.
+async fn last_lines(buffer: &mut LogBuffer) -> Result<Option<logs::CompressedChunk>, EngineError> {
+    Ok(match buffer.take_chunk() {
+        Some(chunk) => Some(logs::compress(chunk).await?),
+        None => None,
+    })
+}
+
 /// How a build ended, to be recorded.
-struct BuildEnd<'a> {
+struct BuildEnd {
     results: Results,
-    last_step: Option<&'a str>,
+    last_step: Option<String>,
     stopped_by: Option<Request>,
     step_end: Option<StepEnd>,
 }
@@ -206,7 +214,7 @@ impl Engine {
             }
         };
         let stopped_by = running.stopped_by.lock().ok().and_then(|s| s.clone());
-        let end = BuildEnd { results, last_step: last_step.as_deref(), stopped_by, step_end };
+        let end = BuildEnd { results, last_step, stopped_by, step_end };
         self.record_end(&build, end).await;
         self.running.remove(build.id);
         if let Some(goodbye) = self.workers.release(&worker) {
@@ -291,7 +299,13 @@ impl Engine {
         let (argv, env, workdir) = match prepare(cfg, build) {
             Ok(prepared) => prepared,
             Err(message) => {
-                *step_end = Some(self.fail_before_start(build, step, log, &message).await?);
+                // The message is the log's only lines, stored with the step's end.
+                let mut buffer = LogBuffer::new();
+                buffer.push(Channel::Header, &format!("{message}\n"));
+                let last = last_lines(&mut buffer).await?;
+                let text = format!("{} could not start", step.name);
+                let finished_at = self.clock.now();
+                *step_end = Some(StepEnd { step, log, results: Results::Exception, text, last, finished_at });
                 return Ok(Results::Exception);
             }
         };
@@ -355,28 +369,10 @@ impl Engine {
         buffer.push(Channel::Header, &format!("{tail}elapsedTime={:.6}\n", started.elapsed().as_secs_f64()));
         buffer.close();
         // The log's last lines are stored with the step's end.
-        let last = match buffer.take_chunk() {
-            Some(chunk) => Some(logs::compress(chunk).await?),
-            None => None,
-        };
+        let last = last_lines(&mut buffer).await?;
         let text = step_state_text(&cfg.name, results, exit_code, error.as_ref());
         *step_end = Some(StepEnd { step, log, results, text, last, finished_at: self.clock.now() });
         Ok(results)
-    }
-
-    /// Ends a step that could not even be sent to its worker (a template did not render).
-    async fn fail_before_start(
-        &self,
-        build: &Build,
-        step: Step,
-        mut log: LogInfo,
-        message: &str,
-    ) -> Result<StepEnd, EngineError> {
-        let mut buffer = LogBuffer::new();
-        buffer.push(Channel::Header, &format!("{message}\n"));
-        self.flush_log(build, step.number, &mut log, &mut buffer).await?;
-        let text = format!("{} could not start", step.name);
-        Ok(StepEnd { step, log, results: Results::Exception, text, last: None, finished_at: self.clock.now() })
     }
 
     /// Publishes a step's end once it is recorded: its log's last lines, then the step.
@@ -431,7 +427,7 @@ impl Engine {
     /// restarting server, a full disk): a build whose end is not recorded would stay running,
     /// its request claimed, until the master restarts. Gives up when the master stops, which
     /// marks the build `retry` on its way out.
-    async fn record_end(&self, build: &Build, mut end: BuildEnd<'_>) {
+    async fn record_end(&self, build: &Build, mut end: BuildEnd) {
         let mut wait = Duration::from_millis(250);
         loop {
             match self.finish_build(build, &mut end).await {
@@ -454,12 +450,12 @@ impl Engine {
 
     /// Records the build's end, with its last step's end (taken out of `end` once
     /// recorded), in one transaction.
-    async fn finish_build(&self, build: &Build, end: &mut BuildEnd<'_>) -> Result<(), EngineError> {
+    async fn finish_build(&self, build: &Build, end: &mut BuildEnd) -> Result<(), EngineError> {
         let (results, now) = (end.results, self.clock.now());
         let text = match (&end.stopped_by, results) {
             (Some(req), Results::Cancelled) if req.reason.is_empty() => format!("stopped by {}", req.who()),
             (Some(req), Results::Cancelled) => format!("stopped by {}: {}", req.who(), req.reason),
-            _ => build_state_text(results, end.last_step),
+            _ => build_state_text(results, end.last_step.as_deref()),
         };
         let mut tx = self.db.begin().await?;
         if let Some(step) = &end.step_end {
