@@ -5,10 +5,11 @@
 Queues N builds at once: posts N `POST /api/v1/builders/BUILDER/force` (JSON {}, expecting
 202) back to back on C keep-alive connections side by side (4 by default; from one, the
 figure would time each force's round trip rather than the builds), then polls
-GET /api/v1/builders/BUILDER every 20 ms until pending and running are both 0 and its last build's number has grown by N. Prints one JSON line:
-builds, force_s (posting the N forces), total_s (first force to all finished), builds_per_s,
-and the results of the builds (counted from GET /api/v1/builds). On timeout it still prints
-the figures so far with "timeout": true and exits 0, so the benchmark goes on.
+GET /api/v1/builders/BUILDER every 20 ms until pending and running are both 0 and its last
+build's number has grown by N. Prints one JSON line: builds, force_s (posting the N
+forces), total_s (first force to all finished), builds_per_s, and the results of the builds
+(counted from GET /api/v1/builds). On timeout it still prints the figures so far with
+"timeout": true and exits 0, so the benchmark goes on.
 """
 
 import argparse
