@@ -61,6 +61,11 @@
 #   multimaster       two masters on one PostgreSQL (PG_ADMIN_URL, default the local server's
 #                     `test` database; skipped when it does not answer): 1,000 builds forced on
 #                     A, each build.finished timed from A's event stream to B's (multimaster.py)
+#   *_pg              hook_base, hook_github, changes_list, builds_list, builder_builds,
+#                     builders_list, views_100k, views_1m and sse_fanout again on PostgreSQL
+#                     (P1-P4, P6; PG_ADMIN_URL, default the local server's `test` database;
+#                     skipped when it does not answer): each master on a database of its own,
+#                     created for it and dropped at the end (kept with BENCH_KEEP=1)
 #   binary_size       target/release/cascade
 #
 # Each wrk run also records the master's CPU seconds (the table's "master CPU/req") and the CPU
@@ -178,8 +183,9 @@ stop_master() {
 cleanup() {
   stop_master
   if [ "${BENCH_KEEP:-0}" = 1 ] || [ "$FAILED" != 0 ]; then
-    note "kept $WORK (master logs and databases)"
+    note "kept $WORK (master logs and databases$([ -f "$WORK/pg_databases" ] && echo ", and the PostgreSQL databases $PG_PREFIX*"))"
   else
+    drop_pg_databases
     rm -rf "$WORK"
   fi
 }
@@ -215,6 +221,53 @@ check_clean() {
   [ "${n:-0}" = 0 ] || note "warning: $what: $n socket errors (connect/read/write/timeout)"
 }
 
+# ---------------------------------------------------------------------------- databases
+# Every scenario runs on SQLite (a cascade.sqlite beside its configuration); those BARS.md holds
+# to PostgreSQL too run again as NAME_pg (on_pg), each master on a database of its own on the
+# local server, created here and dropped at the end.
+DB_URL="sqlite://cascade.sqlite"
+SFX=""
+PG_ADMIN=${PG_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/test}
+PG_BASE=${PG_ADMIN%/*}
+PG_PREFIX="cascade_bench_$$_"
+
+# fresh_db NAME: points DB_URL at a new, empty database for one master (on SQLite, the file
+# beside its configuration; on PostgreSQL, the database PG_PREFIX + NAME).
+fresh_db() {
+  [ -n "$SFX" ] || return 0
+  local name=$PG_PREFIX${1//[^a-z0-9]/_}
+  psql "$PG_ADMIN" -qAtc "drop database if exists $name" -c "create database $name" >/dev/null ||
+    die "cannot create the PostgreSQL database $name"
+  echo "$name" >>"$WORK/pg_databases"
+  DB_URL=$PG_BASE/$name
+}
+
+# db_count DIR SQL: one number from the database of the master configured in DIR.
+db_count() {
+  if [ -z "$SFX" ]; then sqlite3 "$1/cascade.sqlite" "$2"; else
+    psql "$(sed -n 's/^url = "\(.*\)"$/\1/p' "$1/cascade.toml" | head -1)" -qAtc "$2"
+  fi
+}
+
+# on_pg SCENARIO: the SQLite scenario again on PostgreSQL, its figures recorded as SCENARIO_pg.
+on_pg() {
+  if ! psql "$PG_ADMIN" -Atc 'select 1' >/dev/null 2>&1; then
+    note "  PostgreSQL does not answer at $PG_ADMIN: skipped (start it, or set PG_ADMIN_URL)"
+    return 0
+  fi
+  SFX=_pg
+  "scenario_$1"
+}
+
+drop_pg_databases() {
+  local name
+  [ -f "$WORK/pg_databases" ] || return 0
+  sort -u "$WORK/pg_databases" | while read -r name; do
+    psql "$PG_ADMIN" -qAtc "drop database if exists $name with (force)" >/dev/null 2>&1 ||
+      note "could not drop the PostgreSQL database $name"
+  done
+}
+
 # ---------------------------------------------------------------------------- configs
 config_head() { # DIR TITLE MAX_BUILDS [MORE [web] LINES]
   cat >"$1/cascade.toml" <<EOF
@@ -223,7 +276,7 @@ title = "$2"
 base_url = "http://127.0.0.1:8010/"
 
 [db]
-url = "sqlite://cascade.sqlite"
+url = "$DB_URL"
 
 [web]
 listen = ["127.0.0.1:0"]
@@ -427,16 +480,17 @@ scenario_idle_rss() {
 scenario_hook_base() {
   local i dir json n202 newest
   for i in $(seq 1 "$RUNS"); do
-    dir=$WORK/hook-$i
+    dir=$WORK/hook$SFX-$i
     mkdir -p "$dir"
+    fresh_db "hook-$i"
     config_hook "$dir"
     start_master "$dir"
     json=$(wrk_load /change_hook/base --script "$HELPERS/hook.lua")
     n202=$(probe get "$json" statuses.202)
     newest=$(probe newest-change "$MASTER_URL")
-    record hook_base "$i" "$json" "accepted_202=${n202:-0}" "newest_change_id=$newest"
+    record "hook_base$SFX" "$i" "$json" "accepted_202=${n202:-0}" "newest_change_id=$newest"
     note "  run $i: $json; newest change id $newest"
-    record_peak "hook_base#$i"
+    record_peak "hook_base$SFX#$i"
     stop_master
   done
 }
@@ -448,30 +502,32 @@ scenario_hook_github() {
   export BENCH_GITHUB_BODY BENCH_GITHUB_SIGNATURE # read by github.lua in wrk
   note "  body $(stat -c %s "$BENCH_GITHUB_BODY") bytes, $per commits, $BENCH_GITHUB_SIGNATURE"
   for i in $(seq 1 "$RUNS"); do
-    dir=$WORK/hook-github-$i
+    dir=$WORK/hook-github$SFX-$i
     mkdir -p "$dir"
+    fresh_db "hook-github-$i"
     config_hook_github "$dir"
     start_master "$dir"
     json=$(wrk_load /change_hook/github --script "$HELPERS/github.lua")
     n202=$(probe get "$json" statuses.202)
     [ "${n202:-0}" -gt 0 ] || die "hook_github: no request was answered 202: $json"
     newest=$(probe newest-change "$MASTER_URL")
-    record_peak "hook_github#$i"
+    record_peak "hook_github$SFX#$i"
     stop_master
     # The master is stopped: count what it stored and what its delivery log says it accepted.
-    stored=$(sqlite3 "$dir/cascade.sqlite" "select count(*) from changes")
-    logged=$(sqlite3 "$dir/cascade.sqlite" "select count(*) from hook_deliveries where status = 202")
+    stored=$(db_count "$dir" "select count(*) from changes")
+    logged=$(db_count "$dir" "select count(*) from hook_deliveries where status = 202")
     json=$(probe merge "$json" "changes_per_s=$("$PY" -c "print(round($(probe get "$json" rps) * $per, 1))")")
-    record hook_github "$i" "$json" "accepted_202=$n202" "newest_change_id=$newest" "changes_per_hook=$per" \
+    record "hook_github$SFX" "$i" "$json" "accepted_202=$n202" "newest_change_id=$newest" "changes_per_hook=$per" \
       "changes_stored=$stored" "deliveries_202=$logged"
     note "  run $i: $json; newest change id $newest, $stored changes stored, $logged deliveries logged 202"
   done
 }
 
 scenario_changes_list() {
-  local dir=$WORK/hook-$RUNS i json
-  if [ ! -f "$dir/cascade.sqlite" ]; then # hook_base did not run (BENCH_ONLY): seed via the hook
+  local dir=$WORK/hook$SFX-$RUNS i json
+  if [ ! -f "$dir/cascade.toml" ]; then # hook_base did not run (BENCH_ONLY): seed via the hook
     mkdir -p "$dir"
+    fresh_db "hook-$RUNS"
     config_hook "$dir"
     start_master "$dir"
     wrk_run /change_hook/base --script "$HELPERS/hook.lua" --duration 5s >/dev/null
@@ -481,11 +537,11 @@ scenario_changes_list() {
   note "  $(probe newest-change "$MASTER_URL") changes in the database"
   for i in $(seq 1 "$RUNS"); do
     json=$(wrk_load "/api/v1/changes?limit=50")
-    check_clean "$json" changes_list
-    record changes_list "$i" "$json"
+    check_clean "$json" "changes_list$SFX"
+    record "changes_list$SFX" "$i" "$json"
     note "  run $i: $json"
   done
-  record_peak changes_list
+  record_peak "changes_list$SFX"
   stop_master
 }
 
@@ -516,8 +572,8 @@ scenario_trivial_builds() {
 # read_scenario NAME PATH [DIR]: fresh master on the seeded database (DIR, default the
 # trivial builds' one), RUNS wrk runs of GET PATH.
 read_scenario() {
-  local name=$1 path=$2 dir=${3:-$WORK/builds} i json
-  [ -f "$dir/cascade.sqlite" ] || die "no seeded database (the trivial_builds scenario must run first)"
+  local name=$1$SFX path=$2 dir=${3:-$WORK/builds} i json
+  [ -f "$dir/cascade.toml" ] || die "no seeded database (the trivial_builds scenario must run first)"
   start_master "$dir"
   record start_seeded "\"$name\"" "$MASTER_JSON"
   for i in $(seq 1 "$RUNS"); do
@@ -530,12 +586,12 @@ read_scenario() {
   stop_master
 }
 # The lists at BARS.md's size: 100k builds of 50 builders (the views' database, seeded once).
-scenario_healthz() { seeded 100000 100k && read_scenario healthz /healthz "$WORK/views-100k"; }
-scenario_builds_list() { seeded 100000 100k && read_scenario builds_list "/api/v1/builds?limit=50" "$WORK/views-100k"; }
+scenario_healthz() { seeded 100000 100k && read_scenario healthz /healthz "$WORK/views-100k$SFX"; }
+scenario_builds_list() { seeded 100000 100k && read_scenario builds_list "/api/v1/builds?limit=50" "$WORK/views-100k$SFX"; }
 scenario_builder_builds() {
-  seeded 100000 100k && read_scenario builder_builds "/api/v1/builds?builder=p01-linux&limit=20" "$WORK/views-100k"
+  seeded 100000 100k && read_scenario builder_builds "/api/v1/builds?builder=p01-linux&limit=20" "$WORK/views-100k$SFX"
 }
-scenario_builders_list() { seeded 100000 100k && read_scenario builders_list /api/v1/builders "$WORK/views-100k"; }
+scenario_builders_list() { seeded 100000 100k && read_scenario builders_list /api/v1/builders "$WORK/views-100k$SFX"; }
 scenario_waterfall_view() { read_scenario waterfall_view /api/v1/views/waterfall; }
 scenario_badge_svg() { read_scenario badge_svg /badges/trivial.svg; }
 scenario_png_status() { read_scenario png_status "/png?builder=trivial"; }
@@ -551,20 +607,29 @@ scenario_png_status() { read_scenario png_status "/png?builder=trivial"; }
 # seeded BUILDS LABEL: $WORK/views-LABEL seeded by `cascade bench seed` with BUILDS builds and
 # half as many changes, once (the seeding time recorded as views_seed_LABEL).
 seeded() {
-  local builds=$1 label=$2 dir=$WORK/views-$2 t0
-  [ -f "$dir/cascade.sqlite" ] && return 0
+  local builds=$1 label=$2$SFX dir=$WORK/views-$2$SFX t0
+  [ -f "$dir/seeded" ] && return 0
   mkdir -p "$dir"
+  fresh_db "views-$2"
   config_views "$dir"
   note "  seeding $builds builds and $((builds / 2)) changes"
   t0=$(date +%s.%N)
   "$BIN" bench seed --config "$dir/cascade.toml" --builds "$builds" --changes "$((builds / 2))" >&2
   record "views_seed_$label" 1 "{}" "builds=$builds" "seconds=$("$PY" -c "print(round($(date +%s.%N) - $t0, 1))")" \
-    "db_mb=$("$PY" -c "print(round($(stat -c %s "$dir/cascade.sqlite") / 1048576))")"
+    "db_mb=$(db_size "$dir")"
+  touch "$dir/seeded"
+}
+
+# db_size DIR: the size in MB of the database of the master configured in DIR.
+db_size() {
+  if [ -z "$SFX" ]; then "$PY" -c "print(round($(stat -c %s "$1/cascade.sqlite") / 1048576))"; else
+    db_count "$1" "select pg_database_size(current_database()) / 1048576"
+  fi
 }
 
 views_at() {
-  local builds=$1 label=$2 dir=$WORK/views-$2 json page path trickle
-  seeded "$builds" "$label"
+  local builds=$1 label=$2$SFX dir=$WORK/views-$2$SFX json page path trickle
+  seeded "$builds" "$2"
   start_master "$dir"
   for page in waterfall grid console; do
     path=/api/v1/views/$page
@@ -603,11 +668,7 @@ scenario_spa() {
   [ -d "$dist/assets" ] || die "no SPA build in $dist: run \`make build\`"
   bytes=$(find "$dist/assets" -name '*.js' -o -name '*.css' | xargs cat | gzip -9 | wc -c)
   record spa_size 1 "{}" "gzip_kb=$("$PY" -c "print(round($bytes / 1024, 1))")"
-  if [ ! -f "$dir/cascade.sqlite" ]; then
-    mkdir -p "$dir"
-    config_views "$dir"
-    "$BIN" bench seed --config "$dir/cascade.toml" --builds 100000 --changes 50000 >&2
-  fi
+  seeded 100000 100k
   start_master "$dir"
   json=$(node "$HELPERS/fcp.mjs" "$MASTER_URL/waterfall" '[data-testid="build-box"]' "$RUNS")
   record spa_fcp 1 "$json"
@@ -632,8 +693,9 @@ scenario_log_tail() {
 
 # P6: a finished build reaching 1,000 event-stream clients (sse_fanout.py), RUNS runs of 20 builds.
 scenario_sse_fanout() {
-  local dir=$WORK/sse i json
+  local dir=$WORK/sse$SFX i json
   mkdir -p "$dir"
+  fresh_db sse
   config_head "$dir" "Cascade bench (event streams)" 2
   cat >>"$dir/cascade.toml" <<'EOF'
 
@@ -652,7 +714,7 @@ EOF
   start_master "$dir"
   for i in $(seq 1 "$RUNS"); do
     json=$("$PY" "$HELPERS/sse_fanout.py" "$MASTER_URL" "$MASTER_PID" quick --clients 1000 --builds 20 --timeout 120)
-    record sse_fanout "$i" "$json"
+    record "sse_fanout$SFX" "$i" "$json"
     note "  run $i: $json"
   done
   stop_master
@@ -681,6 +743,17 @@ scenario_multimaster() {
     note "  run $i: $json"
   done
 }
+
+# BARS.md's P1-P4 and P6 on PostgreSQL: the same scenarios, each master on a database of its own.
+scenario_hook_base_pg() { on_pg hook_base; }
+scenario_hook_github_pg() { on_pg hook_github; }
+scenario_changes_list_pg() { on_pg changes_list; }
+scenario_builds_list_pg() { on_pg builds_list; }
+scenario_builder_builds_pg() { on_pg builder_builds; }
+scenario_builders_list_pg() { on_pg builders_list; }
+scenario_views_100k_pg() { on_pg views_100k; }
+scenario_views_1m_pg() { on_pg views_1m; }
+scenario_sse_fanout_pg() { on_pg sse_fanout; }
 
 scenario_binary_size() {
   local bytes
@@ -717,7 +790,9 @@ run_scenario() {
 START=$SECONDS
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 for s in start_to_openapi idle_rss hook_base hook_github changes_list trivial_builds healthz builds_list builder_builds builders_list \
-  waterfall_view badge_svg png_status views_100k views_1m spa log_tail sse_fanout reporters multimaster binary_size; do
+  waterfall_view badge_svg png_status views_100k views_1m spa log_tail sse_fanout reporters multimaster \
+  hook_base_pg hook_github_pg changes_list_pg builds_list_pg builder_builds_pg builders_list_pg views_100k_pg views_1m_pg \
+  sse_fanout_pg binary_size; do
   run_scenario "$s"
 done
 

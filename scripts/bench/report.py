@@ -209,6 +209,16 @@ ROWS = [
     ("binary_size", "target/release/cascade", per_run("mb"), "MB", None, None, "", None),
 ]
 
+# The scenarios BARS.md holds to PostgreSQL too (P1-P4, P6): bench.sh runs each again as NAME_pg,
+# and the table repeats their rows, marked, after the SQLite ones.
+PG_SCENARIOS = ("hook_base", "hook_github", "changes_list", "builds_list", "builder_builds", "builders_list",
+                "views_seed_100k", "view_waterfall_100k", "view_waterfall_busy_100k", "view_grid_100k",
+                "view_grid_busy_100k", "view_console_100k", "view_console_busy_100k", "view_waterfall_cold_100k",
+                "views_seed_1m", "view_waterfall_1m", "view_waterfall_busy_1m", "view_grid_1m", "view_grid_busy_1m",
+                "view_console_1m", "view_console_busy_1m", "view_waterfall_cold_1m", "sse_fanout")
+ROWS += [(f"{scenario}_pg", f"PostgreSQL: {figure}", *rest)
+         for scenario, figure, *rest in ROWS if scenario in PG_SCENARIOS]
+
 LOWER_IS_BETTER = {"<="}
 # CPU seconds other processes may take during one wrk run before the report calls it noisy.
 NOISE_CPU_S = 1.0
