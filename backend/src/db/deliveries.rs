@@ -2,7 +2,8 @@
 
 use sqlx::FromRow;
 
-use super::{Conn, DbResult, on_conn};
+use super::query::insert_rows;
+use super::{Conn, DbError, DbResult, on_conn};
 
 /// One recorded hook request.
 #[derive(Clone, Debug, Default, FromRow)]
@@ -36,16 +37,35 @@ pub struct Delivery {
 }
 
 const INSERT: &str = "insert into hook_deliveries (dialect, received_at, source_addr, event, status, outcome, \
-    change_ids, headers, content_type, body, body_truncated, replay_of) \
-    values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) returning id";
+    change_ids, headers, content_type, body, body_truncated, replay_of) values ";
 
 /// Records a delivery.
 pub async fn insert(conn: Conn<'_>, d: &Delivery) -> DbResult<i64> {
-    Ok(on_conn!(conn, c => sqlx::query_scalar(INSERT)
-        .bind(&d.dialect).bind(d.received_at).bind(&d.source_addr).bind(&d.event).bind(d.status)
-        .bind(&d.outcome).bind(&d.change_ids).bind(&d.headers).bind(&d.content_type).bind(&d.body)
-        .bind(d.body_truncated).bind(d.replay_of)
-        .fetch_one(&mut *c).await?))
+    insert_many(conn, std::slice::from_ref(d)).await?.first().copied().ok_or(DbError::NotFound)
+}
+
+/// Records deliveries with as few statements as their number allows; their ids, in order.
+pub async fn insert_many(conn: Conn<'_>, deliveries: &[Delivery]) -> DbResult<Vec<i64>> {
+    let rows = deliveries
+        .iter()
+        .map(|d| {
+            vec![
+                d.dialect.as_str().into(),
+                d.received_at.into(),
+                d.source_addr.as_str().into(),
+                d.event.clone().into(),
+                d.status.into(),
+                d.outcome.as_str().into(),
+                d.change_ids.as_str().into(),
+                d.headers.as_str().into(),
+                d.content_type.clone().into(),
+                d.body.clone().into(),
+                d.body_truncated.into(),
+                d.replay_of.into(),
+            ]
+        })
+        .collect();
+    insert_rows(conn, INSERT, rows, true).await
 }
 
 #[derive(FromRow)]

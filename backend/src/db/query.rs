@@ -16,6 +16,7 @@ pub(crate) enum Bind {
     NullText,
     NullInt,
     Bytes(Vec<u8>),
+    NullBytes,
 }
 
 impl From<Option<String>> for Bind {
@@ -33,6 +34,12 @@ impl From<Option<i64>> for Bind {
 impl From<Vec<u8>> for Bind {
     fn from(b: Vec<u8>) -> Self {
         Bind::Bytes(b)
+    }
+}
+
+impl From<Option<Vec<u8>>> for Bind {
+    fn from(b: Option<Vec<u8>>) -> Self {
+        b.map_or(Bind::NullBytes, Bind::Bytes)
     }
 }
 
@@ -65,6 +72,7 @@ macro_rules! bind_all {
                 Bind::NullText => q.bind(None::<String>),
                 Bind::NullInt => q.bind(None::<i64>),
                 Bind::Bytes(v) => q.bind(v),
+                Bind::NullBytes => q.bind(None::<Vec<u8>>),
             };
         }
         q

@@ -1,8 +1,11 @@
 //! Group commit for the change hooks. Each delivery is answered only once its changes and its
 //! record in the delivery log are committed, so an acknowledged change is stored; but the
 //! deliveries that arrive while a transaction commits share the next one, so a burst of hooks
-//! costs one commit per batch instead of two per hook. Each delivery runs in a savepoint of
-//! the batch's transaction: one that fails is undone alone and the others are kept.
+//! costs one commit per batch instead of two per hook. The batch's changes are stored with one
+//! set of multi-row statements and its records with one more, whatever the number of
+//! deliveries; should the database refuse some change, the batch's deliveries are stored again
+//! one by one, each in a savepoint of the transaction: one that fails is undone alone and the
+//! others are kept.
 //!
 //! There is no queue-draining task: the first caller to find the database free commits what
 //! has queued up, its own delivery among them, and hands each caller its answer. The batch
@@ -80,7 +83,7 @@ impl Engine {
         answered.await.unwrap_or_else(|_| Ingested { changes: Err(unstored()), delivery: None })
     }
 
-    /// Runs `jobs` in one transaction, each in a savepoint, and answers each once it commits.
+    /// Runs `jobs` in one transaction and answers each once it commits.
     async fn commit_batch(&self, jobs: Vec<Job>) {
         let now = self.clock.now();
         let mut tx = match self.db.begin().await {
@@ -93,53 +96,92 @@ impl Engine {
                 return fail_all(jobs.into_iter().chain(queued).map(|j| j.answer), &e);
             }
         };
-        let mut done = Vec::with_capacity(jobs.len());
-        let mut jobs = jobs.into_iter();
-        while let Some(Job { changes, record, answer }) = jobs.next() {
-            let mut events = Vec::new();
-            match self.run_job(&mut tx, &changes, record, now, &mut events).await {
-                Ok((ids, delivery)) => done.push((changes, answer, ids, delivery, events)),
-                // Only the transaction itself failing leaves nothing to go on with.
-                Err(e) => {
-                    let answers = done.into_iter().map(|d| d.1).chain([answer]).chain(jobs.map(|j| j.answer));
-                    return fail_all(answers, &e);
-                }
-            }
+        let counts: Vec<usize> = jobs.iter().map(|j| j.changes.len()).collect();
+        let mut changes = Vec::with_capacity(counts.iter().sum());
+        let mut rest = Vec::with_capacity(jobs.len());
+        for Job { changes: mine, record, answer } in jobs {
+            changes.extend(mine);
+            rest.push((record, answer));
         }
+        let stored = match self.store_batch(&mut tx, &changes, &counts, now).await {
+            Ok(stored) => stored,
+            Err(e) => return fail_all(rest.into_iter().map(|(_, answer)| answer), &e),
+        };
+        let mut records = Vec::with_capacity(rest.len());
+        let mut answers = Vec::with_capacity(rest.len());
+        for ((record, answer), (ids, events)) in rest.into_iter().zip(stored) {
+            records.push(record(ids.as_deref()));
+            answers.push((answer, ids, events));
+        }
+        let delivery_ids = match db::deliveries::insert_many(tx.conn(), &records).await {
+            Ok(ids) => ids,
+            Err(e) => return fail_all(answers.into_iter().map(|a| a.0), &e),
+        };
         if let Err(e) = tx.commit().await {
-            return fail_all(done.into_iter().map(|d| d.1), &e);
+            return fail_all(answers.into_iter().map(|a| a.0), &e);
         }
-        for (changes, answer, ids, delivery, events) in done {
+        let mut changes = changes.into_iter();
+        for (((answer, ids, events), delivery), count) in answers.into_iter().zip(delivery_ids).zip(counts) {
+            let mine: Vec<NewChange> = changes.by_ref().take(count).collect();
             if let Ok(ids) = &ids {
-                self.publish_changes(ids, changes, now, events);
+                self.publish_changes(ids, mine, now, events);
             }
             let _ = answer.send(Ingested { changes: ids, delivery: Some(delivery) });
         }
     }
 
-    /// One delivery inside the batch's transaction: its changes in a savepoint (undone alone
-    /// if they fail), then its record. `Err` only when the transaction itself failed.
-    async fn run_job(
+    /// Stores the changes of a batch's deliveries (`counts` says how many of `changes` are
+    /// each one's) inside the batch's transaction: all of them with one set of statements
+    /// first, and when the database refuses that, one delivery at a time, each in a
+    /// savepoint undone alone if it fails. Each delivery's change ids, or why none was
+    /// stored, with the events to publish after the commit. `Err` only when the transaction
+    /// itself failed.
+    async fn store_batch(
         &self,
         tx: &mut db::Tx,
         changes: &[NewChange],
-        record: Record,
+        counts: &[usize],
         now: i64,
-        events: &mut Vec<Event>,
-    ) -> Result<(Result<Vec<ChangeId>, EngineError>, i64), DbError> {
-        tx.savepoint(Savepoint::Begin).await?;
-        let stored = self.store_changes(tx, changes, now, events).await;
-        match &stored {
-            Ok(_) => tx.savepoint(Savepoint::Release).await?,
-            Err(e) => {
-                tracing::error!(error = ?e, "could not store a hook delivery's changes");
-                events.clear();
-                tx.savepoint(Savepoint::RollBack).await?;
+    ) -> Result<Vec<(Result<Vec<ChangeId>, EngineError>, Vec<Event>)>, DbError> {
+        if counts.len() > 1 {
+            let mut events = Vec::new();
+            tx.savepoint(Savepoint::Begin).await?;
+            match self.store_changes(tx, changes, now, &mut events).await {
+                Ok(ids) => {
+                    tx.savepoint(Savepoint::Release).await?;
+                    let mut ids = ids.into_iter();
+                    let mut stored: Vec<_> =
+                        counts.iter().map(|&n| (Ok(ids.by_ref().take(n).collect()), Vec::new())).collect();
+                    // The buildsets' events follow every change of the batch.
+                    if let Some(last) = stored.last_mut() {
+                        last.1 = events;
+                    }
+                    return Ok(stored);
+                }
+                Err(e) => {
+                    tracing::debug!(error = ?e, "a batch of hook deliveries was refused; storing them one by one");
+                    tx.savepoint(Savepoint::RollBack).await?;
+                }
             }
         }
-        let delivery = record(stored.as_deref());
-        let id = db::deliveries::insert(tx.conn(), &delivery).await?;
-        Ok((stored, id))
+        let mut stored = Vec::with_capacity(counts.len());
+        let mut from = 0;
+        for &n in counts {
+            let mut events = Vec::new();
+            tx.savepoint(Savepoint::Begin).await?;
+            let ids = self.store_changes(tx, &changes[from..from + n], now, &mut events).await;
+            match &ids {
+                Ok(_) => tx.savepoint(Savepoint::Release).await?,
+                Err(e) => {
+                    tracing::error!(error = ?e, "could not store a hook delivery's changes");
+                    events.clear();
+                    tx.savepoint(Savepoint::RollBack).await?;
+                }
+            }
+            stored.push((ids, events));
+            from += n;
+        }
+        Ok(stored)
     }
 }
 
