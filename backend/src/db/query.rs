@@ -140,6 +140,23 @@ impl Query {
         rows.into_iter().map(|row| format!("({})", self.bind_list(row))).collect::<Vec<_>>().join(", ")
     }
 
+    /// The same list with SQLite's anonymous placeholders, `(?, ?), (?, ?)`, for a statement
+    /// whose every placeholder is one of these, in order. SQLite finds a numbered placeholder
+    /// (`$n`) by walking the statement's list of names, once for each value bound: the square
+    /// of the statement's size, where anonymous ones are found at once.
+    pub(crate) fn rows_anonymous(&mut self, rows: impl IntoIterator<Item = Vec<Bind>>) -> String {
+        let mut out = String::new();
+        for row in rows {
+            out.push_str(if out.is_empty() { "(" } else { ", (" });
+            for (i, value) in row.into_iter().enumerate() {
+                out.push_str(if i == 0 { "?" } else { ", ?" });
+                self.binds.push(value);
+            }
+            out.push(')');
+        }
+        out
+    }
+
     /// ` and COLUMN in (...)`; nothing when `values` is empty (no filter).
     pub(crate) fn any_of<B: Into<Bind>>(&mut self, column: &str, values: impl IntoIterator<Item = B>) -> &mut Query {
         let list = self.bind_list(values);
@@ -195,10 +212,9 @@ impl Query {
     }
 }
 
-/// At most this many values per statement of [`insert_rows`]: SQLite finds each `$n` by
-/// scanning the statement's parameter names, so one huge statement costs the square of its
-/// size, while a few hundred values a statement keep a batch insert fast on both backends.
-const MAX_BINDS: usize = 300;
+/// At most this many values per statement of [`insert_rows`]: a batch of hook deliveries or a
+/// seeding batch in a few statements, each well under SQLite's and PostgreSQL's limits.
+const MAX_BINDS: usize = 1000;
 
 /// Inserts `rows` (each the values of the columns `head` names, in order) with multi-row
 /// statements `head (…), (…)…`, and returns the new ids in row order when `returning`.
@@ -215,7 +231,7 @@ pub(crate) async fn insert_rows(
     while rows.peek().is_some() {
         let chunk: Vec<Vec<Bind>> = rows.by_ref().take(per).collect();
         let mut q = Query::new(head);
-        let values = q.rows(chunk);
+        let values = if matches!(conn, Conn::Sqlite(_)) { q.rows_anonymous(chunk) } else { q.rows(chunk) };
         q.push(&values);
         if returning {
             q.push(" returning id");
@@ -239,5 +255,13 @@ mod tests {
         q.push(&format!(" limit {limit}"));
         assert_eq!(q.sql, "select 1 from t where 1 = 1 and a in ($1, $2) and c in ($3) limit $4");
         assert_eq!(q.binds.len(), 4);
+    }
+
+    #[test]
+    fn anonymous_rows_bind_every_value_in_order() {
+        let mut q = Query::new("insert into t (a, b) values ");
+        let values = q.rows_anonymous([vec![Bind::Int(1), "x".into()], vec![Bind::Int(2), Bind::NullText]]);
+        assert_eq!(values, "(?, ?), (?, ?)");
+        assert!(matches!(&q.binds[..], [Bind::Int(1), Bind::Text(x), Bind::Int(2), Bind::NullText] if x == "x"));
     }
 }
