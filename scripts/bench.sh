@@ -43,7 +43,8 @@
 #                     it, and the waterfall uncached (one viewer, a new last_time each request)
 #   spa               P12: the SPA's JS + CSS gzipped; /waterfall's first contentful paint in
 #                     headless chromium on the 100k database (fcp.mjs, RUNS fresh contexts)
-#   peak_rss          the largest VmHWM of the masters under the hook and API loads
+#   peak_rss          the largest VmHWM of the masters under the hook, API and event-stream
+#                     loads (P1-P6)
 #   log_tail          a build whose step cats a BENCH_LOG_MB (50) MB compiler-like log: ingestion
 #                     rate, the last 1,000 lines (median of 20 curls), the raw log streamed
 #                     (MB/s, RSS growth), stored size (sqlite3: log_chunks) over raw size;
@@ -717,6 +718,7 @@ EOF
     record "sse_fanout$SFX" "$i" "$json"
     note "  run $i: $json"
   done
+  record_peak "sse_fanout$SFX"
   stop_master
 }
 
