@@ -9,6 +9,7 @@ pub mod config;
 pub mod db;
 pub mod engine;
 pub mod hooks;
+pub mod memory;
 pub mod metrics;
 pub mod model;
 pub mod reporters;
