@@ -54,7 +54,12 @@ pub async fn run(args: MigrateArgs) -> Result<()> {
             bail!("{e}\nIs the server running, and does the database exist? (Create an empty one with `createdb`.)");
         }
     };
-    let result = fill(&source, &target, &args.to).await;
+    let mut result = fill(&source, &target, &args.to).await;
+    if result.is_ok()
+        && let Err(e) = target.analyze().await
+    {
+        result = Err(anyhow::anyhow!("the rows are copied, but refreshing the database's statistics failed: {e}"));
+    }
     source.close().await;
     target.close().await;
     let (counts, took) = result?;

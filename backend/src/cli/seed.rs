@@ -210,6 +210,7 @@ pub async fn run(args: SeedArgs) -> Result<()> {
         bar.set_position(built);
     }
     bar.finish_and_clear();
+    db.analyze().await.context("cannot refresh the database's statistics")?;
     // The seeder is not a running master: left active, it would look alive to the tools
     // that refuse to work under a running master.
     let mut conn = db.acquire().await?;
