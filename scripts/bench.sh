@@ -734,7 +734,7 @@ scenario_reporters() {
 
 # Several masters: a build finishing on A reaching an SSE client of B (multimaster.py).
 scenario_multimaster() {
-  local i json admin=${PG_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/test}
+  local i json admin=$PG_ADMIN
   if ! psql "$admin" -Atc 'select 1' >/dev/null 2>&1; then
     note "  PostgreSQL does not answer at $admin: skipped"
     return 0

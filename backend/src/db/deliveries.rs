@@ -41,25 +41,26 @@ const INSERT: &str = "insert into hook_deliveries (dialect, received_at, source_
 
 /// Records a delivery.
 pub async fn insert(conn: Conn<'_>, d: &Delivery) -> DbResult<i64> {
-    insert_many(conn, std::slice::from_ref(d)).await?.first().copied().ok_or(DbError::NotFound)
+    insert_many(conn, vec![d.clone()]).await?.first().copied().ok_or(DbError::NotFound)
 }
 
 /// Records deliveries with as few statements as their number allows; their ids, in order.
-pub async fn insert_many(conn: Conn<'_>, deliveries: &[Delivery]) -> DbResult<Vec<i64>> {
+/// Takes them by value: their bodies are bound as they are, not copied.
+pub async fn insert_many(conn: Conn<'_>, deliveries: Vec<Delivery>) -> DbResult<Vec<i64>> {
     let rows = deliveries
-        .iter()
+        .into_iter()
         .map(|d| {
             vec![
-                d.dialect.as_str().into(),
+                d.dialect.into(),
                 d.received_at.into(),
-                d.source_addr.as_str().into(),
-                d.event.clone().into(),
+                d.source_addr.into(),
+                d.event.into(),
                 d.status.into(),
-                d.outcome.as_str().into(),
-                d.change_ids.as_str().into(),
-                d.headers.as_str().into(),
-                d.content_type.clone().into(),
-                d.body.clone().into(),
+                d.outcome.into(),
+                d.change_ids.into(),
+                d.headers.into(),
+                d.content_type.into(),
+                d.body.into(),
                 d.body_truncated.into(),
                 d.replay_of.into(),
             ]

@@ -113,7 +113,7 @@ impl Engine {
             records.push(record(ids.as_deref()));
             answers.push((answer, ids, events));
         }
-        let delivery_ids = match db::deliveries::insert_many(tx.conn(), &records).await {
+        let delivery_ids = match db::deliveries::insert_many(tx.conn(), records).await {
             Ok(ids) => ids,
             Err(e) => return fail_all(answers.into_iter().map(|a| a.0), &e),
         };
