@@ -34,6 +34,12 @@ async fn all(db: &Db, state: Option<State>) -> Vec<outbox::Message> {
     outbox::list(conn.conn(), None, state, 1000, 0).await.unwrap()
 }
 
+/// Whether every message has its outcome stored: a sender stopped between a delivery and
+/// its record leaves the message to be sent again, so tests stop it only once this holds.
+async fn settled(db: &Db) -> bool {
+    all(db, Some(State::Pending)).await.is_empty()
+}
+
 /// Records what it is given; fails transiently for its first `fail_first` calls and for
 /// good on the payloads listed in `refuse`; ready unless `unready` is set, which it sets
 /// itself once it has delivered `lost_after`.
@@ -250,13 +256,13 @@ async fn a_recovering_peer_gets_each_message_once_in_order() {
     let stop = CancellationToken::new();
     let task = tokio::spawn(sender.run(stop.clone()));
 
-    wait_for(&clock, &wake, async || deliverer.seen().len() == 5).await;
+    wait_for(&clock, &wake, async || deliverer.seen().len() == 5 && settled(&tdb.db).await).await;
     assert_eq!(deliverer.seen(), [0, 1, 2, 4, 5]);
 
     // A message enqueued while the sender idles leaves once it is woken.
     enqueue(&tdb.db, "mail", 6, clock_now(&clock)).await;
     wake.notify_one();
-    wait_for(&clock, &wake, async || deliverer.seen().len() == 6).await;
+    wait_for(&clock, &wake, async || deliverer.seen().len() == 6 && settled(&tdb.db).await).await;
     stop.cancel();
     task.await.unwrap();
 
@@ -304,7 +310,7 @@ async fn a_sender_whose_delivery_is_not_ready_leaves_the_messages_as_they_were()
     let task = tokio::spawn(sender.run(stop.clone()));
     deliverer.unready.store(false, Ordering::SeqCst);
     wake.notify_one();
-    wait_for(&clock, &wake, async || deliverer.seen().len() == 4).await;
+    wait_for(&clock, &wake, async || deliverer.seen().len() == 4 && settled(&tdb.db).await).await;
     stop.cancel();
     task.await.unwrap();
     assert_eq!(deliverer.seen(), [0, 1, 2, 3]);
@@ -333,7 +339,7 @@ async fn a_restarted_sender_sends_what_was_left_and_nothing_twice() {
     let wake = sender.waker();
     let stop = CancellationToken::new();
     let task = tokio::spawn(sender.run(stop.clone()));
-    wait_for(&clock, &wake, async || deliverer.seen().len() == 3).await;
+    wait_for(&clock, &wake, async || deliverer.seen().len() == 3 && settled(&tdb.db).await).await;
     stop.cancel();
     task.await.unwrap();
 
@@ -344,7 +350,7 @@ async fn a_restarted_sender_sends_what_was_left_and_nothing_twice() {
     let wake = sender.waker();
     let stop = CancellationToken::new();
     let task = tokio::spawn(sender.run(stop.clone()));
-    wait_for(&clock, &wake, async || deliverer.seen().len() == 4).await;
+    wait_for(&clock, &wake, async || deliverer.seen().len() == 4 && settled(&tdb.db).await).await;
     stop.cancel();
     task.await.unwrap();
 
@@ -412,9 +418,9 @@ impl Deliver for Away {
 }
 
 /// Polls `done` on the wall clock (the sender's clock stands still) for at most 30 s.
-async fn wait_real(what: &str, mut done: impl FnMut() -> bool) {
+async fn wait_real(what: &str, mut done: impl AsyncFnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(30);
-    while !done() {
+    while !done().await {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -454,12 +460,16 @@ async fn a_peer_back_before_the_backoff_runs_out_gets_the_waiting_messages_at_on
     });
 
     // While the peer is away the sender looks for it, every first backoff, and tries nothing.
-    wait_real("two looks", || away.looks.load(Ordering::SeqCst) >= 2).await;
+    wait_real("two looks", async || away.looks.load(Ordering::SeqCst) >= 2).await;
     assert_eq!(away.calls.load(Ordering::SeqCst), 0);
 
     // Back, it gets every waiting message, in order, once, though the backoff has not run out.
     away.down.store(false, Ordering::SeqCst);
-    wait_real("the messages", || away.seen.lock().unwrap().len() == 3).await;
+    wait_real("the messages", async || {
+        let seen = away.seen.lock().unwrap().len();
+        seen == 3 && settled(&tdb.db).await
+    })
+    .await;
     stop.cancel();
     task.await.unwrap();
     busy.await.unwrap();
