@@ -9,7 +9,7 @@ use poem::endpoint::BoxEndpoint;
 use poem::http::uri::Scheme;
 use poem::listener::{Acceptor, AcceptorExt, BoxAcceptor, Listener, RustlsCertificate, RustlsConfig, TcpListener};
 use poem::web::{LocalAddr, RemoteAddr};
-use poem::{EndpointExt, Route, get, handler, post};
+use poem::{Endpoint, EndpointExt, Route, get, handler, post};
 
 use crate::auth::Auth;
 use crate::config::{Config, Listen, TlsFiles};
@@ -227,13 +227,85 @@ pub fn tls_config(files: &TlsFiles) -> std::io::Result<RustlsConfig> {
     Ok(RustlsConfig::new().fallback(RustlsCertificate::new().cert(pem.cert).key(pem.key)))
 }
 
-/// Serves until `shutdown` resolves, then lets open requests finish for a few seconds.
+/// How long open requests may take to finish once the server stops.
+const GRACE: Duration = Duration::from_secs(5);
+
+/// Serves until `shutdown` resolves, then lets open requests finish for [`GRACE`].
+///
+/// Each connection is served by hyper and dropped as soon as hyper is done with it, with the
+/// answer it was sending: an event stream or a followed log whose client went away ends at
+/// once. (poem's own server serves a connection again after hyper gave it up, which kept such
+/// answers open until their next write, up to a keep-alive period later.)
 pub async fn serve(
     acceptor: impl Acceptor + 'static,
     engine: Arc<Engine>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    poem::Server::new_with_acceptor(acceptor)
-        .run_with_graceful_shutdown(app(engine), shutdown, Some(Duration::from_secs(5)))
-        .await
+    let endpoint = Arc::new(app(engine));
+    let mut acceptor = acceptor;
+    let connections = tokio_util::task::TaskTracker::new();
+    let stopping = tokio_util::sync::CancellationToken::new();
+    let abandon = tokio_util::sync::CancellationToken::new();
+    for addr in acceptor.local_addr() {
+        tracing::info!(%addr, "listening");
+    }
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => break,
+            accepted = acceptor.accept() => match accepted {
+                Ok((io, local, remote, scheme)) => {
+                    let endpoint = endpoint.clone();
+                    connections.spawn(connection(io, (local, remote, scheme), endpoint, stopping.clone(), abandon.clone()));
+                }
+                // A handshake that failed or a connection reset before it was accepted.
+                Err(error) => tracing::debug!(%error, "a connection could not be accepted"),
+            }
+        }
+    }
+    drop(acceptor);
+    stopping.cancel();
+    connections.close();
+    if tokio::time::timeout(GRACE, connections.wait()).await.is_err() {
+        tracing::info!(connections = connections.len(), "closing the connections still open after the grace period");
+        abandon.cancel();
+        connections.wait().await;
+    }
+    Ok(())
+}
+
+/// Serves one connection until hyper is done with it, or until the server stops: then
+/// the request under way may finish, until `abandon`.
+async fn connection<Io>(
+    io: Io,
+    (local, remote, scheme): (LocalAddr, RemoteAddr, Scheme),
+    endpoint: Arc<BoxEndpoint<'static>>,
+    stopping: tokio_util::sync::CancellationToken,
+    abandon: tokio_util::sync::CancellationToken,
+) where
+    Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static,
+{
+    let service = hyper::service::service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
+        let endpoint = endpoint.clone();
+        let request = poem::Request::from((request, local.clone(), remote.clone(), scheme.clone()));
+        async move {
+            let response = endpoint.get_response(request).await;
+            Ok::<_, std::convert::Infallible>(hyper::Response::<http_body_util::combinators::BoxBody<_, _>>::from(
+                response,
+            ))
+        }
+    });
+    let builder = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
+    let connection = builder.serve_connection_with_upgrades(hyper_util::rt::TokioIo::new(io), service);
+    tokio::pin!(connection);
+    tokio::select! {
+        // Ended, or failed (the client went away): dropped, with whatever it was sending.
+        _ = connection.as_mut() => return,
+        _ = stopping.cancelled() => {}
+    }
+    connection.as_mut().graceful_shutdown();
+    tokio::select! {
+        _ = connection => {}
+        _ = abandon.cancelled() => {}
+    }
 }

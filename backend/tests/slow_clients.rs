@@ -119,3 +119,34 @@ async fn a_request_sent_a_byte_at_a_time_is_cut_off_and_others_are_served() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_whose_client_went_away_ends_at_once() {
+    use tokio::io::AsyncReadExt;
+    let tdb = common::TestDb::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cascade.toml");
+    std::fs::write(&path, config(&tdb.url, "listen = [\"127.0.0.1:0\"]")).unwrap();
+    let master = tokio::task::spawn_blocking(move || Master::start(&path, &[], 1)).await.unwrap();
+    let base = master.urls[0].clone();
+    let addr: std::net::SocketAddr = base.trim_start_matches("http://").trim_end_matches('/').parse().unwrap();
+
+    // Streams of an event that does not come: the master writes nothing to them before the
+    // keep-alive comment, 15 s later, so only the clients' leaving can end them sooner.
+    let mut clients = Vec::new();
+    for _ in 0..3 {
+        let mut client = tokio::net::TcpStream::connect(addr).await.unwrap();
+        client.write_all(b"GET /api/v1/events?type=build.finished HTTP/1.1\r\nHost: cascade\r\n\r\n").await.unwrap();
+        let mut head = [0u8; 512];
+        let n = client.read(&mut head).await.unwrap();
+        assert!(head[..n].starts_with(b"HTTP/1.1 200 "), "{:?}", String::from_utf8_lossy(&head[..n]));
+        clients.push(client);
+    }
+    assert_eq!(open_streams(&base).await, 3);
+    let left = Instant::now();
+    drop(clients);
+    while open_streams(&base).await != 0 {
+        assert!(left.elapsed() < Duration::from_secs(5), "streams whose clients left are still open");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
