@@ -218,12 +218,21 @@ const MAX_BINDS: usize = 1000;
 
 /// Inserts `rows` (each the values of the columns `head` names, in order) with multi-row
 /// statements `head (…), (…)…`, and returns the new ids in row order when `returning`.
+/// PostgreSQL gets one statement whatever the number of rows, each column bound as an
+/// array (`… select * from unnest($1::text[], …)`): its text stays the same from one batch
+/// to the next, so the connection prepares it once instead of parsing and planning a new
+/// statement at each batch.
 pub(crate) async fn insert_rows(
     mut conn: Conn<'_>,
     head: &str,
     rows: Vec<Vec<Bind>>,
     returning: bool,
 ) -> DbResult<Vec<i64>> {
+    if let Conn::Postgres(c) = &mut conn
+        && let Some(statement) = Unnest::of(head, &rows, returning)
+    {
+        return statement.run(c, rows).await;
+    }
     let width = rows.first().map_or(1, Vec::len).max(1);
     let per = (MAX_BINDS / width).max(1);
     let mut ids = Vec::with_capacity(if returning { rows.len() } else { 0 });
@@ -243,6 +252,130 @@ pub(crate) async fn insert_rows(
     Ok(ids)
 }
 
+/// A PostgreSQL multi-row insert with one array per column.
+struct Unnest {
+    sql: String,
+    kinds: Vec<Kind>,
+}
+
+/// The type of a column's array.
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Kind {
+    Text,
+    Int,
+    Bytes,
+}
+
+impl Kind {
+    /// The kind of a value, and whether it is null.
+    fn of(value: &Bind) -> (Kind, bool) {
+        match value {
+            Bind::Text(_) => (Kind::Text, false),
+            Bind::NullText => (Kind::Text, true),
+            Bind::Int(_) => (Kind::Int, false),
+            Bind::NullInt => (Kind::Int, true),
+            Bind::Bytes(_) => (Kind::Bytes, false),
+            Bind::NullBytes => (Kind::Bytes, true),
+        }
+    }
+
+    fn array(self) -> &'static str {
+        match self {
+            Kind::Text => "text[]",
+            Kind::Int => "bigint[]",
+            Kind::Bytes => "bytea[]",
+        }
+    }
+}
+
+impl Unnest {
+    /// The statement for `rows` under `head` (`insert into t (…) values `), when each column
+    /// holds values of one kind (nulls of any kind fit every column); `None` otherwise, or
+    /// for no rows.
+    fn of(head: &str, rows: &[Vec<Bind>], returning: bool) -> Option<Unnest> {
+        let width = rows.first()?.len();
+        let mut kinds: Vec<Option<Kind>> = vec![None; width];
+        let mut fallback: Vec<Kind> = rows[0].iter().map(|v| Kind::of(v).0).collect();
+        for row in rows {
+            if row.len() != width {
+                return None;
+            }
+            for (j, value) in row.iter().enumerate() {
+                let (kind, null) = Kind::of(value);
+                if null {
+                    continue;
+                }
+                match kinds[j] {
+                    None => kinds[j] = Some(kind),
+                    Some(k) if k != kind => return None,
+                    Some(_) => {}
+                }
+                fallback[j] = kind;
+            }
+        }
+        let kinds: Vec<Kind> = kinds.iter().zip(fallback).map(|(k, f)| k.unwrap_or(f)).collect();
+        let into = head.trim_end().strip_suffix("values")?;
+        let arrays: Vec<String> = kinds.iter().enumerate().map(|(j, k)| format!("${}::{}", j + 1, k.array())).collect();
+        let returning = if returning { " returning id" } else { "" };
+        Some(Unnest { sql: format!("{into}select * from unnest({}){returning}", arrays.join(", ")), kinds })
+    }
+
+    /// Binds each column as an array and runs the statement; the new ids in row order.
+    async fn run(self, c: &mut sqlx::PgConnection, rows: Vec<Vec<Bind>>) -> DbResult<Vec<i64>> {
+        let n = rows.len();
+        let mut texts: Vec<Vec<Option<String>>> = Vec::new();
+        let mut ints: Vec<Vec<Option<i64>>> = Vec::new();
+        let mut bytes: Vec<Vec<Option<Vec<u8>>>> = Vec::new();
+        // Column j's array: the how-manieth of its kind.
+        let slots: Vec<usize> = self
+            .kinds
+            .iter()
+            .map(|k| {
+                let arrays = match k {
+                    Kind::Text => {
+                        texts.push(Vec::with_capacity(n));
+                        texts.len()
+                    }
+                    Kind::Int => {
+                        ints.push(Vec::with_capacity(n));
+                        ints.len()
+                    }
+                    Kind::Bytes => {
+                        bytes.push(Vec::with_capacity(n));
+                        bytes.len()
+                    }
+                };
+                arrays - 1
+            })
+            .collect();
+        for row in rows {
+            for (j, value) in row.into_iter().enumerate() {
+                let slot = slots[j];
+                match (self.kinds[j], value) {
+                    (Kind::Text, Bind::Text(t)) => texts[slot].push(Some(t)),
+                    (Kind::Int, Bind::Int(i)) => ints[slot].push(Some(i)),
+                    (Kind::Bytes, Bind::Bytes(b)) => bytes[slot].push(Some(b)),
+                    (Kind::Text, _) => texts[slot].push(None),
+                    (Kind::Int, _) => ints[slot].push(None),
+                    (Kind::Bytes, _) => bytes[slot].push(None),
+                }
+            }
+        }
+        let (mut texts, mut ints, mut bytes) = (texts.into_iter(), ints.into_iter(), bytes.into_iter());
+        let mut q = sqlx::query_as::<_, (i64,)>(sqlx::AssertSqlSafe(self.sql));
+        for kind in &self.kinds {
+            q = match kind {
+                Kind::Text => q.bind(texts.next().unwrap_or_default()),
+                Kind::Int => q.bind(ints.next().unwrap_or_default()),
+                Kind::Bytes => q.bind(bytes.next().unwrap_or_default()),
+            };
+        }
+        let mut ids: Vec<i64> = q.fetch_all(&mut *c).await?.into_iter().map(|(id,)| id).collect();
+        ids.sort_unstable();
+        Ok(ids)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -255,6 +388,27 @@ mod tests {
         q.push(&format!(" limit {limit}"));
         assert_eq!(q.sql, "select 1 from t where 1 = 1 and a in ($1, $2) and c in ($3) limit $4");
         assert_eq!(q.binds.len(), 4);
+    }
+
+    #[test]
+    fn postgres_inserts_bind_a_typed_array_per_column_whatever_the_number_of_rows() {
+        let head = "insert into t (a, b, c) values ";
+        let rows = |n: i64| (0..n).map(|i| vec![Bind::NullText, Bind::Int(i), Bind::NullBytes]).collect::<Vec<_>>();
+        let mut one = rows(1);
+        one[0][0] = "x".into();
+        let statement = Unnest::of(head, &one, true).unwrap();
+        assert_eq!(
+            statement.sql,
+            "insert into t (a, b, c) select * from unnest($1::text[], $2::bigint[], $3::bytea[]) returning id"
+        );
+        assert_eq!(Unnest::of(head, &rows(500), true).unwrap().sql, statement.sql);
+        assert!(!Unnest::of(head, &rows(2), false).unwrap().sql.contains("returning"));
+        // A column holding two kinds of value, or a head of another shape, keeps to `values`.
+        let mut mixed = rows(2);
+        mixed[1][1] = "y".into();
+        assert!(Unnest::of(head, &mixed, true).is_none());
+        assert!(Unnest::of("insert into t (a, b, c) select ", &rows(2), true).is_none());
+        assert!(Unnest::of(head, &[], true).is_none());
     }
 
     #[test]
