@@ -135,6 +135,17 @@ async fn a_signed_github_push_is_stored_recorded_and_replayable() {
     let replay = json_of(replay).await;
     assert_eq!((replay["replay_of"].clone(), replay["status"].clone()), (json!(first), json!(202)));
     assert_eq!(change_count(&a).await, 2 * ids);
+
+    // PostgreSQL compresses the stored body (3.6 kB) with lz4, the fast one.
+    if let cascade::db::Db::Postgres(pool) = &a.engine.db {
+        let how: Option<String> =
+            sqlx::query_scalar("select pg_column_compression(body) from hook_deliveries where id = $1")
+                .bind(first)
+                .fetch_one(pool)
+                .await
+                .unwrap();
+        assert_eq!(how.as_deref(), Some("lz4"));
+    }
 }
 
 #[tokio::test]
