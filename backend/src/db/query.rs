@@ -267,107 +267,92 @@ enum Kind {
 }
 
 impl Kind {
-    /// The kind of a value, and whether it is null.
-    fn of(value: &Bind) -> (Kind, bool) {
+    /// The kind of a value (a null has the kind of its column's type too).
+    fn of(value: &Bind) -> Kind {
         match value {
-            Bind::Text(_) => (Kind::Text, false),
-            Bind::NullText => (Kind::Text, true),
-            Bind::Int(_) => (Kind::Int, false),
-            Bind::NullInt => (Kind::Int, true),
-            Bind::Bytes(_) => (Kind::Bytes, false),
-            Bind::NullBytes => (Kind::Bytes, true),
+            Bind::Text(_) | Bind::NullText => Kind::Text,
+            Bind::Int(_) | Bind::NullInt => Kind::Int,
+            Bind::Bytes(_) | Bind::NullBytes => Kind::Bytes,
+        }
+    }
+}
+
+/// One column's values, bound as one array.
+enum Column {
+    Text(Vec<Option<String>>),
+    Int(Vec<Option<i64>>),
+    Bytes(Vec<Option<Vec<u8>>>),
+}
+
+impl Column {
+    fn new(kind: Kind, rows: usize) -> Column {
+        match kind {
+            Kind::Text => Column::Text(Vec::with_capacity(rows)),
+            Kind::Int => Column::Int(Vec::with_capacity(rows)),
+            Kind::Bytes => Column::Bytes(Vec::with_capacity(rows)),
         }
     }
 
-    fn array(self) -> &'static str {
-        match self {
-            Kind::Text => "text[]",
-            Kind::Int => "bigint[]",
-            Kind::Bytes => "bytea[]",
+    /// Adds a value; a null, or (never after [`Unnest::of`]) a value of another kind, as null.
+    fn push(&mut self, value: Bind) {
+        match (self, value) {
+            (Column::Text(v), Bind::Text(t)) => v.push(Some(t)),
+            (Column::Int(v), Bind::Int(i)) => v.push(Some(i)),
+            (Column::Bytes(v), Bind::Bytes(b)) => v.push(Some(b)),
+            (Column::Text(v), _) => v.push(None),
+            (Column::Int(v), _) => v.push(None),
+            (Column::Bytes(v), _) => v.push(None),
         }
     }
 }
 
 impl Unnest {
-    /// The statement for `rows` under `head` (`insert into t (…) values `), when each column
-    /// holds values of one kind (nulls of any kind fit every column); `None` otherwise, or
-    /// for no rows.
+    /// The statement for `rows` under `head` (`insert into t (…) values `), each column of
+    /// the kind of the first row's value, when every row's values are of those kinds or null;
+    /// `None` otherwise, or for no rows.
     fn of(head: &str, rows: &[Vec<Bind>], returning: bool) -> Option<Unnest> {
-        let width = rows.first()?.len();
-        let mut kinds: Vec<Option<Kind>> = vec![None; width];
-        let mut fallback: Vec<Kind> = rows[0].iter().map(|v| Kind::of(v).0).collect();
-        for row in rows {
-            if row.len() != width {
-                return None;
-            }
-            for (j, value) in row.iter().enumerate() {
-                let (kind, null) = Kind::of(value);
-                if null {
-                    continue;
-                }
-                match kinds[j] {
-                    None => kinds[j] = Some(kind),
-                    Some(k) if k != kind => return None,
-                    Some(_) => {}
-                }
-                fallback[j] = kind;
-            }
-        }
-        let kinds: Vec<Kind> = kinds.iter().zip(fallback).map(|(k, f)| k.unwrap_or(f)).collect();
         let into = head.trim_end().strip_suffix("values")?;
-        let arrays: Vec<String> = kinds.iter().enumerate().map(|(j, k)| format!("${}::{}", j + 1, k.array())).collect();
+        let kinds: Vec<Kind> = rows.first()?.iter().map(Kind::of).collect();
+        let fits = |row: &Vec<Bind>| {
+            row.len() == kinds.len()
+                && row
+                    .iter()
+                    .zip(&kinds)
+                    .all(|(v, &k)| Kind::of(v) == k || matches!(v, Bind::NullText | Bind::NullInt | Bind::NullBytes))
+        };
+        if !rows.iter().all(fits) {
+            return None;
+        }
+        let arrays: Vec<String> = kinds
+            .iter()
+            .enumerate()
+            .map(|(j, k)| {
+                let array = match k {
+                    Kind::Text => "text[]",
+                    Kind::Int => "bigint[]",
+                    Kind::Bytes => "bytea[]",
+                };
+                format!("${}::{array}", j + 1)
+            })
+            .collect();
         let returning = if returning { " returning id" } else { "" };
         Some(Unnest { sql: format!("{into}select * from unnest({}){returning}", arrays.join(", ")), kinds })
     }
 
     /// Binds each column as an array and runs the statement; the new ids in row order.
     async fn run(self, c: &mut sqlx::PgConnection, rows: Vec<Vec<Bind>>) -> DbResult<Vec<i64>> {
-        let n = rows.len();
-        let mut texts: Vec<Vec<Option<String>>> = Vec::new();
-        let mut ints: Vec<Vec<Option<i64>>> = Vec::new();
-        let mut bytes: Vec<Vec<Option<Vec<u8>>>> = Vec::new();
-        // Column j's array: the how-manieth of its kind.
-        let slots: Vec<usize> = self
-            .kinds
-            .iter()
-            .map(|k| {
-                let arrays = match k {
-                    Kind::Text => {
-                        texts.push(Vec::with_capacity(n));
-                        texts.len()
-                    }
-                    Kind::Int => {
-                        ints.push(Vec::with_capacity(n));
-                        ints.len()
-                    }
-                    Kind::Bytes => {
-                        bytes.push(Vec::with_capacity(n));
-                        bytes.len()
-                    }
-                };
-                arrays - 1
-            })
-            .collect();
+        let mut columns: Vec<Column> = self.kinds.iter().map(|&k| Column::new(k, rows.len())).collect();
         for row in rows {
-            for (j, value) in row.into_iter().enumerate() {
-                let slot = slots[j];
-                match (self.kinds[j], value) {
-                    (Kind::Text, Bind::Text(t)) => texts[slot].push(Some(t)),
-                    (Kind::Int, Bind::Int(i)) => ints[slot].push(Some(i)),
-                    (Kind::Bytes, Bind::Bytes(b)) => bytes[slot].push(Some(b)),
-                    (Kind::Text, _) => texts[slot].push(None),
-                    (Kind::Int, _) => ints[slot].push(None),
-                    (Kind::Bytes, _) => bytes[slot].push(None),
-                }
+            for (column, value) in columns.iter_mut().zip(row) {
+                column.push(value);
             }
         }
-        let (mut texts, mut ints, mut bytes) = (texts.into_iter(), ints.into_iter(), bytes.into_iter());
         let mut q = sqlx::query_as::<_, (i64,)>(sqlx::AssertSqlSafe(self.sql));
-        for kind in &self.kinds {
-            q = match kind {
-                Kind::Text => q.bind(texts.next().unwrap_or_default()),
-                Kind::Int => q.bind(ints.next().unwrap_or_default()),
-                Kind::Bytes => q.bind(bytes.next().unwrap_or_default()),
+        for column in columns {
+            q = match column {
+                Column::Text(v) => q.bind(v),
+                Column::Int(v) => q.bind(v),
+                Column::Bytes(v) => q.bind(v),
             };
         }
         let mut ids: Vec<i64> = q.fetch_all(&mut *c).await?.into_iter().map(|(id,)| id).collect();
