@@ -379,6 +379,8 @@ async fn start(path: &Path) -> Result<()> {
     let pid_file = reconfig::PidFile::write(&cfg)?;
     let engine =
         Engine::start(cfg.clone(), db.clone(), Arc::new(SystemClock)).await.context("cannot start the engine")?;
+    // The allocator is the process's: one look at it, whatever runs in the process.
+    tokio::spawn(crate::memory::run());
     // Signal handlers go in before the address is printed: whoever reads it may signal at once.
     let signals = shutdown_signal()?;
     let hangups = reconfig::on_hangup(engine.clone())?;

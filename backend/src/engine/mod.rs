@@ -143,7 +143,6 @@ impl Engine {
         engine.spawn(forget_pages(engine.clone(), engine.bus.subscribe()));
         engine.spawn(dispatch::run(engine.clone()));
         engine.spawn(timers::run(engine.clone()));
-        engine.spawn(crate::memory::run());
         engine.start_change_sources(&config);
         engine.spawn(masters::heartbeat(engine.clone()));
         crate::reporters::start(&engine, engine.reporters().iter());
