@@ -237,12 +237,11 @@ const GRACE: Duration = Duration::from_secs(5);
 /// once. (poem's own server serves a connection again after hyper gave it up, which kept such
 /// answers open until their next write, up to a keep-alive period later.)
 pub async fn serve(
-    acceptor: impl Acceptor + 'static,
+    mut acceptor: impl Acceptor + 'static,
     engine: Arc<Engine>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let endpoint = Arc::new(app(engine));
-    let mut acceptor = acceptor;
     let connections = tokio_util::task::TaskTracker::new();
     let stopping = tokio_util::sync::CancellationToken::new();
     let abandon = tokio_util::sync::CancellationToken::new();

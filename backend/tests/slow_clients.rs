@@ -20,27 +20,42 @@ async fn open_streams(base: &str) -> i64 {
     line.rsplit(' ').next().unwrap().parse().unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_stream_nobody_reads_is_dropped_and_a_reader_gets_every_event() {
+/// A master process on a fresh database, with `web` as its `[web]` settings.
+struct Running {
+    master: Master,
+    /// Its URL, ending in `/`.
+    base: String,
+    addr: std::net::SocketAddr,
+    _db: common::TestDb,
+    _dir: tempfile::TempDir,
+}
+
+async fn start(web: &str) -> Running {
     let tdb = common::TestDb::new().await;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("cascade.toml");
-    let web = "listen = [\"127.0.0.1:0\"]\nwrite_timeout = 1\n[change_hook]\ndialects = { base = {} }";
     std::fs::write(&path, config(&tdb.url, web)).unwrap();
     let master = tokio::task::spawn_blocking(move || Master::start(&path, &[], 1)).await.unwrap();
     let base = master.urls[0].clone();
     let addr = base.trim_start_matches("http://").trim_end_matches('/').parse().unwrap();
+    Running { master, base, addr, _db: tdb, _dir: dir }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_nobody_reads_is_dropped_and_a_reader_gets_every_event() {
+    let Running { master, base, addr, .. } =
+        &start("listen = [\"127.0.0.1:0\"]\nwrite_timeout = 1\n[change_hook]\ndialects = { base = {} }").await;
 
     // The stuck client asks for the stream over a small receive buffer and never reads.
     let socket = tokio::net::TcpSocket::new_v4().unwrap();
     socket.set_recv_buffer_size(4096).unwrap();
-    let mut stuck = socket.connect(addr).await.unwrap();
+    let mut stuck = socket.connect(*addr).await.unwrap();
     stuck.write_all(b"GET /api/v1/events?type=change HTTP/1.1\r\nHost: cascade\r\n\r\n").await.unwrap();
 
     let mut reader = reqwest::get(format!("{base}api/v1/events?type=change")).await.unwrap();
     assert_eq!(reader.status(), 200);
     let deadline = Instant::now() + Duration::from_secs(20);
-    while open_streams(&base).await < 2 {
+    while open_streams(base).await < 2 {
         assert!(Instant::now() < deadline, "the two streams did not open");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -75,7 +90,7 @@ async fn a_stream_nobody_reads_is_dropped_and_a_reader_gets_every_event() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let deadline = Instant::now() + Duration::from_secs(10);
-    while open_streams(&base).await != 1 {
+    while open_streams(base).await != 1 {
         assert!(Instant::now() < deadline, "the stuck stream is still counted open");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -85,13 +100,7 @@ async fn a_stream_nobody_reads_is_dropped_and_a_reader_gets_every_event() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_sent_a_byte_at_a_time_is_cut_off_and_others_are_served() {
     use tokio::io::AsyncReadExt;
-    let tdb = common::TestDb::new().await;
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("cascade.toml");
-    std::fs::write(&path, config(&tdb.url, "listen = [\"127.0.0.1:0\"]\nrequest_timeout = 1")).unwrap();
-    let master = tokio::task::spawn_blocking(move || Master::start(&path, &[], 1)).await.unwrap();
-    let base = master.urls[0].clone();
-    let addr: std::net::SocketAddr = base.trim_start_matches("http://").trim_end_matches('/').parse().unwrap();
+    let Running { master, base, addr, .. } = &start("listen = [\"127.0.0.1:0\"]\nrequest_timeout = 1").await;
 
     let mut slow = tokio::net::TcpStream::connect(addr).await.unwrap();
     slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: cascade\r\n").await.unwrap();
@@ -123,13 +132,7 @@ async fn a_request_sent_a_byte_at_a_time_is_cut_off_and_others_are_served() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stream_whose_client_went_away_ends_at_once() {
     use tokio::io::AsyncReadExt;
-    let tdb = common::TestDb::new().await;
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("cascade.toml");
-    std::fs::write(&path, config(&tdb.url, "listen = [\"127.0.0.1:0\"]")).unwrap();
-    let master = tokio::task::spawn_blocking(move || Master::start(&path, &[], 1)).await.unwrap();
-    let base = master.urls[0].clone();
-    let addr: std::net::SocketAddr = base.trim_start_matches("http://").trim_end_matches('/').parse().unwrap();
+    let Running { base, addr, .. } = &start("listen = [\"127.0.0.1:0\"]").await;
 
     // Streams of an event that does not come: the master writes nothing to them before the
     // keep-alive comment, 15 s later, so only the clients' leaving can end them sooner.
@@ -142,10 +145,10 @@ async fn a_stream_whose_client_went_away_ends_at_once() {
         assert!(head[..n].starts_with(b"HTTP/1.1 200 "), "{:?}", String::from_utf8_lossy(&head[..n]));
         clients.push(client);
     }
-    assert_eq!(open_streams(&base).await, 3);
+    assert_eq!(open_streams(base).await, 3);
     let left = Instant::now();
     drop(clients);
-    while open_streams(&base).await != 0 {
+    while open_streams(base).await != 0 {
         assert!(left.elapsed() < Duration::from_secs(5), "streams whose clients left are still open");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
