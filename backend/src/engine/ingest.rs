@@ -11,7 +11,14 @@
 //! has queued up, its own delivery among them, and hands each caller its answer. The batch
 //! runs on a task of its own, so a caller that goes away (its client hung up) does not stop
 //! the others' work halfway.
+//!
+//! Batches overlap by one step: once a batch has written its rows it waits only for its turn
+//! to commit, and the next batch starts writing meanwhile (on PostgreSQL, on a connection of
+//! its own; SQLite's single writer makes it wait for the commit). Commits, and the events
+//! published after them, keep the order in which the batches wrote, so a change is never
+//! visible before one with a smaller id: readers that follow change ids miss none.
 
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::oneshot;
@@ -38,7 +45,17 @@ pub struct Ingested {
     pub delivery: Option<i64>,
 }
 
+/// The deliveries no batch has taken yet, oldest first.
+#[derive(Default)]
+struct Waiting {
+    jobs: VecDeque<Job>,
+    /// The number the next delivery gets: a delivery is still waiting while the oldest
+    /// waiting one's number is not greater than its own.
+    next_seq: u64,
+}
+
 struct Job {
+    seq: u64,
     changes: Vec<NewChange>,
     record: Record,
     answer: oneshot::Sender<Ingested>,
@@ -47,8 +64,12 @@ struct Job {
 /// The deliveries waiting for a transaction, and the turn to run one.
 #[derive(Default)]
 pub struct Queue {
-    waiting: Mutex<Vec<Job>>,
-    turn: tokio::sync::Mutex<()>,
+    waiting: Mutex<Waiting>,
+    /// Held by the batch writing its rows.
+    turn: Arc<tokio::sync::Mutex<()>>,
+    /// Held by the batch committing; taken before the writing turn is handed on, and fair,
+    /// so batches commit in the order they wrote.
+    commit: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for Queue {
@@ -61,30 +82,36 @@ impl Engine {
     /// Stores a hook delivery's changes (letting the schedulers decide on them) and its
     /// record in the delivery log, committed before this returns; see the module's text.
     pub async fn ingest(self: &Arc<Self>, changes: Vec<NewChange>, record: Record) -> Ingested {
-        let (answer, mut answered) = oneshot::channel();
-        lock(&self.ingest.waiting).push(Job { changes, record, answer });
-        let turn = self.ingest.turn.lock().await;
-        // A caller ahead of this one may have committed this delivery with its own.
-        if let Ok(done) = answered.try_recv() {
-            return done;
+        let (answer, answered) = oneshot::channel();
+        let seq = {
+            let mut waiting = lock(&self.ingest.waiting);
+            let seq = waiting.next_seq;
+            waiting.next_seq += 1;
+            waiting.jobs.push_back(Job { seq, changes, record, answer });
+            seq
+        };
+        let turn = self.ingest.turn.clone().lock_owned().await;
+        // A caller ahead of this one may have taken this delivery into its batch.
+        if lock(&self.ingest.waiting).jobs.front().is_none_or(|first| first.seq > seq) {
+            drop(turn);
+            return answered.await.unwrap_or_else(|_| Ingested { changes: Err(unstored()), delivery: None });
         }
         let jobs = {
             let mut waiting = lock(&self.ingest.waiting);
-            let at = waiting.len().min(BATCH_MAX);
-            let rest = waiting.split_off(at);
-            std::mem::replace(&mut *waiting, rest)
+            let at = waiting.jobs.len().min(BATCH_MAX);
+            waiting.jobs.drain(..at).collect::<Vec<_>>()
         };
         let engine = self.clone();
-        let batch = tokio::spawn(async move { engine.commit_batch(jobs).await });
+        let batch = tokio::spawn(async move { engine.commit_batch(jobs, turn).await });
         if let Err(e) = batch.await {
             tracing::error!(error = ?e, "a batch of hook deliveries failed");
         }
-        drop(turn);
         answered.await.unwrap_or_else(|_| Ingested { changes: Err(unstored()), delivery: None })
     }
 
-    /// Runs `jobs` in one transaction and answers each once it commits.
-    async fn commit_batch(&self, jobs: Vec<Job>) {
+    /// Runs `jobs` in one transaction and answers each once it commits; hands the writing
+    /// `turn` on once its rows are written and its turn to commit has come.
+    async fn commit_batch(&self, jobs: Vec<Job>, turn: tokio::sync::OwnedMutexGuard<()>) {
         let now = self.clock.now();
         let mut tx = match self.db.begin().await {
             Ok(tx) => tx,
@@ -92,14 +119,14 @@ impl Engine {
                 // The database is out of reach (a begin waits for a connection as long as the
                 // pool lets it): the deliveries that queued meanwhile would wait as long
                 // again for the same answer, so they get it now and their senders retry.
-                let queued = std::mem::take(&mut *lock(&self.ingest.waiting));
+                let queued = std::mem::take(&mut lock(&self.ingest.waiting).jobs);
                 return fail_all(jobs.into_iter().chain(queued).map(|j| j.answer), &e);
             }
         };
         let counts: Vec<usize> = jobs.iter().map(|j| j.changes.len()).collect();
         let mut changes = Vec::with_capacity(counts.iter().sum());
         let mut rest = Vec::with_capacity(jobs.len());
-        for Job { changes: mine, record, answer } in jobs {
+        for Job { changes: mine, record, answer, .. } in jobs {
             changes.extend(mine);
             rest.push((record, answer));
         }
@@ -117,6 +144,8 @@ impl Engine {
             Ok(ids) => ids,
             Err(e) => return fail_all(answers.into_iter().map(|a| a.0), &e),
         };
+        let committing = self.ingest.commit.lock().await;
+        drop(turn);
         if let Err(e) = tx.commit().await {
             return fail_all(answers.into_iter().map(|a| a.0), &e);
         }
@@ -128,12 +157,14 @@ impl Engine {
             }
             let _ = answer.send(Ingested { changes: ids, delivery: Some(delivery) });
         }
+        drop(committing);
     }
 
     /// Stores the changes of a batch's deliveries (`counts` says how many of `changes` are
-    /// each one's) inside the batch's transaction: all of them with one set of statements
-    /// first, and when the database refuses that, one delivery at a time, each in a
-    /// savepoint undone alone if it fails. Each delivery's change ids, or why none was
+    /// each one's) inside the batch's transaction, which has done nothing else yet: all of
+    /// them with one set of statements first, and when the database refuses that, the
+    /// transaction starts over and stores one delivery at a time, each in a savepoint undone
+    /// alone if it fails. Each delivery's change ids, or why none was
     /// stored, with the events to publish after the commit. `Err` only when the transaction
     /// itself failed.
     async fn store_batch(
@@ -145,10 +176,8 @@ impl Engine {
     ) -> Result<Vec<(Result<Vec<ChangeId>, EngineError>, Vec<Event>)>, DbError> {
         if counts.len() > 1 {
             let mut events = Vec::new();
-            tx.savepoint(Savepoint::Begin).await?;
             match self.store_changes(tx, changes, now, &mut events).await {
                 Ok(ids) => {
-                    tx.savepoint(Savepoint::Release).await?;
                     let mut ids = ids.into_iter();
                     let mut stored: Vec<_> =
                         counts.iter().map(|&n| (Ok(ids.by_ref().take(n).collect()), Vec::new())).collect();
@@ -160,7 +189,7 @@ impl Engine {
                 }
                 Err(e) => {
                     tracing::debug!(error = ?e, "a batch of hook deliveries was refused; storing them one by one");
-                    tx.savepoint(Savepoint::RollBack).await?;
+                    tx.restart().await?;
                 }
             }
         }
