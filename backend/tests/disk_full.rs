@@ -86,6 +86,14 @@ async fn a_full_disk_refuses_hooks_with_507_keeps_reads_and_recovers_when_freed(
     };
     assert_eq!(refusal["error"], "storage_full", "{refusal}");
     assert!(refusal["message"].as_str().unwrap().contains("no space left"), "{refusal}");
+    // Hooks arriving together share a transaction, which SQLite rolls back by itself when
+    // the disk is full: each of them is told so too, not that the database is unavailable.
+    let burst = futures::future::join_all((0..8).map(|n| post("side", format!("burst-{n}")))).await;
+    for resp in burst {
+        let status = resp.0.status();
+        let answer = resp.0.into_body().into_string().await.unwrap();
+        assert_eq!(status, StatusCode::INSUFFICIENT_STORAGE, "{answer}");
+    }
 
     // Reads go on; the refused change is not among the stored ones.
     let changes = client.get("/api/v1/changes?limit=1000").send().await;

@@ -119,13 +119,13 @@ async fn change_ids(db: &Db) -> Vec<i64> {
 }
 
 /// On PostgreSQL, makes the commit of any transaction that stored a change by `slow <s@x>`
-/// take half a second; says whether it did (SQLite has no such trigger, nor needs it: its
+/// take two seconds; says whether it did (SQLite has no such trigger, nor needs it: its
 /// transactions write one at a time).
 async fn slow_commits(db: &Db) -> bool {
     let Db::Postgres(pool) = db else { return false };
     for sql in [
         "create function sleep_at_commit() returns trigger language plpgsql as $$ begin \
-         perform pg_sleep(0.5); return null; end $$",
+         perform pg_sleep(2); return null; end $$",
         "create constraint trigger slow after insert on changes deferrable initially deferred \
          for each row when (new.author = 'slow <s@x>') execute function sleep_at_commit()",
     ] {

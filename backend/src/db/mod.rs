@@ -417,9 +417,9 @@ impl Tx {
         Ok(())
     }
 
-    /// Undoes everything the transaction did and starts it again, on the same connection (and
-    /// on SQLite with the same turn to write). Costs nothing until needed, where a savepoint
-    /// around the work costs two statements each time.
+    /// Undoes everything the transaction did and starts it again on the same connection (on
+    /// SQLite, without giving this process's turn to write to another task). Costs nothing
+    /// until needed, where a savepoint around the work costs two statements each time.
     pub async fn restart(&mut self) -> DbResult<()> {
         let begin = match self {
             Tx::Sqlite(..) => "begin immediate",

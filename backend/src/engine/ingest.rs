@@ -7,16 +7,17 @@
 //! one by one, each in a savepoint of the transaction: one that fails is undone alone and the
 //! others are kept.
 //!
-//! There is no queue-draining task: the first caller to find the database free commits what
-//! has queued up, its own delivery among them, and hands each caller its answer. The batch
+//! There is no queue-draining task: the first caller to get the turn to write takes what has
+//! queued up, its own delivery among them, commits it and hands each caller its answer. The batch
 //! runs on a task of its own, so a caller that goes away (its client hung up) does not stop
 //! the others' work halfway.
 //!
 //! Batches overlap by one step: once a batch has written its rows it waits only for its turn
 //! to commit, and the next batch starts writing meanwhile (on PostgreSQL, on a connection of
 //! its own; SQLite's single writer makes it wait for the commit). Commits, and the events
-//! published after them, keep the order in which the batches wrote, so a change is never
-//! visible before one with a smaller id: readers that follow change ids miss none.
+//! published after them, keep the order in which the batches wrote, so a hook's change is
+//! never visible before another hook's with a smaller id. (Changes a poller finds are stored
+//! in transactions of their own, outside this order.)
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -90,21 +91,24 @@ impl Engine {
             waiting.jobs.push_back(Job { seq, changes, record, answer });
             seq
         };
-        let turn = self.ingest.turn.clone().lock_owned().await;
-        // A caller ahead of this one may have taken this delivery into its batch.
-        if lock(&self.ingest.waiting).jobs.front().is_none_or(|first| first.seq > seq) {
-            drop(turn);
-            return answered.await.unwrap_or_else(|_| Ingested { changes: Err(unstored()), delivery: None });
-        }
-        let jobs = {
-            let mut waiting = lock(&self.ingest.waiting);
-            let at = waiting.jobs.len().min(BATCH_MAX);
-            waiting.jobs.drain(..at).collect::<Vec<_>>()
-        };
-        let engine = self.clone();
-        let batch = tokio::spawn(async move { engine.commit_batch(jobs, turn).await });
-        if let Err(e) = batch.await {
-            tracing::error!(error = ?e, "a batch of hook deliveries failed");
+        loop {
+            let turn = self.ingest.turn.clone().lock_owned().await;
+            // A caller ahead of this one may have taken this delivery into its batch.
+            if lock(&self.ingest.waiting).jobs.front().is_none_or(|first| first.seq > seq) {
+                break;
+            }
+            let jobs = {
+                let mut waiting = lock(&self.ingest.waiting);
+                let at = waiting.jobs.len().min(BATCH_MAX);
+                waiting.jobs.drain(..at).collect::<Vec<_>>()
+            };
+            let engine = self.clone();
+            let batch = tokio::spawn(async move { engine.commit_batch(jobs, turn).await });
+            if let Err(e) = batch.await {
+                tracing::error!(error = ?e, "a batch of hook deliveries failed");
+            }
+            // With more than a batch waiting ahead of it, this delivery may still be waiting,
+            // and the callers of those ahead of it may have gone: it takes the next turn too.
         }
         answered.await.unwrap_or_else(|_| Ingested { changes: Err(unstored()), delivery: None })
     }
@@ -189,7 +193,7 @@ impl Engine {
                 }
                 Err(e) => {
                     tracing::debug!(error = ?e, "a batch of hook deliveries was refused; storing them one by one");
-                    tx.restart().await?;
+                    tx.restart().await.map_err(|then| first_error(&e, then))?;
                 }
             }
         }
@@ -204,13 +208,23 @@ impl Engine {
                 Err(e) => {
                     tracing::error!(error = ?e, "could not store a hook delivery's changes");
                     events.clear();
-                    tx.savepoint(Savepoint::RollBack).await?;
+                    tx.savepoint(Savepoint::RollBack).await.map_err(|then| first_error(e, then))?;
                 }
             }
             stored.push((ids, events));
             from += n;
         }
         Ok(stored)
+    }
+}
+
+/// Why a transaction failed when undoing part of it failed too: a full disk if that was the
+/// first refusal (SQLite then rolls the whole transaction back by itself, and the undo finds
+/// none), so the sender is told to wait for space; else the undo's failure.
+fn first_error(first: &EngineError, then: DbError) -> DbError {
+    match first {
+        EngineError::Db(DbError::Full(m)) => DbError::Full(m.clone()),
+        _ => then,
     }
 }
 
