@@ -134,22 +134,34 @@ async fn a_stream_whose_client_went_away_ends_at_once() {
     use tokio::io::AsyncReadExt;
     let Running { base, addr, .. } = &start("listen = [\"127.0.0.1:0\"]").await;
 
-    // Streams of an event that does not come: the master writes nothing to them before the
-    // keep-alive comment, 15 s later, so only the clients' leaving can end them sooner.
-    let mut clients = Vec::new();
-    for _ in 0..3 {
+    // Streams of an event that does not come: the master writes nothing to them until their
+    // first keep-alive comment, so only their clients' leaving can end them before that.
+    let open = || async {
         let mut client = tokio::net::TcpStream::connect(addr).await.unwrap();
         client.write_all(b"GET /api/v1/events?type=build.finished HTTP/1.1\r\nHost: cascade\r\n\r\n").await.unwrap();
         let mut head = [0u8; 512];
         let n = client.read(&mut head).await.unwrap();
         assert!(head[..n].starts_with(b"HTTP/1.1 200 "), "{:?}", String::from_utf8_lossy(&head[..n]));
-        clients.push(client);
+        client
+    };
+    // A client that stays, opened first: its keep-alive is due before any of the others'.
+    let mut staying = open().await;
+    let mut leaving = Vec::new();
+    for _ in 0..3 {
+        leaving.push(open().await);
     }
-    assert_eq!(open_streams(base).await, 3);
-    let left = Instant::now();
-    drop(clients);
-    while open_streams(base).await != 0 {
-        assert!(left.elapsed() < Duration::from_secs(5), "streams whose clients left are still open");
-        tokio::time::sleep(Duration::from_millis(20)).await;
+    assert_eq!(open_streams(base).await, 4);
+    drop(leaving);
+    // The left streams are counted closed before the staying client hears its keep-alive:
+    // had they lived on until a write of theirs failed, that would come first.
+    let mut heard = [0u8; 64];
+    loop {
+        tokio::select! {
+            biased;
+            n = staying.read(&mut heard) => {
+                panic!("a keep-alive came before the left streams ended: {:?}", String::from_utf8_lossy(&heard[..n.unwrap()]))
+            }
+            streams = open_streams(base) => if streams == 1 { break },
+        }
     }
 }
