@@ -255,26 +255,8 @@ pub(crate) async fn insert_rows(
 /// A PostgreSQL multi-row insert with one array per column.
 struct Unnest {
     sql: String,
-    kinds: Vec<Kind>,
-}
-
-/// The type of a column's array.
-#[derive(Clone, Copy, PartialEq, Debug)]
-enum Kind {
-    Text,
-    Int,
-    Bytes,
-}
-
-impl Kind {
-    /// The kind of a value (a null has the kind of its column's type too).
-    fn of(value: &Bind) -> Kind {
-        match value {
-            Bind::Text(_) | Bind::NullText => Kind::Text,
-            Bind::Int(_) | Bind::NullInt => Kind::Int,
-            Bind::Bytes(_) | Bind::NullBytes => Kind::Bytes,
-        }
-    }
+    /// Empty, one per column, each of its column's type.
+    columns: Vec<Column>,
 }
 
 /// One column's values, bound as one array.
@@ -285,15 +267,36 @@ enum Column {
 }
 
 impl Column {
-    fn new(kind: Kind, rows: usize) -> Column {
-        match kind {
-            Kind::Text => Column::Text(Vec::with_capacity(rows)),
-            Kind::Int => Column::Int(Vec::with_capacity(rows)),
-            Kind::Bytes => Column::Bytes(Vec::with_capacity(rows)),
+    /// An empty column of `value`'s type (a null has its column's type too).
+    fn of(value: &Bind, rows: usize) -> Column {
+        match value {
+            Bind::Text(_) | Bind::NullText => Column::Text(Vec::with_capacity(rows)),
+            Bind::Int(_) | Bind::NullInt => Column::Int(Vec::with_capacity(rows)),
+            Bind::Bytes(_) | Bind::NullBytes => Column::Bytes(Vec::with_capacity(rows)),
         }
     }
 
-    /// Adds a value; a null, or (never after [`Unnest::of`]) a value of another kind, as null.
+    /// Whether `value` is a null or of this column's type.
+    fn takes(&self, value: &Bind) -> bool {
+        matches!(
+            (self, value),
+            (_, Bind::NullText | Bind::NullInt | Bind::NullBytes)
+                | (Column::Text(_), Bind::Text(_))
+                | (Column::Int(_), Bind::Int(_))
+                | (Column::Bytes(_), Bind::Bytes(_))
+        )
+    }
+
+    /// The SQL type of the column's array.
+    fn array(&self) -> &'static str {
+        match self {
+            Column::Text(_) => "text[]",
+            Column::Int(_) => "bigint[]",
+            Column::Bytes(_) => "bytea[]",
+        }
+    }
+
+    /// Adds a value; a null, or (never after [`Unnest::of`]) a value of another type, as null.
     fn push(&mut self, value: Bind) {
         match (self, value) {
             (Column::Text(v), Bind::Text(t)) => v.push(Some(t)),
@@ -308,47 +311,30 @@ impl Column {
 
 impl Unnest {
     /// The statement for `rows` under `head` (`insert into t (…) values `), each column of
-    /// the kind of the first row's value, when every row's values are of those kinds or null;
+    /// the type of the first row's value, when every row's values are of those types or null;
     /// `None` otherwise, or for no rows.
     fn of(head: &str, rows: &[Vec<Bind>], returning: bool) -> Option<Unnest> {
         let into = head.trim_end().strip_suffix("values")?;
-        let kinds: Vec<Kind> = rows.first()?.iter().map(Kind::of).collect();
-        let fits = |row: &Vec<Bind>| {
-            row.len() == kinds.len()
-                && row
-                    .iter()
-                    .zip(&kinds)
-                    .all(|(v, &k)| Kind::of(v) == k || matches!(v, Bind::NullText | Bind::NullInt | Bind::NullBytes))
-        };
+        let columns: Vec<Column> = rows.first()?.iter().map(|v| Column::of(v, rows.len())).collect();
+        let fits = |row: &Vec<Bind>| row.len() == columns.len() && row.iter().zip(&columns).all(|(v, c)| c.takes(v));
         if !rows.iter().all(fits) {
             return None;
         }
-        let arrays: Vec<String> = kinds
-            .iter()
-            .enumerate()
-            .map(|(j, k)| {
-                let array = match k {
-                    Kind::Text => "text[]",
-                    Kind::Int => "bigint[]",
-                    Kind::Bytes => "bytea[]",
-                };
-                format!("${}::{array}", j + 1)
-            })
-            .collect();
+        let arrays: Vec<String> =
+            columns.iter().enumerate().map(|(j, c)| format!("${}::{}", j + 1, c.array())).collect();
         let returning = if returning { " returning id" } else { "" };
-        Some(Unnest { sql: format!("{into}select * from unnest({}){returning}", arrays.join(", ")), kinds })
+        Some(Unnest { sql: format!("{into}select * from unnest({}){returning}", arrays.join(", ")), columns })
     }
 
     /// Binds each column as an array and runs the statement; the new ids in row order.
-    async fn run(self, c: &mut sqlx::PgConnection, rows: Vec<Vec<Bind>>) -> DbResult<Vec<i64>> {
-        let mut columns: Vec<Column> = self.kinds.iter().map(|&k| Column::new(k, rows.len())).collect();
+    async fn run(mut self, c: &mut sqlx::PgConnection, rows: Vec<Vec<Bind>>) -> DbResult<Vec<i64>> {
         for row in rows {
-            for (column, value) in columns.iter_mut().zip(row) {
+            for (column, value) in self.columns.iter_mut().zip(row) {
                 column.push(value);
             }
         }
         let mut q = sqlx::query_as::<_, (i64,)>(sqlx::AssertSqlSafe(self.sql));
-        for column in columns {
+        for column in self.columns {
             q = match column {
                 Column::Text(v) => q.bind(v),
                 Column::Int(v) => q.bind(v),
