@@ -93,12 +93,12 @@ impl Engine {
         };
         loop {
             let turn = self.ingest.turn.clone().lock_owned().await;
-            // A caller ahead of this one may have taken this delivery into its batch.
-            if lock(&self.ingest.waiting).jobs.front().is_none_or(|first| first.seq > seq) {
-                break;
-            }
             let jobs = {
                 let mut waiting = lock(&self.ingest.waiting);
+                // A caller ahead of this one may have taken this delivery into its batch.
+                if waiting.jobs.front().is_none_or(|first| first.seq > seq) {
+                    break;
+                }
                 let at = waiting.jobs.len().min(BATCH_MAX);
                 waiting.jobs.drain(..at).collect::<Vec<_>>()
             };
