@@ -5,7 +5,7 @@ NPM ?= npm
 PG_ADMIN_URL ?= postgres://postgres@127.0.0.1:5432/test
 QUICKSTART ?= examples/quickstart/cascade.toml
 
-.PHONY: run build debug-bin frontend frontend-deps test test-deps test-venv test-backend test-frontend test-system lint openapi fmt bench soak clean
+.PHONY: run build debug-bin frontend frontend-deps test test-deps test-venv test-backend test-frontend test-system lint openapi fmt bench symbol-order soak clean
 
 # Debian packages the tests use: chromium for the browser tests, git for the repositories the
 # tests make, psql to find the local PostgreSQL, ngircd and aiosmtpd as the IRC and mail servers
@@ -103,6 +103,12 @@ fmt:
 ## Benchmarks (never part of `make test`): prints a table and writes bench/results.json.
 bench: build
 	scripts/bench.sh
+
+## Lays out the release binary's code in the order a master runs it (backend/symbol-order.txt):
+## profiles a master under valgrind, then builds again with the new list.
+symbol-order: build
+	scripts/symbol_order.py
+	$(CARGO) build --release --locked
 
 ## Long runs that look for what short tests miss (never part of `make test`): every scenario of
 ## scripts/soak/scenarios/, or SCENARIOS="name ..." only.

@@ -463,8 +463,21 @@ scenario_start_to_openapi() {
   done
 }
 
+# How many of the functions backend/symbol-order.txt lays out first the binary still has: the
+# list goes stale as the code changes, and an idle master then maps more of its code.
+symbol_order_coverage() {
+  local list=$ROOT/backend/symbol-order.txt want have
+  [ -f "$list" ] || return 0
+  want=$(grep -vc '^#' "$list")
+  have=$(comm -12 <(nm --defined-only "$BIN" 2>/dev/null | awk '{print $3}' | sort -u) \
+    <(grep -v '^#' "$list" | sort -u) | wc -l)
+  note "  symbol order: the binary has $have of the $want functions of backend/symbol-order.txt" \
+    "(scripts/symbol_order.py writes it anew)"
+}
+
 scenario_idle_rss() {
   local i dir mem
+  symbol_order_coverage
   for i in $(seq 1 "$RUNS"); do
     dir=$WORK/idle-$i
     mkdir -p "$dir"
