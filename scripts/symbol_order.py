@@ -223,12 +223,12 @@ def names(path, binary):
             parts = line.split()
             if len(parts) >= 2:
                 cost[fn] = cost.get(fn, 0) + int(parts[-1])
-    order = []
+    order = {}
     for name, _ in sorted(cost.items(), key=lambda kv: -kv[1]):
         name = re.sub(r"'\d+$", "", name)  # callgrind's mark of a recursion's depth
-        if re.fullmatch(r"[A-Za-z_.$][\w.$]*", name) and name not in order:
-            order.append(name)
-    return order
+        if re.fullmatch(r"[A-Za-z_.$][\w.$]*", name):
+            order.setdefault(name)
+    return list(order)
 
 
 def main():
