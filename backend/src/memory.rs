@@ -38,11 +38,16 @@ pub async fn run() {
     }
 }
 
-/// Lets the allocator keep one arena per core (glibc's default is up to eight per core). To
-/// be called before the process starts threads.
+/// Lets the allocator keep one arena per core (glibc's default is up to eight per core), unless
+/// the environment sets the number (`MALLOC_ARENA_MAX`, or `arena_max` in `GLIBC_TUNABLES`).
+/// To be called before the process starts threads.
 pub fn limit_arenas() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
+        let tunables = std::env::var("GLIBC_TUNABLES").unwrap_or_default();
+        if std::env::var_os("MALLOC_ARENA_MAX").is_some() || tunables.contains("arena_max") {
+            return;
+        }
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let cores = libc::c_int::try_from(cores).unwrap_or(libc::c_int::MAX);
         // SAFETY: mallopt only sets one of the allocator's parameters.
