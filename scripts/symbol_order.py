@@ -24,9 +24,7 @@ again). The release build passes the file to the linker (`--symbol-ordering-file
 import argparse
 import glob
 import hashlib
-import hmac
 import http.client
-import json
 import os
 import re
 import signal
@@ -38,8 +36,11 @@ import time
 import urllib.parse
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "scripts", "bench"))
+from common import Client, fail, launch, split_url, wait_until  # noqa: E402
+from github_push import signed  # noqa: E402
+
 SECRET = "symbol-order-secret"
-LISTENING = re.compile(r"listening on http://127\.0\.0\.1:(\d+)/")
 # Generous: under callgrind the master runs some fifty times slower.
 START_TIMEOUT = 300
 IDLE_SECONDS = 12
@@ -95,103 +96,56 @@ def stamp():
     return rustc, lock
 
 
-class Master:
-    def __init__(self, port):
-        self.port = port
-
-    def request(self, method, path, body=None, headers=None, timeout=120):
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
-        try:
-            conn.request(method, path, body=body, headers=headers or {})
-            resp = conn.getresponse()
-            return resp.status, resp.read()
-        finally:
-            conn.close()
-
-    def get(self, path):
-        status, body = self.request("GET", path)
-        if status >= 500:
-            sys.exit(f"symbol_order: GET {path} answered {status}: {body[:200]!r}")
-        return body
-
-    def json(self, path):
-        return json.loads(self.get(path))
-
-
-def workload(m):
+def workload(url):
     """Every hot path once, so that its code is laid out with the rest."""
-    for path in ["/healthz", "/metrics", "/", "/api/openapi.json", "/api/v1/master", "/api/v1/workers"]:
-        m.get(path)
-    index = m.get("/").decode()
-    for asset in re.findall(r'(?:src|href)="(/assets/[^"]+)"', index):
-        m.get(asset)
-
-    events = []
+    m = Client(url, timeout=120)
+    for path in ["/healthz", "/metrics", "/api/openapi.json", "/api/v1/master", "/api/v1/workers"]:
+        m.request("GET", path)
+    _, index = m.request("GET", "/")
+    for asset in re.findall(r'(?:src|href)="(/assets/[^"]+)"', index.decode()):
+        m.request("GET", asset)
 
     def follow():
-        conn = http.client.HTTPConnection("127.0.0.1", m.port, timeout=300)
+        """An event stream, as the SPA keeps one open: its events are read as they come."""
+        host, port, _ = split_url(url)
+        conn = http.client.HTTPConnection(host, port, timeout=START_TIMEOUT)
         conn.request("GET", "/api/v1/events")
-        resp = conn.getresponse()
-        while len(events) < 40:
-            line = resp.fp.readline()
-            if not line:
-                break
-            events.append(line)
-        conn.close()
+        stream = conn.getresponse()
+        while stream.fp.readline():
+            pass
 
-    listener = threading.Thread(target=follow, daemon=True)
-    listener.start()
+    threading.Thread(target=follow, daemon=True).start()
 
     # Hooks, several at once so that they are stored as one batch.
     def base(i):
         form = urllib.parse.urlencode({"revision": f"{i:040x}", "branch": "feature", "author": "a <a@b>",
-                                       "comments": f"change {i}", "files": json.dumps(["src/a.rs"])})
-        m.request("POST", "/change_hook/base", form, {"Content-Type": "application/x-www-form-urlencoded"})
+                                       "comments": f"change {i}", "files": '["src/a.rs"]'})
+        Client(url).request("POST", "/change_hook/base", form, {"Content-Type": "application/x-www-form-urlencoded"})
 
     threads = [threading.Thread(target=base, args=(i,)) for i in range(6)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    body = json.dumps({
-        "ref": "refs/heads/feature", "before": "0" * 40, "after": "1" * 40, "created": False, "deleted": False,
-        "compare": "https://github.com/o/r/compare/a...b",
-        "repository": {"name": "r", "full_name": "o/r", "html_url": "https://github.com/o/r",
-                       "clone_url": "https://github.com/o/r.git", "owner": {"login": "o", "name": "o"}},
-        "pusher": {"name": "p", "email": "p@x"}, "sender": {"login": "p"},
-        "head_commit": None,
-        "commits": [{"id": f"{i:040x}", "message": f"commit {i}", "timestamp": "2026-01-01T00:00:00Z",
-                     "url": "https://github.com/o/r/commit/x", "author": {"name": "p", "email": "p@x"},
-                     "committer": {"name": "p", "email": "p@x"}, "added": ["a"], "removed": [], "modified": ["b"]}
-                    for i in range(3)],
-    }).encode()
-    signature = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    body, signature = signed(3, "feature", SECRET)
     status, answer = m.request("POST", "/change_hook/github", body, {
         "Content-Type": "application/json", "X-GitHub-Event": "push", "X-GitHub-Delivery": "d-1",
         "X-Hub-Signature-256": signature})
     if status != 202:
-        sys.exit(f"symbol_order: the signed push was answered {status}: {answer[:200]!r}")
+        fail(f"the signed push was answered {status}: {answer[:200]!r}")
 
     # A build from start to end, followed as the SPA follows it.
     status, answer = m.request("POST", "/api/v1/builders/compile/force", "{}", {"Content-Type": "application/json"})
     if status >= 300:
-        sys.exit(f"symbol_order: forcing a build was answered {status}: {answer[:200]!r}")
-    deadline = time.monotonic() + START_TIMEOUT
-    while True:
-        builds = m.json("/api/v1/builds?builder=compile&limit=5")
-        items = builds["builds"]
-        if items and all(b["complete"] for b in items):
-            break
-        if time.monotonic() > deadline:
-            sys.exit("symbol_order: the forced build did not finish")
-        time.sleep(0.5)
-    number = items[0]["number"]
-    detail = m.json(f"/api/v1/builders/compile/builds/{number}")
-    for step in detail.get("steps", []):
-        for log in step.get("logs", []):
-            base_path = f"/api/v1/builders/compile/builds/{number}/steps/{step['number']}/logs/{log['slug']}"
+        fail(f"forcing a build was answered {status}: {answer[:200]!r}")
+    builds = wait_until(lambda: [b for b in m.get_json("/api/v1/builds?builder=compile&limit=5")["builds"]
+                                 if b["complete"]], START_TIMEOUT, 0.5, "the forced build to finish")
+    number = builds[0]["number"]
+    for step in m.get_json(f"/api/v1/builders/compile/builds/{number}")["steps"]:
+        for log in step["logs"]:
+            logs = f"/api/v1/builders/compile/builds/{number}/steps/{step['number']}/logs/{log['slug']}"
             for tail in ["/lines", "/raw", "/markers", "/search?q=CC"]:
-                m.request("GET", base_path + tail)
+                m.request("GET", logs + tail)
 
     for path in ["/api/v1/builds?limit=50", "/api/v1/changes?limit=50", "/api/v1/builders",
                  "/api/v1/builders/compile", "/api/v1/buildrequests", "/api/v1/changes/1",
@@ -199,7 +153,6 @@ def workload(m):
                  "/api/v1/views/console", "/api/v1/views/one_line_per_build", "/badges/compile.svg",
                  "/api/v1/session", "/metrics"]:
         m.request("GET", path)
-    listener.join(timeout=5)
 
 
 def names(path, binary):
@@ -239,47 +192,30 @@ def main():
     binary = os.path.realpath(args.bin)
     for tool in ["valgrind", "callgrind_control"]:
         if subprocess.run(["sh", "-c", f"command -v {tool}"], capture_output=True).returncode:
-            sys.exit("symbol_order: valgrind is missing (Debian: apt-get install -y valgrind)")
-    if subprocess.run(["sh", "-c", f"nm {binary} | head -1"], capture_output=True, text=True).stdout == "":
-        sys.exit(f"symbol_order: {binary} has no symbol table; build it with the release profile")
+            fail("valgrind is missing (Debian: apt-get install -y valgrind)")
+    if not subprocess.run(["nm", binary], capture_output=True, text=True).stdout:
+        fail(f"{binary} has no symbol table; build it with the release profile")
 
     with tempfile.TemporaryDirectory(prefix="cascade-symbol-order-") as work:
-        with open(os.path.join(work, "cascade.toml"), "w") as f:
+        config = os.path.join(work, "cascade.toml")
+        with open(config, "w") as f:
             f.write(CONFIG.format(dir=work, secret=SECRET))
         out = os.path.join(work, "callgrind.out")
-        log = open(os.path.join(work, "master.log"), "w+")
-        master = subprocess.Popen(
-            ["valgrind", "--tool=callgrind", "--demangle=no", f"--callgrind-out-file={out}",
-             binary, "start", "--config", os.path.join(work, "cascade.toml")],
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=work)
+        # No probe: the idle part is what a master runs before any request.
+        pid, url = launch(binary, config, work, timeout=START_TIMEOUT, probe=False,
+                          under=f"valgrind --tool=callgrind --demangle=no --callgrind-out-file={out}")
         try:
-            deadline = time.monotonic() + START_TIMEOUT
-            port = None
-            while port is None:
-                if master.poll() is not None or time.monotonic() > deadline:
-                    log.seek(0)
-                    sys.exit("symbol_order: the master did not start:\n" + log.read()[-2000:])
-                time.sleep(0.5)
-                log.seek(0)
-                found = LISTENING.search(log.read())
-                port = found and int(found.group(1))
-            print(f"symbol_order: master listening on {port}; idle for {IDLE_SECONDS} s", file=sys.stderr)
+            print(f"symbol_order: master listening at {url}; idle for {IDLE_SECONDS} s", file=sys.stderr)
             time.sleep(IDLE_SECONDS)  # the idle part is a span of time by definition
-            subprocess.run(["callgrind_control", "--dump=start-up", str(master.pid)], check=True,
-                           capture_output=True)
+            subprocess.run(["callgrind_control", "--dump=start-up", str(pid)], check=True, capture_output=True)
             print("symbol_order: workload", file=sys.stderr)
-            workload(Master(port))
+            workload(url)
         finally:
-            if master.poll() is None:
-                master.send_signal(signal.SIGINT)
-            try:
-                master.wait(timeout=120)
-            except subprocess.TimeoutExpired:
-                master.kill()
-                master.wait()
+            os.kill(pid, signal.SIGINT)
+            wait_until(lambda: not os.path.exists(f"/proc/{pid}"), 120, 0.2, "the master to stop")
         dumps = sorted(glob.glob(out + "*"), key=lambda p: (len(p), p))
         if len(dumps) < 2:
-            sys.exit(f"symbol_order: expected two callgrind dumps, found {dumps}")
+            fail(f"expected two callgrind dumps, found {dumps}")
         part1 = names(dumps[1], binary)  # callgrind.out.1: start-up and idle
         part2 = names(dumps[0], binary)  # callgrind.out: the rest, written at exit
     seen = set(part1)

@@ -92,12 +92,14 @@ def wait_until(probe, timeout, interval, what):
         time.sleep(interval)
 
 
-def launch(binary, config, home, what="the master", timeout=60):
-    """Starts `binary start --config CONFIG` in HOME through launch.py and returns its (pid,
-    url without the trailing slash) once it serves; fails saying `what` did not start."""
+def launch(binary, config, home, what="the master", timeout=60, under="", probe=True):
+    """Starts `binary start --config CONFIG` in HOME through launch.py (behind the command
+    `under`, when given) and returns its (pid, url without the trailing slash) once it listens
+    and, with `probe`, serves; fails saying `what` did not start."""
     here = os.path.dirname(os.path.abspath(__file__))
     out = subprocess.run(
-        [sys.executable, os.path.join(here, "launch.py"), binary, config, home, "--timeout", str(timeout)],
+        [sys.executable, os.path.join(here, "launch.py"), binary, config, home, "--timeout", str(timeout),
+         "--under", under, *([] if probe else ["--no-probe"])],
         capture_output=True, text=True,
     )
     if out.returncode != 0:

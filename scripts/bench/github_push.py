@@ -102,10 +102,16 @@ def main():
     ap.add_argument("--commits", type=int, default=3)
     ap.add_argument("--branch", default="bench-no-scheduler-watches-this")
     args = ap.parse_args()
-    body = json.dumps(payload(args.commits, args.branch), separators=(",", ":")).encode()
+    body, signature = signed(args.commits, args.branch, args.secret)
     with open(args.out, "wb") as f:
         f.write(body)
-    print("sha256=" + hmac.new(args.secret.encode(), body, hashlib.sha256).hexdigest())
+    print(signature)
+
+
+def signed(n, branch, secret):
+    """The body of a push of N commits to BRANCH, and its X-Hub-Signature-256 under SECRET."""
+    body = json.dumps(payload(n, branch), separators=(",", ":")).encode()
+    return body, "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
 if __name__ == "__main__":

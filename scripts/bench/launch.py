@@ -1,8 +1,9 @@
 """Starts a master and waits until it serves, timing the start.
 
-    launch.py BIN CONFIG RUNDIR [--no-probe] [--timeout S]
+    launch.py BIN CONFIG RUNDIR [--no-probe] [--timeout S] [--under "TOOL ARGS"]
 
-Spawns `BIN start --config CONFIG` in its own session with stdout/stderr in RUNDIR/master.out
+Spawns `BIN start --config CONFIG` (behind TOOL ARGS with --under, e.g. a profiler that runs
+the master in its own process) in its own session with stdout/stderr in RUNDIR/master.out
 and RUNDIR/master.err, waits for its `listening on http://HOST:PORT/` line, then (unless
 --no-probe) polls GET /api/openapi.json in a tight loop until it answers 200. Prints one line,
 `PID URL JSON`, where JSON holds url_ms (exec to the listening line) and openapi_ms (exec to the
@@ -13,6 +14,7 @@ import argparse
 import http.client
 import os
 import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -31,6 +33,7 @@ def main():
     ap.add_argument("rundir")
     ap.add_argument("--no-probe", action="store_true")
     ap.add_argument("--timeout", type=float, default=30.0)
+    ap.add_argument("--under", default="")
     args = ap.parse_args()
     # The master runs in RUNDIR: make the other paths independent of it.
     args.bin, args.config, args.rundir = (os.path.abspath(p) for p in (args.bin, args.config, args.rundir))
@@ -41,7 +44,7 @@ def main():
     err = open(err_path, "wb")
     t0 = time.perf_counter()
     proc = subprocess.Popen(
-        [args.bin, "start", "--config", args.config],
+        [*shlex.split(args.under), args.bin, "start", "--config", args.config],
         stdin=subprocess.DEVNULL,
         stdout=out,
         stderr=err,
