@@ -227,6 +227,14 @@ pub fn tls_config(files: &TlsFiles) -> std::io::Result<RustlsConfig> {
     Ok(RustlsConfig::new().fallback(RustlsCertificate::new().cert(pem.cert).key(pem.key)))
 }
 
+/// The largest request head (request line and headers) an HTTP/1 connection takes, as in
+/// most servers; a larger one is answered 431. It is also the ceiling of the connection's read
+/// buffer, and that is why it is this size, hyper's smallest: the protocol check before hyper
+/// reads hands it a connection's first 24 bytes on their own, and with room to grow, the 8 kB
+/// buffer those went into doubled to take the rest, 16 kB held for as long as the connection
+/// stays open (an event stream's whole life).
+const MAX_REQUEST_HEAD: usize = 8 * 1024;
+
 /// How long open requests may take to finish once the server stops.
 const GRACE: Duration = Duration::from_secs(5);
 
@@ -287,14 +295,17 @@ async fn connection<Io>(
     let service = hyper::service::service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
         let endpoint = endpoint.clone();
         let request = poem::Request::from((request, local.clone(), remote.clone(), scheme.clone()));
-        async move {
+        // Boxed: hyper keeps a slot the size of this future for the connection's whole life,
+        // so that an open event stream holds a pointer instead of the request's state.
+        Box::pin(async move {
             let response = endpoint.get_response(request).await;
             Ok::<_, std::convert::Infallible>(hyper::Response::<http_body_util::combinators::BoxBody<_, _>>::from(
                 response,
             ))
-        }
+        })
     });
-    let builder = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
+    let mut builder = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
+    builder.http1().max_buf_size(MAX_REQUEST_HEAD);
     let connection = builder.serve_connection_with_upgrades(hyper_util::rt::TokioIo::new(io), service);
     tokio::pin!(connection);
     tokio::select! {

@@ -1,6 +1,6 @@
 //! Clients that stop reading: an event-stream client that reads nothing is dropped once the
 //! master's writes to it have waited `[web] write_timeout`, with a log line, while a client
-//! that reads gets every event.
+//! that reads gets every event. Clients that send too slowly, or a request head too large.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -164,4 +164,17 @@ async fn a_stream_whose_client_went_away_ends_at_once() {
             streams = open_streams(base) => if streams == 1 { break },
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_head_over_8_kb_is_refused_and_the_next_request_is_served() {
+    let Running { base, .. } = &start("listen = [\"127.0.0.1:0\"]").await;
+    let client = reqwest::Client::new();
+    let with_header = |bytes: usize| client.get(format!("{base}healthz")).header("X-Padding", "p".repeat(bytes)).send();
+
+    let served = with_header(7 * 1024).await.unwrap();
+    assert_eq!(served.status(), 200);
+    let refused = with_header(9 * 1024).await.unwrap();
+    assert_eq!(refused.status(), 431, "{:?}", refused.text().await);
+    assert_eq!(with_header(10).await.unwrap().status(), 200);
 }
