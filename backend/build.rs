@@ -60,6 +60,8 @@ fn main() {
     let npm_lock = Path::new(&manifest).join("../frontend/package-lock.json");
     println!("cargo:rerun-if-changed={}", cargo_lock.display());
     println!("cargo:rerun-if-changed={}", npm_lock.display());
+    // `sqlx::migrate!` embeds the migrations: a new or changed one must rebuild the crate.
+    println!("cargo:rerun-if-changed={}", Path::new(&manifest).join("../migrations").display());
     let cargo = std::fs::read_to_string(&cargo_lock).unwrap_or_default();
     let npm = std::fs::read_to_string(&npm_lock).unwrap_or_default();
     let mut out = String::from("/// (library, version) pairs, Rust crates first, then the SPA's packages.\n");
