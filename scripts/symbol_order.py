@@ -45,12 +45,15 @@ SECRET = "symbol-order-secret"
 START_TIMEOUT = 300
 IDLE_SECONDS = 12
 
+# As a user's configuration reads, since the start-up runs what the file holds: comments, a
+# database path relative to the master's folder, descriptions, a step's timeout.
 CONFIG = """\
+# Written by scripts/symbol_order.py.
 title = "symbol order"
 base_url = "http://127.0.0.1:8010/"
 
 [db]
-url = "sqlite://{dir}/state.sqlite"
+url = "sqlite://state.sqlite"
 
 [web]
 listen = ["127.0.0.1:0"]
@@ -65,10 +68,11 @@ max_builds = 2
 
 [[builders]]
 name = "compile"
+description = "Compiles, with a warning"
 tags = ["demo"]
 workers = ["local"]
 steps = [
-  {{ name = "configure", command = ["sh", "-c", "echo checking for cc... yes"] }},
+  {{ name = "configure", command = ["sh", "-c", "echo checking for cc... yes"], timeout = 120 }},
   {{ name = "build", command = "for i in 1 2 3; do echo CC module_$i.o; done; echo 'warning: slow'", warn_on = "^warning:" }},
 ]
 
