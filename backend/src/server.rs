@@ -227,12 +227,13 @@ pub fn tls_config(files: &TlsFiles) -> std::io::Result<RustlsConfig> {
     Ok(RustlsConfig::new().fallback(RustlsCertificate::new().cert(pem.cert).key(pem.key)))
 }
 
-/// The largest request head (request line and headers) an HTTP/1 connection takes, as in
-/// most servers; a larger one is answered 431. It is also the ceiling of the connection's read
-/// buffer, and that is why it is this size, hyper's smallest: the protocol check before hyper
-/// reads hands it a connection's first 24 bytes on their own, and with room to grow, the 8 kB
-/// buffer those went into doubled to take the rest, 16 kB held for as long as the connection
-/// stays open (an event stream's whole life).
+/// The largest request head (request line and headers) a connection takes, Tomcat's and
+/// Jetty's default; a larger one is answered 431, and HTTP/2 holds its header lists to the
+/// same size. On HTTP/1 it is also the ceiling of the connection's read buffer, and that is
+/// why it is this size, hyper's smallest: the protocol check before hyper reads hands it a
+/// connection's first 24 bytes on their own, and with room to grow, the 8 kB buffer those went
+/// into doubled to take the rest, 16 kB held for as long as the connection stays open (an
+/// event stream's whole life).
 const MAX_REQUEST_HEAD: usize = 8 * 1024;
 
 /// How long open requests may take to finish once the server stops.
@@ -306,6 +307,7 @@ async fn connection<Io>(
     });
     let mut builder = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
     builder.http1().max_buf_size(MAX_REQUEST_HEAD);
+    builder.http2().max_header_list_size(MAX_REQUEST_HEAD as u32);
     let connection = builder.serve_connection_with_upgrades(hyper_util::rt::TokioIo::new(io), service);
     tokio::pin!(connection);
     tokio::select! {

@@ -2,6 +2,7 @@
 -- same transaction and with the id it was just given, and changes are never deleted: the
 -- foreign key from change_files to changes guarded nothing the code could get wrong, yet its
 -- trigger ran a query for every file of every change a hook stored (a lookup and a row lock
--- on the change), a sixth of a signed GitHub push's cost on the server. The index on
--- change_id stays.
-alter table change_files drop constraint if exists change_files_change_id_fkey;
+-- on the change): a signed GitHub push is stored a fifth faster without it. The index on
+-- change_id stays. Nothing cascades from changes to their files any more: whatever deletes
+-- a change deletes its files.
+alter table change_files drop constraint change_files_change_id_fkey;

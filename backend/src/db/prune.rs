@@ -1,6 +1,7 @@
 //! Retention: deletes old logs or old builds in small batches, each in its own short
 //! transaction, so a prune never holds the database for long, and reclaims the space on
-//! SQLite afterwards.
+//! SQLite afterwards. Changes are kept: were they ever pruned, their `change_files` rows
+//! would have to be deleted with them, since on PostgreSQL no foreign key cascades there.
 
 use super::{Conn, Db, DbResult, on_conn};
 
