@@ -22,6 +22,7 @@ again). The release build passes the file to the linker (`--symbol-ordering-file
 """
 
 import argparse
+import contextlib
 import glob
 import hashlib
 import http.client
@@ -203,7 +204,7 @@ def main():
     with tempfile.TemporaryDirectory(prefix="cascade-symbol-order-") as work:
         config = os.path.join(work, "cascade.toml")
         with open(config, "w") as f:
-            f.write(CONFIG.format(dir=work, secret=SECRET))
+            f.write(CONFIG.format(secret=SECRET))
         out = os.path.join(work, "callgrind.out")
         # No probe: the idle part is what a master runs before any request.
         pid, url = launch(binary, config, work, timeout=START_TIMEOUT, probe=False,
@@ -215,7 +216,9 @@ def main():
             print("symbol_order: workload", file=sys.stderr)
             workload(url)
         finally:
-            os.kill(pid, signal.SIGINT)
+            # The master may have died during the workload, whose failed request says so.
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGINT)
             wait_until(lambda: not os.path.exists(f"/proc/{pid}"), 120, 0.2, "the master to stop")
         dumps = sorted(glob.glob(out + "*"), key=lambda p: (len(p), p))
         if len(dumps) < 2:
