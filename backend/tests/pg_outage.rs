@@ -2,29 +2,45 @@
 //! proxy in the test, which drops every connection and refuses new ones, as a restarting
 //! server does. Meanwhile requests that need the database answer 503 with `Retry-After` at
 //! once instead of hanging, and the master recovers by itself once connections are taken
-//! again, with nothing stored before lost. On SQLite there is no server to lose: the test
-//! returns at once.
+//! again, with nothing stored before lost. The proxy can also lose the answer to one commit,
+//! as a server stopped between committing and answering does: a build start stored without
+//! the master hearing of it runs again. On SQLite there is no server to lose: the tests
+//! return at once.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use std::time::{Duration, Instant};
 
 use common::process::{Master, config};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 
 /// A TCP proxy to the PostgreSQL server that can be taken down (every connection dropped,
-/// new ones refused) and brought back on the same port.
+/// new ones refused) and brought back on the same port, or made to lose the answer to the
+/// next commit of a build's start.
 struct Proxy {
     port: u16,
     running: Option<tokio::task::JoinHandle<()>>,
+    lose_build_commit: Arc<AtomicBool>,
 }
 
 impl Proxy {
     async fn start() -> Proxy {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
-        Proxy { port, running: Some(tokio::spawn(serve(listener))) }
+        let lose_build_commit = Arc::new(AtomicBool::new(false));
+        Proxy { port, running: Some(tokio::spawn(serve(listener, lose_build_commit.clone()))), lose_build_commit }
+    }
+
+    /// The database URL that reaches the server through this proxy, in clear text so that
+    /// the proxy can read what the master sends.
+    fn url(&self, url: &str) -> String {
+        let url = url.replace("@127.0.0.1:5432/", &format!("@127.0.0.1:{}/", self.port));
+        format!("{url}{}sslmode=disable", if url.contains('?') { '&' } else { '?' })
     }
 
     fn down(&mut self) {
@@ -36,19 +52,77 @@ impl Proxy {
 
     async fn up(&mut self) {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", self.port)).await.unwrap();
-        self.running = Some(tokio::spawn(serve(listener)));
+        self.running = Some(tokio::spawn(serve(listener, self.lose_build_commit.clone())));
     }
 }
 
-async fn serve(listener: tokio::net::TcpListener) {
+async fn serve(listener: tokio::net::TcpListener, lose_build_commit: Arc<AtomicBool>) {
     let mut connections = tokio::task::JoinSet::new();
-    while let Ok((mut client, _)) = listener.accept().await {
-        connections.spawn(async move {
-            if let Ok(mut server) = tokio::net::TcpStream::connect("127.0.0.1:5432").await {
-                let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
-            }
-        });
+    while let Ok((client, _)) = listener.accept().await {
+        connections.spawn(relay(client, lose_build_commit.clone()));
     }
+}
+
+/// How sqlx commits: the simple query `COMMIT`.
+const COMMIT: &[u8] = b"Q\0\0\0\x0bCOMMIT\0";
+/// The statement that inserts a build (`db::builds`), as the message that prepares it on a
+/// connection carries it.
+const INSERT_BUILD: &[u8] = b"insert into builds (builder_id";
+
+/// Relays one connection. While `lose_build_commit` is set, the first transaction that
+/// prepares a build's insert has its `COMMIT` passed on to the server, and then the connection
+/// is cut as soon as the server answers, before the answer reaches the master.
+async fn relay(client: TcpStream, lose_build_commit: Arc<AtomicBool>) {
+    let Ok(server) = TcpStream::connect("127.0.0.1:5432").await else { return };
+    let ((mut from_client, mut to_client), (mut from_server, mut to_server)) =
+        (client.into_split(), server.into_split());
+    let cut = Arc::new(AtomicBool::new(false));
+    let up = {
+        let cut = cut.clone();
+        async move {
+            let mut buf = vec![0u8; 16 * 1024];
+            // What the client sent in its transaction so far, while a commit is to be lost.
+            let mut sent = Vec::new();
+            loop {
+                let n = match from_client.read(&mut buf).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => n,
+                };
+                if lose_build_commit.load(SeqCst) {
+                    sent.extend_from_slice(&buf[..n]);
+                    if contains(&sent, COMMIT) {
+                        if contains(&sent, INSERT_BUILD) && lose_build_commit.swap(false, SeqCst) {
+                            cut.store(true, SeqCst);
+                            let _ = to_server.write_all(&buf[..n]).await;
+                            return;
+                        }
+                        sent.clear();
+                    }
+                }
+                if to_server.write_all(&buf[..n]).await.is_err() {
+                    return;
+                }
+            }
+        }
+    };
+    let down = async move {
+        let mut buf = vec![0u8; 16 * 1024];
+        loop {
+            let n = match from_server.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => n,
+            };
+            // The client waited for every answer before it committed: this is the commit's.
+            if cut.load(SeqCst) || to_client.write_all(&buf[..n]).await.is_err() {
+                return;
+            }
+        }
+    };
+    tokio::join!(up, down);
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -59,7 +133,7 @@ async fn requests_during_an_outage_answer_503_and_the_master_recovers() {
     let tdb = common::TestDb::new().await;
     assert!(tdb.url.contains("@127.0.0.1:5432/"), "the proxy expects the server at 127.0.0.1:5432: {}", tdb.url);
     let mut proxy = Proxy::start().await;
-    let via_proxy = tdb.url.replace("@127.0.0.1:5432/", &format!("@127.0.0.1:{}/", proxy.port));
+    let via_proxy = proxy.url(&tdb.url);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("cascade.toml");
     let web = "listen = [\"127.0.0.1:0\"]\n[change_hook]\ndialects = { base = {} }";
@@ -102,4 +176,49 @@ async fn requests_during_an_outage_answer_503_and_the_master_recovers() {
     }
     assert_eq!(post("after").await.unwrap().status(), 202);
     assert!(master.logs().iter().any(|l| l.contains("database unavailable")), "{:#?}", master.logs());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_build_start_stored_without_the_master_hearing_of_it_runs_again() {
+    if !std::env::var("CASCADE_TEST_DATABASE_URL").is_ok_and(|url| url.starts_with("postgres")) {
+        return;
+    }
+    let tdb = common::TestDb::new().await;
+    assert!(tdb.url.contains("@127.0.0.1:5432/"), "the proxy expects the server at 127.0.0.1:5432: {}", tdb.url);
+    let proxy = Proxy::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cascade.toml");
+    let web = "listen = [\"127.0.0.1:0\"]\n[change_hook]\ndialects = { base = {} }\n\
+               [[schedulers]]\nname = \"main\"\nkind = \"single_branch\"\nbranch = \"main\"\nbuilders = [\"app\"]";
+    std::fs::write(&path, config(&proxy.url(&tdb.url), web)).unwrap();
+    let master = tokio::task::spawn_blocking(move || Master::start(&path, &[], 1)).await.unwrap();
+    let base = master.urls[0].clone();
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap();
+
+    // The first build's start is committed by the server, and its answer lost.
+    proxy.lose_build_commit.store(true, SeqCst);
+    let form = [("author", "a <a@x>"), ("revision", "r1"), ("branch", "main")];
+    let hook = client.post(format!("{base}change_hook/base")).form(&form).send().await.unwrap();
+    assert_eq!(hook.status(), 202);
+
+    // Without a remedy that build would stay `building` forever, its request claimed.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let builds = loop {
+        let resp = client.get(format!("{base}api/v1/builds?builder=app&limit=10")).send().await.unwrap();
+        let body: serde_json::Value = resp.json().await.unwrap();
+        let builds = body["builds"].as_array().cloned().unwrap_or_default();
+        if builds.iter().any(|b| b["results"] == "success") {
+            break builds;
+        }
+        assert!(Instant::now() < deadline, "the request never ran to its end: {builds:#?}\n{:#?}", master.logs());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(!proxy.lose_build_commit.load(SeqCst), "no build's commit went through the proxy");
+    let results: Vec<&str> = builds.iter().rev().map(|b| b["results"].as_str().unwrap_or("")).collect();
+    assert_eq!(results, ["retry", "success"], "{builds:#?}");
+    assert!(builds.iter().all(|b| b["buildrequest_id"] == builds[0]["buildrequest_id"]), "{builds:#?}");
+    assert!(builds.iter().all(|b| b["complete"] == true), "{builds:#?}");
+    let logs = master.logs();
+    assert!(logs.iter().any(|l| l.contains("could not start a build")), "{logs:#?}");
+    assert!(logs.iter().any(|l| l.contains("stored without confirming it will run again")), "{logs:#?}");
 }

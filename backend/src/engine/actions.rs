@@ -75,6 +75,11 @@ impl RunningBuilds {
             .unwrap_or_default()
     }
 
+    /// The builds that run now.
+    pub fn ids(&self) -> std::collections::HashSet<BuildId> {
+        self.0.lock().map(|m| m.keys().copied().collect()).unwrap_or_default()
+    }
+
     /// How many builds run now.
     pub fn count(&self) -> usize {
         self.0.lock().map(|m| m.len()).unwrap_or(0)

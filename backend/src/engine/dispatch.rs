@@ -13,8 +13,13 @@ use crate::model::{Build, WorkerId};
 
 /// Looks for work whenever woken, and every second in case another master queued some.
 pub(super) async fn run(engine: Arc<Engine>) {
+    // Whether a start failed in a way that may have been stored all the same.
+    let mut in_doubt = false;
     loop {
-        engine.dispatch_once().await;
+        if in_doubt {
+            in_doubt = engine.release_orphans().await.is_err();
+        }
+        in_doubt |= engine.dispatch_once().await;
         tokio::select! {
             _ = engine.wake.notified() => {}
             _ = tokio::time::sleep(Duration::from_secs(1)) => {}
@@ -23,15 +28,20 @@ pub(super) async fn run(engine: Arc<Engine>) {
 }
 
 impl Engine {
-    async fn dispatch_once(self: &Arc<Self>) {
+    /// Starts a build for every pending request an idle worker can take. Returns whether a
+    /// start failed: the database may have stored it all the same (a server that goes away
+    /// between committing and answering), leaving a build nobody runs until
+    /// [`Engine::release_orphans`] ends it.
+    async fn dispatch_once(self: &Arc<Self>) -> bool {
         if self.draining.load(std::sync::atomic::Ordering::SeqCst) {
-            return;
+            return false;
         }
         // One query tells which builders have work, so idle builders cost nothing.
         let pending = match self.db.acquire().await {
             Ok(mut conn) => db::buildrequests::pending_counts(conn.conn()).await.unwrap_or_default(),
-            Err(_) => return,
+            Err(_) => return false,
         };
+        let mut in_doubt = false;
         for builder in &self.config().builders {
             let mut waiting = self.builder_id(&builder.name).and_then(|id| pending.get(&id.0).copied()).unwrap_or(0);
             while waiting > 0
@@ -40,8 +50,9 @@ impl Engine {
                 match self.claim_and_start(&builder.name, worker_id, &worker).await {
                     Ok(Some(build)) => {
                         waiting -= 1;
+                        let running = self.register_running(&build);
                         let engine = self.clone();
-                        self.spawn(engine.run_build(build, worker));
+                        self.spawn(engine.run_build(build, worker, running));
                     }
                     Ok(None) => {
                         self.workers.release(&worker);
@@ -56,11 +67,13 @@ impl Engine {
                     Err(e) => {
                         tracing::error!(error = ?e, builder = builder.name, "could not start a build");
                         self.workers.release(&worker);
+                        in_doubt = true;
                         break;
                     }
                 }
             }
         }
+        in_doubt
     }
 
     /// Claims the builder's next request and starts its build, in one transaction.

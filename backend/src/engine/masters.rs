@@ -27,10 +27,29 @@ impl Engine {
         why: &str,
         now: i64,
     ) -> Result<(Vec<Ended>, bool), EngineError> {
+        let builds = db::builds::unfinished_for_master(conn.reborrow(), master).await?;
+        let released = self.end_for_retry(conn.reborrow(), builds, why, now).await?;
+        db::buildrequests::unclaim_all(conn.reborrow(), master).await?;
+        db::workers::disconnect_all(conn.reborrow(), master).await?;
+        Ok(released)
+    }
+
+    /// Ends `builds` `retry` with `why` as their state and puts their requests back in the
+    /// queue, in `conn`'s transaction; the reporters hear of each end. A build something
+    /// else has ended meanwhile is left as it is.
+    async fn end_for_retry(
+        &self,
+        mut conn: Conn<'_>,
+        builds: Vec<Build>,
+        why: &str,
+        now: i64,
+    ) -> Result<(Vec<Ended>, bool), EngineError> {
         let mut ended = Vec::new();
         let mut told = false;
-        for build in db::builds::unfinished_for_master(conn.reborrow(), master).await? {
-            db::builds::finish(conn.reborrow(), build.id, Results::Retry, why, now).await?;
+        for build in builds {
+            if !db::builds::finish(conn.reborrow(), build.id, Results::Retry, why, now).await? {
+                continue;
+            }
             db::buildrequests::unclaim(conn.reborrow(), build.buildrequest_id).await?;
             let finished = db::builds::get(conn.reborrow(), build.id).await?;
             let set = db::buildrequests::buildset_of(conn.reborrow(), build.buildrequest_id).await?;
@@ -39,9 +58,40 @@ impl Engine {
             told |= self.reporters().build_finished(conn.reborrow(), &finished, &tags, &changes, now).await?;
             ended.push((finished, changes));
         }
-        db::buildrequests::unclaim_all(conn.reborrow(), master).await?;
-        db::workers::disconnect_all(conn.reborrow(), master).await?;
         Ok((ended, told))
+    }
+
+    /// Ends `retry` the builds the database says this master runs and it does not: a start
+    /// whose commit failed may have been stored all the same, by a server that went away
+    /// between committing and answering, and nothing else would ever end it while this
+    /// master lives. Their requests go back to the queue.
+    pub(super) async fn release_orphans(&self) -> Result<(), EngineError> {
+        // Only the dispatcher, which calls this, adds running builds, and a build leaves the
+        // running ones only once its end is committed: what was unfinished after this list was
+        // taken and is not in it runs nowhere.
+        let running = self.running.ids();
+        let now = self.clock.now();
+        let mut tx = self.db.begin().await?;
+        let orphans: Vec<Build> = db::builds::unfinished_for_master(tx.conn(), self.master)
+            .await?
+            .into_iter()
+            .filter(|b| !running.contains(&b.id))
+            .collect();
+        if orphans.is_empty() {
+            return Ok(());
+        }
+        let why = "the database did not confirm its start";
+        let (ended, told) = self.end_for_retry(tx.conn(), orphans, why, now).await?;
+        tx.commit().await?;
+        for (build, _) in &ended {
+            tracing::warn!(
+                builder = %build.builder,
+                number = build.number,
+                "a build whose start the database stored without confirming it will run again"
+            );
+        }
+        self.publish_released(ended, told);
+        Ok(())
     }
 
     /// Publishes the ends of builds released by [`Engine::release_master`], once committed.

@@ -186,9 +186,9 @@ else git checkout -f "$(git rev-parse origin/HEAD)"; fi
 git log -1 --format='checked out %H %s'"#;
 
 impl Engine {
-    /// Drives a started build to its end and releases its worker slot.
-    pub(super) async fn run_build(self: Arc<Self>, build: Build, worker: String) {
-        let Some(builder) = self.config().builder(&build.builder).cloned() else { return };
+    /// Registers a build that has just started as running here. Done before its task is
+    /// spawned, so that [`Engine::release_orphans`] never takes it for one nobody runs.
+    pub(super) fn register_running(&self, build: &Build) -> Arc<RunningBuild> {
         let running = Arc::new(RunningBuild {
             builder: build.builder.clone(),
             number: build.number,
@@ -198,10 +198,21 @@ impl Engine {
             step_token: AtomicU64::new(0),
         });
         self.running.insert(build.id, running.clone());
+        running
+    }
+
+    /// Drives a started build, registered by [`Engine::register_running`], to its end and
+    /// releases its worker slot.
+    pub(super) async fn run_build(self: Arc<Self>, build: Build, worker: String, running: Arc<RunningBuild>) {
         // The end of the last step that ran, until it is recorded; whatever stops the build,
         // it is recorded with the build's end.
         let mut step_end = None;
-        let (results, last_step) = match self.run_steps(&build, &builder, &worker, &running, &mut step_end).await {
+        let steps = match self.config().builder(&build.builder).cloned() {
+            Some(builder) => self.run_steps(&build, &builder, &worker, &running, &mut step_end).await,
+            // A reconfiguration removed the builder between the claim and now.
+            None => Err(EngineError::NotFound(format!("builder {} is no longer configured", build.builder))),
+        };
+        let (results, last_step) = match steps {
             Ok(done) => done,
             // The build could not be recorded, through no fault of its own: it runs again.
             Err(e) if e.is_transient() => {
