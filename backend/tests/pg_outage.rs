@@ -11,8 +11,8 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::process::{Master, config};
@@ -21,19 +21,33 @@ use tokio::net::TcpStream;
 
 /// A TCP proxy to the PostgreSQL server that can be taken down (every connection dropped,
 /// new ones refused) and brought back on the same port, or made to lose the answer to the
-/// next commit of a build's start.
+/// next commit of a transaction that prepares a given statement.
 struct Proxy {
     port: u16,
     running: Option<tokio::task::JoinHandle<()>>,
-    lose_build_commit: Arc<AtomicBool>,
+    lose_commit: LoseCommit,
 }
+
+/// The start of a statement whose transaction's commit is to be answered into the void.
+type LoseCommit = Arc<Mutex<Option<&'static [u8]>>>;
 
 impl Proxy {
     async fn start() -> Proxy {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
-        let lose_build_commit = Arc::new(AtomicBool::new(false));
-        Proxy { port, running: Some(tokio::spawn(serve(listener, lose_build_commit.clone()))), lose_build_commit }
+        let lose_commit = LoseCommit::default();
+        Proxy { port, running: Some(tokio::spawn(serve(listener, lose_commit.clone()))), lose_commit }
+    }
+
+    /// Loses the answer to the next commit of a transaction that prepares `statement` on its
+    /// connection (the first time a connection runs it).
+    fn lose_commit_of(&self, statement: &'static [u8]) {
+        *self.lose_commit.lock().unwrap() = Some(statement);
+    }
+
+    /// Whether that commit has gone by.
+    fn lost_a_commit(&self) -> bool {
+        self.lose_commit.lock().unwrap().is_none()
     }
 
     /// The database URL that reaches the server through this proxy, in clear text so that
@@ -52,27 +66,28 @@ impl Proxy {
 
     async fn up(&mut self) {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", self.port)).await.unwrap();
-        self.running = Some(tokio::spawn(serve(listener, self.lose_build_commit.clone())));
+        self.running = Some(tokio::spawn(serve(listener, self.lose_commit.clone())));
     }
 }
 
-async fn serve(listener: tokio::net::TcpListener, lose_build_commit: Arc<AtomicBool>) {
+async fn serve(listener: tokio::net::TcpListener, lose_commit: LoseCommit) {
     let mut connections = tokio::task::JoinSet::new();
     while let Ok((client, _)) = listener.accept().await {
-        connections.spawn(relay(client, lose_build_commit.clone()));
+        connections.spawn(relay(client, lose_commit.clone()));
     }
 }
 
 /// How sqlx commits: the simple query `COMMIT`.
 const COMMIT: &[u8] = b"Q\0\0\0\x0bCOMMIT\0";
-/// The statement that inserts a build (`db::builds`), as the message that prepares it on a
-/// connection carries it.
+/// The statements that start and end a build (`db::builds`), as the message that prepares
+/// each on a connection carries them.
 const INSERT_BUILD: &[u8] = b"insert into builds (builder_id";
+const FINISH_BUILD: &[u8] = b"update builds set finished_at";
 
-/// Relays one connection. While `lose_build_commit` is set, the first transaction that
-/// prepares a build's insert has its `COMMIT` passed on to the server, and then the connection
-/// is cut as soon as the server answers, before the answer reaches the master.
-async fn relay(client: TcpStream, lose_build_commit: Arc<AtomicBool>) {
+/// Relays one connection. While `lose_commit` holds a statement, the first transaction that
+/// prepares it has its `COMMIT` passed on to the server, and then the connection is cut as
+/// soon as the server answers, before the answer reaches the master.
+async fn relay(client: TcpStream, lose_commit: LoseCommit) {
     let Ok(server) = TcpStream::connect("127.0.0.1:5432").await else { return };
     let ((mut from_client, mut to_client), (mut from_server, mut to_server)) =
         (client.into_split(), server.into_split());
@@ -88,10 +103,13 @@ async fn relay(client: TcpStream, lose_build_commit: Arc<AtomicBool>) {
                     Ok(0) | Err(_) => return,
                     Ok(n) => n,
                 };
-                if lose_build_commit.load(SeqCst) {
+                let statement = *lose_commit.lock().unwrap();
+                if let Some(statement) = statement {
                     sent.extend_from_slice(&buf[..n]);
                     if contains(&sent, COMMIT) {
-                        if contains(&sent, INSERT_BUILD) && lose_build_commit.swap(false, SeqCst) {
+                        // Taken by this connection, unless another one took it meanwhile.
+                        let lose = contains(&sent, statement) && lose_commit.lock().unwrap().take().is_some();
+                        if lose {
                             cut.store(true, SeqCst);
                             let _ = to_server.write_all(&buf[..n]).await;
                             return;
@@ -196,7 +214,7 @@ async fn a_build_start_stored_without_the_master_hearing_of_it_runs_again() {
     let client = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap();
 
     // The first build's start is committed by the server, and its answer lost.
-    proxy.lose_build_commit.store(true, SeqCst);
+    proxy.lose_commit_of(INSERT_BUILD);
     let form = [("author", "a <a@x>"), ("revision", "r1"), ("branch", "main")];
     let hook = client.post(format!("{base}change_hook/base")).form(&form).send().await.unwrap();
     assert_eq!(hook.status(), 202);
@@ -213,7 +231,7 @@ async fn a_build_start_stored_without_the_master_hearing_of_it_runs_again() {
         assert!(Instant::now() < deadline, "the request never ran to its end: {builds:#?}\n{:#?}", master.logs());
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
-    assert!(!proxy.lose_build_commit.load(SeqCst), "no build's commit went through the proxy");
+    assert!(proxy.lost_a_commit(), "no build's start went through the proxy");
     let results: Vec<&str> = builds.iter().rev().map(|b| b["results"].as_str().unwrap_or("")).collect();
     assert_eq!(results, ["retry", "success"], "{builds:#?}");
     assert!(builds.iter().all(|b| b["buildrequest_id"] == builds[0]["buildrequest_id"]), "{builds:#?}");
@@ -221,4 +239,62 @@ async fn a_build_start_stored_without_the_master_hearing_of_it_runs_again() {
     let logs = master.logs();
     assert!(logs.iter().any(|l| l.contains("could not start a build")), "{logs:#?}");
     assert!(logs.iter().any(|l| l.contains("stored without confirming it will run again")), "{logs:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_build_end_stored_without_the_master_hearing_of_it_is_published_once() {
+    if !std::env::var("CASCADE_TEST_DATABASE_URL").is_ok_and(|url| url.starts_with("postgres")) {
+        return;
+    }
+    let tdb = common::TestDb::new().await;
+    assert!(tdb.url.contains("@127.0.0.1:5432/"), "the proxy expects the server at 127.0.0.1:5432: {}", tdb.url);
+    let proxy = Proxy::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cascade.toml");
+    let web = "listen = [\"127.0.0.1:0\"]\n[change_hook]\ndialects = { base = {} }\n\
+               [[schedulers]]\nname = \"main\"\nkind = \"single_branch\"\nbranch = \"main\"\nbuilders = [\"app\"]";
+    std::fs::write(&path, config(&proxy.url(&tdb.url), web)).unwrap();
+    let master = tokio::task::spawn_blocking(move || Master::start(&path, &[], 1)).await.unwrap();
+    let base = master.urls[0].clone();
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap();
+
+    // The live events, read from before the build until its end is heard of.
+    let events = Arc::new(Mutex::new(String::new()));
+    let stream = reqwest::get(format!("{base}api/v1/events?type=build")).await.unwrap();
+    assert_eq!(stream.status(), 200);
+    let kept = events.clone();
+    let reader = tokio::spawn(async move {
+        let mut stream = stream;
+        while let Ok(Some(chunk)) = stream.chunk().await {
+            kept.lock().unwrap().push_str(&String::from_utf8_lossy(&chunk));
+        }
+    });
+
+    // The build's end is committed by the server, and its answer lost.
+    proxy.lose_commit_of(FINISH_BUILD);
+    let form = [("author", "a <a@x>"), ("revision", "r1"), ("branch", "main")];
+    let hook = client.post(format!("{base}change_hook/base")).form(&form).send().await.unwrap();
+    assert_eq!(hook.status(), 202);
+
+    // Without a remedy the end is stored but never published: a page showing the build
+    // would show it running until reloaded.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !events.lock().unwrap().contains("event: build.finished") {
+        assert!(
+            Instant::now() < deadline,
+            "the build's end was never published: {}\n{:#?}",
+            events.lock().unwrap(),
+            master.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    reader.abort();
+    assert!(proxy.lost_a_commit(), "no build's end went through the proxy");
+    let resp = client.get(format!("{base}api/v1/builds?builder=app&limit=10")).send().await.unwrap();
+    let builds = resp.json::<serde_json::Value>().await.unwrap()["builds"].as_array().cloned().unwrap();
+    assert_eq!(builds.len(), 1, "{builds:#?}");
+    assert_eq!(builds[0]["results"], "success", "{builds:#?}");
+    let logs = master.logs();
+    assert!(logs.iter().any(|l| l.contains("could not record the end of a build yet")), "{logs:#?}");
+    assert!(!logs.iter().any(|l| l.contains("declared this one lost")), "{logs:#?}");
 }

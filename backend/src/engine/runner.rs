@@ -440,8 +440,9 @@ impl Engine {
     /// marks the build `retry` on its way out.
     async fn record_end(&self, build: &Build, mut end: BuildEnd) {
         let mut wait = Duration::from_millis(250);
+        let mut retrying = false;
         loop {
-            match self.finish_build(build, &mut end).await {
+            match self.finish_build(build, &mut end, retrying).await {
                 Ok(()) => return,
                 Err(e) if e.is_transient() => {
                     tracing::warn!(error = ?e, build = build.id.0, "could not record the end of a build yet; trying again");
@@ -456,12 +457,15 @@ impl Engine {
                 _ = tokio::time::sleep(wait) => {}
             }
             wait = (wait * 2).min(RECORD_END_WAIT_MAX);
+            retrying = true;
         }
     }
 
     /// Records the build's end, with its last step's end (taken out of `end` once
-    /// recorded), in one transaction.
-    async fn finish_build(&self, build: &Build, end: &mut BuildEnd) -> Result<(), EngineError> {
+    /// recorded), in one transaction. `retrying` after a try that failed, which the database
+    /// may have stored all the same (a server that went away between committing and
+    /// answering): then what is stored already is not written again.
+    async fn finish_build(&self, build: &Build, end: &mut BuildEnd, retrying: bool) -> Result<(), EngineError> {
         let (results, now) = (end.results, self.clock.now());
         let text = match (&end.stopped_by, results) {
             (Some(req), Results::Cancelled) if req.reason.is_empty() => format!("stopped by {}", req.who()),
@@ -469,6 +473,20 @@ impl Engine {
             _ => build_state_text(results, end.last_step.as_deref()),
         };
         let mut tx = self.db.begin().await?;
+        if retrying {
+            let stored = db::builds::get(tx.conn(), build.id).await?;
+            if stored.results == Some(results) && stored.state_text == text {
+                // The try before stored this very end: only its events are left to publish.
+                let set = db::buildrequests::buildset_of(tx.conn(), build.buildrequest_id).await?;
+                let changes = db::buildsets::change_ids(tx.conn(), set).await?;
+                tx.commit().await?;
+                if let Some(step) = end.step_end.take() {
+                    self.publish_step_end(build, step);
+                }
+                self.bus.publish(Event::BuildFinished { build: stored, changes });
+                return Ok(());
+            }
+        }
         if let Some(step) = &end.step_end {
             step.record(tx.conn()).await?;
         }
