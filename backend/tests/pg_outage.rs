@@ -196,28 +196,53 @@ async fn requests_during_an_outage_answer_503_and_the_master_recovers() {
     assert!(master.logs().iter().any(|l| l.contains("database unavailable")), "{:#?}", master.logs());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_build_start_stored_without_the_master_hearing_of_it_runs_again() {
-    if !std::env::var("CASCADE_TEST_DATABASE_URL").is_ok_and(|url| url.starts_with("postgres")) {
-        return;
-    }
-    let tdb = common::TestDb::new().await;
-    assert!(tdb.url.contains("@127.0.0.1:5432/"), "the proxy expects the server at 127.0.0.1:5432: {}", tdb.url);
-    let proxy = Proxy::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("cascade.toml");
-    let web = "listen = [\"127.0.0.1:0\"]\n[change_hook]\ndialects = { base = {} }\n\
-               [[schedulers]]\nname = \"main\"\nkind = \"single_branch\"\nbranch = \"main\"\nbuilders = [\"app\"]";
-    std::fs::write(&path, config(&proxy.url(&tdb.url), web)).unwrap();
-    let master = tokio::task::spawn_blocking(move || Master::start(&path, &[], 1)).await.unwrap();
-    let base = master.urls[0].clone();
-    let client = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap();
+/// A master that builds every change on `main`, on a fresh PostgreSQL database reached
+/// through a proxy, and a client whose requests are bounded. The master stops first.
+struct BehindProxy {
+    master: Master,
+    base: String,
+    client: reqwest::Client,
+    proxy: Proxy,
+    _dir: tempfile::TempDir,
+    _tdb: common::TestDb,
+}
 
-    // The first build's start is committed by the server, and its answer lost.
-    proxy.lose_commit_of(INSERT_BUILD);
+impl BehindProxy {
+    /// `None` on SQLite, which has no server to lose.
+    async fn start() -> Option<BehindProxy> {
+        if !std::env::var("CASCADE_TEST_DATABASE_URL").is_ok_and(|url| url.starts_with("postgres")) {
+            return None;
+        }
+        let tdb = common::TestDb::new().await;
+        assert!(tdb.url.contains("@127.0.0.1:5432/"), "the proxy expects the server at 127.0.0.1:5432: {}", tdb.url);
+        let proxy = Proxy::start().await;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cascade.toml");
+        let web = "listen = [\"127.0.0.1:0\"]\n[change_hook]\ndialects = { base = {} }\n\
+                   [[schedulers]]\nname = \"main\"\nkind = \"single_branch\"\nbranch = \"main\"\nbuilders = [\"app\"]";
+        std::fs::write(&path, config(&proxy.url(&tdb.url), web)).unwrap();
+        let master = tokio::task::spawn_blocking(move || Master::start(&path, &[], 1)).await.unwrap();
+        let base = master.urls[0].clone();
+        let client = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap();
+        Some(BehindProxy { master, base, client, proxy, _dir: dir, _tdb: tdb })
+    }
+}
+
+/// Posts a change on `main` to the base hook: one build.
+async fn push(client: &reqwest::Client, base: &str) {
     let form = [("author", "a <a@x>"), ("revision", "r1"), ("branch", "main")];
     let hook = client.post(format!("{base}change_hook/base")).form(&form).send().await.unwrap();
     assert_eq!(hook.status(), 202);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_build_start_stored_without_the_master_hearing_of_it_runs_again() {
+    let Some(setup) = BehindProxy::start().await else { return };
+    let BehindProxy { master, base, client, proxy, .. } = &setup;
+
+    // The first build's start is committed by the server, and its answer lost.
+    proxy.lose_commit_of(INSERT_BUILD);
+    push(client, base).await;
 
     // Without a remedy that build would stay `building` forever, its request claimed.
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -243,20 +268,8 @@ async fn a_build_start_stored_without_the_master_hearing_of_it_runs_again() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_build_end_stored_without_the_master_hearing_of_it_is_published_once() {
-    if !std::env::var("CASCADE_TEST_DATABASE_URL").is_ok_and(|url| url.starts_with("postgres")) {
-        return;
-    }
-    let tdb = common::TestDb::new().await;
-    assert!(tdb.url.contains("@127.0.0.1:5432/"), "the proxy expects the server at 127.0.0.1:5432: {}", tdb.url);
-    let proxy = Proxy::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("cascade.toml");
-    let web = "listen = [\"127.0.0.1:0\"]\n[change_hook]\ndialects = { base = {} }\n\
-               [[schedulers]]\nname = \"main\"\nkind = \"single_branch\"\nbranch = \"main\"\nbuilders = [\"app\"]";
-    std::fs::write(&path, config(&proxy.url(&tdb.url), web)).unwrap();
-    let master = tokio::task::spawn_blocking(move || Master::start(&path, &[], 1)).await.unwrap();
-    let base = master.urls[0].clone();
-    let client = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap();
+    let Some(setup) = BehindProxy::start().await else { return };
+    let BehindProxy { master, base, client, proxy, .. } = &setup;
 
     // The live events, read from before the build until its end is heard of.
     let events = Arc::new(Mutex::new(String::new()));
@@ -272,9 +285,7 @@ async fn a_build_end_stored_without_the_master_hearing_of_it_is_published_once()
 
     // The build's end is committed by the server, and its answer lost.
     proxy.lose_commit_of(FINISH_BUILD);
-    let form = [("author", "a <a@x>"), ("revision", "r1"), ("branch", "main")];
-    let hook = client.post(format!("{base}change_hook/base")).form(&form).send().await.unwrap();
-    assert_eq!(hook.status(), 202);
+    push(client, base).await;
 
     // Without a remedy the end is stored but never published: a page showing the build
     // would show it running until reloaded.
