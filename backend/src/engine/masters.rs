@@ -67,8 +67,8 @@ impl Engine {
     /// master lives. Their requests go back to the queue.
     pub(super) async fn release_orphans(&self) -> Result<(), EngineError> {
         // Only the dispatcher, which calls this, adds running builds, and a build leaves the
-        // running ones only once its end is committed: what was unfinished after this list was
-        // taken and is not in it runs nowhere.
+        // running ones once its end is recorded or given up on: an unfinished build of this
+        // master that was not among them when this list was taken runs nowhere.
         let running = self.running.ids();
         let now = self.clock.now();
         let mut tx = self.db.begin().await?;
