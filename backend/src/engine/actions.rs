@@ -75,9 +75,10 @@ impl RunningBuilds {
             .unwrap_or_default()
     }
 
-    /// The builds that run now.
+    /// The builds that run now (even past a panic that poisoned the lock: an empty answer
+    /// would have them taken for builds that run nowhere).
     pub fn ids(&self) -> std::collections::HashSet<BuildId> {
-        self.0.lock().map(|m| m.keys().copied().collect()).unwrap_or_default()
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).keys().copied().collect()
     }
 
     /// How many builds run now.

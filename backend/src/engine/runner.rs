@@ -480,6 +480,8 @@ impl Engine {
                 let set = db::buildrequests::buildset_of(tx.conn(), build.buildrequest_id).await?;
                 let changes = db::buildsets::change_ids(tx.conn(), set).await?;
                 tx.commit().await?;
+                // What the try before gave the reporters is stored, and nobody woke them.
+                self.reporters().wake();
                 if let Some(step) = end.step_end.take() {
                     self.publish_step_end(build, step);
                 }
