@@ -3,6 +3,7 @@
 //! step by step, and every state change is published on the bus.
 
 pub mod actions;
+mod build_end;
 pub mod bus;
 pub mod change_sources;
 pub mod clock;
