@@ -240,22 +240,16 @@ async fn a_build_start_stored_without_the_master_hearing_of_it_runs_again() {
     let Some(setup) = BehindProxy::start().await else { return };
     let BehindProxy { master, base, client, proxy, .. } = &setup;
 
+    let events = common::EventLog::read(reqwest::get(format!("{base}api/v1/events?type=build")).await.unwrap());
+
     // The first build's start is committed by the server, and its answer lost.
     proxy.lose_commit_of(INSERT_BUILD);
     push(client, base).await;
 
     // Without a remedy that build would stay `building` forever, its request claimed.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let builds = loop {
-        let resp = client.get(format!("{base}api/v1/builds?builder=app&limit=10")).send().await.unwrap();
-        let body: serde_json::Value = resp.json().await.unwrap();
-        let builds = body["builds"].as_array().cloned().unwrap_or_default();
-        if builds.iter().any(|b| b["results"] == "success") {
-            break builds;
-        }
-        assert!(Instant::now() < deadline, "the request never ran to its end: {builds:#?}\n{:#?}", master.logs());
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    events.wait_for("\"results\":\"success\"", Duration::from_secs(60)).await;
+    let resp = client.get(format!("{base}api/v1/builds?builder=app&limit=10")).send().await.unwrap();
+    let builds = resp.json::<serde_json::Value>().await.unwrap()["builds"].as_array().cloned().unwrap();
     assert!(proxy.lost_a_commit(), "no build's start went through the proxy");
     let results: Vec<&str> = builds.iter().rev().map(|b| b["results"].as_str().unwrap_or("")).collect();
     assert_eq!(results, ["retry", "success"], "{builds:#?}");
@@ -272,16 +266,7 @@ async fn a_build_end_stored_without_the_master_hearing_of_it_is_published_once()
     let BehindProxy { master, base, client, proxy, .. } = &setup;
 
     // The live events, read from before the build until its end is heard of.
-    let events = Arc::new(Mutex::new(String::new()));
-    let stream = reqwest::get(format!("{base}api/v1/events?type=build")).await.unwrap();
-    assert_eq!(stream.status(), 200);
-    let kept = events.clone();
-    let reader = tokio::spawn(async move {
-        let mut stream = stream;
-        while let Ok(Some(chunk)) = stream.chunk().await {
-            kept.lock().unwrap().push_str(&String::from_utf8_lossy(&chunk));
-        }
-    });
+    let events = common::EventLog::read(reqwest::get(format!("{base}api/v1/events?type=build")).await.unwrap());
 
     // The build's end is committed by the server, and its answer lost.
     proxy.lose_commit_of(FINISH_BUILD);
@@ -289,17 +274,7 @@ async fn a_build_end_stored_without_the_master_hearing_of_it_is_published_once()
 
     // Without a remedy the end is stored but never published: a page showing the build
     // would show it running until reloaded.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !events.lock().unwrap().contains("event: build.finished") {
-        assert!(
-            Instant::now() < deadline,
-            "the build's end was never published: {}\n{:#?}",
-            events.lock().unwrap(),
-            master.logs()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    reader.abort();
+    events.wait_for("event: build.finished", Duration::from_secs(60)).await;
     assert!(proxy.lost_a_commit(), "no build's end went through the proxy");
     let resp = client.get(format!("{base}api/v1/builds?builder=app&limit=10")).send().await.unwrap();
     let builds = resp.json::<serde_json::Value>().await.unwrap()["builds"].as_array().cloned().unwrap();

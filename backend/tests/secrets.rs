@@ -233,16 +233,7 @@ async fn no_secret_appears_in_logs_events_api_answers_or_the_delivery_log() {
     let admin = |path: &str| http.get(format!("{base}{path}")).basic_auth("admin", Some(secret("admin password")));
 
     // The live events, from before anything happens until the end.
-    let events = Arc::new(Mutex::new(String::new()));
-    let stream = admin("api/v1/events").send().await.unwrap();
-    assert_eq!(stream.status(), 200);
-    let kept = events.clone();
-    let reader = tokio::spawn(async move {
-        let mut stream = stream;
-        while let Ok(Some(chunk)) = stream.chunk().await {
-            kept.lock().unwrap().push_str(&String::from_utf8_lossy(&chunk));
-        }
-    });
+    let events = common::EventLog::read(admin("api/v1/events").send().await.unwrap());
 
     // The login form, refused and then accepted.
     for (password, status) in [(secret("wrong login password"), 401), (secret("admin password"), 200)] {
@@ -351,11 +342,7 @@ async fn no_secret_appears_in_logs_events_api_answers_or_the_delivery_log() {
         .status()
         .unwrap();
     assert!(status.success());
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !events.lock().unwrap().contains("reconfig") {
-        assert!(Instant::now() < deadline, "no reconfig event");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    events.wait_for("reconfig", Duration::from_secs(30)).await;
     let gl = include_str!("fixtures/hooks/gitlab/push.json").to_owned();
     let token = vec![("x-gitlab-event", "Push Hook".into()), ("x-gitlab-token", secret("rotated gitlab token").into())];
     assert_eq!(post("gitlab", token, gl, hook_pw).await.unwrap().status(), 202);
@@ -394,8 +381,7 @@ async fn no_secret_appears_in_logs_events_api_answers_or_the_delivery_log() {
     said.push(("the worker's log".into(), worker.log.lock().unwrap().join("\n")));
     said.push(("the refused worker's log".into(), refused.log.lock().unwrap().join("\n")));
     drop(worker);
-    reader.abort();
-    said.push(("events".into(), events.lock().unwrap().clone()));
+    said.push(("events".into(), events.text()));
     assert!(said.last().unwrap().1.contains("build.finished"), "the event stream was read");
     let logs = master.logs();
     assert!(logs.iter().any(|l| l.contains("DEBUG")), "the master logs at debug level");

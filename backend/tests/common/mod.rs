@@ -156,3 +156,43 @@ pub async fn wait_finished(
     .await
     .unwrap_or_else(|_| panic!("no build of {builder} finished within {secs} s"))
 }
+
+/// Everything a live event stream (`/api/v1/events`) sends, gathered as it arrives until
+/// the log is dropped.
+pub struct EventLog {
+    text: tokio::sync::watch::Receiver<String>,
+    reader: tokio::task::JoinHandle<()>,
+}
+
+impl EventLog {
+    /// Reads `stream`, an answer from `/api/v1/events`, in the background.
+    pub fn read(mut stream: reqwest::Response) -> EventLog {
+        assert_eq!(stream.status(), 200);
+        let (sender, text) = tokio::sync::watch::channel(String::new());
+        let reader = tokio::spawn(async move {
+            while let Ok(Some(chunk)) = stream.chunk().await {
+                sender.send_modify(|text| text.push_str(&String::from_utf8_lossy(&chunk)));
+            }
+        });
+        EventLog { text, reader }
+    }
+
+    /// What arrived so far.
+    pub fn text(&self) -> String {
+        self.text.borrow().clone()
+    }
+
+    /// Waits until what arrived contains `needle`; fails after `within`, or when the stream
+    /// ends without it.
+    pub async fn wait_for(&self, needle: &str, within: Duration) {
+        let mut text = self.text.clone();
+        let found = tokio::time::timeout(within, text.wait_for(|t| t.contains(needle))).await;
+        assert!(matches!(found, Ok(Ok(_))), "no {needle:?} among the events within {within:?}: {}", self.text());
+    }
+}
+
+impl Drop for EventLog {
+    fn drop(&mut self) {
+        self.reader.abort();
+    }
+}
