@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::process::{Master, config};
+use common::process::{Master, config, config_with_steps};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -83,6 +83,8 @@ const COMMIT: &[u8] = b"Q\0\0\0\x0bCOMMIT\0";
 /// each on a connection carries them.
 const INSERT_BUILD: &[u8] = b"insert into builds (builder_id";
 const FINISH_BUILD: &[u8] = b"update builds set finished_at";
+/// The statement that ends a step (`db::steps`), recorded with the next step's start.
+const FINISH_STEP: &[u8] = b"update steps set finished_at";
 
 /// Relays one connection. While `lose_commit` holds a statement, the first transaction that
 /// prepares it has its `COMMIT` passed on to the server, and then the connection is cut as
@@ -196,8 +198,8 @@ async fn requests_during_an_outage_answer_503_and_the_master_recovers() {
     assert!(master.logs().iter().any(|l| l.contains("database unavailable")), "{:#?}", master.logs());
 }
 
-/// A master that builds every change on `main`, on a fresh PostgreSQL database reached
-/// through a proxy, and a client whose requests are bounded. The master stops first.
+/// A master that builds every change on `main` in two steps, the first of which prints a
+/// line, on a fresh PostgreSQL database reached through a proxy, and a client whose requests are bounded. The master stops first.
 struct BehindProxy {
     master: Master,
     base: String,
@@ -220,7 +222,8 @@ impl BehindProxy {
         let path = dir.path().join("cascade.toml");
         let web = "listen = [\"127.0.0.1:0\"]\n[change_hook]\ndialects = { base = {} }\n\
                    [[schedulers]]\nname = \"main\"\nkind = \"single_branch\"\nbranch = \"main\"\nbuilders = [\"app\"]";
-        std::fs::write(&path, config(&proxy.url(&tdb.url), web)).unwrap();
+        let steps = "[ { name = \"say\", command = \"echo built\" }, { name = \"s\", command = \"true\" } ]";
+        std::fs::write(&path, config_with_steps(&proxy.url(&tdb.url), web, steps)).unwrap();
         let master = tokio::task::spawn_blocking(move || Master::start(&path, &[], 1)).await.unwrap();
         let base = master.urls[0].clone();
         let client = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap();
@@ -257,7 +260,7 @@ async fn a_build_start_stored_without_the_master_hearing_of_it_runs_again() {
     assert!(builds.iter().all(|b| b["complete"] == true), "{builds:#?}");
     let logs = master.logs();
     assert!(logs.iter().any(|l| l.contains("could not start a build")), "{logs:#?}");
-    assert!(logs.iter().any(|l| l.contains("stored without confirming it will run again")), "{logs:#?}");
+    assert!(logs.iter().any(|l| l.contains("this master does not run will run again")), "{logs:#?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -283,4 +286,44 @@ async fn a_build_end_stored_without_the_master_hearing_of_it_is_published_once()
     let logs = master.logs();
     assert!(logs.iter().any(|l| l.contains("could not record the end of a build yet")), "{logs:#?}");
     assert!(!logs.iter().any(|l| l.contains("declared this one lost")), "{logs:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_step_start_stored_without_the_master_hearing_of_it_ends_its_build_retry() {
+    let Some(setup) = BehindProxy::start().await else { return };
+    let BehindProxy { master, base, client, proxy, .. } = &setup;
+
+    let events = common::EventLog::read(reqwest::get(format!("{base}api/v1/events?type=build")).await.unwrap());
+
+    // The second step's start, stored with the first step's end and its last line, is
+    // committed by the server, and its answer lost.
+    proxy.lose_commit_of(FINISH_STEP);
+    push(client, base).await;
+
+    // Without a remedy the build's end, which records the first step's end again, would be
+    // refused, leaving the build `building` forever and its request claimed.
+    events.wait_for("\"results\":\"success\"", Duration::from_secs(60)).await;
+    assert!(proxy.lost_a_commit(), "no step's start went through the proxy");
+    let resp = client.get(format!("{base}api/v1/builds?builder=app&limit=10")).send().await.unwrap();
+    let builds = resp.json::<serde_json::Value>().await.unwrap()["builds"].as_array().cloned().unwrap();
+    let results: Vec<&str> = builds.iter().rev().map(|b| b["results"].as_str().unwrap_or("")).collect();
+    assert_eq!(results, ["retry", "success"], "{builds:#?}");
+    let retried = builds.last().unwrap();
+    assert_eq!(retried["state_text"], "retry: the database failed", "{retried:#?}");
+
+    // The first step's end and output are stored once; the step whose start was lost with
+    // the answer ends with its build, not left running under it.
+    let number = retried["number"].as_i64().unwrap();
+    let resp = client.get(format!("{base}api/v1/builders/app/builds/{number}")).send().await.unwrap();
+    let steps = resp.json::<serde_json::Value>().await.unwrap()["steps"].as_array().cloned().unwrap();
+    let ends: Vec<(&str, &str)> = steps
+        .iter()
+        .map(|s| (s["results"].as_str().unwrap_or("running"), s["state_text"].as_str().unwrap_or("")))
+        .collect();
+    assert_eq!(ends, [("success", "say"), ("retry", "s interrupted")], "{steps:#?}");
+    let log = format!("{base}api/v1/builders/app/builds/{number}/steps/1/logs/stdio/raw");
+    assert_eq!(client.get(log).send().await.unwrap().text().await.unwrap(), "built\n");
+    let logs = master.logs();
+    assert!(logs.iter().any(|l| l.contains("the database failed during a build")), "{logs:#?}");
+    assert!(!logs.iter().any(|l| l.contains("could not record the end of a build")), "{logs:#?}");
 }

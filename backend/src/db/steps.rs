@@ -89,11 +89,26 @@ pub async fn insert_many(conn: Conn<'_>, rows: &[PastStep<'_>]) -> DbResult<Vec<
     Ok(insert_rows(conn, head, values, true).await?.into_iter().map(StepId).collect())
 }
 
-const FINISH: &str = "update steps set finished_at = $2, results = $3, state_text = $4 where id = $1";
+const FINISH: &str =
+    "update steps set finished_at = $2, results = $3, state_text = $4 where id = $1 and finished_at is null";
 
-/// Ends a step.
-pub async fn finish(conn: Conn<'_>, id: StepId, results: Results, state_text: &str, now: i64) -> DbResult<()> {
-    on_conn!(conn, c => sqlx::query(FINISH).bind(id.0).bind(now).bind(results.as_i64()).bind(state_text).execute(&mut *c).await.map(|_| ())?);
+/// Ends a step that is still running; false if it had ended already.
+pub async fn finish(conn: Conn<'_>, id: StepId, results: Results, state_text: &str, now: i64) -> DbResult<bool> {
+    let done = on_conn!(conn, c => sqlx::query(FINISH).bind(id.0).bind(now).bind(results.as_i64()).bind(state_text).execute(&mut *c).await.map(|r| r.rows_affected())?);
+    Ok(done == 1)
+}
+
+const COMPLETE_OPEN_LOGS: &str = "update logs set complete = 1 \
+    where complete = 0 and step_id in (select id from steps where build_id = $1 and finished_at is null)";
+const INTERRUPT_OPEN: &str = "update steps set finished_at = $2, results = $3, state_text = name || ' interrupted' \
+    where build_id = $1 and finished_at is null";
+
+/// Ends, with `results`, the steps of a build that its end left running (a build whose master
+/// was lost, or lost track of it), and completes their logs, so that no page shows them
+/// running under a finished build.
+pub async fn interrupt_open(mut conn: Conn<'_>, build: BuildId, results: Results, now: i64) -> DbResult<()> {
+    on_conn!(conn.reborrow(), c => sqlx::query(COMPLETE_OPEN_LOGS).bind(build.0).execute(&mut *c).await.map(|_| ())?);
+    on_conn!(conn, c => sqlx::query(INTERRUPT_OPEN).bind(build.0).bind(now).bind(results.as_i64()).execute(&mut *c).await.map(|_| ())?);
     Ok(())
 }
 

@@ -17,6 +17,8 @@ const RECORD_END_WAIT_MAX: Duration = Duration::from_secs(5);
 pub(super) struct BuildEnd {
     pub results: Results,
     pub last_step: Option<String>,
+    /// The state text, when the build ended for a reason of the master's own.
+    pub why: Option<&'static str>,
     pub stopped_by: Option<Request>,
     pub step_end: Option<StepEnd>,
 }
@@ -25,23 +27,23 @@ impl Engine {
     /// Records the end of a build, trying again while the database cannot take it (a
     /// restarting server, a full disk): a build whose end is not recorded would stay running,
     /// its request claimed, until the master restarts. Gives up when the master stops, which
-    /// marks the build `retry` on its way out.
-    pub(super) async fn record_end(&self, build: &Build, mut end: BuildEnd) {
+    /// marks the build `retry` on its way out. Returns whether the end was recorded.
+    pub(super) async fn record_end(&self, build: &Build, mut end: BuildEnd) -> bool {
         let mut wait = Duration::from_millis(250);
         let mut retrying = false;
         loop {
             match self.finish_build(build, &mut end, retrying).await {
-                Ok(()) => return,
+                Ok(()) => return true,
                 Err(e) if e.is_transient() => {
                     tracing::warn!(error = ?e, build = build.id.0, "could not record the end of a build yet; trying again");
                 }
                 Err(e) => {
                     tracing::error!(error = ?e, build = build.id.0, "could not record the end of a build");
-                    return;
+                    return false;
                 }
             }
             tokio::select! {
-                _ = self.shutdown.cancelled() => return,
+                _ = self.shutdown.cancelled() => return false,
                 _ = tokio::time::sleep(wait) => {}
             }
             wait = (wait * 2).min(RECORD_END_WAIT_MAX);
@@ -55,9 +57,10 @@ impl Engine {
     /// answering): then what is stored already is not written again.
     async fn finish_build(&self, build: &Build, end: &mut BuildEnd, retrying: bool) -> Result<(), EngineError> {
         let (results, now) = (end.results, self.clock.now());
-        let text = match (&end.stopped_by, results) {
-            (Some(req), Results::Cancelled) if req.reason.is_empty() => format!("stopped by {}", req.who()),
-            (Some(req), Results::Cancelled) => format!("stopped by {}: {}", req.who(), req.reason),
+        let text = match (end.why, &end.stopped_by, results) {
+            (Some(why), _, _) => why.to_owned(),
+            (None, Some(req), Results::Cancelled) if req.reason.is_empty() => format!("stopped by {}", req.who()),
+            (None, Some(req), Results::Cancelled) => format!("stopped by {}: {}", req.who(), req.reason),
             _ => build_state_text(results, end.last_step.as_deref()),
         };
         let mut tx = self.db.begin().await?;
@@ -93,6 +96,10 @@ impl Engine {
                 "a build ended here had been ended by another master that declared this one lost; its result is dropped"
             );
             return Ok(());
+        }
+        if matches!(results, Results::Retry | Results::Exception) {
+            // A step whose start was stored when the build gave up.
+            db::steps::interrupt_open(tx.conn(), build.id, results, now).await?;
         }
         let set = db::buildrequests::buildset_of(tx.conn(), build.buildrequest_id).await?;
         let set_done = if results == Results::Retry {

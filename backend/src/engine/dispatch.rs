@@ -16,7 +16,7 @@ pub(super) async fn run(engine: Arc<Engine>) {
     // Whether a start failed in a way that may have been stored all the same.
     let mut in_doubt = false;
     loop {
-        if in_doubt {
+        if in_doubt || engine.orphaned.swap(false, std::sync::atomic::Ordering::SeqCst) {
             in_doubt = engine.release_orphans().await.is_err();
         }
         in_doubt |= engine.dispatch_once().await;

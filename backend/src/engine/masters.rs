@@ -50,6 +50,7 @@ impl Engine {
             if !db::builds::finish(conn.reborrow(), build.id, Results::Retry, why, now).await? {
                 continue;
             }
+            db::steps::interrupt_open(conn.reborrow(), build.id, Results::Retry, now).await?;
             db::buildrequests::unclaim(conn.reborrow(), build.buildrequest_id).await?;
             let finished = db::builds::get(conn.reborrow(), build.id).await?;
             let set = db::buildrequests::buildset_of(conn.reborrow(), build.buildrequest_id).await?;
@@ -63,31 +64,34 @@ impl Engine {
 
     /// Ends `retry` the builds the database says this master runs and it does not: a start
     /// whose commit failed may have been stored all the same, by a server that went away
-    /// between committing and answering, and nothing else would ever end it while this
-    /// master lives. Their requests go back to the queue.
+    /// between committing and answering, and a build whose end could not be recorded stays
+    /// running there; nothing else would ever end them while this master lives. Their
+    /// requests go back to the queue.
     pub(super) async fn release_orphans(&self) -> Result<(), EngineError> {
         // Only the dispatcher, which calls this, adds running builds, and a build leaves the
         // running ones once its end is recorded or given up on: an unfinished build of this
         // master that was not among them when this list was taken runs nowhere.
         let running = self.running.ids();
         let now = self.clock.now();
-        let mut tx = self.db.begin().await?;
-        let orphans: Vec<Build> = db::builds::unfinished_for_master(tx.conn(), self.master)
-            .await?
-            .into_iter()
-            .filter(|b| !running.contains(&b.id))
-            .collect();
+        let unfinished = {
+            // Read first, outside a transaction: on SQLite a transaction takes the one writer.
+            let mut conn = self.db.acquire().await?;
+            db::builds::unfinished_for_master(conn.conn(), self.master).await?
+        };
+        let orphans: Vec<Build> = unfinished.into_iter().filter(|b| !running.contains(&b.id)).collect();
         if orphans.is_empty() {
             return Ok(());
         }
-        let why = "the database did not confirm its start";
+        // A build ended meanwhile is left as it is (`end_for_retry`).
+        let mut tx = self.db.begin().await?;
+        let why = "retry: its master lost track of it in a database failure";
         let (ended, told) = self.end_for_retry(tx.conn(), orphans, why, now).await?;
         tx.commit().await?;
         for (build, _) in &ended {
             tracing::warn!(
                 builder = %build.builder,
                 number = build.number,
-                "a build whose start the database stored without confirming it will run again"
+                "a build that the database holds as running and this master does not run will run again"
             );
         }
         self.publish_released(ended, told);

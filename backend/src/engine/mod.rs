@@ -74,6 +74,9 @@ pub struct Engine {
     running: Arc<actions::RunningBuilds>,
     /// Set during a clean shutdown: no new builds start.
     draining: Arc<std::sync::atomic::AtomicBool>,
+    /// Set when a build stopped running here without its end recorded: the dispatcher ends
+    /// it ([`Engine::release_orphans`]).
+    orphaned: std::sync::atomic::AtomicBool,
     /// Cancelled when the master should exit.
     exit: CancellationToken,
     /// Cancelled when the master begins to stop: live event streams end.
@@ -126,6 +129,7 @@ impl Engine {
             workers: registry,
             running: Arc::default(),
             draining: Arc::default(),
+            orphaned: Default::default(),
             exit: CancellationToken::new(),
             closing: CancellationToken::new(),
             change_sources: std::sync::Mutex::new(shutdown.child_token()),

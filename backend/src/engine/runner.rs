@@ -37,12 +37,16 @@ pub(super) struct StepEnd {
 }
 
 impl StepEnd {
+    /// Stores the step's end, unless it is stored already: a transaction that carried it
+    /// may have been committed by a server that went away before answering.
     pub(super) async fn record(&self, mut conn: db::Conn<'_>) -> Result<(), EngineError> {
+        if !db::steps::finish(conn.reborrow(), self.step.id, self.results, &self.text, self.finished_at).await? {
+            return Ok(());
+        }
         if let Some(chunk) = &self.last {
             logs::append(conn.reborrow(), self.log.id, chunk).await?;
         }
-        db::logs::finish(conn.reborrow(), self.log.id).await?;
-        db::steps::finish(conn, self.step.id, self.results, &self.text, self.finished_at).await?;
+        db::logs::finish(conn, self.log.id).await?;
         Ok(())
     }
 }
@@ -202,22 +206,26 @@ impl Engine {
             // A reconfiguration removed the builder between the claim and now.
             None => Err(EngineError::NotFound(format!("builder {} is no longer configured", build.builder))),
         };
-        let (results, last_step) = match steps {
-            Ok(done) => done,
+        let (results, last_step, why) = match steps {
+            Ok((results, last_step)) => (results, last_step, None),
             // The build could not be recorded, through no fault of its own: it runs again.
             Err(e) if e.is_transient() => {
                 tracing::error!(error = ?e, build = build.id.0, "the database failed during a build; it will run again");
-                (Results::Retry, None)
+                (Results::Retry, None, Some("retry: the database failed"))
             }
             Err(e) => {
                 tracing::error!(error = ?e, build = build.id.0, "build failed inside the master");
-                (Results::Exception, None)
+                (Results::Exception, None, Some("exception inside the master"))
             }
         };
         let stopped_by = running.stopped_by.lock().ok().and_then(|s| s.clone());
-        let end = BuildEnd { results, last_step, stopped_by, step_end };
-        self.record_end(&build, end).await;
+        let end = BuildEnd { results, last_step, why, stopped_by, step_end };
+        let recorded = self.record_end(&build, end).await;
         self.running.remove(build.id);
+        if !recorded {
+            // Still running in the database, and nowhere else: the dispatcher ends it.
+            self.orphaned.store(true, Ordering::SeqCst);
+        }
         if let Some(goodbye) = self.workers.release(&worker) {
             tracing::info!(worker, "worker finished its last build before shutting down");
             let _ = goodbye.send(crate::worker::protocol::MasterMsg::Shutdown).await;

@@ -70,10 +70,15 @@ impl Drop for Master {
 
 /// A minimal configuration on `db_url` whose `[web]` section is `web`.
 pub fn config(db_url: &str, web: &str) -> String {
+    config_with_steps(db_url, web, "[ { name = \"s\", command = \"true\" } ]")
+}
+
+/// As [`config`], with `steps` (a TOML array) as the builder's steps.
+pub fn config_with_steps(db_url: &str, web: &str, steps: &str) -> String {
     format!(
         "title = \"m\"\n[db]\nurl = \"{db_url}\"\n[web]\n{web}\n\
          [[workers]]\nname = \"local\"\nembedded = true\n\
-         [[builders]]\nname = \"app\"\nworkers = [\"local\"]\nsteps = [ {{ name = \"s\", command = \"true\" }} ]\n"
+         [[builders]]\nname = \"app\"\nworkers = [\"local\"]\nsteps = {steps}\n"
     )
 }
 
