@@ -177,4 +177,12 @@ async fn a_request_head_over_8_kb_is_refused_and_the_next_request_is_served() {
     let refused = with_header(9 * 1024).await.unwrap();
     assert_eq!(refused.status(), 431, "{:?}", refused.text().await);
     assert_eq!(with_header(10).await.unwrap().status(), 200);
+
+    // A long query string counts too, and the API's document says so for each operation.
+    let long = client.get(format!("{base}api/v1/builds?q={}", "x".repeat(9 * 1024))).send().await.unwrap();
+    assert_eq!(long.status(), 431);
+    let spec: serde_json::Value =
+        client.get(format!("{base}api/openapi.json")).send().await.unwrap().json().await.unwrap();
+    let documented = spec["paths"]["/builds"]["get"]["responses"].as_object().unwrap();
+    assert!(documented.contains_key("431"), "{documented:#?}");
 }

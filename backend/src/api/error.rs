@@ -98,6 +98,11 @@ pub enum ApiError {
     /// The database is busy or out of reach; try again.
     #[oai(status = 503)]
     Unavailable(Json<ErrorBody>),
+    /// The request's line and headers together are larger than the master reads (8 kB).
+    /// The HTTP server answers so itself, with no body, before any operation runs.
+    #[oai(status = 431)]
+    #[allow(dead_code, reason = "answered by the HTTP server (server::MAX_REQUEST_HEAD), listed for the document")]
+    HeadTooLarge,
     /// The database's disk is full: nothing can be stored until space is freed (reads work).
     #[oai(status = 507)]
     InsufficientStorage(Json<ErrorBody>),
@@ -186,13 +191,14 @@ impl ApiError {
             ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::HeadTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             ApiError::InsufficientStorage(_) => StatusCode::INSUFFICIENT_STORAGE,
         }
     }
 
-    /// The body of this answer.
-    pub fn body(&self) -> &ErrorBody {
-        match self {
+    /// The body of this answer; `None` for the one answered without a body.
+    pub fn body(&self) -> Option<&ErrorBody> {
+        Some(match self {
             ApiError::BadRequest(b)
             | ApiError::Unauthorized(b)
             | ApiError::Forbidden(b)
@@ -204,7 +210,8 @@ impl ApiError {
             | ApiError::Internal(b)
             | ApiError::Unavailable(b)
             | ApiError::InsufficientStorage(b) => &b.0,
-        }
+            ApiError::HeadTooLarge => return None,
+        })
     }
 }
 

@@ -2329,6 +2329,16 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /**
+             * @description The request's line and headers together are larger than the master reads (8 kB).
+             *     The HTTP server answers so itself, with no body, before any operation runs.
+             */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description The master failed; details are in its log. */
             500: {
                 headers: {
@@ -2448,6 +2458,16 @@ export interface operations {
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
+            };
+            /**
+             * @description The request's line and headers together are larger than the master reads (8 kB).
+             *     The HTTP server answers so itself, with no body, before any operation runs.
+             */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description The master failed; details are in its log. */
             500: {
@@ -2574,6 +2594,16 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /**
+             * @description The request's line and headers together are larger than the master reads (8 kB).
+             *     The HTTP server answers so itself, with no body, before any operation runs.
+             */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description The master failed; details are in its log. */
             500: {
                 headers: {
@@ -2695,6 +2725,16 @@ export interface operations {
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
+            };
+            /**
+             * @description The request's line and headers together are larger than the master reads (8 kB).
+             *     The HTTP server answers so itself, with no body, before any operation runs.
+             */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description The master failed; details are in its log. */
             500: {
@@ -2819,6 +2859,16 @@ export interface operations {
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
+            };
+            /**
+             * @description The request's line and headers together are larger than the master reads (8 kB).
+             *     The HTTP server answers so itself, with no body, before any operation runs.
+             */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description The master failed; details are in its log. */
             500: {
@@ -2953,6 +3003,16 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /**
+             * @description The request's line and headers together are larger than the master reads (8 kB).
+             *     The HTTP server answers so itself, with no body, before any operation runs.
+             */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description The master failed; details are in its log. */
             500: {
                 headers: {
@@ -3073,6 +3133,16 @@ export interface operations {
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
+            };
+            /**
+             * @description The request's line and headers together are larger than the master reads (8 kB).
+             *     The HTTP server answers so itself, with no body, before any operation runs.
+             */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description The master failed; details are in its log. */
             500: {
@@ -3200,6 +3270,16 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /**
+             * @description The request's line and headers together are larger than the master reads (8 kB).
+             *     The HTTP server answers so itself, with no body, before any operation runs.
+             */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description The master failed; details are in its log. */
             500: {
                 headers: {
@@ -3325,6 +3405,16 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /**
+             * @description The request's line and headers together are larger than the master reads (8 kB).
+             *     The HTTP server answers so itself, with no body, before any operation runs.
+             */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description The master failed; details are in its log. */
             500: {
                 headers: {
@@ -3449,6 +3539,16 @@ export interface operations {
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
+            };
+            /**
+             * @description The request's line and headers together are larger than the master reads (8 kB).
+             *     The HTTP server answers so itself, with no body, before any operation runs.
+             */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description The master failed; details are in its log. */
             500: {
@@ -3579,6 +3679,16 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /**
+             * @description The request's line and headers together are larger than the master reads (8 kB).
+             *     The HTTP server answers so itself, with no body, before any operation runs.
+             */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description The master failed; details are in its log. */
             500: {
                 headers: {
@@ -3703,6 +3813,16 @@ export interface operations {
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
+            };
+            /**
+             * @description The request's line and headers together are larger than the master reads (8 kB).
+             *     The HTTP server answers so itself, with no body, before any operation runs.
+             */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description The master failed; details are in its log. */
             500: {
@@ -3835,6 +3955,16 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /**
+             * @description The request's line and headers together are larger than the master reads (8 kB).
+             *     The HTTP server answers so itself, with no body, before any operation runs.
+             */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description The master failed; details are in its log. */
             500: {
                 headers: {
@@ -3963,6 +4093,16 @@ export interface operations {
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
+            };
+            /**
+             * @description The request's line and headers together are larger than the master reads (8 kB).
+             *     The HTTP server answers so itself, with no body, before any operation runs.
+             */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description The master failed; details are in its log. */
             500: {
@@ -4097,6 +4237,16 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /**
+             * @description The request's line and headers together are larger than the master reads (8 kB).
+             *     The HTTP server answers so itself, with no body, before any operation runs.
+             */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description The master failed; details are in its log. */
             500: {
                 headers: {
@@ -4216,6 +4366,16 @@ export interface operations {
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
+            };
+            /**
+             * @description The request's line and headers together are larger than the master reads (8 kB).
+             *     The HTTP server answers so itself, with no body, before any operation runs.
+             */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description The master failed; details are in its log. */
             500: {
@@ -4341,6 +4501,16 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /**
+             * @description The request's line and headers together are larger than the master reads (8 kB).
+             *     The HTTP server answers so itself, with no body, before any operation runs.
+             */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description The master failed; details are in its log. */
             500: {
                 headers: {
@@ -4463,6 +4633,16 @@ export interface operations {
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
+            };
+            /**
+             * @description The request's line and headers together are larger than the master reads (8 kB).
+             *     The HTTP server answers so itself, with no body, before any operation runs.
+             */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description The master failed; details are in its log. */
             500: {
@@ -4587,6 +4767,16 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /**
+             * @description The request's line and headers together are larger than the master reads (8 kB).
+             *     The HTTP server answers so itself, with no body, before any operation runs.
+             */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description The master failed; details are in its log. */
             500: {
                 headers: {
@@ -4709,6 +4899,16 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /**
+             * @description The request's line and headers together are larger than the master reads (8 kB).
+             *     The HTTP server answers so itself, with no body, before any operation runs.
+             */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description The master failed; details are in its log. */
             500: {
                 headers: {
@@ -4826,6 +5026,16 @@ export interface operations {
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
+            };
+            /**
+             * @description The request's line and headers together are larger than the master reads (8 kB).
+             *     The HTTP server answers so itself, with no body, before any operation runs.
+             */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description The master failed; details are in its log. */
             500: {
@@ -4946,6 +5156,16 @@ export interface operations {
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
+            };
+            /**
+             * @description The request's line and headers together are larger than the master reads (8 kB).
+             *     The HTTP server answers so itself, with no body, before any operation runs.
+             */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description The master failed; details are in its log. */
             500: {
@@ -5071,6 +5291,16 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /**
+             * @description The request's line and headers together are larger than the master reads (8 kB).
+             *     The HTTP server answers so itself, with no body, before any operation runs.
+             */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description The master failed; details are in its log. */
             500: {
                 headers: {
@@ -5194,6 +5424,16 @@ export interface operations {
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
+            };
+            /**
+             * @description The request's line and headers together are larger than the master reads (8 kB).
+             *     The HTTP server answers so itself, with no body, before any operation runs.
+             */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description The master failed; details are in its log. */
             500: {
@@ -5319,6 +5559,16 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /**
+             * @description The request's line and headers together are larger than the master reads (8 kB).
+             *     The HTTP server answers so itself, with no body, before any operation runs.
+             */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description The master failed; details are in its log. */
             500: {
                 headers: {
@@ -5436,6 +5686,16 @@ export interface operations {
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
+            };
+            /**
+             * @description The request's line and headers together are larger than the master reads (8 kB).
+             *     The HTTP server answers so itself, with no body, before any operation runs.
+             */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description The master failed; details are in its log. */
             500: {
@@ -5555,6 +5815,16 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /**
+             * @description The request's line and headers together are larger than the master reads (8 kB).
+             *     The HTTP server answers so itself, with no body, before any operation runs.
+             */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description The master failed; details are in its log. */
             500: {
                 headers: {
@@ -5672,6 +5942,16 @@ export interface operations {
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
+            };
+            /**
+             * @description The request's line and headers together are larger than the master reads (8 kB).
+             *     The HTTP server answers so itself, with no body, before any operation runs.
+             */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description The master failed; details are in its log. */
             500: {
@@ -5795,6 +6075,16 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /**
+             * @description The request's line and headers together are larger than the master reads (8 kB).
+             *     The HTTP server answers so itself, with no body, before any operation runs.
+             */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description The master failed; details are in its log. */
             500: {
                 headers: {
@@ -5912,6 +6202,16 @@ export interface operations {
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
+            };
+            /**
+             * @description The request's line and headers together are larger than the master reads (8 kB).
+             *     The HTTP server answers so itself, with no body, before any operation runs.
+             */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description The master failed; details are in its log. */
             500: {
@@ -6037,6 +6337,16 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /**
+             * @description The request's line and headers together are larger than the master reads (8 kB).
+             *     The HTTP server answers so itself, with no body, before any operation runs.
+             */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description The master failed; details are in its log. */
             500: {
                 headers: {
@@ -6157,6 +6467,16 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /**
+             * @description The request's line and headers together are larger than the master reads (8 kB).
+             *     The HTTP server answers so itself, with no body, before any operation runs.
+             */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description The master failed; details are in its log. */
             500: {
                 headers: {
@@ -6274,6 +6594,16 @@ export interface operations {
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
+            };
+            /**
+             * @description The request's line and headers together are larger than the master reads (8 kB).
+             *     The HTTP server answers so itself, with no body, before any operation runs.
+             */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description The master failed; details are in its log. */
             500: {
@@ -6398,6 +6728,16 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /**
+             * @description The request's line and headers together are larger than the master reads (8 kB).
+             *     The HTTP server answers so itself, with no body, before any operation runs.
+             */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description The master failed; details are in its log. */
             500: {
                 headers: {
@@ -6518,6 +6858,16 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /**
+             * @description The request's line and headers together are larger than the master reads (8 kB).
+             *     The HTTP server answers so itself, with no body, before any operation runs.
+             */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description The master failed; details are in its log. */
             500: {
                 headers: {
@@ -6637,6 +6987,16 @@ export interface operations {
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
+            };
+            /**
+             * @description The request's line and headers together are larger than the master reads (8 kB).
+             *     The HTTP server answers so itself, with no body, before any operation runs.
+             */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description The master failed; details are in its log. */
             500: {
@@ -6762,6 +7122,16 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /**
+             * @description The request's line and headers together are larger than the master reads (8 kB).
+             *     The HTTP server answers so itself, with no body, before any operation runs.
+             */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description The master failed; details are in its log. */
             500: {
                 headers: {
@@ -6881,6 +7251,16 @@ export interface operations {
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
+            };
+            /**
+             * @description The request's line and headers together are larger than the master reads (8 kB).
+             *     The HTTP server answers so itself, with no body, before any operation runs.
+             */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description The master failed; details are in its log. */
             500: {
@@ -7007,6 +7387,16 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /**
+             * @description The request's line and headers together are larger than the master reads (8 kB).
+             *     The HTTP server answers so itself, with no body, before any operation runs.
+             */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description The master failed; details are in its log. */
             500: {
                 headers: {
@@ -7127,6 +7517,16 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /**
+             * @description The request's line and headers together are larger than the master reads (8 kB).
+             *     The HTTP server answers so itself, with no body, before any operation runs.
+             */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description The master failed; details are in its log. */
             500: {
                 headers: {
@@ -7246,6 +7646,16 @@ export interface operations {
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
+            };
+            /**
+             * @description The request's line and headers together are larger than the master reads (8 kB).
+             *     The HTTP server answers so itself, with no body, before any operation runs.
+             */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description The master failed; details are in its log. */
             500: {
@@ -7374,6 +7784,16 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /**
+             * @description The request's line and headers together are larger than the master reads (8 kB).
+             *     The HTTP server answers so itself, with no body, before any operation runs.
+             */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description The master failed; details are in its log. */
             500: {
                 headers: {
@@ -7494,6 +7914,16 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /**
+             * @description The request's line and headers together are larger than the master reads (8 kB).
+             *     The HTTP server answers so itself, with no body, before any operation runs.
+             */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description The master failed; details are in its log. */
             500: {
                 headers: {
@@ -7613,6 +8043,16 @@ export interface operations {
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
+            };
+            /**
+             * @description The request's line and headers together are larger than the master reads (8 kB).
+             *     The HTTP server answers so itself, with no body, before any operation runs.
+             */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description The master failed; details are in its log. */
             500: {
@@ -7763,6 +8203,16 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /**
+             * @description The request's line and headers together are larger than the master reads (8 kB).
+             *     The HTTP server answers so itself, with no body, before any operation runs.
+             */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description The master failed; details are in its log. */
             500: {
                 headers: {
@@ -7889,6 +8339,16 @@ export interface operations {
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
+            };
+            /**
+             * @description The request's line and headers together are larger than the master reads (8 kB).
+             *     The HTTP server answers so itself, with no body, before any operation runs.
+             */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description The master failed; details are in its log. */
             500: {
@@ -8025,6 +8485,16 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /**
+             * @description The request's line and headers together are larger than the master reads (8 kB).
+             *     The HTTP server answers so itself, with no body, before any operation runs.
+             */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description The master failed; details are in its log. */
             500: {
                 headers: {
@@ -8150,6 +8620,16 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /**
+             * @description The request's line and headers together are larger than the master reads (8 kB).
+             *     The HTTP server answers so itself, with no body, before any operation runs.
+             */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description The master failed; details are in its log. */
             500: {
                 headers: {
@@ -8272,6 +8752,16 @@ export interface operations {
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
+            };
+            /**
+             * @description The request's line and headers together are larger than the master reads (8 kB).
+             *     The HTTP server answers so itself, with no body, before any operation runs.
+             */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description The master failed; details are in its log. */
             500: {
