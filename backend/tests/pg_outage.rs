@@ -229,6 +229,20 @@ impl BehindProxy {
         let client = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap();
         Some(BehindProxy { master, base, client, proxy, _dir: dir, _tdb: tdb })
     }
+
+    /// The live build events, read from now on (by a client without the other requests'
+    /// time limit, which would end the stream).
+    async fn events(&self) -> common::EventLog {
+        common::EventLog::read(reqwest::get(format!("{}api/v1/events?type=build", self.base)).await.unwrap())
+    }
+
+    /// The builds of builder `app`, oldest first.
+    async fn builds(&self) -> Vec<serde_json::Value> {
+        let resp = self.client.get(format!("{}api/v1/builds?builder=app&limit=10", self.base)).send().await.unwrap();
+        let mut builds = resp.json::<serde_json::Value>().await.unwrap()["builds"].as_array().cloned().unwrap();
+        builds.reverse();
+        builds
+    }
 }
 
 /// Posts a change on `main` to the base hook: one build.
@@ -243,7 +257,7 @@ async fn a_build_start_stored_without_the_master_hearing_of_it_runs_again() {
     let Some(setup) = BehindProxy::start().await else { return };
     let BehindProxy { master, base, client, proxy, .. } = &setup;
 
-    let events = common::EventLog::read(reqwest::get(format!("{base}api/v1/events?type=build")).await.unwrap());
+    let events = setup.events().await;
 
     // The first build's start is committed by the server, and its answer lost.
     proxy.lose_commit_of(INSERT_BUILD);
@@ -251,10 +265,9 @@ async fn a_build_start_stored_without_the_master_hearing_of_it_runs_again() {
 
     // Without a remedy that build would stay `building` forever, its request claimed.
     events.wait_for("\"results\":\"success\"", Duration::from_secs(60)).await;
-    let resp = client.get(format!("{base}api/v1/builds?builder=app&limit=10")).send().await.unwrap();
-    let builds = resp.json::<serde_json::Value>().await.unwrap()["builds"].as_array().cloned().unwrap();
+    let builds = setup.builds().await;
     assert!(proxy.lost_a_commit(), "no build's start went through the proxy");
-    let results: Vec<&str> = builds.iter().rev().map(|b| b["results"].as_str().unwrap_or("")).collect();
+    let results: Vec<&str> = builds.iter().map(|b| b["results"].as_str().unwrap_or("")).collect();
     assert_eq!(results, ["retry", "success"], "{builds:#?}");
     assert!(builds.iter().all(|b| b["buildrequest_id"] == builds[0]["buildrequest_id"]), "{builds:#?}");
     assert!(builds.iter().all(|b| b["complete"] == true), "{builds:#?}");
@@ -269,7 +282,7 @@ async fn a_build_end_stored_without_the_master_hearing_of_it_is_published_once()
     let BehindProxy { master, base, client, proxy, .. } = &setup;
 
     // The live events, read from before the build until its end is heard of.
-    let events = common::EventLog::read(reqwest::get(format!("{base}api/v1/events?type=build")).await.unwrap());
+    let events = setup.events().await;
 
     // The build's end is committed by the server, and its answer lost.
     proxy.lose_commit_of(FINISH_BUILD);
@@ -279,8 +292,7 @@ async fn a_build_end_stored_without_the_master_hearing_of_it_is_published_once()
     // would show it running until reloaded.
     events.wait_for("event: build.finished", Duration::from_secs(60)).await;
     assert!(proxy.lost_a_commit(), "no build's end went through the proxy");
-    let resp = client.get(format!("{base}api/v1/builds?builder=app&limit=10")).send().await.unwrap();
-    let builds = resp.json::<serde_json::Value>().await.unwrap()["builds"].as_array().cloned().unwrap();
+    let builds = setup.builds().await;
     assert_eq!(builds.len(), 1, "{builds:#?}");
     assert_eq!(builds[0]["results"], "success", "{builds:#?}");
     let logs = master.logs();
@@ -293,7 +305,7 @@ async fn a_step_start_stored_without_the_master_hearing_of_it_ends_its_build_ret
     let Some(setup) = BehindProxy::start().await else { return };
     let BehindProxy { master, base, client, proxy, .. } = &setup;
 
-    let events = common::EventLog::read(reqwest::get(format!("{base}api/v1/events?type=build")).await.unwrap());
+    let events = setup.events().await;
 
     // The second step's start, stored with the first step's end and its last line, is
     // committed by the server, and its answer lost.
@@ -304,11 +316,10 @@ async fn a_step_start_stored_without_the_master_hearing_of_it_ends_its_build_ret
     // refused, leaving the build `building` forever and its request claimed.
     events.wait_for("\"results\":\"success\"", Duration::from_secs(60)).await;
     assert!(proxy.lost_a_commit(), "no step's start went through the proxy");
-    let resp = client.get(format!("{base}api/v1/builds?builder=app&limit=10")).send().await.unwrap();
-    let builds = resp.json::<serde_json::Value>().await.unwrap()["builds"].as_array().cloned().unwrap();
-    let results: Vec<&str> = builds.iter().rev().map(|b| b["results"].as_str().unwrap_or("")).collect();
+    let builds = setup.builds().await;
+    let results: Vec<&str> = builds.iter().map(|b| b["results"].as_str().unwrap_or("")).collect();
     assert_eq!(results, ["retry", "success"], "{builds:#?}");
-    let retried = builds.last().unwrap();
+    let retried = &builds[0];
     assert_eq!(retried["state_text"], "retry: the database failed", "{retried:#?}");
 
     // The first step's end and output are stored once; the step whose start was lost with
