@@ -3,6 +3,7 @@
 //! its build.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use super::bus::Event;
@@ -13,13 +14,11 @@ use crate::model::{Build, WorkerId};
 
 /// Looks for work whenever woken, and every second in case another master queued some.
 pub(super) async fn run(engine: Arc<Engine>) {
-    // Whether a start failed in a way that may have been stored all the same.
-    let mut in_doubt = false;
     loop {
-        if in_doubt || engine.orphaned.swap(false, std::sync::atomic::Ordering::SeqCst) {
-            in_doubt = engine.release_orphans().await.is_err();
+        if engine.orphaned.swap(false, Ordering::SeqCst) && engine.release_orphans().await.is_err() {
+            engine.orphaned.store(true, Ordering::SeqCst);
         }
-        in_doubt |= engine.dispatch_once().await;
+        engine.dispatch_once().await;
         tokio::select! {
             _ = engine.wake.notified() => {}
             _ = tokio::time::sleep(Duration::from_secs(1)) => {}
@@ -28,20 +27,19 @@ pub(super) async fn run(engine: Arc<Engine>) {
 }
 
 impl Engine {
-    /// Starts a build for every pending request an idle worker can take. Returns whether a
-    /// start failed: the database may have stored it all the same (a server that goes away
-    /// between committing and answering), leaving a build nobody runs until
-    /// [`Engine::release_orphans`] ends it.
-    async fn dispatch_once(self: &Arc<Self>) -> bool {
-        if self.draining.load(std::sync::atomic::Ordering::SeqCst) {
-            return false;
+    /// Starts a build for every pending request an idle worker can take. A start that
+    /// failed may have been stored all the same (a server that goes away between committing
+    /// and answering), leaving a build nobody runs: it is marked for
+    /// [`Engine::release_orphans`].
+    async fn dispatch_once(self: &Arc<Self>) {
+        if self.draining.load(Ordering::SeqCst) {
+            return;
         }
         // One query tells which builders have work, so idle builders cost nothing.
         let pending = match self.db.acquire().await {
             Ok(mut conn) => db::buildrequests::pending_counts(conn.conn()).await.unwrap_or_default(),
-            Err(_) => return false,
+            Err(_) => return,
         };
-        let mut in_doubt = false;
         for builder in &self.config().builders {
             let mut waiting = self.builder_id(&builder.name).and_then(|id| pending.get(&id.0).copied()).unwrap_or(0);
             while waiting > 0
@@ -67,13 +65,12 @@ impl Engine {
                     Err(e) => {
                         tracing::error!(error = ?e, builder = builder.name, "could not start a build");
                         self.workers.release(&worker);
-                        in_doubt = true;
+                        self.orphaned.store(true, Ordering::SeqCst);
                         break;
                     }
                 }
             }
         }
-        in_doubt
     }
 
     /// Claims the builder's next request and starts its build, in one transaction.

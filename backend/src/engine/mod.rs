@@ -74,8 +74,9 @@ pub struct Engine {
     running: Arc<actions::RunningBuilds>,
     /// Set during a clean shutdown: no new builds start.
     draining: Arc<std::sync::atomic::AtomicBool>,
-    /// Set when a build stopped running here without its end recorded: the dispatcher ends
-    /// it ([`Engine::release_orphans`]).
+    /// Set when a build may be running in the database and nowhere else (a start whose
+    /// commit failed, an end that could not be recorded): the dispatcher looks for such
+    /// builds and ends them ([`Engine::release_orphans`]), until one look succeeds.
     orphaned: std::sync::atomic::AtomicBool,
     /// Cancelled when the master should exit.
     exit: CancellationToken,
