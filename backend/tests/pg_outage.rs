@@ -230,14 +230,19 @@ impl BehindProxy {
         Some(BehindProxy { master, base, client, proxy, _dir: dir, _tdb: tdb })
     }
 
-    /// The live build events, read from now on (by a client without the other requests'
-    /// time limit, which would end the stream).
-    async fn events(&self) -> common::EventLog {
-        common::EventLog::read(reqwest::get(format!("{}api/v1/events?type=build", self.base)).await.unwrap())
-    }
-
-    /// The builds of builder `app`, oldest first.
-    async fn builds(&self) -> Vec<serde_json::Value> {
+    /// Loses the answer to the commit of the first transaction that prepares `statement`,
+    /// posts a change on `main` to the base hook (one build), and waits until the build
+    /// events say `until`. Returns the builds of builder `app`, oldest first.
+    async fn build_losing_commit_of(&self, statement: &'static [u8], until: &str) -> Vec<serde_json::Value> {
+        // Read by a client without the other requests' time limit, which would end the stream.
+        let events =
+            common::EventLog::read(reqwest::get(format!("{}api/v1/events?type=build", self.base)).await.unwrap());
+        self.proxy.lose_commit_of(statement);
+        let form = [("author", "a <a@x>"), ("revision", "r1"), ("branch", "main")];
+        let hook = self.client.post(format!("{}change_hook/base", self.base)).form(&form).send().await.unwrap();
+        assert_eq!(hook.status(), 202);
+        events.wait_for(until, Duration::from_secs(60)).await;
+        assert!(self.proxy.lost_a_commit(), "no transaction preparing the statement went through the proxy");
         let resp = self.client.get(format!("{}api/v1/builds?builder=app&limit=10", self.base)).send().await.unwrap();
         let mut builds = resp.json::<serde_json::Value>().await.unwrap()["builds"].as_array().cloned().unwrap();
         builds.reverse();
@@ -245,33 +250,18 @@ impl BehindProxy {
     }
 }
 
-/// Posts a change on `main` to the base hook: one build.
-async fn push(client: &reqwest::Client, base: &str) {
-    let form = [("author", "a <a@x>"), ("revision", "r1"), ("branch", "main")];
-    let hook = client.post(format!("{base}change_hook/base")).form(&form).send().await.unwrap();
-    assert_eq!(hook.status(), 202);
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_build_start_stored_without_the_master_hearing_of_it_runs_again() {
     let Some(setup) = BehindProxy::start().await else { return };
-    let BehindProxy { master, base, client, proxy, .. } = &setup;
 
-    let events = setup.events().await;
-
-    // The first build's start is committed by the server, and its answer lost.
-    proxy.lose_commit_of(INSERT_BUILD);
-    push(client, base).await;
-
-    // Without a remedy that build would stay `building` forever, its request claimed.
-    events.wait_for("\"results\":\"success\"", Duration::from_secs(60)).await;
-    let builds = setup.builds().await;
-    assert!(proxy.lost_a_commit(), "no build's start went through the proxy");
+    // The first build's start is committed by the server, and its answer lost. Without a
+    // remedy that build would stay `building` forever, its request claimed.
+    let builds = setup.build_losing_commit_of(INSERT_BUILD, "\"results\":\"success\"").await;
     let results: Vec<&str> = builds.iter().map(|b| b["results"].as_str().unwrap_or("")).collect();
     assert_eq!(results, ["retry", "success"], "{builds:#?}");
     assert!(builds.iter().all(|b| b["buildrequest_id"] == builds[0]["buildrequest_id"]), "{builds:#?}");
     assert!(builds.iter().all(|b| b["complete"] == true), "{builds:#?}");
-    let logs = master.logs();
+    let logs = setup.master.logs();
     assert!(logs.iter().any(|l| l.contains("could not start a build")), "{logs:#?}");
     assert!(logs.iter().any(|l| l.contains("this master does not run will run again")), "{logs:#?}");
 }
@@ -279,23 +269,14 @@ async fn a_build_start_stored_without_the_master_hearing_of_it_runs_again() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_build_end_stored_without_the_master_hearing_of_it_is_published_once() {
     let Some(setup) = BehindProxy::start().await else { return };
-    let BehindProxy { master, base, client, proxy, .. } = &setup;
 
-    // The live events, read from before the build until its end is heard of.
-    let events = setup.events().await;
-
-    // The build's end is committed by the server, and its answer lost.
-    proxy.lose_commit_of(FINISH_BUILD);
-    push(client, base).await;
-
-    // Without a remedy the end is stored but never published: a page showing the build
-    // would show it running until reloaded.
-    events.wait_for("event: build.finished", Duration::from_secs(60)).await;
-    assert!(proxy.lost_a_commit(), "no build's end went through the proxy");
-    let builds = setup.builds().await;
+    // The build's end is committed by the server, and its answer lost. Without a remedy the
+    // end is stored but never published: a page showing the build would show it running
+    // until reloaded.
+    let builds = setup.build_losing_commit_of(FINISH_BUILD, "event: build.finished").await;
     assert_eq!(builds.len(), 1, "{builds:#?}");
     assert_eq!(builds[0]["results"], "success", "{builds:#?}");
-    let logs = master.logs();
+    let logs = setup.master.logs();
     assert!(logs.iter().any(|l| l.contains("could not record the end of a build yet")), "{logs:#?}");
     assert!(!logs.iter().any(|l| l.contains("declared this one lost")), "{logs:#?}");
 }
@@ -303,20 +284,13 @@ async fn a_build_end_stored_without_the_master_hearing_of_it_is_published_once()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_step_start_stored_without_the_master_hearing_of_it_ends_its_build_retry() {
     let Some(setup) = BehindProxy::start().await else { return };
-    let BehindProxy { master, base, client, proxy, .. } = &setup;
-
-    let events = setup.events().await;
+    let BehindProxy { master, base, client, .. } = &setup;
 
     // The second step's start, stored with the first step's end and its last line, is
-    // committed by the server, and its answer lost.
-    proxy.lose_commit_of(FINISH_STEP);
-    push(client, base).await;
-
-    // Without a remedy the build's end, which records the first step's end again, would be
-    // refused, leaving the build `building` forever and its request claimed.
-    events.wait_for("\"results\":\"success\"", Duration::from_secs(60)).await;
-    assert!(proxy.lost_a_commit(), "no step's start went through the proxy");
-    let builds = setup.builds().await;
+    // committed by the server, and its answer lost. Without a remedy the build's end, which
+    // records the first step's end again, would be refused, leaving the build `building`
+    // forever and its request claimed.
+    let builds = setup.build_losing_commit_of(FINISH_STEP, "\"results\":\"success\"").await;
     let results: Vec<&str> = builds.iter().map(|b| b["results"].as_str().unwrap_or("")).collect();
     assert_eq!(results, ["retry", "success"], "{builds:#?}");
     let retried = &builds[0];
