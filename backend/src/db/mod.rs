@@ -167,8 +167,16 @@ impl Db {
                     })
             };
             let pool = pool_of(7).connect_with(options.clone()).await?;
-            let writer =
-                SqliteWriter { turn: Arc::new(Semaphore::new(1)), pool: pool_of(1).connect_with(options).await? };
+            // A multi-row statement inside a transaction keeps what it changes in a statement
+            // journal, to undo it alone should it fail; past 64 kB SQLite spills that journal to
+            // a file it creates in /var/tmp and deletes again: a file created, written and
+            // unlinked for nearly every batch of hooks. The writer keeps it in memory; its
+            // transactions are short, and the readers, which sort, keep their default.
+            let writer_options = options.pragma("temp_store", "memory");
+            let writer = SqliteWriter {
+                turn: Arc::new(Semaphore::new(1)),
+                pool: pool_of(1).connect_with(writer_options).await?,
+            };
             Ok(Db::Sqlite(pool, writer))
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let options = PgConnectOptions::from_str(url)?;

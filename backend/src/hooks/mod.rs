@@ -279,7 +279,7 @@ fn delivery(
     replay_of: Option<i64>,
 ) -> crate::db::deliveries::Delivery {
     let truncated = req.body.len() > KEEP_BODY;
-    crate::db::deliveries::Delivery {
+    let mut delivery = crate::db::deliveries::Delivery {
         dialect: dialect.to_owned(),
         received_at: engine.clock.now(),
         source_addr: source.to_owned(),
@@ -289,11 +289,12 @@ fn delivery(
         change_ids: serde_json::to_string(&outcome.change_ids).unwrap_or_else(|_| "[]".into()),
         headers: loggable_headers(&req.headers).to_string(),
         content_type: req.headers.get("content-type").and_then(|v| v.to_str().ok()).map(str::to_owned),
-        body: Some(req.body[..req.body.len().min(KEEP_BODY)].to_vec()),
         body_truncated: i64::from(truncated),
         replay_of,
         ..Default::default()
-    }
+    };
+    delivery.keep_body(&req.body[..req.body.len().min(KEEP_BODY)]);
+    delivery
 }
 
 /// Records a delivery that stored no change, in a transaction of its own, and returns its

@@ -139,6 +139,11 @@ impl Installation {
         let first = db::deliveries::insert(tx.conn(), &delivery).await.unwrap();
         let replay = db::deliveries::Delivery { replay_of: Some(first), body: None, body_truncated: 1, ..delivery };
         db::deliveries::insert(tx.conn(), &replay).await.unwrap();
+        // A body large enough to be stored compressed.
+        let mut compressed = db::deliveries::Delivery { event: Some("ping".into()), ..Default::default() };
+        compressed.keep_body("{\"zen\": \"Keep it logically awesome.\"}\n".repeat(40).as_bytes());
+        assert_eq!(compressed.body_encoding.as_deref(), Some("zstd"));
+        db::deliveries::insert(tx.conn(), &compressed).await.unwrap();
         for actor in [Some("ann"), None] {
             db::events::insert(tx.conn(), "force_build", now, actor, &serde_json::json!({ "reason": "a\tb\nc" }))
                 .await

@@ -1,0 +1,5 @@
+-- A hook delivery's body is stored compressed with zstd from now on (a GitHub push of 8.7 kB
+-- of JSON takes under 2 kB): it was most of what a delivery wrote to the database, in pages
+-- of its own. `body_encoding` says how `body` is stored: 'zstd', or null for a body stored as
+-- it came (rows from before, and bodies too small to gain from it).
+alter table hook_deliveries add column body_encoding text;
