@@ -7,10 +7,10 @@
 //! one by one, each in a savepoint of the transaction: one that fails is undone alone and the
 //! others are kept.
 //!
-//! There is no queue-draining task: the first caller to get the turn to write takes what has
-//! queued up, its own delivery among them, commits it and hands each caller its answer. The batch
-//! runs on a task of its own, so a caller that goes away (its client hung up) does not stop
-//! the others' work halfway.
+//! A delivery that finds no batch being written starts a task that writes batches for as long
+//! as deliveries keep arriving, and ends when none is waiting; every other caller only queues
+//! its delivery and waits for its answer. The batches run on tasks of their own, so a caller
+//! that goes away (its client hung up) does not stop the others' work halfway.
 //!
 //! Batches overlap by one step: once a batch has written its rows it waits only for its turn
 //! to commit, and the next batch starts writing meanwhile (on PostgreSQL, on a connection of
@@ -50,26 +50,22 @@ pub struct Ingested {
 #[derive(Default)]
 struct Waiting {
     jobs: VecDeque<Job>,
-    /// The number the next delivery gets: a delivery is still waiting while the oldest
-    /// waiting one's number is not greater than its own.
-    next_seq: u64,
+    /// Whether a task is writing batches (it takes these jobs before it ends).
+    writing: bool,
 }
 
 struct Job {
-    seq: u64,
     changes: Vec<NewChange>,
     record: Record,
     answer: oneshot::Sender<Ingested>,
 }
 
-/// The deliveries waiting for a transaction, and the turn to run one.
+/// The deliveries waiting for a transaction, and the turn to commit one.
 #[derive(Default)]
 pub struct Queue {
     waiting: Mutex<Waiting>,
-    /// Held by the batch writing its rows.
-    turn: Arc<tokio::sync::Mutex<()>>,
-    /// Held by the batch committing; taken before the writing turn is handed on, and fair,
-    /// so batches commit in the order they wrote.
+    /// Held by the batch committing; taken before the next batch may write, and fair, so
+    /// batches commit in the order they wrote.
     commit: tokio::sync::Mutex<()>,
 }
 
@@ -84,38 +80,42 @@ impl Engine {
     /// record in the delivery log, committed before this returns; see the module's text.
     pub async fn ingest(self: &Arc<Self>, changes: Vec<NewChange>, record: Record) -> Ingested {
         let (answer, answered) = oneshot::channel();
-        let seq = {
+        let start = {
             let mut waiting = lock(&self.ingest.waiting);
-            let seq = waiting.next_seq;
-            waiting.next_seq += 1;
-            waiting.jobs.push_back(Job { seq, changes, record, answer });
-            seq
+            waiting.jobs.push_back(Job { changes, record, answer });
+            !std::mem::replace(&mut waiting.writing, true)
         };
-        loop {
-            let turn = self.ingest.turn.clone().lock_owned().await;
-            let jobs = {
-                let mut waiting = lock(&self.ingest.waiting);
-                // A caller ahead of this one may have taken this delivery into its batch.
-                if waiting.jobs.front().is_none_or(|first| first.seq > seq) {
-                    break;
-                }
-                let at = waiting.jobs.len().min(BATCH_MAX);
-                waiting.jobs.drain(..at).collect::<Vec<_>>()
-            };
-            let engine = self.clone();
-            let batch = tokio::spawn(async move { engine.commit_batch(jobs, turn).await });
-            if let Err(e) = batch.await {
-                tracing::error!(error = ?e, "a batch of hook deliveries failed");
-            }
-            // With more than a batch waiting ahead of it, this delivery may still be waiting,
-            // and the callers of those ahead of it may have gone: it takes the next turn too.
+        if start {
+            tokio::spawn(self.clone().write_batches());
         }
         answered.await.unwrap_or_else(|_| Ingested { changes: Err(unstored()), delivery: None })
     }
 
-    /// Runs `jobs` in one transaction and answers each once it commits; hands the writing
-    /// `turn` on once its rows are written and its turn to commit has come.
-    async fn commit_batch(&self, jobs: Vec<Job>, turn: tokio::sync::OwnedMutexGuard<()>) {
+    /// Writes the waiting deliveries a batch at a time until none is waiting. A batch is
+    /// written while the one before it commits.
+    async fn write_batches(self: Arc<Self>) {
+        loop {
+            let jobs = {
+                let mut waiting = lock(&self.ingest.waiting);
+                if waiting.jobs.is_empty() {
+                    waiting.writing = false;
+                    return;
+                }
+                let at = waiting.jobs.len().min(BATCH_MAX);
+                waiting.jobs.drain(..at).collect::<Vec<_>>()
+            };
+            let (written, rows_written) = oneshot::channel();
+            let engine = self.clone();
+            tokio::spawn(async move { engine.commit_batch(jobs, written).await });
+            // Sent, or dropped, once the batch no longer writes.
+            let _ = rows_written.await;
+        }
+    }
+
+    /// Runs `jobs` in one transaction and answers each once it commits; says it is `written`
+    /// (by sending or dropping it) once its rows are written and its turn to commit has come,
+    /// or once it has failed.
+    async fn commit_batch(&self, jobs: Vec<Job>, written: oneshot::Sender<()>) {
         let now = self.clock.now();
         let mut tx = match self.db.begin().await {
             Ok(tx) => tx,
@@ -130,7 +130,7 @@ impl Engine {
         let counts: Vec<usize> = jobs.iter().map(|j| j.changes.len()).collect();
         let mut changes = Vec::with_capacity(counts.iter().sum());
         let mut rest = Vec::with_capacity(jobs.len());
-        for Job { changes: mine, record, answer, .. } in jobs {
+        for Job { changes: mine, record, answer } in jobs {
             changes.extend(mine);
             rest.push((record, answer));
         }
@@ -149,7 +149,7 @@ impl Engine {
             Err(e) => return fail_all(answers.into_iter().map(|a| a.0), &e),
         };
         let committing = self.ingest.commit.lock().await;
-        drop(turn);
+        let _ = written.send(());
         if let Err(e) = tx.commit().await {
             return fail_all(answers.into_iter().map(|a| a.0), &e);
         }
