@@ -53,7 +53,8 @@
 #                     (about a minute more, 1 GB in the temporary directory)
 #   sse_fanout        P6: 1,000 clients on /api/v1/events?type=build.finished, 20 builds forced
 #                     a quarter of a second apart; each event timed from its `at` to its
-#                     arrival at each client (sse_fanout.py); the master's CPU and RSS meanwhile
+#                     arrival at each client (sse_fanout.py: one loop that only reads and stamps,
+#                     parsing after the run); the master's CPU and RSS meanwhile
 #   reporters         P13: 20 builds one after the other, 2 s apart, each finished build's mail
 #                     at an aiosmtpd server, its line in an ngircd channel and its POST at an
 #                     HTTP receiver (http_push), timed from its

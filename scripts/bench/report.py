@@ -196,6 +196,7 @@ ROWS = [
     ("log_tail", "RSS growth streaming (max)", log_figure(log_raw_rss), "MB", "<=", 10, "P9", None),
     ("sse_fanout", "build finished → 1,000 event-stream clients, p99", per_run("p99_ms"), "ms", "<=", 50, "P6", None),
     ("sse_fanout", "same, p50 (info)", per_run("p50_ms"), "ms", None, None, "", None),
+    ("sse_fanout", "first client → last client for one build, p99 (info)", per_run("spread_p99_ms"), "ms", None, None, "", None),
     ("sse_fanout", "builds every client received (of 20)", per_run("builds_seen_by_all"), "", None, None, "P6", None),
     ("sse_fanout", "master RSS with the clients connected (info)", per_run("rss_connected_mb"), "MB", None, None, "", None),
     ("reporters", "build finished → mail at the SMTP server, p99", per_run("mail_p99_ms"), "ms", "<=", 1000, "P13", None),
